@@ -1,0 +1,75 @@
+/* awserr.c - which error did an AWS restJson1 service answer with? */
+#include "awserr.h"
+
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+/* OAuth error codes (RFC 6749/8628 style) as SSO OIDC writes them in the
+ * body's `error` member, with the modelled exception each stands for. */
+static const struct {
+    const char *oauth;
+    const char *shape;
+} oauth_errors[] = {
+    {"authorization_pending", "AuthorizationPendingException"},
+    {"slow_down", "SlowDownException"},
+    {"access_denied", "AccessDeniedException"},
+    {"expired_token", "ExpiredTokenException"},
+    {"invalid_client", "InvalidClientException"},
+    {"invalid_grant", "InvalidGrantException"},
+    {"invalid_request", "InvalidRequestException"},
+    {"invalid_scope", "InvalidScopeException"},
+    {"unauthorized_client", "UnauthorizedClientException"},
+    {"unsupported_grant_type", "UnsupportedGrantTypeException"},
+    {"server_error", "InternalServerException"},
+};
+
+/* Keep only the name: "Shape:http://..." -> "Shape", "ns#Shape" -> "Shape". */
+static void set_type(struct aws_error *out, const char *raw)
+{
+    const char *hash = strchr(raw, '#');
+    const char *start = hash ? hash + 1 : raw;
+    size_t n = strcspn(start, ":");
+    if (n == 0 || n >= sizeof(out->type))
+        return;
+    memcpy(out->type, start, n);
+    out->type[n] = '\0';
+}
+
+static const char *oauth_to_shape(const char *oauth)
+{
+    for (size_t i = 0; i < sizeof(oauth_errors) / sizeof(oauth_errors[0]); i++)
+        if (strcmp(oauth, oauth_errors[i].oauth) == 0)
+            return oauth_errors[i].shape;
+    return NULL;
+}
+
+static void decode_body(json_t *root, struct aws_error *out)
+{
+    char buf[256];
+    if (!out->type[0] && sso_json_string(root, "__type", buf, sizeof(buf)) == SSO_JSON_OK)
+        set_type(out, buf);
+    if (!out->type[0] && sso_json_string(root, "code", buf, sizeof(buf)) == SSO_JSON_OK)
+        set_type(out, buf);
+    if (!out->type[0] && sso_json_string(root, "error", buf, sizeof(buf)) == SSO_JSON_OK) {
+        const char *shape = oauth_to_shape(buf);
+        set_type(out, shape ? shape : buf);
+    }
+    if (sso_json_string(root, "error_description", out->message, sizeof(out->message)) !=
+        SSO_JSON_OK)
+        if (sso_json_string(root, "message", out->message, sizeof(out->message)) != SSO_JSON_OK)
+            sso_json_string(root, "Message", out->message, sizeof(out->message));
+}
+
+void aws_error_decode(const char *header_type, const char *body, size_t body_len,
+                      struct aws_error *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (header_type && header_type[0])
+        set_type(out, header_type);
+    json_t *root = sso_json_parse_object(body, body_len);
+    if (root)
+        decode_body(root, out);
+    sso_json_free(root);
+}

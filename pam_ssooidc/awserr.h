@@ -1,0 +1,20 @@
+/* awserr.h - decode an AWS restJson1 error answer into its error type. */
+#ifndef SSO_AWSERR_H
+#define SSO_AWSERR_H
+
+#include <stddef.h>
+
+struct aws_error {
+    char type[96];     /* e.g. "AuthorizationPendingException"; empty if none */
+    char message[256]; /* error_description / message, raw (sanitize before display) */
+};
+
+/* Sources, in order: the x-amzn-ErrorType header (already cut at ':'), the
+ * body's __type (cut after '#'), its `code`, then the OAuth `error` member
+ * (mapped to the exception name, e.g. authorization_pending ->
+ * AuthorizationPendingException). Never fails; an undecodable answer leaves
+ * type empty. */
+void aws_error_decode(const char *header_type, const char *body, size_t body_len,
+                      struct aws_error *out);
+
+#endif

@@ -1,0 +1,61 @@
+/* cache.h - the persisted client registration (RegisterClient answer).
+ *
+ * Layout: cache_dir (root, 0700) holds reg-<key>.json (root, 0600) and
+ * reg-<key>.lock. Writes go to a temp file that is renamed into place; an
+ * exclusive flock on the lock file serialises concurrent first logins so that
+ * only one of them registers. Symlinks and files with the wrong owner or
+ * mode are never read. */
+#ifndef SSO_CACHE_H
+#define SSO_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "oidc.h"
+#include "util.h"
+
+struct cache {
+    int dir_fd;  /* -1 when closed */
+    int lock_fd; /* -1 when closed; holds the exclusive flock while open */
+    bool active; /* set only by a successful cache_open: a zeroed struct has
+                  * fds 0 (stdin), which must never be closed by mistake */
+    char name[96]; /* reg-<key>.json */
+};
+
+/* A closed cache, for initialisers: struct cache c = CACHE_INIT; */
+#define CACHE_INIT { .dir_fd = -1, .lock_fd = -1, .active = false, .name = "" }
+
+/* Put c in the closed state (same as CACHE_INIT). A zeroed struct is also
+ * treated as closed, so either works before cache_open/cache_close. */
+void cache_init(struct cache *c);
+
+/* Open (creating if missing) the cache directory, check its owner and mode,
+ * and take the registration lock, waiting at most wait_seconds. The parent
+ * of dir must already exist. On failure c is left closed.
+ * key_material identifies the registration (endpoint, region, client name).
+ * PAM_SUCCESS, or PAM_SERVICE_ERR for an unsafe directory, or
+ * PAM_AUTHINFO_UNAVAIL when the lock cannot be had in time. */
+int cache_open(struct cache *c, const char *dir, const char *key_material, double wait_seconds,
+               struct sso_error *err);
+
+/* Load a registration valid for at least another min_valid_seconds after now.
+ * Returns PAM_SUCCESS when one is loaded; PAM_NO_MODULE_DATA when there is
+ * none usable (missing, corrupt, expiring, or refused as unsafe - err says
+ * why, so the caller can log it and register afresh); *reg is then zeroed. */
+int cache_load(struct cache *c, int64_t now, int64_t min_valid_seconds,
+               struct oidc_registration *reg, struct sso_error *err);
+
+/* Atomically replace the cached registration: a reader sees the old file or
+ * the new one, never a torn one. PAM_SUCCESS, or PAM_SERVICE_ERR with err
+ * set ("cannot write registration cache: ..."); the caller decides whether
+ * to carry on with the registration it holds in memory. */
+int cache_store(struct cache *c, const struct oidc_registration *reg, struct sso_error *err);
+
+/* Drop the cached registration (after InvalidClientException). A missing
+ * file is not an error. */
+void cache_forget(struct cache *c);
+
+/* Release the lock and close everything. Safe on a zeroed or closed cache. */
+void cache_close(struct cache *c);
+
+#endif

@@ -1,0 +1,54 @@
+/* config.h - the module's options: parsed from the PAM stanza and from the
+ * config file (conf=PATH), validated, with defaults derived. Option parsing
+ * lives here and nowhere else. */
+#ifndef SSO_CONFIG_H
+#define SSO_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+#define CFG_DEFAULT_FILE "/etc/security/pam_ssooidc.conf"
+#define CFG_DEFAULT_CACHE_DIR "/var/cache/pam_ssooidc"
+#define CFG_URL_MAX 512
+#define CFG_PATH_MAX 512
+
+enum cfg_prompt { CFG_PROMPT_AUTO, CFG_PROMPT_ALWAYS, CFG_PROMPT_NEVER };
+
+struct cfg {
+    char conf_path[CFG_PATH_MAX];
+    char start_url[CFG_URL_MAX];
+    char region[32];
+    char oidc_endpoint[CFG_URL_MAX];   /* derived from region unless set */
+    char portal_endpoint[CFG_URL_MAX]; /* derived from region unless set */
+    char sts_endpoint[CFG_URL_MAX];    /* derived from region unless set */
+    char ca_file[CFG_PATH_MAX];        /* empty: system trust store */
+    char cache_dir[CFG_PATH_MAX];
+    char client_name[128];
+    long timeout;      /* seconds to wait for approval */
+    long http_timeout; /* seconds, connect and total, per request */
+    enum cfg_prompt prompt;
+    bool allow_any_approver;
+    bool debug;
+    bool qr;
+    char account_id[16];
+    char role_name[72];
+    char username_suffix[128];
+    char user_map[CFG_PATH_MAX];
+};
+
+/* Parse argv (the stanza) and the config file it selects, then validate.
+ * Stanza options override file options. Returns PAM_SUCCESS, or
+ * PAM_SERVICE_ERR with err naming the offending file, line or option. */
+int cfg_load(struct cfg *c, int argc, const char **argv, struct sso_error *err);
+
+/* Same, but from an in-memory config text instead of a file (used by the
+ * unit tests and the fuzz target; no ownership checks). */
+int cfg_load_text(struct cfg *c, const char *text, int argc, const char **argv,
+                  struct sso_error *err);
+
+/* Resolve prompt=auto for the given PAM service name. */
+enum cfg_prompt cfg_prompt_for_service(const struct cfg *c, const char *service);
+
+#endif

@@ -1,0 +1,111 @@
+/* conv.c - what the person logging in sees.
+ *
+ * OpenSSH (through 10.2) holds PAM_TEXT_INFO back until the next prompt, so
+ * with prompt=always the URL and code are the *text of* a prompt. PAM_SILENT
+ * is not honoured for the device instructions: sudo always sets it, and a
+ * user who never sees the code can never log in. */
+#include "conv.h"
+
+#include <security/pam_ext.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qr.h"
+#include "sanitize.h"
+
+#define URL_CHARS 400 /* longest URL we display; real ones are < 100 */
+#define MSG_MAX 16384
+
+struct device_text {
+    char uri[URL_CHARS * 4 + 8];
+    char uri_complete[URL_CHARS * 4 + 8];
+    char code[64 * 4 + 8];
+};
+
+static void sanitize_device(const struct oidc_device *dev, struct device_text *t)
+{
+    sanitize_display(t->uri, sizeof(t->uri), dev->verification_uri, URL_CHARS);
+    sanitize_display(t->uri_complete, sizeof(t->uri_complete), dev->verification_uri_complete,
+                     URL_CHARS);
+    sanitize_display(t->code, sizeof(t->code), dev->user_code, 32);
+}
+
+static void describe_time(long seconds, char *buf, size_t len)
+{
+    if (seconds >= 120)
+        snprintf(buf, len, "%ld minutes", seconds / 60);
+    else
+        snprintf(buf, len, "%ld seconds", seconds);
+}
+
+/* The verification URI is opaque: shown exactly as sent, never built or
+ * parsed, and the user code is always shown beside it. */
+static int compose(char *msg, size_t len, const struct device_text *t, bool with_qr,
+                   const char *qr_text, long seconds_left, bool prompt)
+{
+    char left[32];
+    describe_time(seconds_left, left, sizeof(left));
+    int n;
+    if (t->uri_complete[0])
+        n = snprintf(msg, len,
+                     "Sign in with AWS IAM Identity Center.\n"
+                     "%s%s"
+                     "Open this link in a browser where you are signed in to the access portal:\n"
+                     "\n    %s\n\n"
+                     "or open %s and enter the code:\n"
+                     "\n    %s\n\n"
+                     "Check that the page shows this code. It expires in %s.\n%s",
+                     with_qr ? qr_text : "", with_qr ? "\n" : "", t->uri_complete, t->uri,
+                     t->code, left, prompt ? "After approving, press Enter: " : "");
+    else
+        n = snprintf(msg, len,
+                     "Sign in with AWS IAM Identity Center.\n"
+                     "Open %s in a browser where you are signed in to the access portal\n"
+                     "and enter the code:\n"
+                     "\n    %s\n\n"
+                     "It expires in %s.\n%s",
+                     t->uri, t->code, left, prompt ? "After approving, press Enter: " : "");
+    return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
+                     const struct oidc_device *dev, long seconds_left, struct sso_error *err)
+{
+    struct device_text t;
+    sanitize_device(dev, &t);
+    char *qr_text = NULL;
+    if (qr && t.uri_complete[0])
+        qr_text = qr_render(t.uri_complete); /* NULL: show the text without it */
+    char *msg = malloc(MSG_MAX);
+    if (!msg) {
+        free(qr_text);
+        return sso_fail(err, PAM_BUF_ERR, "out of memory composing the device prompt");
+    }
+    bool prompt = mode == CFG_PROMPT_ALWAYS;
+    int rc = PAM_SUCCESS;
+    if (compose(msg, MSG_MAX, &t, qr_text != NULL, qr_text, seconds_left, prompt) != 0) {
+        rc = sso_fail(err, PAM_BUF_ERR, "device prompt too long");
+    } else {
+        char *answer = NULL;
+        int style = prompt ? PAM_PROMPT_ECHO_ON : PAM_TEXT_INFO;
+        if (pam_prompt(pamh, style, prompt ? &answer : NULL, "%s", msg) != PAM_SUCCESS)
+            rc = sso_fail(err, PAM_CONV_ERR, "the conversation failed showing the device code");
+        free(answer); /* the answer is ignored: Enter only paces the user */
+    }
+    free(msg);
+    free(qr_text);
+    return rc;
+}
+
+void conv_info(pam_handle_t *pamh, bool silent, const char *msg)
+{
+    if (!silent)
+        pam_prompt(pamh, PAM_TEXT_INFO, NULL, "%s", msg);
+}
+
+void conv_error(pam_handle_t *pamh, bool silent, const char *msg)
+{
+    if (!silent)
+        pam_prompt(pamh, PAM_ERROR_MSG, NULL, "%s", msg);
+}

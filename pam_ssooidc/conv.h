@@ -1,0 +1,26 @@
+/* conv.h - everything the user sees goes through here. */
+#ifndef SSO_CONV_H
+#define SSO_CONV_H
+
+#include <security/pam_modules.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "oidc.h"
+#include "util.h"
+
+/* Show the verification URL(s), the user code and the time left.
+ * CFG_PROMPT_ALWAYS: as the text of a PAM_PROMPT_ECHO_ON prompt ending in
+ * "press Enter after approving"; the answer is ignored. CFG_PROMPT_NEVER: as
+ * PAM_TEXT_INFO. PAM_SILENT is deliberately not honoured here: sudo always
+ * passes it, and the user cannot log in without seeing the code.
+ * All server text is sanitized. PAM_SUCCESS or PAM_CONV_ERR. */
+int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
+                     const struct oidc_device *dev, long seconds_left, struct sso_error *err);
+
+/* A one-line message (PAM_TEXT_INFO or PAM_ERROR_MSG). Honours PAM_SILENT
+ * for info through `silent`. Failures are ignored: the verdict stands. */
+void conv_info(pam_handle_t *pamh, bool silent, const char *msg);
+void conv_error(pam_handle_t *pamh, bool silent, const char *msg);
+
+#endif

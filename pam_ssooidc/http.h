@@ -1,0 +1,49 @@
+/* http.h - one HTTPS client per login. Every request of a login reuses one
+ * libcurl easy handle, so the whole login costs one TCP+TLS connection. */
+#ifndef SSO_HTTP_H
+#define SSO_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "util.h"
+
+#define HTTP_BODY_MAX (64 * 1024) /* larger answers are refused, not truncated */
+
+struct http_client;
+
+struct http_response {
+    long status;
+    char *body; /* NUL-terminated, body_len bytes; cleansed by http_response_free */
+    size_t body_len;
+    char error_type[128]; /* x-amzn-ErrorType, cut at the first ':' */
+    char request_id[128]; /* x-amzn-RequestId, or empty */
+    char content_type[128];
+};
+
+/* PAM_SUCCESS, or PAM_BUF_ERR / PAM_SERVICE_ERR with err set. */
+int http_open(struct http_client **out, const struct cfg *c, struct sso_error *err);
+void http_close(struct http_client *h);
+
+/* One request. headers: NULL-terminated "Name: value" list, may be NULL.
+ * body: may be NULL (no body). Returns PAM_SUCCESS when an HTTP answer of at
+ * most HTTP_BODY_MAX bytes arrived (whatever its status), else
+ * PAM_AUTHINFO_UNAVAIL with err saying what failed (DNS, TCP, TLS, timeout,
+ * oversized body). `what` names the call in errors and debug logs. */
+int http_request(struct http_client *h, const char *what, const char *method, const char *url,
+                 const char *const *headers, const char *body, struct http_response *resp,
+                 struct sso_error *err);
+void http_response_free(struct http_response *r);
+
+/* The request id of the most recent answer (for the per-login log line). */
+const char *http_last_request_id(const struct http_client *h);
+
+/* Number of new connections libcurl opened so far (for debug and tests). */
+long http_connections(const struct http_client *h);
+
+/* With debug on, one syslog line per request (method, path, status, error
+ * type, request id; never bodies or headers). */
+void http_set_debug(struct http_client *h, void (*log)(void *ctx, const char *line), void *ctx);
+
+#endif

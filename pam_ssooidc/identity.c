@@ -1,0 +1,80 @@
+/* identity.c - approval counts only once we know who approved.
+ *
+ * The access token buys short-lived credentials for the configured
+ * permission set (which proves the assignment); STS then tells whose
+ * session those credentials are. Identity Center names that session after
+ * the user, in a role named AWSReservedSSO_<permission set>_<suffix>. */
+#include "identity.h"
+
+#include <security/pam_modules.h>
+#include <string.h>
+
+#include "portal.h"
+#include "sts.h"
+#include "usermap.h"
+
+#define ROLE_PREFIX "AWSReservedSSO_"
+
+/* Skip "arn:<partition>:sts::" and the account; NULL when malformed. */
+static const char *arn_after_account(const char *arn, const char *account)
+{
+    if (strncmp(arn, "arn:", 4) != 0)
+        return NULL;
+    const char *p = arn + 4;
+    size_t plen = strspn(p, "abcdefghijklmnopqrstuvwxyz-");
+    if (plen == 0 || strncmp(p + plen, ":sts::", 6) != 0)
+        return NULL;
+    p += plen + 6;
+    size_t alen = strlen(account);
+    if (strncmp(p, account, alen) != 0 || p[alen] != ':')
+        return NULL;
+    return p + alen + 1;
+}
+
+int identity_session_from_arn(const char *arn, const char *account, const char *role,
+                              char *session, size_t len)
+{
+    session[0] = '\0';
+    const char *p = arn_after_account(arn, account);
+    if (!p || strncmp(p, "assumed-role/" ROLE_PREFIX, 13 + sizeof(ROLE_PREFIX) - 1) != 0)
+        return -1;
+    p += 13 + sizeof(ROLE_PREFIX) - 1;
+    size_t rlen = strlen(role);
+    if (strncmp(p, role, rlen) != 0 || p[rlen] != '_')
+        return -1;
+    p += rlen + 1;
+    size_t slen = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+    if (slen == 0 || p[slen] != '/')
+        return -1;
+    p += slen + 1;
+    if (!p[0] || strchr(p, '/') || !sso_strlcpy(session, p, len))
+        return -1;
+    return 0;
+}
+
+int identity_verify(struct http_client *h, const struct cfg *c, const char *pam_user,
+                    const struct oidc_token *token, struct identity *who, struct sso_error *err)
+{
+    memset(who, 0, sizeof(*who));
+    struct role_credentials creds;
+    int rc = portal_role_credentials(h, c, token, &creds, err);
+    char arn[512];
+    if (rc == PAM_SUCCESS)
+        rc = sts_caller_arn(h, c, &creds, arn, sizeof(arn), err);
+    sso_cleanse(&creds, sizeof(creds));
+    if (rc != PAM_SUCCESS)
+        return rc;
+    if (identity_session_from_arn(arn, c->account_id, c->role_name, who->session_name,
+                                  sizeof(who->session_name)) != 0)
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL,
+                        "STS identity %s is not a session of permission set %s in account %s",
+                        arn, c->role_name, c->account_id);
+    rc = usermap_allows(c, who->session_name, pam_user, err);
+    if (rc == PAM_AUTH_ERR)
+        return sso_fail(err, PAM_AUTH_ERR,
+                        "approved by Identity Center user %s, who does not map to local user %s",
+                        who->session_name, pam_user);
+    if (rc == PAM_SUCCESS)
+        sso_strlcpy(who->local_name, pam_user, sizeof(who->local_name));
+    return rc;
+}

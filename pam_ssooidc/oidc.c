@@ -1,0 +1,278 @@
+/* oidc.c - RegisterClient, StartDeviceAuthorization and CreateToken, exactly
+ * as botocore's sso-oidc model describes them: POST, JSON bodies with
+ * camelCase members, no request signing. */
+#include "oidc.h"
+
+#include <security/pam_modules.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "awserr.h"
+#include "json.h"
+
+#define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
+#define DEFAULT_INTERVAL 5
+#define BODY_MAX 16384
+
+/* A request body assembled in a fixed buffer we can wipe: the bodies carry
+ * the client secret and the device code. */
+struct body {
+    char buf[BODY_MAX];
+    size_t len;
+    int overflow;
+};
+
+static void body_raw(struct body *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->overflow || b->len + n >= sizeof(b->buf)) {
+        b->overflow = 1;
+        return;
+    }
+    memcpy(b->buf + b->len, s, n + 1);
+    b->len += n;
+}
+
+/* Append "name":"value" with JSON escaping; values come from the server, so
+ * quotes and control characters must not be able to reshape the body. */
+static void body_member(struct body *b, const char *name, const char *value)
+{
+    body_raw(b, b->len > 1 ? ",\"" : "\"");
+    body_raw(b, name);
+    body_raw(b, "\":\"");
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\')
+            snprintf(esc, sizeof(esc), "\\%c", *p);
+        else if (*p < 0x20)
+            snprintf(esc, sizeof(esc), "\\u%04x", *p);
+        else
+            esc[0] = (char)*p, esc[1] = '\0';
+        body_raw(b, esc);
+    }
+    body_raw(b, "\"");
+}
+
+static const char *const json_headers[] = {"Content-Type: application/json",
+                                           "Accept: application/json", NULL};
+
+/* POST a body and map a non-200 answer to a PAM code. On PAM_SUCCESS resp
+ * holds a 200 answer; on any other code it has been freed. */
+static int oidc_call(struct http_client *h, const struct cfg *c, const char *what,
+                     const char *path, struct body *b, struct http_response *resp,
+                     struct aws_error *aerr, struct sso_error *err)
+{
+    char url[CFG_URL_MAX + 64];
+    memset(aerr, 0, sizeof(*aerr));
+    body_raw(b, "}");
+    if (b->overflow) {
+        sso_cleanse(b, sizeof(*b));
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: request too large", what);
+    }
+    snprintf(url, sizeof(url), "%s%s", c->oidc_endpoint, path);
+    int rc = http_request(h, what, "POST", url, json_headers, b->buf, resp, err);
+    sso_cleanse(b, sizeof(*b));
+    if (rc != PAM_SUCCESS)
+        return rc;
+    if (resp->status == 200)
+        return PAM_SUCCESS;
+    aws_error_decode(resp->error_type, resp->body, resp->body_len, aerr);
+    long status = resp->status;
+    http_response_free(resp);
+    if (status >= 500)
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: service error HTTP %ld %s", what, status,
+                        aerr->type[0] ? aerr->type : "(no error type)");
+    if (strcmp(aerr->type, "InvalidClientException") == 0)
+        return sso_fail(err, PAM_CRED_EXPIRED, "%s: InvalidClientException", what);
+    if (!aerr->type[0])
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld with no recognisable error",
+                        what, status);
+    return PAM_IGNORE; /* a modelled error the caller interprets */
+}
+
+static int unexpected_error(const char *what, const struct aws_error *aerr, struct sso_error *err)
+{
+    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: service answered %s", what, aerr->type);
+}
+
+int oidc_register(struct http_client *h, const struct cfg *c, struct oidc_registration *out,
+                  struct sso_error *err)
+{
+    struct body b = {.buf = "{"};
+    b.len = 1;
+    body_member(&b, "clientName", c->client_name);
+    body_member(&b, "clientType", "public");
+    struct http_response resp;
+    struct aws_error aerr;
+    int rc = oidc_call(h, c, "RegisterClient", "/client/register", &b, &resp, &aerr, err);
+    if (rc == PAM_CRED_EXPIRED || rc == PAM_IGNORE)
+        return unexpected_error("RegisterClient", &aerr, err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    rc = oidc_parse_registration(resp.body, resp.body_len, out, err);
+    http_response_free(&resp);
+    return rc;
+}
+
+int oidc_start(struct http_client *h, const struct cfg *c, const struct oidc_registration *reg,
+               struct oidc_device *out, struct sso_error *err)
+{
+    struct body b = {.buf = "{"};
+    b.len = 1;
+    body_member(&b, "clientId", reg->client_id);
+    body_member(&b, "clientSecret", reg->client_secret);
+    body_member(&b, "startUrl", c->start_url);
+    struct http_response resp;
+    struct aws_error aerr;
+    int rc = oidc_call(h, c, "StartDeviceAuthorization", "/device_authorization", &b, &resp,
+                       &aerr, err);
+    if (rc == PAM_IGNORE)
+        return unexpected_error("StartDeviceAuthorization", &aerr, err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    rc = oidc_parse_device(resp.body, resp.body_len, out, err);
+    http_response_free(&resp);
+    return rc;
+}
+
+/* Map CreateToken's modelled errors to the poll loop's next step. */
+static int poll_error(const struct aws_error *aerr, enum oidc_poll_result *result,
+                      struct sso_error *err)
+{
+    if (strcmp(aerr->type, "AuthorizationPendingException") == 0) {
+        *result = OIDC_PENDING;
+        return PAM_SUCCESS;
+    }
+    if (strcmp(aerr->type, "SlowDownException") == 0) {
+        *result = OIDC_SLOW_DOWN;
+        return PAM_SUCCESS;
+    }
+    if (strcmp(aerr->type, "AccessDeniedException") == 0)
+        return sso_fail(err, PAM_AUTH_ERR, "the sign-in request was denied at the portal");
+    if (strcmp(aerr->type, "ExpiredTokenException") == 0)
+        return sso_fail(err, PAM_AUTH_ERR, "the device code expired before approval");
+    return unexpected_error("CreateToken", aerr, err);
+}
+
+int oidc_poll(struct http_client *h, const struct cfg *c, const struct oidc_registration *reg,
+              const struct oidc_device *dev, enum oidc_poll_result *result,
+              struct oidc_token *token, struct sso_error *err)
+{
+    struct body b = {.buf = "{"};
+    b.len = 1;
+    body_member(&b, "clientId", reg->client_id);
+    body_member(&b, "clientSecret", reg->client_secret);
+    body_member(&b, "grantType", DEVICE_GRANT);
+    body_member(&b, "deviceCode", dev->device_code);
+    struct http_response resp;
+    struct aws_error aerr;
+    int rc = oidc_call(h, c, "CreateToken", "/token", &b, &resp, &aerr, err);
+    if (rc == PAM_IGNORE)
+        return poll_error(&aerr, result, err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    rc = oidc_parse_token(resp.body, resp.body_len, token, err);
+    http_response_free(&resp);
+    if (rc == PAM_SUCCESS)
+        *result = OIDC_APPROVED;
+    return rc;
+}
+
+/* ---- parsers: an answer is either entirely valid or refused ---- */
+
+static int malformed(const char *what, const char *member, struct sso_error *err)
+{
+    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: answer has a missing or ill-typed %s", what,
+                    member);
+}
+
+/* Required strings must be present, strings, non-empty and fit. */
+static int need_string(json_t *o, const char *key, char *dst, size_t len)
+{
+    return sso_json_string(o, key, dst, len) == SSO_JSON_OK && dst[0] ? 0 : -1;
+}
+
+int oidc_parse_registration(const char *body, size_t len, struct oidc_registration *out,
+                            struct sso_error *err)
+{
+    static const char what[] = "RegisterClient";
+    memset(out, 0, sizeof(*out));
+    json_t *o = sso_json_parse_object(body, len);
+    int rc = PAM_SUCCESS;
+    long long issued = 0, expires = 0;
+    if (!o)
+        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: answer is not a JSON object", what);
+    else if (need_string(o, "clientId", out->client_id, sizeof(out->client_id)))
+        rc = malformed(what, "clientId", err);
+    else if (need_string(o, "clientSecret", out->client_secret, sizeof(out->client_secret)))
+        rc = malformed(what, "clientSecret", err);
+    else if (sso_json_integer(o, "clientIdIssuedAt", 0, 1LL << 40, &issued) == SSO_JSON_BAD)
+        rc = malformed(what, "clientIdIssuedAt", err);
+    else if (sso_json_integer(o, "clientSecretExpiresAt", 1, 1LL << 40, &expires) != SSO_JSON_OK)
+        rc = malformed(what, "clientSecretExpiresAt", err);
+    sso_json_free(o);
+    if (rc != PAM_SUCCESS) {
+        sso_cleanse(out, sizeof(*out));
+        return rc;
+    }
+    out->issued_at = issued;
+    out->expires_at = expires;
+    return PAM_SUCCESS;
+}
+
+int oidc_parse_device(const char *body, size_t len, struct oidc_device *out,
+                      struct sso_error *err)
+{
+    static const char what[] = "StartDeviceAuthorization";
+    memset(out, 0, sizeof(*out));
+    json_t *o = sso_json_parse_object(body, len);
+    int rc = PAM_SUCCESS;
+    long long expires = 0, interval = DEFAULT_INTERVAL;
+    if (!o)
+        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: answer is not a JSON object", what);
+    else if (need_string(o, "deviceCode", out->device_code, sizeof(out->device_code)))
+        rc = malformed(what, "deviceCode", err);
+    else if (need_string(o, "userCode", out->user_code, sizeof(out->user_code)))
+        rc = malformed(what, "userCode", err);
+    else if (need_string(o, "verificationUri", out->verification_uri,
+                         sizeof(out->verification_uri)))
+        rc = malformed(what, "verificationUri", err);
+    else if (sso_json_string(o, "verificationUriComplete", out->verification_uri_complete,
+                             sizeof(out->verification_uri_complete)) == SSO_JSON_BAD)
+        rc = malformed(what, "verificationUriComplete", err);
+    else if (sso_json_integer(o, "expiresIn", 1, 86400, &expires) != SSO_JSON_OK)
+        rc = malformed(what, "expiresIn", err);
+    else if (sso_json_integer(o, "interval", 1, 600, &interval) == SSO_JSON_BAD)
+        rc = malformed(what, "interval", err);
+    sso_json_free(o);
+    if (rc != PAM_SUCCESS) {
+        sso_cleanse(out, sizeof(*out));
+        return rc;
+    }
+    out->expires_in = (long)expires;
+    out->interval = (long)interval;
+    return PAM_SUCCESS;
+}
+
+int oidc_parse_token(const char *body, size_t len, struct oidc_token *out,
+                     struct sso_error *err)
+{
+    static const char what[] = "CreateToken";
+    char token_type[32];
+    memset(out, 0, sizeof(*out));
+    json_t *o = sso_json_parse_object(body, len);
+    int rc = PAM_SUCCESS;
+    if (!o)
+        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: answer is not a JSON object", what);
+    else if (need_string(o, "accessToken", out->access_token, sizeof(out->access_token)))
+        rc = malformed(what, "accessToken", err);
+    else if (need_string(o, "tokenType", token_type, sizeof(token_type)))
+        rc = malformed(what, "tokenType", err);
+    else if (strcasecmp(token_type, "Bearer") != 0)
+        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: token type is not Bearer", what);
+    sso_json_free(o);
+    if (rc != PAM_SUCCESS)
+        sso_cleanse(out, sizeof(*out));
+    return rc;
+}

@@ -1,0 +1,232 @@
+/* pam_ssooidc.c - the PAM entry points. One login, top to bottom:
+ *
+ *   configuration -> local user -> registration -> device flow -> identity -> verdict
+ *
+ * Every step returns a PAM code with its reason; the first failure ends the
+ * login, and exactly one syslog line tells how it ended. PAM_SUCCESS is
+ * reachable only through the last step. */
+#include <pwd.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <security/pam_modutil.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "cache.h"
+#include "config.h"
+#include "conv.h"
+#include "http.h"
+#include "identity.h"
+#include "oidc.h"
+#include "sanitize.h"
+#include "util.h"
+
+#define REGISTRATION_MIN_VALID 3600 /* register again when < 1 h remains */
+#define SLOW_DOWN_STEP 5            /* RFC 8628 section 3.5 */
+/* Built with -fvisibility=hidden: only these entry points are exported. */
+#define SSO_EXPORT __attribute__((visibility("default")))
+
+struct login {
+    pam_handle_t *pamh;
+    bool silent;
+    const char *user;
+    struct cfg cfg;
+    struct http_client *http;
+    struct oidc_registration reg;
+    struct oidc_device dev;
+    struct oidc_token token;
+    struct identity who;
+    struct sso_error err;
+    double started;
+};
+
+static void debug_log(void *ctx, const char *line)
+{
+    pam_syslog((pam_handle_t *)ctx, LOG_DEBUG, "%s", line);
+}
+
+static int check_local_user(struct login *lg)
+{
+    if (pam_get_user(lg->pamh, &lg->user, NULL) != PAM_SUCCESS || !lg->user || !lg->user[0]) {
+        lg->user = NULL;
+        return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no user name given");
+    }
+    if (!pam_modutil_getpwnam(lg->pamh, lg->user))
+        return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no such local user");
+    return PAM_SUCCESS;
+}
+
+/* The registration is shared by every login of this host; the cache lock
+ * makes concurrent first logins register once. `stale` is the client id the
+ * service just rejected (or NULL): if another login already replaced it, we
+ * use that registration instead of registering again. */
+static int obtain_registration(struct login *lg, const char *stale)
+{
+    struct cache cache;
+    char key[CFG_URL_MAX + 160];
+    snprintf(key, sizeof(key), "%s\n%s", lg->cfg.oidc_endpoint, lg->cfg.client_name);
+    int rc = cache_open(&cache, lg->cfg.cache_dir, key, 2.0 * lg->cfg.http_timeout + 5, &lg->err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    struct sso_error why = {{0}};
+    rc = cache_load(&cache, (int64_t)time(NULL), REGISTRATION_MIN_VALID, &lg->reg, &why);
+    if (rc == PAM_SUCCESS && stale && strcmp(lg->reg.client_id, stale) == 0)
+        rc = sso_fail(&why, PAM_NO_MODULE_DATA, "cached registration was rejected");
+    if (rc != PAM_SUCCESS) {
+        /* Rare (about every 90 days), so always worth a line. */
+        pam_syslog(lg->pamh, LOG_NOTICE, "registering client: %s", why.msg);
+        rc = oidc_register(lg->http, &lg->cfg, &lg->reg, &lg->err);
+        if (rc == PAM_SUCCESS && cache_store(&cache, &lg->reg, &why) != PAM_SUCCESS)
+            pam_syslog(lg->pamh, LOG_WARNING, "registration not cached: %s", why.msg);
+    }
+    cache_close(&cache);
+    return rc;
+}
+
+/* Poll CreateToken every `interval` seconds on the monotonic clock until the
+ * user approves or denies, the code expires, or `timeout` runs out. */
+static int poll_for_approval(struct login *lg, double shown_at)
+{
+    long limit = lg->cfg.timeout < lg->dev.expires_in ? lg->cfg.timeout : lg->dev.expires_in;
+    double deadline = shown_at + (double)limit;
+    long interval = lg->dev.interval;
+    double next = shown_at + (double)interval;
+    for (;;) {
+        if (next > deadline)
+            return sso_fail(&lg->err, PAM_AUTH_ERR, "not approved within %ld seconds", limit);
+        sso_sleep_until(next);
+        double polled = sso_monotonic();
+        enum oidc_poll_result result;
+        int rc = oidc_poll(lg->http, &lg->cfg, &lg->reg, &lg->dev, &result, &lg->token, &lg->err);
+        if (rc != PAM_SUCCESS || result == OIDC_APPROVED)
+            return rc;
+        if (result == OIDC_SLOW_DOWN)
+            interval += SLOW_DOWN_STEP;
+        next = polled + (double)interval;
+    }
+}
+
+static int device_flow_once(struct login *lg)
+{
+    int rc = oidc_start(lg->http, &lg->cfg, &lg->reg, &lg->dev, &lg->err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    double shown_at = sso_monotonic();
+    long left = lg->cfg.timeout < lg->dev.expires_in ? lg->cfg.timeout : lg->dev.expires_in;
+    const char *service = NULL;
+    pam_get_item(lg->pamh, PAM_SERVICE, (const void **)&service);
+    enum cfg_prompt mode = cfg_prompt_for_service(&lg->cfg, service);
+    rc = conv_show_device(lg->pamh, mode, lg->cfg.qr, &lg->dev, left, &lg->err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    return poll_for_approval(lg, shown_at);
+}
+
+/* InvalidClientException means the registration is gone or expired at the
+ * service: register again, once per login, and start over. */
+static int device_flow(struct login *lg)
+{
+    int rc = device_flow_once(lg);
+    if (rc != PAM_CRED_EXPIRED)
+        return rc;
+    pam_syslog(lg->pamh, LOG_NOTICE, "the service rejected the cached registration; "
+                                     "registering again");
+    char stale[sizeof(lg->reg.client_id)];
+    sso_strlcpy(stale, lg->reg.client_id, sizeof(stale));
+    sso_cleanse(&lg->reg, sizeof(lg->reg));
+    rc = obtain_registration(lg, stale);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    rc = device_flow_once(lg);
+    if (rc == PAM_CRED_EXPIRED)
+        rc = sso_fail(&lg->err, PAM_AUTHINFO_UNAVAIL,
+                      "the service rejected a fresh registration too");
+    return rc;
+}
+
+static int verdict(struct login *lg)
+{
+    if (lg->cfg.allow_any_approver)
+        return PAM_SUCCESS; /* explicit opt-out: whoever approved at start_url */
+    return identity_verify(lg->http, &lg->cfg, lg->user, &lg->token, &lg->who, &lg->err);
+}
+
+static int login_run(struct login *lg, int argc, const char **argv)
+{
+    int rc = cfg_load(&lg->cfg, argc, argv, &lg->err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    if ((rc = check_local_user(lg)) != PAM_SUCCESS)
+        return rc;
+    if ((rc = http_open(&lg->http, &lg->cfg, &lg->err)) != PAM_SUCCESS)
+        return rc;
+    if (lg->cfg.debug)
+        http_set_debug(lg->http, debug_log, lg->pamh);
+    if ((rc = obtain_registration(lg, NULL)) != PAM_SUCCESS)
+        return rc;
+    if ((rc = device_flow(lg)) != PAM_SUCCESS)
+        return rc;
+    return verdict(lg);
+}
+
+/* What the user is told when the login fails; the details go to syslog. */
+static void tell_user(struct login *lg, int rc)
+{
+    if (rc == PAM_SUCCESS || rc == PAM_USER_UNKNOWN || rc == PAM_CONV_ERR)
+        return;
+    const char *msg = rc == PAM_AUTH_ERR
+                          ? "IAM Identity Center sign-in was not approved for this account."
+                          : "IAM Identity Center sign-in is unavailable; try again later.";
+    conv_error(lg->pamh, lg->silent, msg);
+}
+
+/* The one line per login: who, from where, how it ended, and why. All of it
+ * can be influenced from outside, so it is sanitized like terminal text. */
+static void log_outcome(struct login *lg, int rc)
+{
+    const char *rhost = NULL, *service = NULL;
+    pam_get_item(lg->pamh, PAM_RHOST, (const void **)&rhost);
+    pam_get_item(lg->pamh, PAM_SERVICE, (const void **)&service);
+    char user[96], host[96], reason[400], approver[160];
+    sanitize_display(user, sizeof(user), lg->user ? lg->user : "?", 64);
+    sanitize_display(host, sizeof(host), rhost ? rhost : "-", 64);
+    sanitize_display(reason, sizeof(reason), rc == PAM_SUCCESS ? "approved" : lg->err.msg, 300);
+    sanitize_display(approver, sizeof(approver), lg->who.session_name, 128);
+    pam_syslog(lg->pamh, rc == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
+               "login user=%s rhost=%s service=%s result=%s approver=%s seconds=%.1f "
+               "request_id=%s reason=\"%s\"",
+               user, host, service ? service : "-", pam_strerror(lg->pamh, rc),
+               approver[0] ? approver : "-", sso_monotonic() - lg->started,
+               lg->http ? http_last_request_id(lg->http) : "-", reason);
+}
+
+SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    struct login *lg = calloc(1, sizeof(*lg));
+    if (!lg) {
+        pam_syslog(pamh, LOG_CRIT, "out of memory");
+        return PAM_BUF_ERR;
+    }
+    lg->pamh = pamh;
+    lg->silent = (flags & PAM_SILENT) != 0;
+    lg->started = sso_monotonic();
+    int rc = login_run(lg, argc, argv);
+    if (rc == PAM_CRED_EXPIRED || rc == PAM_IGNORE) /* internal signals never escape */
+        rc = PAM_AUTHINFO_UNAVAIL;
+    tell_user(lg, rc);
+    log_outcome(lg, rc);
+    http_close(lg->http);
+    sso_cleanse(lg, sizeof(*lg));
+    free(lg);
+    return rc;
+}
+
+/* Credentials are AWS's business, not this host's: nothing to establish. */
+SSO_EXPORT PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    (void)pamh, (void)flags, (void)argc, (void)argv;
+    return PAM_SUCCESS;
+}

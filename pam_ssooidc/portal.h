@@ -1,0 +1,26 @@
+/* portal.h - the IAM Identity Center portal API: GetRoleCredentials. */
+#ifndef SSO_PORTAL_H
+#define SSO_PORTAL_H
+
+#include "config.h"
+#include "http.h"
+#include "oidc.h"
+#include "util.h"
+
+struct role_credentials {
+    char access_key_id[128];
+    char secret_access_key[256];
+    char session_token[4096];
+};
+
+/* Short-lived credentials for role_name in account_id, for whoever approved.
+ * PAM_AUTH_ERR when the approver lacks that permission set (401/403/404),
+ * PAM_AUTHINFO_UNAVAIL for 5xx, throttling, network or malformed answers. */
+int portal_role_credentials(struct http_client *h, const struct cfg *c,
+                            const struct oidc_token *token, struct role_credentials *out,
+                            struct sso_error *err);
+
+int portal_parse_credentials(const char *body, size_t len, struct role_credentials *out,
+                             struct sso_error *err);
+
+#endif

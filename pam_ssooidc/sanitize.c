@@ -1,0 +1,84 @@
+/* sanitize.c - server text is untrusted: an ESC or C1 byte reaching the
+ * user's terminal could rewrite the screen, retitle the window or hide the
+ * real URL. We keep printable UTF-8 only. */
+#include "sanitize.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Decode one UTF-8 sequence at s (n bytes available). Returns its length and
+ * sets *cp, or 0 for an invalid, overlong or truncated sequence. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    size_t len;
+    uint32_t min;
+    if ((s[0] & 0xE0) == 0xC0) {
+        len = 2, min = 0x80, *cp = s[0] & 0x1F;
+    } else if ((s[0] & 0xF0) == 0xE0) {
+        len = 3, min = 0x800, *cp = s[0] & 0x0F;
+    } else if ((s[0] & 0xF8) == 0xF0) {
+        len = 4, min = 0x10000, *cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (s[i] & 0x3F);
+    }
+    if (*cp < min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* Characters that control the terminal or reorder what the user reads. */
+static int is_unsafe(uint32_t cp)
+{
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || /* C0, DEL, C1 */
+           (cp >= 0x200B && cp <= 0x200F) ||                        /* zero-width, LRM/RLM */
+           (cp >= 0x202A && cp <= 0x202E) ||                        /* bidi embeddings */
+           (cp >= 0x2066 && cp <= 0x2069) ||                        /* bidi isolates */
+           cp == 0xFEFF;
+}
+
+size_t sanitize_display(char *dst, size_t dstlen, const char *src, size_t max_chars)
+{
+    static const char ellipsis[] = "...";
+    if (!dst || dstlen == 0)
+        return 0;
+    dst[0] = '\0';
+    if (!src)
+        return 0;
+    if (dstlen < sizeof(ellipsis) + 1)
+        return 0;
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n = strlen(src), i = 0, o = 0, chars = 0;
+    /* Room kept for the ellipsis so truncation is always visible. */
+    size_t limit = dstlen - sizeof(ellipsis);
+    while (i < n) {
+        uint32_t cp;
+        size_t len = utf8_decode(s + i, n - i, &cp);
+        const char *out = (const char *)s + i;
+        size_t outlen = len;
+        if (len == 0) { /* invalid byte: show a placeholder, resync on the next */
+            out = "?", outlen = 1, len = 1;
+        } else if (is_unsafe(cp)) {
+            i += len;
+            continue;
+        }
+        if (chars == max_chars || o + outlen > limit) {
+            memcpy(dst + o, ellipsis, sizeof(ellipsis));
+            return o + sizeof(ellipsis) - 1;
+        }
+        memcpy(dst + o, out, outlen);
+        o += outlen, i += len, chars++;
+    }
+    dst[o] = '\0';
+    return o;
+}

@@ -1,0 +1,35 @@
+/* util.h - small helpers shared by every part of the module: errors carried
+ * with context, bounded string copies, secret cleansing, monotonic time. */
+#ifndef SSO_UTIL_H
+#define SSO_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* An error travels up the call chain as a PAM return code plus one sentence
+ * of context; the entry file writes that sentence to syslog exactly once. */
+struct sso_error {
+    char msg[384];
+};
+
+/* Format e->msg and return pam_code, so callers can write
+ *   return sso_fail(err, PAM_AUTH_ERR, "denied by %s", who);            */
+int sso_fail(struct sso_error *e, int pam_code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Copy src into dst (size dstlen). Returns false, leaving dst empty, when src
+ * does not fit: a silently truncated identifier is worse than none. */
+bool sso_strlcpy(char *dst, const char *src, size_t dstlen);
+
+/* Wipe a secret in a way the compiler may not optimise away. */
+void sso_cleanse(void *p, size_t len);
+
+/* Seconds on CLOCK_MONOTONIC (never jumps with wall-clock changes). */
+double sso_monotonic(void);
+
+/* Sleep on CLOCK_MONOTONIC until the absolute time `until` (as returned by
+ * sso_monotonic), restarting after signal interruptions. */
+void sso_sleep_until(double until);
+
+#endif

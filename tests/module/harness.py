@@ -1,0 +1,230 @@
+"""Shared plumbing for the module tests: the stand-in, a PAM service run
+through pam_wrapper (no /etc/pam.d changes), fake local users through
+nss_wrapper, and a TAP reporter. Tests drive the real pamtester binary."""
+import json
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STANDIN = os.path.join(ROOT, "tests", "standin", "standin.py")
+PY = "/usr/bin/python3"  # Debian's, with python3-botocore
+
+# Marker prefixes of every secret the stand-in hands out: none may ever
+# appear in anything the module prints or logs.
+SECRET_MARKERS = ("csecret-", "devcode-", "atoken-", "sak-", "stoken-")
+
+PAM_MESSAGES = {
+    "PAM_SUCCESS": "Success",
+    "PAM_AUTH_ERR": "Authentication failure",
+    "PAM_AUTHINFO_UNAVAIL": "Authentication service cannot retrieve authentication info",
+    "PAM_SERVICE_ERR": "Error in service module",
+    "PAM_USER_UNKNOWN": "User not known to the underlying authentication module",
+    "PAM_CONV_ERR": "Conversation error",
+    "PAM_BUF_ERR": "Memory buffer error",
+}
+
+
+def _lib(name):
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"):
+        p = os.path.join(d, name)
+        if os.path.exists(p):
+            return p
+    raise RuntimeError("missing " + name)
+
+
+class Standin:
+    def __init__(self, workdir, scenario=None):
+        self.dir = os.path.join(workdir, "standin")
+        os.makedirs(self.dir, exist_ok=True)
+        args = [PY, STANDIN, "--dir", self.dir, "--port", "0"]
+        if scenario:
+            args += ["--scenario", json.dumps(scenario)]
+        self.out = open(os.path.join(self.dir, "stdout.log"), "w")
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT)
+        port_file = os.path.join(self.dir, "port")
+        deadline = time.time() + 30
+        while not os.path.exists(port_file):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("stand-in did not start; see " + self.out.name)
+            time.sleep(0.05)
+        self.port = int(open(port_file).read().strip())
+        self.url = "https://127.0.0.1:%d" % self.port
+        self.ca = os.path.join(self.dir, "ca.pem")
+        self.ctx = ssl.create_default_context(cafile=self.ca)
+
+    def _call(self, method, path, body=None, form=False):
+        data = None
+        headers = {}
+        if body is not None:
+            if form:
+                data = body.encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            else:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+                return r.status, r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode("utf-8", "replace")
+
+    def reset(self, **scenario):
+        self._call("POST", "/_standin/reset", {})
+        if scenario:
+            self._call("POST", "/_standin/scenario", scenario)
+
+    def scenario(self, **scenario):
+        self._call("POST", "/_standin/scenario", scenario)
+
+    def log(self, op=None):
+        _, body = self._call("GET", "/_standin/log")
+        recs = json.loads(body)
+        return [r for r in recs if op is None or r.get("op") == op]
+
+    def api_log(self):
+        skip = ("Control", "Page", "Approve", "Deny")
+        return [r for r in self.log() if r.get("op") not in skip]
+
+    def devices(self):
+        _, body = self._call("GET", "/_standin/devices")
+        return json.loads(body)
+
+    def decide(self, user_code, user="alice", decision="approve"):
+        from urllib.parse import urlencode
+        return self._call("POST", "/device/decide",
+                          urlencode({"user_code": user_code, "user": user,
+                                     "decision": decision}), form=True)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.out.close()
+
+
+class Result:
+    def __init__(self, rc, out, err, seconds):
+        self.rc, self.out, self.err, self.seconds = rc, out, err, seconds
+        self.syslog = [m.group(2) for m in
+                       re.finditer(r"SYSLOG\((\d+)\): (.*)", err)]
+        self.code = "?"
+        if rc == 0 and "successfully authenticated" in out + err:
+            self.code = "PAM_SUCCESS"
+        for name, text in PAM_MESSAGES.items():
+            if name != "PAM_SUCCESS" and ("pamtester: " + text) in out + err:
+                self.code = name
+
+    @property
+    def login_line(self):
+        lines = [l for l in self.syslog if l.startswith("login ")]
+        return lines[-1] if lines else ""
+
+    def everything(self):
+        return self.out + self.err
+
+
+class Host:
+    """A throw-away PAM world: service files, users, config and cache."""
+
+    USERS = ("alice", "bob", "carol")
+
+    def __init__(self, workdir, module, wrap=(), asan=False):
+        self.dir = workdir
+        self.module = module
+        self.wrap = list(wrap)
+        self.asan = asan
+        self.svc = os.path.join(workdir, "pam.d")
+        os.makedirs(self.svc, exist_ok=True)
+        self.cache = os.path.join(workdir, "cache")
+        self.passwd = os.path.join(workdir, "passwd")
+        self.group = os.path.join(workdir, "group")
+        with open(self.passwd, "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n")
+            for i, u in enumerate(self.USERS):
+                f.write("%s:x:%d:%d:%s:/home/%s:/bin/sh\n" % (u, 2001 + i, 2001 + i, u, u))
+        with open(self.group, "w") as f:
+            f.write("root:x:0:\n")
+            for i, u in enumerate(self.USERS):
+                f.write("%s:x:%d:\n" % (u, 2001 + i))
+        self.conf = os.path.join(workdir, "pam_ssooidc.conf")
+
+    def write_conf(self, text, mode=0o600):
+        with open(self.conf, "w") as f:
+            f.write(text)
+        os.chmod(self.conf, mode)
+        return self.conf
+
+    def service(self, options, name="ssotest"):
+        with open(os.path.join(self.svc, name), "w") as f:
+            f.write("auth required %s %s\n" % (self.module, " ".join(options)))
+            f.write("account required pam_permit.so\n")
+        return name
+
+    def env(self):
+        pre = []
+        if self.asan:
+            lib = subprocess.check_output(["gcc", "-print-file-name=libasan.so"], text=True).strip()
+            pre.append(lib)
+        pre += [_lib("libpam_wrapper.so"), _lib("libnss_wrapper.so")]
+        e = dict(os.environ)
+        e.update({
+            "LD_PRELOAD": " ".join(pre),
+            "PAM_WRAPPER": "1",
+            "PAM_WRAPPER_SERVICE_DIR": self.svc,
+            "PAM_WRAPPER_DEBUGLEVEL": "2",
+            "NSS_WRAPPER_PASSWD": self.passwd,
+            "NSS_WRAPPER_GROUP": self.group,
+            "ASAN_OPTIONS": "detect_leaks=1:exitcode=86:abort_on_error=0",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=87",
+            "LSAN_OPTIONS": "suppressions=%s" % os.path.join(ROOT, "tests", "module", "lsan.supp"),
+        })
+        return e
+
+    def login(self, user, service="ssotest", flags="", stdin="\n", rhost="203.0.113.7",
+              timeout=120):
+        op = "authenticate(%s)" % flags if flags else "authenticate"
+        cmd = self.wrap + ["pamtester", "-v", "-I", "rhost=" + rhost, service, user, op]
+        t0 = time.monotonic()
+        p = subprocess.run(cmd, input=stdin, capture_output=True, text=True,
+                           env=self.env(), timeout=timeout, errors="replace")
+        return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+
+
+class Tap:
+    def __init__(self, prefix=""):
+        self.n = 0
+        self.failed = 0
+        self.prefix = prefix
+        self.transcripts = []
+
+    def check(self, cond, name, detail=""):
+        self.n += 1
+        if cond:
+            print("ok %d - %s%s" % (self.n, self.prefix, name), flush=True)
+        else:
+            self.failed += 1
+            print("not ok %d - %s%s" % (self.n, self.prefix, name), flush=True)
+            for line in str(detail).splitlines()[-40:]:
+                print("#   " + line, flush=True)
+        return cond
+
+    def done(self):
+        print("1..%d" % self.n, flush=True)
+        return 1 if self.failed else 0
+
+
+def cleanup_pam_wrapper_dirs():
+    """pam_wrapper leaves /tmp/pam.? behind when a process dies early."""
+    for name in os.listdir("/tmp"):
+        if re.fullmatch(r"pam\.[0-9A-Za-z]", name):
+            shutil.rmtree(os.path.join("/tmp", name), ignore_errors=True)

@@ -1,0 +1,626 @@
+#!/usr/bin/python3
+"""Module tests: real pamtester, real TLS, the stand-in on 127.0.0.1.
+
+Usage: test_module.py MODULE.so [--wrap valgrind|asan] [--only NAME,...]
+Prints TAP. Every test asserts the PAM code, what the user saw, the syslog
+line and, where it matters, the stand-in's request log."""
+import argparse
+import os
+import stat
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (Host, SECRET_MARKERS, Standin, Tap,  # noqa: E402
+                     cleanup_pam_wrapper_dirs)
+
+ACCOUNT, ROLE = "111122223333", "LinuxLogin"
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+class Ctx:
+    """What every test gets: a host, the stand-in, and a TAP reporter."""
+
+    def __init__(self, host, sd, tap, workdir):
+        self.host, self.sd, self.tap, self.workdir = host, sd, tap, workdir
+        self.outputs = []
+        self.n_cache = 0
+
+    def fresh_cache(self):
+        self.n_cache += 1
+        return os.path.join(self.workdir, "cache%d" % self.n_cache)
+
+    def options(self, policy="identity", cache=None, **extra):
+        opts = {
+            "conf": self.host.write_conf("# options come from the stanza in these tests\n"),
+            "start_url": "https://example.awsapps.com/start",
+            "oidc_endpoint": self.sd.url,
+            "portal_endpoint": self.sd.url,
+            "sts_endpoint": self.sd.url,
+            "ca_file": self.sd.ca,
+            "cache_dir": cache or self.fresh_cache(),
+            "prompt": "never",
+        }
+        if policy == "identity":
+            opts.update(account_id=ACCOUNT, role_name=ROLE)
+        elif policy == "any":
+            opts["allow_any_approver"] = None
+        for k, v in extra.items():
+            if v is False:
+                opts.pop(k, None)
+            else:
+                opts[k] = v
+        return ["%s=%s" % (k, v) if v is not None else k for k, v in opts.items()]
+
+    def login(self, user="alice", options=None, service="ssotest", **kw):
+        self.host.service(options if options is not None else self.options(), service)
+        r = self.host.login(user, service=service, **kw)
+        self.outputs.append(r.everything())
+        return r
+
+    def check(self, cond, name, r=None, extra=""):
+        detail = extra
+        if r is not None:
+            detail += "\ncode=%s rc=%d secs=%.1f\n--- stdout\n%s\n--- syslog\n%s" % (
+                r.code, r.rc, r.seconds, r.out, "\n".join(r.syslog))
+        return self.tap.check(cond, name, detail)
+
+    def expect(self, r, code, name):
+        return self.check(r.code == code, "%s -> %s" % (name, code), r)
+
+
+def ops(sd):
+    return [x["op"] for x in sd.api_log()]
+
+
+# ---------------------------------------------------------------- the happy path
+
+@test
+def approved_login_identity(c):
+    c.sd.reset(approve_after_polls=1, approver="alice")
+    r = c.login("alice")
+    c.expect(r, "PAM_SUCCESS", "approved by the mapped person")
+    log = c.sd.api_log()
+    c.check([x["op"] for x in log] == ["RegisterClient", "StartDeviceAuthorization",
+                                      "CreateToken", "CreateToken", "GetRoleCredentials",
+                                      "GetCallerIdentity"],
+            "request sequence register/start/poll/poll/credentials/identity", r,
+            str([x["op"] for x in log]))
+    c.check(len({x["conn"] for x in log}) == 1, "the whole login used one TCP+TLS connection",
+            r, str([x["conn"] for x in log]))
+    sts = [x for x in log if x["op"] == "GetCallerIdentity"]
+    c.check(sts and sts[0].get("sigv4") == "ok", "STS verified our SigV4 signature", r, str(sts))
+    polls = [x["t"] for x in log if x["op"] == "CreateToken"]
+    c.check(len(polls) == 2 and polls[1] - polls[0] >= 0.95, "polls are an interval apart", r,
+            str(polls))
+    c.check("approver=alice" in r.login_line and "user=alice" in r.login_line
+            and "rhost=203.0.113.7" in r.login_line and "service=ssotest" in r.login_line
+            and "request_id=" in r.login_line and "seconds=" in r.login_line,
+            "one syslog line with user, rhost, service, outcome, seconds, request id", r)
+    c.check(sum(1 for l in r.syslog if l.startswith("login ")) == 1,
+            "exactly one outcome line per login", r)
+    dev = c.sd.devices()[-1]
+    c.check(dev["userCode"] in r.out and "https://127.0.0.1:%d/device?user_code=%s"
+            % (c.sd.port, dev["userCode"]) in r.out
+            and "https://127.0.0.1:%d/device " % c.sd.port in r.out,
+            "user saw verificationUriComplete, verificationUri and the user code", r)
+    c.check("expires in 5 minutes" in r.out, "user saw the time left (min of timeout, expiresIn)", r)
+
+
+@test
+def approved_any_approver(c):
+    c.sd.reset(approve_after_polls=0, approver="mallory")
+    r = c.login("alice", c.options(policy="any"))
+    c.expect(r, "PAM_SUCCESS", "allow_any_approver admits whoever approved")
+    c.check(ops(c.sd) == ["RegisterClient", "StartDeviceAuthorization", "CreateToken"],
+            "allow_any_approver makes no identity requests", r, str(ops(c.sd)))
+
+
+@test
+def approval_through_the_page(c):
+    c.sd.reset(interval=1)
+    result = {}
+    opts = c.options()
+
+    def run():
+        result["r"] = c.login("alice", opts)
+    t = threading.Thread(target=run)
+    t.start()
+    code = None
+    for _ in range(100):
+        devs = c.sd.devices()
+        if devs:
+            code = devs[-1]["userCode"]
+            break
+        time.sleep(0.1)
+    time.sleep(1.5)
+    status, page = c.sd.decide(code, "alice", "approve")
+    t.join(60)
+    r = result.get("r")
+    c.check(status == 200, "approval page accepted the code")
+    c.expect(r, "PAM_SUCCESS", "login approved in the (stand-in) browser")
+
+
+@test
+def registration_is_cached(c):
+    cache = c.fresh_cache()
+    c.sd.reset(approve_after_polls=0)
+    r1 = c.login("alice", c.options(cache=cache))
+    r2 = c.login("alice", c.options(cache=cache))
+    c.expect(r2, "PAM_SUCCESS", "second login")
+    c.check(ops(c.sd).count("RegisterClient") == 1, "second login reuses the registration", r2,
+            str(ops(c.sd)))
+    st = os.stat(cache)
+    files = [f for f in os.listdir(cache) if f.endswith(".json")]
+    fst = os.stat(os.path.join(cache, files[0])) if files else None
+    c.check(stat.S_IMODE(st.st_mode) == 0o700 and st.st_uid == 0, "cache dir is root 0700", r1,
+            oct(st.st_mode))
+    c.check(fst is not None and stat.S_IMODE(fst.st_mode) == 0o600 and fst.st_uid == 0,
+            "cache file is root 0600", r1, str(files))
+    c.check(not [f for f in os.listdir(cache) if f.startswith(".tmp")], "no temp files left")
+
+
+@test
+def registration_expiring_is_renewed(c):
+    cache = c.fresh_cache()
+    c.sd.reset(approve_after_polls=0, registration_ttl=1800)
+    c.login("alice", c.options(cache=cache))
+    r = c.login("alice", c.options(cache=cache))
+    c.expect(r, "PAM_SUCCESS", "login with a registration expiring within the hour")
+    c.check(ops(c.sd).count("RegisterClient") == 2, "re-registered because < 1 h remained", r,
+            str(ops(c.sd)))
+
+
+@test
+def corrupt_cache_reregisters(c):
+    cache = c.fresh_cache()
+    c.sd.reset(approve_after_polls=0)
+    c.login("alice", c.options(cache=cache))
+    f = [x for x in os.listdir(cache) if x.endswith(".json")][0]
+    with open(os.path.join(cache, f), "w") as fh:
+        fh.write('{"version":1,"clientId":')
+    r = c.login("alice", c.options(cache=cache))
+    c.expect(r, "PAM_SUCCESS", "login over a corrupt cache file")
+    c.check(ops(c.sd).count("RegisterClient") == 2, "corrupt cache -> registered again", r)
+    c.check(any("registering client" in l and "corrupt" in l for l in r.syslog),
+            "syslog says the cache was corrupt", r)
+
+
+@test
+def invalid_client_reregisters_once(c):
+    cache = c.fresh_cache()
+    c.sd.reset(approve_after_polls=0)
+    c.login("alice", c.options(cache=cache))
+    c.sd.reset(approve_after_polls=0,
+               faults={"StartDeviceAuthorization": {"kind": "invalid_client", "count": 1}})
+    r = c.login("alice", c.options(cache=cache))
+    c.expect(r, "PAM_SUCCESS", "InvalidClientException once")
+    c.check(ops(c.sd).count("RegisterClient") == 1, "registered again exactly once", r,
+            str(ops(c.sd)))
+    c.sd.reset(approve_after_polls=0,
+               faults={"StartDeviceAuthorization": {"kind": "invalid_client"}})
+    r = c.login("alice", c.options(cache=cache))
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "InvalidClientException every time")
+    c.check(ops(c.sd).count("RegisterClient") == 1, "only one re-registration per login", r,
+            str(ops(c.sd)))
+
+
+# ---------------------------------------------------------------- refusals
+
+@test
+def denied(c):
+    c.sd.reset(approve_after_polls=1, decision="deny")
+    r = c.login("alice")
+    c.expect(r, "PAM_AUTH_ERR", "denied at the portal")
+    c.check("denied" in r.login_line, "syslog says denied", r)
+    c.check("not approved" in r.out, "user told the sign-in was not approved", r)
+
+
+@test
+def expired_token(c):
+    c.sd.reset(expire_after_polls=1)
+    r = c.login("alice")
+    c.expect(r, "PAM_AUTH_ERR", "ExpiredTokenException")
+    c.check("expired" in r.login_line, "syslog says the code expired", r)
+
+
+@test
+def never_polls_past_expires_in(c):
+    c.sd.reset(expires_in=3)
+    r = c.login("alice")
+    c.expect(r, "PAM_AUTH_ERR", "not approved before expiresIn")
+    polls = [x for x in c.sd.api_log() if x["op"] == "CreateToken"]
+    start = [x for x in c.sd.api_log() if x["op"] == "StartDeviceAuthorization"][0]["t"]
+    c.check(polls and max(p["t"] for p in polls) - start <= 3.2, "no poll after expiresIn", r,
+            str([p["t"] - start for p in polls]))
+    c.check(r.seconds < 8, "gave up promptly", r)
+
+
+@test
+def timeout_option(c):
+    c.sd.reset()
+    r = c.login("alice", c.options(timeout=10))
+    c.expect(r, "PAM_AUTH_ERR", "not approved within timeout")
+    c.check(9.5 <= r.seconds < 16, "timeout=10 bounds the wait (%.1fs)" % r.seconds, r)
+    c.check("not approved within 10 seconds" in r.login_line, "syslog names the timeout", r)
+
+
+@test
+def slow_down_adds_five_seconds(c):
+    c.sd.reset(slow_down_polls=[1], approve_after_polls=1)
+    r = c.login("alice")
+    c.expect(r, "PAM_SUCCESS", "approved after a SlowDownException")
+    polls = [x["t"] for x in c.sd.api_log() if x["op"] == "CreateToken"]
+    c.check(len(polls) >= 2 and polls[1] - polls[0] >= 5.9, "next poll waited interval + 5 s",
+            r, str(polls))
+
+
+@test
+def absent_interval_means_five(c):
+    c.sd.reset(interval=None, approve_after_polls=0)
+    r = c.login("alice")
+    c.expect(r, "PAM_SUCCESS", "approved with no interval in the answer")
+    log = c.sd.api_log()
+    start = [x["t"] for x in log if x["op"] == "StartDeviceAuthorization"][0]
+    poll = [x["t"] for x in log if x["op"] == "CreateToken"][0]
+    c.check(poll - start >= 4.9, "first poll 5 s after the start", r, str(poll - start))
+
+
+@test
+def polling_respects_interval(c):
+    c.sd.reset(interval=2, approve_after_polls=2)
+    r = c.login("alice")
+    c.expect(r, "PAM_SUCCESS", "interval=2")
+    polls = [x for x in c.sd.api_log() if x["op"] == "CreateToken"]
+    gaps = [b["t"] - a["t"] for a, b in zip(polls, polls[1:])]
+    c.check(gaps and min(gaps) >= 1.95 and not any(p.get("error") == "SlowDownException"
+                                                   for p in polls),
+            "never polls faster than the interval", r, str(gaps))
+
+
+# ---------------------------------------------------------------- faults
+
+FAULT_OPS = ["RegisterClient", "StartDeviceAuthorization", "CreateToken",
+             "GetRoleCredentials", "GetCallerIdentity"]
+FAULT_KINDS = ["http500", "http503", "html500", "garbage", "illtyped", "huge", "reset", "close"]
+
+
+@test
+def service_faults(c):
+    for op in FAULT_OPS:
+        for kind in FAULT_KINDS:
+            c.sd.reset(approve_after_polls=0, faults={op: {"kind": kind}})
+            r = c.login("alice")
+            c.expect(r, "PAM_AUTHINFO_UNAVAIL", "%s %s" % (op, kind))
+
+
+@test
+def hang_is_bounded_by_http_timeout(c):
+    c.sd.reset(approve_after_polls=0, hang_seconds=20,
+               faults={"CreateToken": {"kind": "hang"}})
+    r = c.login("alice", c.options(http_timeout=2))
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "CreateToken hangs")
+    c.check(r.seconds < 8, "http_timeout=2 bounded the hang (%.1fs)" % r.seconds, r)
+    c.check("http_timeout" in r.login_line, "syslog names the timeout", r)
+
+
+@test
+def service_down(c):
+    c.sd.reset()
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = "https://127.0.0.1:%d" % s.getsockname()[1]
+    s.close()
+    r = c.login("alice", c.options(oidc_endpoint=dead))
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "OIDC endpoint down")
+    r = c.login("alice", c.options(sts_endpoint=dead))
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "STS endpoint down")
+
+
+@test
+def untrusted_certificate(c):
+    c.sd.reset(approve_after_polls=0)
+    r = c.login("alice", c.options(ca_file="/etc/ssl/certs/ca-certificates.crt"))
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "server certificate not signed by a trusted CA")
+    c.check(not c.sd.api_log(), "nothing reached the service", r)
+
+
+# ---------------------------------------------------------------- configuration
+
+@test
+def configuration_errors(c):
+    c.sd.reset()
+    cases = {
+        "plain http endpoint": c.options(oidc_endpoint="http://127.0.0.1:1"),
+        "unknown option": c.options(frobnicate="1"),
+        "malformed number": c.options(timeout="soon"),
+        "missing start_url": c.options(start_url=False),
+        "no identity policy": c.options(policy="none"),
+        "role_name without account_id": c.options(policy="none", role_name=ROLE),
+    }
+    for name, opts in cases.items():
+        r = c.login("alice", opts)
+        c.expect(r, "PAM_SERVICE_ERR", "config: " + name)
+    r = c.login("alice", c.options(policy="none"))
+    c.check("allow_any_approver" in r.login_line, "missing policy explained in syslog", r)
+    c.check(not c.sd.api_log(), "no network traffic for configuration errors", r,
+            str(ops(c.sd)))
+
+
+@test
+def config_file_checks(c):
+    c.sd.reset(approve_after_polls=0)
+    body = ("start_url = https://example.awsapps.com/start\n"
+            "oidc_endpoint = %s\nportal_endpoint = %s\nsts_endpoint = %s\n"
+            "ca_file = %s\ncache_dir = %s\nprompt = never\n"
+            "account_id = %s\nrole_name = %s\n" % (c.sd.url, c.sd.url, c.sd.url, c.sd.ca,
+                                                  c.fresh_cache(), ACCOUNT, ROLE))
+    path = os.path.join(c.workdir, "file.conf")
+
+    def write(mode, uid=0):
+        with open(path, "w") as f:
+            f.write(body)
+        os.chmod(path, mode)
+        os.chown(path, uid, 0)
+    write(0o600)
+    r = c.login("alice", ["conf=" + path])
+    c.expect(r, "PAM_SUCCESS", "all options from the config file")
+    write(0o600)
+    r = c.login("alice", ["conf=" + path, "start_url=http://override"])
+    c.expect(r, "PAM_SERVICE_ERR", "stanza overrides the file (bad override refused)")
+    write(0o620)
+    r = c.login("alice", ["conf=" + path])
+    c.expect(r, "PAM_SERVICE_ERR", "group-writable config file")
+    write(0o602)
+    r = c.login("alice", ["conf=" + path])
+    c.expect(r, "PAM_SERVICE_ERR", "world-writable config file")
+    write(0o600, uid=2001)
+    r = c.login("alice", ["conf=" + path])
+    c.expect(r, "PAM_SERVICE_ERR", "config file not owned by root")
+    c.check(path in r.login_line, "syslog names the file", r)
+
+
+@test
+def unknown_user(c):
+    c.sd.reset(approve_after_polls=0)
+    r = c.login("nosuchuser")
+    c.expect(r, "PAM_USER_UNKNOWN", "no such local user")
+    c.check(not c.sd.api_log(), "nothing sent for an unknown user", r)
+
+
+# ---------------------------------------------------------------- conversation
+
+@test
+def prompt_always(c):
+    c.sd.reset(approve_after_polls=0)
+    r = c.login("alice", c.options(prompt="always"))
+    c.expect(r, "PAM_SUCCESS", "prompt=always")
+    code = c.sd.devices()[-1]["userCode"]
+    c.check("After approving, press Enter:" in r.out and code in r.out,
+            "URL and code are the text of the prompt", r)
+
+
+@test
+def prompt_auto_follows_service(c):
+    c.sd.reset(approve_after_polls=0)
+    r = c.login("alice", c.options(prompt="auto"), service="sshd")
+    c.expect(r, "PAM_SUCCESS", "prompt=auto for sshd")
+    c.check("press Enter" in r.out, "sshd gets the prompt form", r)
+    r = c.login("alice", c.options(prompt="auto"), service="sudo")
+    c.expect(r, "PAM_SUCCESS", "prompt=auto for sudo")
+    c.check("press Enter" not in r.out and c.sd.devices()[-1]["userCode"] in r.out,
+            "sudo gets the code as information", r)
+
+
+@test
+def silent_still_shows_code(c):
+    c.sd.reset(approve_after_polls=0)
+    r = c.login("alice", flags="PAM_SILENT")
+    c.expect(r, "PAM_SUCCESS", "PAM_SILENT")
+    c.check(c.sd.devices()[-1]["userCode"] in r.out, "PAM_SILENT does not hide the code", r)
+
+
+@test
+def conversation_failure(c):
+    c.sd.reset(approve_after_polls=0)
+    r = c.login("alice", c.options(prompt="always"), stdin="")
+    c.expect(r, "PAM_CONV_ERR", "the user hung up at the prompt")
+
+
+@test
+def control_characters_are_stripped(c):
+    c.sd.reset(approve_after_polls=0,
+               faults={"StartDeviceAuthorization": {"kind": "control_chars"}})
+    r = c.login("alice")
+    bad = [ch for ch in r.out if (ord(ch) < 32 and ch not in "\n\t") or 0x7f <= ord(ch) <= 0x9f]
+    c.check(not bad, "no control characters reach the terminal", r, repr(bad[:10]))
+    c.check("ABCD-EFGH" in r.out, "the sanitized code is still shown", r)
+
+
+# ---------------------------------------------------------------- identity
+
+@test
+def wrong_person_refused(c):
+    c.sd.reset(approve_after_polls=0, approver="bob")
+    r = c.login("alice")
+    c.expect(r, "PAM_AUTH_ERR", "approved by bob for alice")
+    c.check("bob" in r.login_line and "alice" in r.login_line, "syslog names both", r)
+    c.check("bob" not in r.out and "did not match" in r.out or "not approved" in r.out,
+            "the user is told only that it did not match", r)
+
+
+@test
+def missing_permission_set(c):
+    c.sd.reset(approve_after_polls=0, assignments={"*": []})
+    r = c.login("alice")
+    c.expect(r, "PAM_AUTH_ERR", "approver without the permission set")
+    c.check("lacks permission set" in r.login_line, "syslog says the permission set is missing", r)
+    c.check("GetCallerIdentity" not in ops(c.sd), "no STS call without credentials", r)
+
+
+@test
+def other_account_refused(c):
+    c.sd.reset(approve_after_polls=0, assignments={"*": [["999988887777", ROLE]]})
+    r = c.login("alice")
+    c.expect(r, "PAM_AUTH_ERR", "permission set only in another account")
+
+
+@test
+def suffix_mapping(c):
+    c.sd.reset(approve_after_polls=0, approver="alice@EXAMPLE.com")
+    r = c.login("alice", c.options(username_suffix="@example.com"))
+    c.expect(r, "PAM_SUCCESS", "alice@EXAMPLE.com maps to alice with the suffix")
+    c.sd.reset(approve_after_polls=0, approver="alice@example.org")
+    r = c.login("alice", c.options(username_suffix="@example.com"))
+    c.expect(r, "PAM_AUTH_ERR", "a different domain is refused")
+    c.sd.reset(approve_after_polls=0, approver="Alice@example.com")
+    r = c.login("alice", c.options(username_suffix="@example.com"))
+    c.expect(r, "PAM_AUTH_ERR", "the local part is compared exactly")
+
+
+@test
+def map_file(c):
+    path = os.path.join(c.workdir, "user_map")
+    with open(path, "w") as f:
+        f.write("# sso-name local-name\ncarol.smith alice\n\nbob bob  # himself\n")
+    os.chmod(path, 0o644)
+    c.sd.reset(approve_after_polls=0, approver="carol.smith")
+    r = c.login("alice", c.options(user_map=path))
+    c.expect(r, "PAM_SUCCESS", "user_map maps carol.smith to alice")
+    c.sd.reset(approve_after_polls=0, approver="alice")
+    r = c.login("alice", c.options(user_map=path))
+    c.expect(r, "PAM_AUTH_ERR", "user_map without a line for the approver")
+    os.chmod(path, 0o664)
+    c.sd.reset(approve_after_polls=0, approver="carol.smith")
+    r = c.login("alice", c.options(user_map=path))
+    c.expect(r, "PAM_SERVICE_ERR", "group-writable user_map refused")
+    os.chmod(path, 0o644)
+    os.chown(path, 2002, 0)
+    r = c.login("alice", c.options(user_map=path))
+    c.expect(r, "PAM_SERVICE_ERR", "user_map not owned by root refused")
+
+
+@test
+def sts_signature_rejected(c):
+    c.sd.reset(approve_after_polls=0, sts_region="eu-west-1")
+    r = c.login("alice")
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "STS rejects the signature")
+    sts = c.sd.log("GetCallerIdentity")
+    c.check(sts and sts[-1].get("status") == 403, "the stand-in rejected the request", r, str(sts))
+
+
+@test
+def clock_skew(c):
+    c.sd.reset(approve_after_polls=0, clock_offset=3600)
+    r = c.login("alice")
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "host clock an hour off")
+    c.check("clock" in r.login_line, "syslog names clock skew as the likely cause", r)
+
+
+@test
+def foreign_arn_refused(c):
+    cases = {
+        "other account": "arn:aws:sts::999988887777:assumed-role/AWSReservedSSO_LinuxLogin_0123456789abcdef/alice",
+        "other role": "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice",
+        "not an SSO role": "arn:aws:sts::111122223333:assumed-role/LinuxLogin/alice",
+        "role prefix trick": "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_LinuxLoginX_0123456789abcdef/alice",
+        "iam user": "arn:aws:iam::111122223333:user/alice",
+    }
+    for name, arn in cases.items():
+        c.sd.reset(approve_after_polls=0, arn_override=arn)
+        r = c.login("alice")
+        c.expect(r, "PAM_AUTHINFO_UNAVAIL", "STS answered " + name)
+
+
+@test
+def debug_lines(c):
+    c.sd.reset(approve_after_polls=0)
+    r = c.login("alice", c.options(debug=None))
+    c.expect(r, "PAM_SUCCESS", "debug login")
+    c.check(any("CreateToken: POST /token -> 200" in l for l in r.syslog),
+            "debug logs one line per request", r)
+
+
+@test
+def concurrent_first_logins_register_once(c):
+    cache = c.fresh_cache()
+    c.sd.reset(approve_after_polls=1)
+    opts = c.options(cache=cache)
+    c.host.service(opts, "ssotest")
+    results = []
+
+    def run():
+        results.append(c.host.login("alice"))
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for r in results:
+        c.outputs.append(r.everything())
+    c.check(len(results) == 8 and all(r.code == "PAM_SUCCESS" for r in results),
+            "8 concurrent first logins all succeed", results[0] if results else None,
+            str([r.code for r in results]))
+    c.check(ops(c.sd).count("RegisterClient") == 1, "exactly one RegisterClient", None,
+            str(ops(c.sd).count("RegisterClient")))
+
+
+@test
+def no_secret_in_any_output(c):
+    leaks = [(m, i) for i, o in enumerate(c.outputs) for m in SECRET_MARKERS if m in o]
+    c.check(c.outputs and not leaks, "no secret, token or device code in any output or log "
+            "(%d logins checked)" % len(c.outputs), None, str(leaks[:5]))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("module")
+    ap.add_argument("--wrap", choices=["none", "valgrind", "asan"], default="none")
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    module = os.path.abspath(a.module)
+    wrap = []
+    if a.wrap == "valgrind":
+        wrap = ["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
+                "--show-leak-kinds=definite,indirect", "--error-exitcode=88",
+                "--suppressions=" + os.path.join(os.path.dirname(__file__), "valgrind.supp")]
+    tap = Tap(prefix="" if a.wrap == "none" else "[%s] " % a.wrap)
+    only = set(filter(None, a.only.split(",")))
+    with tempfile.TemporaryDirectory(prefix="ssooidc-mod-") as work:
+        os.chmod(work, 0o755)
+        sd = Standin(work)
+        try:
+            host = Host(work, module, wrap=wrap, asan=(a.wrap == "asan"))
+            c = Ctx(host, sd, tap, work)
+            orig_login = host.login
+
+            def checked_login(*args, **kw):
+                r = orig_login(*args, **kw)
+                if r.rc in (86, 87, 88):
+                    tap.check(False, "%s reported an error" % a.wrap, r.err[-4000:])
+                return r
+            host.login = checked_login
+            for fn in TESTS:
+                if only and fn.__name__ not in only:
+                    continue
+                try:
+                    fn(c)
+                except Exception as e:  # a crashed test is a failed test
+                    import traceback
+                    tap.check(False, fn.__name__ + " raised", traceback.format_exc())
+        finally:
+            sd.stop()
+            cleanup_pam_wrapper_dirs()
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
