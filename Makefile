@@ -29,7 +29,7 @@ SECDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x8
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONF  ?= /etc
 
-.PHONY: all check unit demo bench install clean deps asan fuzz
+.PHONY: all check unit demo bench install clean deps asan fuzz tools
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map
@@ -52,7 +52,7 @@ deps:
 	@tests/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all asan unit
+	@$(MAKE) --no-print-directory all asan unit tools
 	@tests/run_all.sh
 
 demo: deps
@@ -76,3 +76,12 @@ install: $(MODULE)
 
 clean:
 	rm -rf $(BUILD) $(MODULE)
+
+# Fragments for fuzzing, packaging and end-to-end tests live beside them.
+-include $(sort $(wildcard tests/*/*.mk))
+
+# Test tools (not part of the module).
+$(BUILD)/tools/pam_drive: tests/tools/pam_drive.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -D_DEFAULT_SOURCE -o $@ $< -lpam -lpthread
+tools: $(BUILD)/tools/pam_drive

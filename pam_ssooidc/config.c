@@ -537,7 +537,17 @@ static int read_file(struct cfg *c, const char *path, bool explicit_path, uid_t 
     size_t total = 0;
     int rc = PAM_SUCCESS;
 
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    /* A first look without opening: opening a device or FIFO can have
+     * effects of its own. The checks that count are made on the open fd. */
+    int fd = -1;
+    if (lstat(path, &st) == 0) {
+        if (S_ISLNK(st.st_mode))
+            return sso_fail(err, PAM_SERVICE_ERR, "config file %s: %s", path,
+                            open_error(ELOOP));
+        if (!S_ISREG(st.st_mode))
+            return sso_fail(err, PAM_SERVICE_ERR, "config file %s: not a regular file", path);
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    }
     if (fd < 0) {
         int e = errno;
         if (e == ENOENT && !explicit_path)

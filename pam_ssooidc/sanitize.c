@@ -47,6 +47,42 @@ static int is_unsafe(uint32_t cp)
            cp == 0xFEFF;
 }
 
+/* Terminal control sequences are removed whole, not just their introducer,
+ * so "ESC ] 0;title BEL" leaves nothing that could mislead the reader.
+ * Returns the number of bytes to skip at s[i] (which holds cp, encoded in
+ * len bytes), or 0 when cp does not start a sequence. */
+static size_t control_sequence_length(const unsigned char *s, size_t n, size_t i, uint32_t cp,
+                                      size_t len)
+{
+    int csi = cp == 0x9B, str = cp == 0x9D || cp == 0x90 || cp == 0x98 || cp == 0x9E ||
+                                 cp == 0x9F;
+    size_t j = i + len;
+    if (cp == 0x1B && j < n) {
+        csi = s[j] == '[';
+        str = s[j] == ']' || s[j] == 'P' || s[j] == 'X' || s[j] == '^' || s[j] == '_';
+        j++; /* any other ESC x: drop both bytes */
+    } else if (!csi && !str) {
+        return 0;
+    }
+    if (csi) { /* parameters and intermediates, then one final byte */
+        while (j < n && s[j] >= 0x20 && s[j] <= 0x3F)
+            j++;
+        while (j < n && s[j] >= 0x20 && s[j] <= 0x2F)
+            j++;
+        if (j < n && s[j] >= 0x40 && s[j] <= 0x7E)
+            j++;
+    } else if (str) { /* a string, ended by BEL, ST (ESC \) or C1 ST */
+        while (j < n && s[j] != 0x07 && s[j] != 0x1B && !(s[j] == 0xC2 && j + 1 < n &&
+                                                         s[j + 1] == 0x9C))
+            j++;
+        if (j < n)
+            j += (s[j] == 0x07) ? 1 : 2;
+        if (j > n)
+            j = n;
+    }
+    return j - i;
+}
+
 size_t sanitize_display(char *dst, size_t dstlen, const char *src, size_t max_chars)
 {
     static const char ellipsis[] = "...";
@@ -69,7 +105,8 @@ size_t sanitize_display(char *dst, size_t dstlen, const char *src, size_t max_ch
         if (len == 0) { /* invalid byte: show a placeholder, resync on the next */
             out = "?", outlen = 1, len = 1;
         } else if (is_unsafe(cp)) {
-            i += len;
+            size_t seq = control_sequence_length(s, n, i, cp, len);
+            i += seq ? seq : len;
             continue;
         }
         if (chars == max_chars || o + outlen > limit) {

@@ -46,9 +46,17 @@ unit() {
 suite unit unit
 suite exported-symbols tests/check_symbols.sh pam_ssooidc/pam_ssooidc.so
 suite standin-botocore "$PY" tests/standin/test_botocore.py
-suite module "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so
-suite module-asan "$PY" tests/module/test_module.py build/asan/pam_ssooidc.so --wrap asan
-suite module-valgrind "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so --wrap valgrind
+suite module "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so --jobs 4
+suite module-asan "$PY" tests/module/test_module.py build/asan/pam_ssooidc.so --wrap asan --jobs 4
+suite module-valgrind "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so --wrap valgrind --jobs 4
+
+# Further suites (end-to-end, packaging, hardening) live in tests/suites.d/,
+# one file each, run in name order; each calls `suite NAME COMMAND...`.
+for f in tests/suites.d/*.sh; do
+    [ -e "$f" ] || continue
+    # shellcheck disable=SC1090
+    . "$f"
+done
 
 rm -rf /tmp/pam.? 2>/dev/null
 echo

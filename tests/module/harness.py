@@ -200,6 +200,22 @@ class Host:
         return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
 
 
+    def drive(self, user, service="ssotest", conv="enter", n=1, silent=False, timeout=300):
+        """Run tests/tools/pam_drive: n concurrent logins in one process."""
+        tool = os.path.join(ROOT, "build", "tools", "pam_drive")
+        cmd = self.wrap + [tool, "-c", conv, "-n", str(n)] + (["-s"] if silent else [])
+        cmd += [service, user]
+        t0 = time.monotonic()
+        p = subprocess.run(cmd, capture_output=True, text=True, env=self.env(),
+                           timeout=timeout, errors="replace")
+        r = Result(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+        r.codes = re.findall(r"^login \d+ (\S+) ", p.stdout, re.M)
+        r.times = [float(x) for x in re.findall(r"^login \d+ \S+ ([\d.]+)$", p.stdout, re.M)]
+        if len(r.codes) == 1:
+            r.code = r.codes[0]
+        return r
+
+
 class Tap:
     def __init__(self, prefix=""):
         self.n = 0

@@ -6,6 +6,7 @@ Prints TAP. Every test asserts the PAM code, what the user saw, the syslog
 line and, where it matters, the stand-in's request log."""
 import argparse
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -134,17 +135,19 @@ def approval_through_the_page(c):
     t = threading.Thread(target=run)
     t.start()
     code = None
-    for _ in range(100):
+    deadline = time.time() + 90  # valgrind start-up is slow
+    while code is None and time.time() < deadline:
         devs = c.sd.devices()
         if devs:
             code = devs[-1]["userCode"]
-            break
         time.sleep(0.1)
     time.sleep(1.5)
     status, page = c.sd.decide(code, "alice", "approve")
-    t.join(60)
+    t.join(120)
     r = result.get("r")
     c.check(status == 200, "approval page accepted the code")
+    if r is None:
+        return c.check(False, "login finished after approval")
     c.expect(r, "PAM_SUCCESS", "login approved in the (stand-in) browser")
 
 
@@ -220,7 +223,7 @@ def denied(c):
     r = c.login("alice")
     c.expect(r, "PAM_AUTH_ERR", "denied at the portal")
     c.check("denied" in r.login_line, "syslog says denied", r)
-    c.check("not approved" in r.out, "user told the sign-in was not approved", r)
+    c.check("not approved" in r.everything(), "user told the sign-in was not approved", r)
 
 
 @test
@@ -248,7 +251,8 @@ def timeout_option(c):
     c.sd.reset()
     r = c.login("alice", c.options(timeout=10))
     c.expect(r, "PAM_AUTH_ERR", "not approved within timeout")
-    c.check(9.5 <= r.seconds < 16, "timeout=10 bounds the wait (%.1fs)" % r.seconds, r)
+    # The last poll is the last one an interval (1 s) before the deadline.
+    c.check(8.5 <= r.seconds < 14, "timeout=10 bounds the wait (%.1fs)" % r.seconds, r)
     c.check("not approved within 10 seconds" in r.login_line, "syslog names the timeout", r)
 
 
@@ -313,7 +317,7 @@ def hang_is_bounded_by_http_timeout(c):
 
 @test
 def service_down(c):
-    c.sd.reset()
+    c.sd.reset(approve_after_polls=0)
     import socket
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -404,7 +408,7 @@ def prompt_always(c):
     r = c.login("alice", c.options(prompt="always"))
     c.expect(r, "PAM_SUCCESS", "prompt=always")
     code = c.sd.devices()[-1]["userCode"]
-    c.check("After approving, press Enter:" in r.out and code in r.out,
+    c.check("After approving, press Enter:" in r.err and code in r.err,
             "URL and code are the text of the prompt", r)
 
 
@@ -413,10 +417,10 @@ def prompt_auto_follows_service(c):
     c.sd.reset(approve_after_polls=0)
     r = c.login("alice", c.options(prompt="auto"), service="sshd")
     c.expect(r, "PAM_SUCCESS", "prompt=auto for sshd")
-    c.check("press Enter" in r.out, "sshd gets the prompt form", r)
+    c.check("press Enter" in r.err, "sshd gets the prompt form", r)
     r = c.login("alice", c.options(prompt="auto"), service="sudo")
     c.expect(r, "PAM_SUCCESS", "prompt=auto for sudo")
-    c.check("press Enter" not in r.out and c.sd.devices()[-1]["userCode"] in r.out,
+    c.check("press Enter" not in r.everything() and c.sd.devices()[-1]["userCode"] in r.out,
             "sudo gets the code as information", r)
 
 
@@ -431,8 +435,13 @@ def silent_still_shows_code(c):
 @test
 def conversation_failure(c):
     c.sd.reset(approve_after_polls=0)
-    r = c.login("alice", c.options(prompt="always"), stdin="")
-    c.expect(r, "PAM_CONV_ERR", "the user hung up at the prompt")
+    for prompt in ("always", "never"):
+        c.host.service(c.options(prompt=prompt), "ssotest")
+        r = c.host.drive("alice", conv="fail")
+        c.outputs.append(r.everything())
+        c.expect(r, "PAM_CONV_ERR", "conversation fails (prompt=%s)" % prompt)
+        c.check("conversation failed" in r.login_line, "syslog says the conversation failed", r)
+    c.check(ops(c.sd).count("CreateToken") == 0, "no polling after a failed conversation", r)
 
 
 @test
@@ -442,7 +451,8 @@ def control_characters_are_stripped(c):
     r = c.login("alice")
     bad = [ch for ch in r.out if (ord(ch) < 32 and ch not in "\n\t") or 0x7f <= ord(ch) <= 0x9f]
     c.check(not bad, "no control characters reach the terminal", r, repr(bad[:10]))
-    c.check("ABCD-EFGH" in r.out, "the sanitized code is still shown", r)
+    c.check(c.sd.devices()[-1]["userCode"] in r.out and "pwned" not in r.out,
+            "escape sequences removed whole; the code is still shown", r)
 
 
 # ---------------------------------------------------------------- identity
@@ -453,7 +463,7 @@ def wrong_person_refused(c):
     r = c.login("alice")
     c.expect(r, "PAM_AUTH_ERR", "approved by bob for alice")
     c.check("bob" in r.login_line and "alice" in r.login_line, "syslog names both", r)
-    c.check("bob" not in r.out and "did not match" in r.out or "not approved" in r.out,
+    c.check("bob" not in r.out and "not approved" in r.everything(),
             "the user is told only that it did not match", r)
 
 
@@ -580,12 +590,53 @@ def no_secret_in_any_output(c):
             "(%d logins checked)" % len(c.outputs), None, str(leaks[:5]))
 
 
+def run_parallel(a):
+    """Split the tests over --jobs workers, each with its own stand-in and
+    host, and merge their TAP output (renumbered). Tests sleep far more than
+    they compute, so this shortens the run even on two cores."""
+    import subprocess
+    names = [fn.__name__ for fn in TESTS if fn.__name__ != "no_secret_in_any_output"]
+    if a.only:
+        names = [n for n in names if n in a.only.split(",")]
+    groups = [names[i::a.jobs] for i in range(a.jobs)]
+    procs = []
+    for g in groups:
+        if not g:
+            continue
+        cmd = [sys.executable, os.path.abspath(__file__), a.module, "--wrap", a.wrap,
+               "--only", ",".join(g + ["no_secret_in_any_output"])]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True))
+    n = failed = 0
+    for p in procs:
+        out, _ = p.communicate()
+        seen_fail = False
+        for line in out.splitlines():
+            m = re.match(r"^(not ok|ok) \d+ (.*)$", line)
+            if m:
+                n += 1
+                failed += m.group(1) == "not ok"
+                seen_fail |= m.group(1) == "not ok"
+                print("%s %d %s" % (m.group(1), n, m.group(2)), flush=True)
+            elif not line.startswith("1.."):
+                print(line, flush=True)
+        if p.returncode != 0 and not seen_fail:
+            n += 1
+            failed += 1
+            print("not ok %d - worker exited with %d" % (n, p.returncode), flush=True)
+    print("1..%d" % n)
+    return 1 if failed else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("module")
     ap.add_argument("--wrap", choices=["none", "valgrind", "asan"], default="none")
     ap.add_argument("--only", default="")
+    ap.add_argument("--jobs", type=int, default=1)
     a = ap.parse_args()
+    if a.jobs > 1:
+        return run_parallel(a)
     module = os.path.abspath(a.module)
     wrap = []
     if a.wrap == "valgrind":

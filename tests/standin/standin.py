@@ -591,7 +591,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rec = {"t": round(t0, 6), "conn": self.conn_id, "op": op, "method": method,
                "path": self.path[:2048], "status": None, "error": None, "fault": None,
                "client_id": None, "user_code": None, "approver": None, "sigv4": None,
-               "user_agent": self.headers.get("User-Agent")}
+               "user_agent": self.headers.get("User-Agent"), "members": None}
         try:
             body = self._read_body()
         except BodyError as e:

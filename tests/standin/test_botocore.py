@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -262,7 +261,9 @@ def run(sd):
     spec.loader.exec_module(standin)
 
     session = botocore.session.get_session()
-    unsigned = botocore.config.Config(retries={"max_attempts": 1},
+    # botocore's retries={"max_attempts": 1} still allows one retry (legacy mode counts
+    # retries); total_max_attempts=1 means exactly one attempt per call.
+    unsigned = botocore.config.Config(retries={"total_max_attempts": 1},
                                       signature_version=botocore.UNSIGNED)
     oidc = session.create_client("sso-oidc", endpoint_url=sd.base, region_name="us-east-1",
                                  verify=sd.ca, config=unsigned)
@@ -501,7 +502,7 @@ def run(sd):
             aws_access_key_id=akid or rc.get("accessKeyId"),
             aws_secret_access_key=secret or rc.get("secretAccessKey"),
             aws_session_token=rc.get("sessionToken") if token == "__default__" else token,
-            config=botocore.config.Config(retries={"max_attempts": 1}))
+            config=botocore.config.Config(retries={"total_max_attempts": 1}))
 
     ident = attempt("sts get_caller_identity", lambda: sts_client().get_caller_identity()) or {}
     check("sts get_caller_identity: Arn",
@@ -598,9 +599,9 @@ def run(sd):
           and "\x1b" in d["verificationUri"] and "\x1b" in d["verificationUriComplete"]
           and re.search(r"[A-Z]{4}-[A-Z]{4}", d["userCode"]), repr(d.get("userCode")))
     sd.scenario(faults={"CreateToken": {"kind": "control_chars"}})
-    e = raises("fault control_chars on a 400: error_description carries ESC",
-               lambda: poll(d, cid, csec), oidc.exceptions.AuthorizationPendingException,
-               lambda e: "\x1b[2J" in e.response["error_description"])
+    raises("fault control_chars on a 400: error_description carries ESC",
+           lambda: poll(d, cid, csec), oidc.exceptions.AuthorizationPendingException,
+           lambda e: "\x1b[2J" in e.response["error_description"])
     capture_on[0] = True
     creg = json.dumps({"clientName": "r", "clientType": "public"})
     sd.scenario(faults={"RegisterClient": {"kind": "huge"}})
@@ -703,9 +704,15 @@ def run(sd):
     sts_client().get_caller_identity()
     st, log = sd.ctl("GET", "log")
     api = [r for r in log if r["op"] in ("RegisterClient", "StartDeviceAuthorization",
-                                         "CreateToken", "GetRoleCredentials")][-4:]
-    check("botocore reuses one connection for the OIDC+portal calls of a login",
-          len({r["conn"] for r in api}) == 1, [(r["op"], r["conn"]) for r in api])
+                                         "CreateToken")][-3:]
+    check("botocore's sso-oidc client reuses one connection for a login's OIDC calls",
+          len(api) == 3 and len({r["conn"] for r in api}) == 1, [(r["op"], r["conn"]) for r in api])
+    seq_ok = [r["op"] for r in log if r["op"] in ("RegisterClient", "StartDeviceAuthorization",
+                                                  "CreateToken", "GetRoleCredentials",
+                                                  "GetCallerIdentity")][-5:]
+    check("no retries: each botocore call logged exactly once", seq_ok == [
+        "RegisterClient", "StartDeviceAuthorization", "CreateToken", "GetRoleCredentials",
+        "GetCallerIdentity"], seq_ok)
     gci = [r for r in log if r["op"] == "GetCallerIdentity"][-1:]
     check("log: GetCallerIdentity has sigv4 ok and approver",
           gci and gci[0]["sigv4"] == "ok" and gci[0]["approver"] == "alice", gci)

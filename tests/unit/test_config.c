@@ -959,6 +959,38 @@ static void test_file_nul_byte(void **state)
     ASSERT_FAILS(rc, err, "nul.conf", "line 3", "NUL");
 }
 
+/* conf/pam_ssooidc.conf, the sample installed by `make install`, parses;
+ * with its policy lines commented out it is refused until one is chosen. */
+static void test_sample_config(void **state)
+{
+    (void)state;
+    static char text[64 * 1024 + 1];
+    FILE *f = fopen("conf/pam_ssooidc.conf", "r");
+    if (!f) {
+        print_message("conf/pam_ssooidc.conf not found (run from the repo root): skipped\n");
+        skip();
+    }
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    struct cfg c;
+    struct sso_error err;
+    int rc = LOAD_TEXT(&c, text, &err, "debug=no");
+    ASSERT_FAILS(rc, err, "no identity policy");
+    rc = LOAD_TEXT(&c, text, &err, POLICY);
+    ASSERT_OK(rc, err);
+    assert_string_equal(c.start_url, "https://example.awsapps.com/start");
+    assert_string_equal(c.region, "us-east-1");
+    assert_string_equal(c.ca_file, "");
+    assert_string_equal(c.cache_dir, CFG_DEFAULT_CACHE_DIR);
+    assert_int_equal(c.timeout, 300);
+    assert_int_equal(c.http_timeout, 10);
+    assert_int_equal(c.prompt, CFG_PROMPT_AUTO);
+    assert_false(c.allow_any_approver);
+    assert_false(c.debug);
+    assert_false(c.qr);
+}
+
 /* ---------------------------------------------------------- prompt */
 
 static void test_prompt_for_service(void **state)
@@ -1090,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_file_too_large),
         cmocka_unit_test(test_file_line_too_long),
         cmocka_unit_test(test_file_nul_byte),
+        cmocka_unit_test(test_sample_config),
         cmocka_unit_test(test_prompt_for_service),
         cmocka_unit_test(test_arbitrary_input),
     };

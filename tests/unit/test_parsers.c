@@ -71,9 +71,21 @@ static void test_sanitize_strips_controls(void **state)
     (void)state;
     char out[128];
     sanitize_display(out, sizeof(out), "\x1b[2J\x1b]0;pwned\x07" "AB\x7f" "CD\xc2\x9b" "31m", 100);
-    assert_string_equal(out, "[2J]0;pwnedABCD31m");
+    assert_string_equal(out, "ABCD");
     for (const char *p = out; *p; p++)
         assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7f);
+}
+
+static void test_sanitize_sequences(void **state)
+{
+    (void)state;
+    char out[128];
+    sanitize_display(out, sizeof(out), "a\x1b]8;;http://evil\x1b\\b\xc2\x9d" "0;t\x07" "c", 100);
+    assert_string_equal(out, "abc"); /* OSC hyperlink with ST; C1 OSC with BEL */
+    sanitize_display(out, sizeof(out), "x\x1b(0y\x1b[", 100);
+    assert_string_equal(out, "x0y"); /* ESC ( drops two bytes; a cut CSI drops the rest */
+    sanitize_display(out, sizeof(out), "\x1b]unterminated", 100);
+    assert_string_equal(out, "");
 }
 
 static void test_sanitize_utf8(void **state)
@@ -264,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_error_oauth_member),
         cmocka_unit_test(test_error_undecodable),
         cmocka_unit_test(test_sanitize_strips_controls),
+        cmocka_unit_test(test_sanitize_sequences),
         cmocka_unit_test(test_sanitize_utf8),
         cmocka_unit_test(test_sanitize_bounds),
         cmocka_unit_test(test_parse_device),
