@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libjansson-dev libssl-dev
 libqrencode-dev libcmocka-dev pamtester libpam-wrapper libnss-wrapper python3 python3-botocore
-openssl curl valgrind openssh-server openssh-client sudo zbar-tools python3-pil
+openssl curl valgrind openssh-server openssh-client sudo zbar-tools python3-pil python3-pexpect
 clang libclang-rt-14-dev debhelper devscripts lintian fakeroot"
 missing=""
 for p in $PKGS; do
