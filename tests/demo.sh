@@ -49,6 +49,7 @@ timeout         = 120
 CONF
 chmod 600 "$WORK/pam_ssooidc.conf"
 echo "auth required $MODULE conf=$WORK/pam_ssooidc.conf" >"$WORK/pam.d/demo"
+echo "auth required pam_deny.so" >"$WORK/pam.d/other" # PAM's fallback service
 printf 'root:x:0:0:root:/root:/bin/sh\nalice:x:2001:2001:Alice:/home/alice:/bin/sh\n' >"$WORK/passwd"
 printf 'root:x:0:\nalice:x:2001:\n' >"$WORK/group"
 
@@ -67,9 +68,11 @@ set +e
 LD_PRELOAD="libpam_wrapper.so libnss_wrapper.so" PAM_WRAPPER=1 \
 PAM_WRAPPER_SERVICE_DIR="$WORK/pam.d" NSS_WRAPPER_PASSWD="$WORK/passwd" \
 NSS_WRAPPER_GROUP="$WORK/group" PAM_WRAPPER_DEBUGLEVEL=2 \
-    pamtester -v -I rhost=127.0.0.1 demo alice authenticate 2>"$WORK/pam.err"
+    pamtester -v -I rhost=127.0.0.1 demo alice authenticate \
+    2> >(/usr/bin/python3 tests/tools/split_pwrap.py "$WORK/pam.err")
 rc=$?
 set -e
+sleep 0.2 # let the stderr filter finish
 echo "--------------------------------------------------------------------------"
 echo " What the module logged (syslog):"
 sed -n 's/.*SYSLOG([0-9]*): /   /p' "$WORK/pam.err"

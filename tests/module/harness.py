@@ -145,6 +145,8 @@ class Host:
         self.asan = asan
         self.svc = os.path.join(workdir, "pam.d")
         os.makedirs(self.svc, exist_ok=True)
+        with open(os.path.join(self.svc, "other"), "w") as f:
+            f.write("auth required pam_deny.so\n")  # PAM's fallback service
         self.cache = os.path.join(workdir, "cache")
         self.passwd = os.path.join(workdir, "passwd")
         self.group = os.path.join(workdir, "group")
