@@ -60,7 +60,7 @@ demo: deps
 	@tests/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all tools
 	@tests/bench/run.sh
 
 install: $(MODULE)
@@ -84,4 +84,7 @@ clean:
 $(BUILD)/tools/pam_drive: tests/tools/pam_drive.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -D_DEFAULT_SOURCE -o $@ $< -lpam -lpthread
-tools: $(BUILD)/tools/pam_drive
+$(BUILD)/tools/runstat: tests/tools/runstat.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra -D_DEFAULT_SOURCE -o $@ $<
+tools: $(BUILD)/tools/pam_drive $(BUILD)/tools/runstat

@@ -1,0 +1,263 @@
+"""Shared plumbing for the hardening tests and the storm benchmark.
+
+Builds on tests/module/harness.py (imported, not modified): a World is one
+stand-in plus one throw-away PAM host (pam_wrapper + nss_wrapper), with
+helpers to build a stanza, compute the registration cache's file name, and
+clean up only the pam_wrapper directories whose owner process is dead (other
+engineers' runs may be using /tmp/pam.? at the same time)."""
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "module"))
+
+import harness  # noqa: E402
+from harness import Host, Result, SECRET_MARKERS, Standin, Tap  # noqa: E402,F401
+
+MODULE = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc.so")
+BUILD = os.path.join(ROOT, "build", "hardening")
+KILLWRITE = os.path.join(BUILD, "killwrite.so")
+STORM_DRIVE = os.path.join(BUILD, "storm_drive")
+PAM_DRIVE = os.path.join(ROOT, "build", "tools", "pam_drive")
+ACCOUNT, ROLE = "111122223333", "LinuxLogin"
+CLIENT_NAME = "hardening-test"
+START_URL = "https://example.awsapps.com/start"
+
+
+def ensure_built(*paths):
+    """Build missing helpers through make (hardening.mk has the rules)."""
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        rel = [os.path.relpath(p, ROOT) for p in missing]
+        subprocess.run(["make", "-C", ROOT, "--no-print-directory", "-s"] + rel, check=True,
+                       stdout=sys.stderr)
+
+
+def reg_file_name(oidc_endpoint, client_name=CLIENT_NAME):
+    """reg-<first 128 bits of SHA-256(endpoint "\\n" client_name)>.json, as
+    pam_ssooidc.c (obtain_registration) and cache.c (key_file_name) build it."""
+    key = ("%s\n%s" % (oidc_endpoint, client_name)).encode()
+    return "reg-%s.json" % hashlib.sha256(key).hexdigest()[:32]
+
+
+def parse_registration(path):
+    """The cache file's registration if it is exactly what cache.c writes
+    (five members, right types, version 1), else None."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        obj = json.loads(data)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(obj, dict) or set(obj) != {"version", "clientId", "clientSecret",
+                                                 "clientIdIssuedAt", "clientSecretExpiresAt"}:
+        return None
+    if obj["version"] != 1 or not isinstance(obj["clientId"], str) or not obj["clientId"]:
+        return None
+    if not isinstance(obj["clientSecret"], str) or not obj["clientSecret"]:
+        return None
+    for k in ("clientIdIssuedAt", "clientSecretExpiresAt"):
+        if not isinstance(obj[k], int) or isinstance(obj[k], bool) or obj[k] < 0:
+            return None
+    return obj
+
+
+def cleanup_dead_pam_wrapper_dirs():
+    """Remove /tmp/pam.? directories left by pam_wrapper processes that died
+    (SIGKILL skips its destructor). Directories of live processes, ours or
+    anybody else's, are left alone."""
+    for name in os.listdir("/tmp"):
+        if not re.fullmatch(r"pam\.[0-9A-Za-z]", name):
+            continue
+        d = os.path.join("/tmp", name)
+        try:
+            pid = int(open(os.path.join(d, "pid")).read().strip())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # alive
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
+class World:
+    """One stand-in and one PAM host in a private temporary directory."""
+
+    def __init__(self, module=MODULE, prefix="ssooidc-hard-", scenario=None):
+        self.work = tempfile.mkdtemp(prefix=prefix)
+        os.chmod(self.work, 0o755)
+        self.sd = Standin(self.work, scenario)
+        self.host = Host(self.work, module)
+        self.n_cache = 0
+
+    def fresh_cache(self):
+        self.n_cache += 1
+        return os.path.join(self.work, "cache%d" % self.n_cache)
+
+    def options(self, policy="identity", cache=None, **extra):
+        """A stanza. policy: identity (account_id+role_name), any
+        (allow_any_approver) or none. extra: k=v, k=None for a flag,
+        k=False to drop an option."""
+        opts = {
+            "conf": self.host.write_conf("# options come from the stanza\n"),
+            "start_url": START_URL,
+            "oidc_endpoint": self.sd.url,
+            "portal_endpoint": self.sd.url,
+            "sts_endpoint": self.sd.url,
+            "ca_file": self.sd.ca,
+            "cache_dir": cache or self.fresh_cache(),
+            "prompt": "never",
+            "client_name": CLIENT_NAME,
+        }
+        if policy == "identity":
+            opts.update(account_id=ACCOUNT, role_name=ROLE)
+        elif policy == "any":
+            opts["allow_any_approver"] = None
+        for k, v in extra.items():
+            if v is False:
+                opts.pop(k, None)
+            else:
+                opts[k] = v
+        return ["%s=%s" % (k, v) if v is not None else k for k, v in opts.items()]
+
+    def login(self, options, user="alice", service="ssotest", **kw):
+        self.host.service(options, service)
+        return self.host.login(user, service=service, **kw)
+
+    def reg_path(self, cache):
+        return os.path.join(cache, reg_file_name(self.sd.url))
+
+    def register_directly(self, name="attacker"):
+        """A real registration at the stand-in, made outside the module: what
+        an attacker who can reach the service would plant."""
+        status, body = self.sd._call("POST", "/client/register",
+                                     {"clientName": name, "clientType": "public"})
+        if status != 200:
+            raise RuntimeError("RegisterClient failed: %s %s" % (status, body))
+        return json.loads(body)
+
+    def api_ops(self):
+        return [x["op"] for x in self.sd.api_log()]
+
+    def close(self):
+        try:
+            self.sd.stop()
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
+            cleanup_dead_pam_wrapper_dirs()
+
+
+def cache_json(reg):
+    """A registration serialised the way cache.c writes it."""
+    return json.dumps({"version": 1, "clientId": reg["clientId"],
+                       "clientSecret": reg["clientSecret"],
+                       "clientIdIssuedAt": reg["clientIdIssuedAt"],
+                       "clientSecretExpiresAt": reg["clientSecretExpiresAt"]},
+                      separators=(",", ":")) + "\n"
+
+
+def proc_cpu_seconds(pid):
+    """utime+stime of a process (all its threads) from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tck
+
+
+__all__ = ["World", "Tap", "Result", "ensure_built", "reg_file_name", "parse_registration",
+           "cleanup_dead_pam_wrapper_dirs", "cache_json", "proc_cpu_seconds", "ROOT", "MODULE",
+           "KILLWRITE", "STORM_DRIVE", "PAM_DRIVE", "ACCOUNT", "ROLE", "SECRET_MARKERS"]
+
+
+# ---------------------------------------------------------------- running tests
+
+class Checks:
+    """TAP checks of one test, printed later in test order (tests run in
+    parallel worker threads, each with its own World)."""
+
+    def __init__(self, w, name):
+        self.w, self.name, self.items = w, name, []
+
+    def check(self, cond, what, r=None, extra=""):
+        detail = str(extra)
+        if r is not None:
+            detail += "\ncode=%s rc=%s secs=%.1f\n--- stdout\n%s\n--- stderr (tail)\n%s" % (
+                r.code, r.rc, r.seconds, r.out[-1500:], r.err[-3000:])
+        self.items.append((bool(cond), what, detail))
+        return bool(cond)
+
+    def expect(self, r, code, what):
+        return self.check(r.code == code, "%s -> %s" % (what, code), r,
+                          "got %s" % r.code)
+
+
+def run_tests(tests, workers, make_world, only=None):
+    """Run test functions fn(Checks) over `workers` Worlds in parallel and
+    print their TAP in order. Returns the exit status (1 if anything failed)."""
+    import queue
+    import threading
+    import traceback
+    tests = [t for t in tests if not only or t.__name__ in only]
+    pool = queue.Queue()
+    worlds = []
+    results = [None] * len(tests)
+    todo = queue.Queue()
+    for i, t in enumerate(tests):
+        todo.put(i)
+
+    def worker():
+        try:
+            w = make_world()
+        except Exception:
+            w = None
+            err = traceback.format_exc()
+        if w is not None:
+            worlds.append(w)
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            c = Checks(w, tests[i].__name__)
+            if w is None:
+                c.check(False, tests[i].__name__ + ": no test world", extra=err)
+            else:
+                try:
+                    tests[i](c)
+                except Exception:
+                    c.check(False, tests[i].__name__ + " raised", extra=traceback.format_exc())
+            results[i] = c
+
+    threads = [threading.Thread(target=worker) for _ in range(max(1, min(workers, len(tests))))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    del pool
+    for w in worlds:
+        w.close()
+    n = failed = 0
+    for c in results:
+        print("# %s" % c.name)
+        for ok, what, detail in c.items:
+            n += 1
+            if ok:
+                print("ok %d - %s" % (n, what))
+            else:
+                failed += 1
+                print("not ok %d - %s" % (n, what))
+                for line in detail.splitlines()[-60:]:
+                    print("#   " + line)
+    print("1..%d" % n)
+    sys.stdout.flush()
+    return 1 if failed else 0
