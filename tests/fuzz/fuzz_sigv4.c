@@ -79,6 +79,11 @@ static void expected_signature(const char *string_to_sign, char out[65])
     hex(sig, 32, out);
 }
 
+static bool is_upper_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
+
 static bool is_unreserved(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -91,8 +96,7 @@ static bool encoded(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (is_unreserved((unsigned char)s[i]))
             continue;
-        if (s[i] != '%' || i + 2 >= n + 0 || !strchr("0123456789ABCDEF", s[i + 1]) ||
-            !s[i + 1] || !strchr("0123456789ABCDEF", s[i + 2]) || !s[i + 2])
+        if (s[i] != '%' || i + 2 >= n || !is_upper_hex(s[i + 1]) || !is_upper_hex(s[i + 2]))
             return false;
         i += 2;
     }

@@ -1,0 +1,371 @@
+#!/usr/bin/python3
+"""End-to-end: a real OpenSSH client logs in to a real sshd whose PAM
+service runs the built module against the local IAM Identity Center
+stand-in, and a "browser" approves on the stand-in's approval page.
+
+Usage: /usr/bin/python3 tests/e2e/test_sshd.py [-v]     (as root; prints TAP)
+
+How sshd's PAM service is isolated: OpenSSH uses its program name
+(__progname, the last part of argv[0]) as the PAM service name. The test runs
+/usr/sbin/sshd through a symlink named sshd-ssooidc-e2e-<random> in its
+temp dir, so PAM reads /etc/pam.d/sshd-ssooidc-e2e-<random>, a file this test
+creates and removes. /etc/pam.d/sshd is never read or changed (checked).
+Because the service is not named exactly "sshd", the stanza sets
+prompt=always itself (prompt=auto would mean never for this name).
+
+The sshd listens on 127.0.0.1 only, on a free port, with its own host key
+and config (AllowUsers: only the test user), and dies with the test.
+-v (or E2E_VERBOSE=1) prints every transcript, not only failed ones."""
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2elib import (MODULE, PAM_D, Browser, Tap, World, comment, device,  # noqa: E402
+                    die_with_parent, free_port, new_device, preconditions, run_cases,
+                    shown_link, ssh_banner)
+
+SSHD = "/usr/sbin/sshd"
+LOGIN_GRACE = 60    # sshd's LoginGraceTime ...
+MODULE_TIMEOUT = 45  # ... stays above the module's timeout
+SHORT_TIMEOUT = 10  # the module's minimum, for the time-out cases
+PROMPT_END = "press Enter: "
+NOT_APPROVED = "IAM Identity Center sign-in was not approved for this account."
+COMMAND = "echo E2E-OK-$((6*7))"
+COMMAND_OUTPUT = "E2E-OK-42"
+
+
+class Sshd:
+    """Our own sshd on 127.0.0.1:<free port>, run as <work>/<service> so that
+    its PAM service is <service>."""
+
+    def __init__(self, world, work, service, user):
+        self.world, self.work, self.service, self.user = world, work, service, user
+        self.proc = None
+        self.port = None
+        self.logpath = os.path.join(work, "sshd.log")
+        self.exe = os.path.join(work, service)
+        self.key = os.path.join(work, "ssh_host_ed25519_key")
+
+    def config(self):
+        return "\n".join([
+            "# sshd_config of the pam_ssooidc end-to-end test",
+            "ListenAddress 127.0.0.1",
+            "Port %d" % self.port,
+            "HostKey %s" % self.key,
+            "PidFile %s" % os.path.join(self.work, "sshd.pid"),
+            "UsePAM yes",
+            "KbdInteractiveAuthentication yes",
+            "AuthenticationMethods keyboard-interactive",
+            "PasswordAuthentication no",
+            "PubkeyAuthentication no",
+            "HostbasedAuthentication no",
+            "GSSAPIAuthentication no",
+            "PermitRootLogin no",
+            "AllowUsers %s" % self.user,
+            "LoginGraceTime %d" % LOGIN_GRACE,
+            "MaxAuthTries 6",
+            "StrictModes no",
+            "UseDNS no",
+            "PrintMotd no",
+            "PrintLastLog no",
+            "X11Forwarding no",
+            "AllowTcpForwarding no",
+            "LogLevel VERBOSE",
+            "",
+        ])
+
+    def start(self):
+        if not os.path.isdir("/run/sshd"):
+            # The privilege separation directory (systemd creates it for the
+            # system's sshd). Standard and harmless: left in place.
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f",
+                        self.key], check=True, capture_output=True)
+        os.symlink(SSHD, self.exe)
+        cfg = os.path.join(self.work, "sshd_config")
+        last = ""
+        for _ in range(5):  # a free port can be taken before sshd binds it
+            self.port = free_port()
+            with open(cfg, "w") as f:
+                f.write(self.config())
+            t = subprocess.run([self.exe, "-t", "-f", cfg], capture_output=True, text=True)
+            if t.returncode != 0:
+                raise RuntimeError("sshd -t rejected the config: " + t.stderr)
+            log = open(self.logpath, "w")
+            self.proc = subprocess.Popen([self.exe, "-D", "-e", "-f", cfg], stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         preexec_fn=die_with_parent)
+            log.close()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if ssh_banner(self.port, timeout=1).startswith("SSH-2.0-"):
+                    self.world.cleanup.push("sshd", self.stop)
+                    return
+                time.sleep(0.05)
+            self.stop()
+            last = self.log()
+        raise RuntimeError("sshd did not start:\n" + last)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def log(self):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+class Ctx:
+    def __init__(self, world, work, sd, user, service, conf, sshd):
+        self.world, self.work, self.sd, self.user = world, work, sd, user
+        self.service, self.conf, self.sshd = service, conf, sshd
+        self.browser = Browser(sd)
+        self.known = set()  # user codes already seen
+
+    def stanza(self, *options):
+        """/etc/pam.d/<service>: the module for auth, the system's account
+        stack (the locked-password test user must pass it), pam_permit for
+        the session. Re-read by sshd at every connection."""
+        opts = " ".join(("conf=" + self.conf, "prompt=always") + options)
+        self.world.root_file(os.path.join(PAM_D, self.service),
+                             "# sshd runs as %s, so this is its PAM service\n"
+                             "auth     required  %s %s\n"
+                             "account  include   common-account\n"
+                             "session  required  pam_permit.so\n"
+                             % (self.service, MODULE, opts))
+
+    def ssh(self, case, prompts=1):
+        """The user's ssh command. NumberOfPasswordPrompts (ssh's default 3)
+        is how often ssh starts keyboard-interactive again after a failure:
+        each time the module starts a new device authorization."""
+        args = ["-F", "/dev/null",
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "PreferredAuthentications=keyboard-interactive",
+                "-o", "PubkeyAuthentication=no",
+                "-o", "NumberOfPasswordPrompts=%d" % prompts,
+                "-p", str(self.sshd.port), "%s@127.0.0.1" % self.user, COMMAND]
+        return case.terminal("ssh", args, timeout=30)
+
+    def wait_prompt(self, c, term, what="the device prompt"):
+        """Wait until the terminal shows the whole prompt; return the device
+        it is about (from GET /_standin/devices) and the text so far."""
+        i = term.expect(PROMPT_END)
+        c.check(i == 0, "ssh shows %s ending in %r" % (what, PROMPT_END))
+        dev = new_device(self.sd, self.known)
+        c.check(dev is not None, "the stand-in has a new device authorization")
+        return dev, term.text
+
+    def check_shown(self, c, text, dev, expires):
+        code = dev["userCode"] if dev else "<no device>"
+        c.check(dev and dev["status"] == "pending",
+                "the code is still pending (not yet approved) while shown", str(dev))
+        c.check(code in text, "the user code %s is shown before approving" % code)
+        uri = "%s/device" % self.sd.url
+        c.check("open %s and enter the code" % uri in text,
+                "the verification URL %s is shown" % uri)
+        c.check("%s/device?user_code=%s" % (self.sd.url, code) in text,
+                "the complete verification link (with the code) is shown")
+        c.check(expires in text, "the time left is shown (%r)" % expires)
+
+
+def diagnostics(ctx):
+    def run():
+        ops = ["%s %s%s" % (r.get("op"), r.get("status"),
+                            " approver=%s" % r["approver"] if r.get("approver") else "")
+               for r in ctx.sd.log() if r.get("op") not in ("Control",)]
+        return ("sshd alive: %s\n--- sshd log (last 40 lines)\n%s\n--- stand-in devices\n%s\n"
+                "--- stand-in requests (last 30)\n%s"
+                % (ctx.sshd.alive(), "\n".join(ctx.sshd.log().splitlines()[-40:]),
+                   ctx.sd.devices(), "\n".join(ops[-30:])))
+    return run
+
+
+# ---------------------------------------------------------------- the cases
+
+def approved_login_runs_the_command(c, x):
+    """The person sees the link and code, approves in the browser, presses
+    Enter, and the command runs."""
+    x.stanza()
+    t = x.ssh(c)
+    dev, shown = x.wait_prompt(c, t)
+    x.check_shown(c, shown, dev, "It expires in %d seconds." % MODULE_TIMEOUT)
+    c.check(COMMAND_OUTPUT not in shown, "nothing ran before approval")
+    link = shown_link(shown)
+    status, page = x.browser.open(link) if link else (None, "")
+    c.check(status == 200 and dev and dev["userCode"] in page,
+            "the link shown opens the approval page with the same code", "%s %s" % (status, link))
+    status, page = x.browser.decide(dev["userCode"], x.user, "approve")
+    c.check(status == 200 and "Request approved" in page, "the browser approves (POST)",
+            "%s %s" % (status, page[:300]))
+    t.press_enter()
+    rc = t.finish()
+    after = t.text[len(shown):]
+    c.check(COMMAND_OUTPUT in after, "the command ran after Enter (%s)" % COMMAND_OUTPUT)
+    c.check(rc == 0, "ssh exits 0", "exit status %s" % rc)
+    d = device(x.sd, dev["userCode"])
+    c.check(d and d["status"] == "redeemed" and d["approver"] == x.user,
+            "the stand-in's device was redeemed, approved by %s" % x.user, str(d))
+    who = [r for r in x.sd.log("GetCallerIdentity") if r.get("approver") == x.user]
+    c.check(who and who[-1].get("status") == 200 and who[-1].get("sigv4") == "ok",
+            "the module checked who approved (GetCallerIdentity)", str(who[-1:]))
+    c.check("Accepted keyboard-interactive/pam for %s" % x.user in x.sshd.log(),
+            "sshd logged: Accepted keyboard-interactive/pam")
+
+
+def denied_login_is_refused(c, x):
+    """Deny in the browser. ssh starts keyboard-interactive again (here
+    NumberOfPasswordPrompts=2) with a new code; deny again: refused."""
+    x.stanza()
+    t = x.ssh(c, prompts=2)
+    dev1, shown = x.wait_prompt(c, t)
+    x.check_shown(c, shown, dev1, "It expires in %d seconds." % MODULE_TIMEOUT)
+    status, page = x.browser.decide(dev1["userCode"], x.user, "deny")
+    c.check(status == 200 and "Request denied" in page, "the browser denies (POST)",
+            "%s %s" % (status, page[:300]))
+    t.press_enter()
+    dev2, shown2 = x.wait_prompt(c, t, "a second prompt (ssh tries again)")
+    between = shown2[len(shown):]
+    c.check(NOT_APPROVED in between, "after the denial the user is told: %s" % NOT_APPROVED)
+    c.check(dev2 and dev2["userCode"] != dev1["userCode"] and dev2["userCode"] in between,
+            "the second attempt shows a new code", "%s %s" % (dev1, dev2))
+    status, _ = x.browser.decide(dev2["userCode"], x.user, "deny")
+    t.press_enter()
+    rc = t.finish()
+    c.check("Permission denied" in t.text[len(shown2):], "ssh says Permission denied")
+    c.check(rc not in (0, None), "ssh exits non-zero", "exit status %s" % rc)
+    c.check(COMMAND_OUTPUT not in t.text, "the command did not run")
+    c.check([device(x.sd, d["userCode"])["status"] for d in (dev1, dev2)] == ["denied"] * 2,
+            "both device authorizations ended denied")
+
+
+def approved_by_the_wrong_person_is_refused(c, x):
+    """bob approves the code shown to alice: bob holds the permission set,
+    but he is not alice, so the identity check refuses."""
+    x.stanza()
+    t = x.ssh(c)
+    dev, shown = x.wait_prompt(c, t)
+    c.check(dev and dev["userCode"] in shown, "the user code is shown before approving")
+    status, page = x.browser.decide(dev["userCode"], "bob", "approve")
+    c.check(status == 200 and "Request approved" in page, "bob approves in his browser (POST)")
+    t.press_enter()
+    rc = t.finish()
+    after = t.text[len(shown):]
+    c.check(NOT_APPROVED in after, "the user is told: %s" % NOT_APPROVED)
+    c.check("Permission denied" in after, "ssh says Permission denied")
+    c.check(rc not in (0, None), "ssh exits non-zero", "exit status %s" % rc)
+    c.check(COMMAND_OUTPUT not in t.text, "the command did not run")
+    who = [r for r in x.sd.log("GetCallerIdentity") if r.get("approver") == "bob"]
+    c.check(who and who[-1].get("status") == 200,
+            "the refusal came from the identity check: GetCallerIdentity said bob",
+            str(x.sd.log("GetCallerIdentity")[-2:]))
+
+
+def not_approved_in_time_ends_before_login_grace_time(c, x):
+    """timeout=10: the user presses Enter without approving; the module
+    gives up after 10 s, well before sshd's LoginGraceTime, and sshd goes on
+    serving."""
+    x.stanza("timeout=%d" % SHORT_TIMEOUT)
+    t = x.ssh(c)
+    dev, shown = x.wait_prompt(c, t)
+    shown_at = time.monotonic()
+    x.check_shown(c, shown, dev, "It expires in %d seconds." % SHORT_TIMEOUT)
+    t.press_enter()
+    rc = t.finish(timeout=LOGIN_GRACE + 10)
+    elapsed = time.monotonic() - shown_at
+    after = t.text[len(shown):]
+    c.check(NOT_APPROVED in after, "the user is told: %s" % NOT_APPROVED)
+    c.check("Permission denied" in after, "ssh says Permission denied")
+    c.check(rc not in (0, None), "ssh exits non-zero", "exit status %s" % rc)
+    c.check(SHORT_TIMEOUT - 2 <= elapsed <= SHORT_TIMEOUT + 8,
+            "it ended after the module's timeout (%.1f s after the code was shown)" % elapsed)
+    c.check(elapsed < LOGIN_GRACE, "it ended before sshd's LoginGraceTime (%d s)" % LOGIN_GRACE)
+    c.check("Timeout before authentication" not in x.sshd.log(),
+            "sshd did not have to cut the login off")
+    d = device(x.sd, dev["userCode"])
+    c.check(d and d["status"] == "pending" and d["polls"] >= 2,
+            "the module polled the never-approved code until it gave up", str(d))
+    c.check(x.sshd.alive(), "sshd is still running")
+    banner = ssh_banner(x.sshd.port)
+    c.check(banner.startswith("SSH-2.0-OpenSSH"), "sshd still accepts connections (%s)" % banner)
+
+
+def prompt_never_under_sshd_hides_the_code(c, x):
+    """Why the sshd stanza needs prompt=always: with prompt=never the code
+    is a PAM_TEXT_INFO message, which OpenSSH holds back until the next
+    prompt - there is none, so the user cannot see the code in time."""
+    x.stanza("prompt=never", "timeout=%d" % SHORT_TIMEOUT)  # the last prompt= wins
+    t = x.ssh(c)
+    dev = new_device(x.sd, x.known)
+    c.check(dev is not None, "the module started a device authorization")
+    code = dev["userCode"] if dev else "<none>"
+    t.expect(code, timeout=SHORT_TIMEOUT - 4)
+    c.check(code not in t.text, "the code is NOT shown while it could still be approved")
+    rc = t.finish(timeout=LOGIN_GRACE)
+    c.check(rc not in (0, None) and "Permission denied" in t.text,
+            "the login fails (Permission denied)", "exit status %s" % rc)
+    c.check(device(x.sd, code)["status"] == "pending", "the code was never approved")
+
+
+CASES = [approved_login_runs_the_command, denied_login_is_refused,
+         approved_by_the_wrong_person_is_refused,
+         not_approved_in_time_ends_before_login_grace_time,
+         prompt_never_under_sshd_hides_the_code]
+
+
+def main():
+    tap = Tap()
+    if not preconditions(tap, "e2e-sshd", [SSHD, "ssh", "ssh-keygen", "useradd", "userdel"]):
+        return tap.done()
+    t0 = time.monotonic()
+    world = World()
+    ctx = None
+    try:
+        work = world.tempdir()
+        sd = world.standin(work)
+        user = world.add_user("alice")
+        service = "sshd-" + "ssooidc-e2e-" + world.tag
+        conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT)
+        sshd = Sshd(world, work, service, user)
+        ctx = Ctx(world, work, sd, user, service, conf, sshd)
+        ctx.stanza()
+        sshd.start()
+        comment("sshd (PAM service %s) on 127.0.0.1:%d, stand-in %s, user %s"
+                % (service, sshd.port, sd.url, user))
+        shadow = subprocess.run(["passwd", "-S", user], capture_output=True, text=True).stdout
+        tap.check(shadow.split()[1:2] == ["L"], "setup: the test user's password is locked",
+                  shadow)
+        run_cases(tap, CASES, ctx, diagnostics(ctx))
+    except Exception:
+        import traceback
+        tap.check(False, "setup", traceback.format_exc())
+    finally:
+        world.cleanup.run()
+    left = world.leftovers()
+    if ctx is not None and ctx.sshd.alive():
+        left.append("sshd pid %d" % ctx.sshd.proc.pid)
+    tap.check(not left, "cleanup left nothing behind (sshd, user, /etc/pam.d file, temp dir)",
+              "\n".join(left))
+    tap.check(not world.protected_changed(), "/etc/pam.d/sshd, sudo, login and /etc/sudoers "
+              "are unchanged", "\n".join(world.protected_changed()))
+    tap.check(not world.cleanup.failures, "every cleanup step worked",
+              "\n".join(world.cleanup.failures))
+    comment("e2e-sshd took %.1f s" % (time.monotonic() - t0))
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
