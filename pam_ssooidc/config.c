@@ -747,6 +747,12 @@ static int finish(struct cfg *c, struct sso_error *err)
     if (have_account != have_role)
         return sso_fail(err, PAM_SERVICE_ERR, "account_id and role_name must be set together "
                         "(only %s is set)", have_account ? "account_id" : "role_name");
+    /* Both at once would silently disable the identity check the admin
+     * believes is active (e.g. a flag on one stanza over a shared file). */
+    bool have_mapping = c->username_suffix[0] != '\0' || c->user_map[0] != '\0';
+    if (c->allow_any_approver && (have_account || have_mapping))
+        return sso_fail(err, PAM_SERVICE_ERR, "allow_any_approver contradicts %s: choose one "
+                        "policy", have_account ? "account_id/role_name" : "the user mapping");
     if (!have_account && !c->allow_any_approver)
         return sso_fail(err, PAM_SERVICE_ERR, "no identity policy: set account_id and "
                         "role_name, or allow_any_approver (anyone who can approve at start_url "

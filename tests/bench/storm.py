@@ -174,7 +174,7 @@ def table(s, base):
         ("PAM_SUCCESS", "%d/%d" % (s["success"], s["n"]),
          "%d/%d" % (sum(x["success"] for x in base), len(base)), ""),
         ("RegisterClient calls", "%d" % s["register_client"],
-         "%d" % sum(x["register_client"] for x in base), ""),
+         "%d in %d logins" % (sum(x["register_client"] for x in base), len(base)), ""),
         ("approval -> PAM_SUCCESS p50", ms(s["approval_to_success_p50"]),
          ms(b.get("approval_to_success_p50")), ratio("approval_to_success_p50")),
         ("approval -> PAM_SUCCESS p99", ms(s["approval_to_success_p99"]),

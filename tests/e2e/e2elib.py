@@ -213,16 +213,31 @@ class World:
             if os.path.lexists(leftover):
                 os.unlink(leftover)
 
-    def root_file(self, path, text, mode=0o644):
-        """Create (or replace) a root-owned file carrying our marker."""
+    def root_file(self, path, text, mode=0o644, validate=None):
+        """Create (or replace) a root-owned file carrying our marker;
+        `validate` is a command that must accept it first (e.g. visudo -cf)."""
         first = path not in self.created_files
         if first and os.path.lexists(path):
             raise RuntimeError("refusing to overwrite existing " + path)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
-        with os.fdopen(fd, "w") as f:
-            f.write("# %s - a temporary file of pam_ssooidc's end-to-end tests\n" % self.marker)
-            f.write(text)
-        os.chmod(path, mode)
+        # Written beside it under a name with a '.' (which sudo's @includedir
+        # skips) and renamed into place, so sudo and PAM never see half a file.
+        tmp = "%s.tmp%d" % (path, self.pid)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write("# %s - a temporary file of pam_ssooidc's end-to-end tests\n"
+                        % self.marker)
+                f.write(text)
+            os.chmod(tmp, mode)
+            if validate:
+                p = subprocess.run(validate + [tmp], capture_output=True, text=True)
+                if p.returncode != 0:
+                    raise RuntimeError("%s refused %s:\n%s%s\n%s" % (
+                        validate[0], path, p.stdout, p.stderr, text))
+            os.rename(tmp, path)
+        finally:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
         if first:
             self.created_files.append(path)
             self.cleanup.push(path, lambda: os.path.lexists(path) and os.unlink(path))

@@ -553,11 +553,13 @@ static void test_err_policy_half(void **state)
     ASSERT_FAILS(rc, err, "only account_id");
     rc = LOAD_TEXT(&c, NULL, &err, START, "allow_any_approver", "role_name=LinuxLogin");
     ASSERT_FAILS(rc, err, "only role_name");
-    /* both, with or without allow_any_approver, is fine */
+    /* both is the policy; adding allow_any_approver would silently void it */
     rc = LOAD_TEXT(&c, NULL, &err, START, POLICY);
     ASSERT_OK(rc, err);
     rc = LOAD_TEXT(&c, NULL, &err, START, POLICY, "allow_any_approver");
-    ASSERT_OK(rc, err);
+    ASSERT_FAILS(rc, err, "allow_any_approver contradicts", "account_id/role_name");
+    rc = LOAD_TEXT(&c, NULL, &err, START, "allow_any_approver", "username_suffix=@example.com");
+    ASSERT_FAILS(rc, err, "allow_any_approver contradicts", "user mapping");
 }
 
 static void test_err_value_too_long(void **state)
