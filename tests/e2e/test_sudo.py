@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""End-to-end: a user runs the real sudo in a pseudo-terminal; sudo's PAM
+service runs the built module against the local IAM Identity Center
+stand-in, and a "browser" approves on the stand-in's approval page.
+
+Usage: /usr/bin/python3 tests/e2e/test_sudo.py [-v]     (as root; prints TAP)
+
+Isolation: a sudoers drop-in /etc/sudoers.d/ssooidc-e2e-<random> (checked
+with visudo -cf before it is put in place) gives only the throw-away test
+user `Defaults:USER pam_service=sudo-ssooidc-e2e-<random>`, so sudo runs
+/etc/pam.d/sudo-ssooidc-e2e-<random> for that user alone. Both files are
+removed afterwards; /etc/pam.d/sudo and /etc/sudoers are never changed.
+
+sudo always passes PAM_SILENT; the module shows the code anyway (and keeps
+its own failure message quiet). The stanza uses prompt=auto, which means
+never (PAM_TEXT_INFO) for a service not named sshd: sudo prints the text at
+once and the module polls; the user presses nothing.
+
+After a failed authentication sudo runs the PAM flow again, up to
+passwd_tries times (default 3), each time with a new code. The denial case
+sets passwd_tries=1 (as docs/sudo.md recommends) so a denial ends sudo; one
+case keeps the default to show the retry.
+-v (or E2E_VERBOSE=1) prints every transcript, not only failed ones."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2elib import (MODULE, PAM_D, SUDOERS_D, Browser, Tap, World, comment,  # noqa: E402
+                    device, new_device, preconditions, run_cases, shown_link)
+
+MODULE_TIMEOUT = 30
+SHOWN_END = r"It expires in [^\n]*\n"  # the last line of the device text
+NOT_APPROVED = "IAM Identity Center sign-in was not approved for this account."
+
+
+class Ctx:
+    def __init__(self, world, work, sd, user, service, conf):
+        self.world, self.work, self.sd, self.user = world, work, sd, user
+        self.service, self.conf = service, conf
+        self.dropin = os.path.join(SUDOERS_D, "ssooidc-e2e-" + world.tag)
+        self.browser = Browser(sd)
+        self.known = set()
+
+    def stanza(self):
+        self.world.root_file(os.path.join(PAM_D, self.service),
+                             "# sudo's PAM service for the e2e test user (pam_service=)\n"
+                             "auth     required  %s conf=%s prompt=auto\n"
+                             "@include common-account\n"
+                             "@include common-session-noninteractive\n"
+                             % (MODULE, self.conf))
+
+    def sudoers(self, passwd_tries=None):
+        lines = ["Defaults:%s pam_service=%s" % (self.user, self.service),
+                 "Defaults:%s !lecture" % self.user]
+        if passwd_tries is not None:
+            lines.append("Defaults:%s passwd_tries=%d" % (self.user, passwd_tries))
+        lines.append("%s ALL=(ALL) ALL" % self.user)
+        self.world.root_file(self.dropin, "\n".join(lines) + "\n", mode=0o440,
+                             validate=["visudo", "-cf"])
+
+    def sudo(self, case, *command):
+        """The user types `sudo -k COMMAND` in their terminal."""
+        return case.terminal("runuser", ["-u", self.user, "--", "sudo", "-k"] + list(command),
+                             timeout=30)
+
+    def wait_shown(self, c, term, what="the device text"):
+        i = term.expect(SHOWN_END)
+        c.check(i == 0, "sudo shows %s (ending in 'It expires in ...')" % what)
+        dev = new_device(self.sd, self.known)
+        c.check(dev is not None, "the stand-in has a new device authorization")
+        return dev, term.text
+
+    def check_shown(self, c, text, dev):
+        code = dev["userCode"] if dev else "<no device>"
+        c.check(dev and dev["status"] == "pending",
+                "the code is still pending (not yet approved) while shown", str(dev))
+        c.check(code in text, "the user code %s is shown although sudo passes PAM_SILENT" % code)
+        c.check("open %s/device and enter the code" % self.sd.url in text,
+                "the verification URL is shown")
+        c.check("%s/device?user_code=%s" % (self.sd.url, code) in text,
+                "the complete verification link is shown")
+        c.check("press Enter" not in text, "prompt=auto under sudo: information, no Enter asked")
+
+
+def diagnostics(ctx):
+    def run():
+        ops = ["%s %s%s" % (r.get("op"), r.get("status"),
+                            " approver=%s" % r["approver"] if r.get("approver") else "")
+               for r in ctx.sd.log() if r.get("op") != "Control"]
+        try:
+            dropin = open(ctx.dropin).read()
+        except OSError as e:
+            dropin = str(e)
+        return ("--- %s\n%s--- stand-in devices\n%s\n--- stand-in requests (last 30)\n%s"
+                % (ctx.dropin, dropin, ctx.sd.devices(), "\n".join(ops[-30:])))
+    return run
+
+
+# ---------------------------------------------------------------- the cases
+
+def approved_sudo_runs_the_command(c, x):
+    x.sudoers(passwd_tries=1)
+    t = x.sudo(c, "id", "-un")
+    dev, shown = x.wait_shown(c, t)
+    x.check_shown(c, shown, dev)
+    c.check("It expires in %d seconds." % MODULE_TIMEOUT in shown, "the time left is shown")
+    link = shown_link(shown)
+    status, page = x.browser.open(link) if link else (None, "")
+    c.check(status == 200 and dev["userCode"] in page,
+            "the link shown opens the approval page with the same code")
+    approved_at = time.monotonic()
+    status, page = x.browser.decide(dev["userCode"], x.user, "approve")
+    c.check(status == 200 and "Request approved" in page, "the browser approves (POST)")
+    rc = t.finish()
+    waited = time.monotonic() - approved_at
+    after = t.text[len(shown):]
+    c.check(rc == 0, "sudo exits 0 without the user pressing anything", "exit status %s" % rc)
+    c.check("root" in after.split(), "the command ran as root (id -un printed root)")
+    c.check(waited < 10, "sudo finished %.1f s after the approval (polling)" % waited)
+    d = device(x.sd, dev["userCode"])
+    c.check(d and d["status"] == "redeemed" and d["approver"] == x.user,
+            "the stand-in's device was redeemed, approved by %s" % x.user, str(d))
+    who = [r for r in x.sd.log("GetCallerIdentity") if r.get("approver") == x.user]
+    c.check(who and who[-1].get("status") == 200,
+            "the module checked who approved (GetCallerIdentity)")
+
+
+def denied_sudo_fails_once_with_passwd_tries_1(c, x):
+    x.sudoers(passwd_tries=1)
+    t = x.sudo(c, "true")
+    dev, shown = x.wait_shown(c, t)
+    x.check_shown(c, shown, dev)
+    status, page = x.browser.decide(dev["userCode"], x.user, "deny")
+    c.check(status == 200 and "Request denied" in page, "the browser denies (POST)")
+    rc = t.finish()
+    after = t.text[len(shown):]
+    c.check(rc not in (0, None), "sudo exits non-zero", "exit status %s" % rc)
+    c.check("sudo: 1 incorrect password attempt" in after,
+            "sudo says: 1 incorrect password attempt")
+    c.check("Sorry, try again." not in after, "passwd_tries=1: sudo does not start over")
+    c.check(NOT_APPROVED not in t.text,
+            "the module's own failure message stays quiet (PAM_SILENT)")
+    time.sleep(1.5)
+    c.check(new_device(x.sd, set(x.known), timeout=0.1) is None,
+            "no second device authorization was started")
+    c.check(device(x.sd, dev["userCode"])["status"] == "denied", "the device ended denied")
+
+
+def default_passwd_tries_starts_over_with_a_new_code(c, x):
+    x.sudoers(passwd_tries=None)  # sudo's default: 3
+    t = x.sudo(c, "true")
+    dev1, shown = x.wait_shown(c, t)
+    x.browser.decide(dev1["userCode"], x.user, "deny")
+    dev2, shown2 = x.wait_shown(c, t, "a second device text (sudo tries again)")
+    between = shown2[len(shown):]
+    c.check("Sorry, try again." in between, "sudo says: Sorry, try again.")
+    c.check(dev2 and dev2["userCode"] != dev1["userCode"] and dev2["userCode"] in between,
+            "the second attempt shows a new code", "%s %s" % (dev1, dev2))
+    status, page = x.browser.decide(dev2["userCode"], x.user, "approve")
+    c.check(status == 200 and "Request approved" in page, "the browser approves the new code")
+    rc = t.finish()
+    c.check(rc == 0, "sudo exits 0 after the second code was approved", "exit status %s" % rc)
+    c.check(device(x.sd, dev1["userCode"])["status"] == "denied"
+            and device(x.sd, dev2["userCode"])["status"] == "redeemed",
+            "first code denied, second redeemed")
+
+
+CASES = [approved_sudo_runs_the_command, denied_sudo_fails_once_with_passwd_tries_1,
+         default_passwd_tries_starts_over_with_a_new_code]
+
+
+def main():
+    tap = Tap()
+    if not preconditions(tap, "e2e-sudo", ["sudo", "visudo", "runuser", "useradd", "userdel"]):
+        return tap.done()
+    t0 = time.monotonic()
+    world = World()
+    try:
+        work = world.tempdir()
+        sd = world.standin(work)
+        user = world.add_user("alice")
+        service = "sudo-ssooidc-e2e-" + world.tag
+        conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT)
+        ctx = Ctx(world, work, sd, user, service, conf)
+        ctx.stanza()
+        comment("sudo (pam_service %s, drop-in %s), stand-in %s, user %s"
+                % (service, ctx.dropin, sd.url, user))
+        run_cases(tap, CASES, ctx, diagnostics(ctx))
+    except Exception:
+        import traceback
+        tap.check(False, "setup", traceback.format_exc())
+    finally:
+        world.cleanup.run()
+    left = world.leftovers()
+    tap.check(not left, "cleanup left nothing behind (user, sudoers drop-in, /etc/pam.d file, "
+              "temp dir)", "\n".join(left))
+    tap.check(not world.protected_changed(), "/etc/pam.d/sshd, sudo, login and /etc/sudoers "
+              "are unchanged", "\n".join(world.protected_changed()))
+    tap.check(not world.cleanup.failures, "every cleanup step worked",
+              "\n".join(world.cleanup.failures))
+    comment("e2e-sudo took %.1f s" % (time.monotonic() - t0))
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

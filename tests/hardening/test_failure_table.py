@@ -1,0 +1,400 @@
+#!/usr/bin/python3
+"""No PAM_SUCCESS on failure, as a property.
+
+Every failure the stand-in can produce (each fault kind on each operation,
+and each refusing scenario) is crossed with every identity policy, and each
+login's verdict must equal the code this table states for that (row,
+policy). Rows expect PAM_SUCCESS only where the failure cannot matter to
+the policy (a portal or STS fault under allow_any_approver, which never
+calls them; someone else approving under allow_any_approver; control
+characters that the module strips); for those the test also checks that
+the faulted operation was indeed never called. For every expected failure
+it checks that the failure really happened (the fault was served), so a
+row cannot pass for the wrong reason.
+
+Logins run in parallel workers, each with its own stand-in (pamtester under
+pam_wrapper + nss_wrapper), approve_after_polls=0, a fresh cache per login.
+
+Usage: test_failure_table.py [--jobs N] [--only ROW-ID,...] [--module SO]
+       test_failure_table.py --markdown     (the table for docs/reliability.md)
+Prints TAP."""
+import argparse
+import os
+import queue
+import socket
+import sys
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hcommon import ACCOUNT, MODULE, ROLE, World  # noqa: E402
+
+S, AE, AU, SE = "PAM_SUCCESS", "PAM_AUTH_ERR", "PAM_AUTHINFO_UNAVAIL", "PAM_SERVICE_ERR"
+
+# The identity policies, in table column order.
+POLICIES = [
+    # id, heading, stanza options, the approver this policy admits for alice
+    ("any", "allow_any_approver", {"policy": "any"}, "alice"),
+    ("exact", "account_id + role_name", {"policy": "identity"}, "alice"),
+    ("suffix", "+ username_suffix", {"policy": "identity", "username_suffix": "@example.com"},
+     "alice@example.com"),
+    ("map", "+ user_map", {"policy": "identity", "user_map": "@MAP@"}, "carol.smith"),
+]
+USER_MAP = "# sso-name local-name\ncarol.smith alice\nbob bob\n"
+
+OIDC_OPS = ["RegisterClient", "StartDeviceAuthorization", "CreateToken"]
+IDENTITY_OPS = ["GetRoleCredentials", "GetCallerIdentity"]
+HTTP_TIMEOUT = 2     # for every login: bounds the hang rows
+HANG_SECONDS = 3     # the stand-in's hang; > HTTP_TIMEOUT
+
+
+class Row:
+    """One failure. scenario(approver) -> stand-in scenario; opts(world) ->
+    extra stanza options; expect: codes in POLICIES order; op/kind name the
+    fault (checked to have fired, or not to have been reached)."""
+
+    def __init__(self, rid, category, what, expect, scenario=None, opts=None, op=None,
+                 kind=None, why_ok=""):
+        self.id, self.category, self.what = rid, category, what
+        self.expect = dict(zip([p[0] for p in POLICIES], expect))
+        assert len(expect) == len(POLICIES)
+        self.scenario = scenario or (lambda approver: {})
+        self.opts = opts or (lambda w: {})
+        self.op, self.kind, self.why_ok = op, kind, why_ok
+
+    def cost(self):
+        """Rough seconds per login, to start the slow ones first."""
+        if self.kind == "hang":
+            return 3.5
+        if self.id.startswith("expires-in"):
+            return 2.5
+        if self.op in ("RegisterClient", "StartDeviceAuthorization"):
+            return 0.4
+        return 1.3
+
+
+def fault(op, kind, **extra):
+    f = dict(kind=kind, **extra)
+    return lambda approver: {"faults": {op: f}, "approver": approver, "approve_after_polls": 0,
+                             "hang_seconds": HANG_SECONDS}
+
+
+def scen(**kw):
+    def build(approver):
+        d = {"approver": approver}
+        d.update(kw)
+        return {k: (v(approver) if callable(v) else v) for k, v in d.items()}
+    return build
+
+
+def dead_endpoint():
+    """An https URL on 127.0.0.1 where nothing listens."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return "https://127.0.0.1:%d" % port
+
+
+def arn(account=ACCOUNT, role="AWSReservedSSO_%s_0123456789abcdef" % ROLE, kind="assumed-role"):
+    return lambda approver: "arn:aws:sts::%s:%s/%s/%s" % (account, kind, role, approver)
+
+
+FAULT_KINDS = {
+    "http500": "500 InternalServerException (STS: 500 XML InternalFailure)",
+    "http503": "503 Service Unavailable, JSON without an error type",
+    "html500": "500 text/html error page",
+    "garbage": "200 with a body that is not JSON",
+    "illtyped": "200 JSON, right member names, wrong types (STS: no <Arn>)",
+    "huge": "the real answer padded to 1 MiB",
+    "reset": "TCP RST, no answer",
+    "close": "FIN, no answer",
+    "hang": "reads the request, never answers (http_timeout=2)",
+    "invalid_client": "OIDC 401 InvalidClientException, portal 401, STS 403 InvalidClientTokenId",
+}
+
+ROWS = [
+    # ------------------------------------------------------------ control
+    Row("none", "control", "no fault: approved by the admitted person", (S, S, S, S),
+        scenario=scen(approve_after_polls=0)),
+]
+
+# Each fault kind on each OIDC operation: no policy can succeed without the
+# device flow, so every column fails with PAM_AUTHINFO_UNAVAIL.
+# (invalid_client: RegisterClient refuses outright; StartDeviceAuthorization
+# and CreateToken re-register once, are refused again, and give up.)
+ROWS += [
+    Row("%s-%s" % (op, kind), "OIDC fault", "%s: %s" % (op, FAULT_KINDS[kind]),
+        (AU, AU, AU, AU), scenario=fault(op, kind), op=op, kind=kind)
+    for op in OIDC_OPS for kind in FAULT_KINDS
+]
+# Each fault kind on the identity operations: allow_any_approver never calls
+# them (PAM_SUCCESS, and the test checks the op was not reached); the
+# identity policies fail. A 401 from GetRoleCredentials is read as "this
+# approver may not use the permission set": PAM_AUTH_ERR.
+ROWS += [
+    Row("%s-%s" % (op, kind), "identity fault", "%s: %s" % (op, FAULT_KINDS[kind]),
+        (S, AE, AE, AE) if (op, kind) == ("GetRoleCredentials", "invalid_client")
+        else (S, AU, AU, AU),
+        scenario=fault(op, kind), op=op, kind=kind,
+        why_ok="allow_any_approver never calls %s" % op)
+    for op in IDENTITY_OPS for kind in FAULT_KINDS
+]
+# control_chars: the module strips what it shows and never parses the
+# decorated strings, so the login goes on; on STS the decorated Arn is no
+# longer a well-formed ARN and the identity policies refuse it.
+ROWS += [
+    Row("%s-control_chars" % op, "control characters",
+        "%s: terminal escapes around every displayable string" % op,
+        (S, AU, AU, AU) if op == "GetCallerIdentity" else (S, S, S, S),
+        scenario=fault(op, "control_chars"), op=op, kind="control_chars",
+        why_ok="escape sequences are stripped before display; nothing else reads them")
+    for op in OIDC_OPS + IDENTITY_OPS
+]
+ROWS += [
+    # ------------------------------------------------------------ the device flow
+    Row("deny", "device flow", "the person denies the request at the portal", (AE, AE, AE, AE),
+        scenario=scen(approve_after_polls=0, decision="deny")),
+    Row("expire-after-polls", "device flow", "ExpiredTokenException at the first poll",
+        (AE, AE, AE, AE), scenario=scen(expire_after_polls=0)),
+    Row("expires-in-short", "device flow", "expiresIn 2 s and nobody approves",
+        (AE, AE, AE, AE), scenario=scen(expires_in=2, approve_after_polls=None)),
+    # ------------------------------------------------------------ who approved
+    Row("wrong-approver", "approver", "approved by bob (a different person)",
+        (S, AE, AE, AE), scenario=scen(approve_after_polls=0, approver="bob"),
+        why_ok="allow_any_approver admits whoever approved"),
+    Row("approver-case", "approver", "approved by the admitted name with a capital first letter",
+        (S, AE, AE, AE),
+        scenario=scen(approve_after_polls=0, approver=lambda a: a[0].upper() + a[1:]),
+        why_ok="allow_any_approver admits whoever approved"),
+    Row("approver-other-domain", "approver", "approved by alice@example.org",
+        (S, AE, AE, AE), scenario=scen(approve_after_polls=0, approver="alice@example.org"),
+        why_ok="allow_any_approver admits whoever approved"),
+    Row("no-assignment", "approver", "the approver has no permission set at all",
+        (S, AE, AE, AE), scenario=scen(approve_after_polls=0, assignments={"*": []}),
+        why_ok="allow_any_approver does not ask the portal"),
+    Row("other-account", "approver", "the permission set only in another account",
+        (S, AE, AE, AE),
+        scenario=scen(approve_after_polls=0, assignments={"*": [["999988887777", ROLE]]}),
+        why_ok="allow_any_approver does not ask the portal"),
+    Row("other-role", "approver", "a different permission set in the right account",
+        (S, AE, AE, AE),
+        scenario=scen(approve_after_polls=0, assignments={"*": [[ACCOUNT, "Admin"]]}),
+        why_ok="allow_any_approver does not ask the portal"),
+    # ------------------------------------------------------------ what STS says
+    Row("arn-other-account", "STS answer", "Arn in another account",
+        (S, AU, AU, AU), scenario=scen(approve_after_polls=0, arn_override=arn("999988887777")),
+        why_ok="allow_any_approver does not call STS"),
+    Row("arn-other-role", "STS answer", "Arn of another permission set",
+        (S, AU, AU, AU),
+        scenario=scen(approve_after_polls=0,
+                      arn_override=arn(role="AWSReservedSSO_Admin_0123456789abcdef")),
+        why_ok="allow_any_approver does not call STS"),
+    Row("arn-not-sso", "STS answer", "Arn of a role that is not an SSO role",
+        (S, AU, AU, AU), scenario=scen(approve_after_polls=0, arn_override=arn(role=ROLE)),
+        why_ok="allow_any_approver does not call STS"),
+    Row("arn-prefix-trick", "STS answer", "Arn of role AWSReservedSSO_<role>X_...",
+        (S, AU, AU, AU),
+        scenario=scen(approve_after_polls=0,
+                      arn_override=arn(role="AWSReservedSSO_%sX_0123456789abcdef" % ROLE)),
+        why_ok="allow_any_approver does not call STS"),
+    Row("arn-iam-user", "STS answer", "Arn of an IAM user",
+        (S, AU, AU, AU),
+        scenario=scen(approve_after_polls=0,
+                      arn_override=lambda a: "arn:aws:iam::%s:user/%s" % (ACCOUNT, a)),
+        why_ok="allow_any_approver does not call STS"),
+    Row("arn-extra-path", "STS answer", "Arn whose session name has a further /part",
+        (S, AU, AU, AU),
+        scenario=scen(approve_after_polls=0,
+                      arn_override=lambda a: arn()(a) + "/extra"),
+        why_ok="allow_any_approver does not call STS"),
+    Row("arn-other-session", "STS answer", "a well-formed Arn naming bob's session",
+        (S, AE, AE, AE), scenario=scen(approve_after_polls=0, arn_override=arn()("bob")),
+        why_ok="allow_any_approver does not call STS"),
+    Row("sts-region", "STS answer", "STS expects region eu-west-1 (signature mismatch)",
+        (S, AU, AU, AU), scenario=scen(approve_after_polls=0, sts_region="eu-west-1"),
+        why_ok="allow_any_approver does not call STS"),
+    Row("clock-offset", "STS answer", "the host clock is an hour behind STS",
+        (S, AU, AU, AU), scenario=scen(approve_after_polls=0, clock_offset=3600),
+        why_ok="allow_any_approver does not call STS"),
+    # ------------------------------------------------------------ reachability
+    Row("oidc-down", "network", "oidc_endpoint: nothing listens (connection refused)",
+        (AU, AU, AU, AU), scenario=scen(approve_after_polls=0),
+        opts=lambda w: {"oidc_endpoint": dead_endpoint()}),
+    Row("portal-down", "network", "portal_endpoint: nothing listens",
+        (S, AU, AU, AU), scenario=scen(approve_after_polls=0),
+        opts=lambda w: {"portal_endpoint": dead_endpoint()},
+        why_ok="allow_any_approver does not call the portal"),
+    Row("sts-down", "network", "sts_endpoint: nothing listens",
+        (S, AU, AU, AU), scenario=scen(approve_after_polls=0),
+        opts=lambda w: {"sts_endpoint": dead_endpoint()},
+        why_ok="allow_any_approver does not call STS"),
+    Row("untrusted-ca", "network", "server certificate not signed by a trusted CA",
+        (AU, AU, AU, AU), scenario=scen(approve_after_polls=0),
+        opts=lambda w: {"ca_file": "/etc/ssl/certs/ca-certificates.crt"}),
+]
+
+assert len({r.id for r in ROWS}) == len(ROWS), "row ids must be unique"
+
+
+# ---------------------------------------------------------------- running
+
+def run_one(w, row, policy):
+    """One login for (row, policy). Returns (ok, name, detail)."""
+    pid, _, popts, approver = policy
+    expected = row.expect[pid]
+    w.sd.reset()
+    status, body = w.sd._call("POST", "/_standin/scenario", row.scenario(approver))
+    if status != 200:
+        return False, "%s / %s: the stand-in refused the scenario" % (row.id, pid), body, 0
+    extra = {k: v for k, v in popts.items() if k != "policy"}
+    if extra.get("user_map") == "@MAP@":
+        extra["user_map"] = w.user_map
+    extra["http_timeout"] = HTTP_TIMEOUT
+    extra.update(row.opts(w))
+    r = w.login(w.options(policy=popts["policy"], **extra), timeout=60)
+    log = w.sd.log()
+    problems = []
+    if r.code != expected:
+        problems.append("verdict %s, the table says %s" % (r.code, expected))
+    if expected != S and r.code == S:
+        problems.append("PAM_SUCCESS ON A FAILURE")
+    lines = [l for l in r.syslog if l.startswith("login ")]
+    if len(lines) != 1:
+        problems.append("%d outcome lines in syslog (want 1)" % len(lines))
+    if row.op:
+        served = [x for x in log if x["op"] == row.op and x.get("fault") == row.kind]
+        if expected != S and row.kind != "control_chars" and not served:
+            problems.append("the %s fault on %s never fired" % (row.kind, row.op))
+        if row.kind == "control_chars" and not served:
+            problems.append("the control_chars fault on %s never fired" % row.op)
+    if pid == "any" and any(x["op"] in IDENTITY_OPS for x in log):
+        problems.append("allow_any_approver called the portal or STS")
+    name = "%s / %s -> %s" % (row.id, pid, expected)
+    if expected != S:
+        name += " (never PAM_SUCCESS)"
+    detail = "%s\ncode=%s rc=%s %.1fs\nrequests: %s\n--- syslog\n%s\n--- stderr tail\n%s" % (
+        "; ".join(problems), r.code, r.rc, r.seconds,
+        [(x["op"], x["status"], x.get("fault"), x.get("error")) for x in log
+         if x["op"] != "Control"],
+        "\n".join(r.syslog), r.err[-1500:])
+    return not problems, name, detail, r.seconds
+
+
+def run_all(rows, jobs, module):
+    tasks = [(row, pol) for row in rows for pol in POLICIES]
+    order = {id(t): i for i, t in enumerate(tasks)}
+    todo = queue.Queue()
+    for t in sorted(tasks, key=lambda t: -t[0].cost()):
+        todo.put(t)
+    results = {}
+    worlds = []
+    lock = threading.Lock()
+
+    def worker():
+        try:
+            w = World(module, prefix="ssooidc-table-")
+        except Exception:
+            err = traceback.format_exc()
+            while True:
+                try:
+                    t = todo.get_nowait()
+                except queue.Empty:
+                    return
+                results[order[id(t)]] = (False, "%s / %s: no stand-in" % (t[0].id, t[1][0]),
+                                         err, 0)
+        with lock:
+            worlds.append(w)
+        w.user_map = os.path.join(w.work, "user_map")
+        with open(w.user_map, "w") as f:
+            f.write(USER_MAP)
+        os.chmod(w.user_map, 0o644)
+        while True:
+            try:
+                t = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results[order[id(t)]] = run_one(w, *t)
+            except Exception:
+                results[order[id(t)]] = (False, "%s / %s raised" % (t[0].id, t[1][0]),
+                                         traceback.format_exc(), 0)
+
+    threads = [threading.Thread(target=worker) for _ in range(min(jobs, len(tasks)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for w in worlds:
+        w.close()
+    return [results[i] for i in range(len(tasks))]
+
+
+# ---------------------------------------------------------------- markdown
+
+def markdown():
+    heads = [p[1] for p in POLICIES]
+    out = ["| Row | Failure | %s |" % " | ".join(heads),
+           "|---|---|%s|" % "|".join("---" for _ in heads)]
+    category = None
+    for r in ROWS:
+        if r.category != category:
+            category = r.category
+            out.append("| **%s** | | %s |" % (category, " | ".join("" for _ in heads)))
+        cells = []
+        for p in POLICIES:
+            code = r.expect[p[0]]
+            cells.append("**%s**" % code if code == S else code)
+        out.append("| `%s` | %s | %s |" % (r.id, r.what.replace("|", "\\|"), " | ".join(cells)))
+    notes = sorted({r.why_ok for r in ROWS if r.why_ok
+                    and any(r.expect[p[0]] == S for p in POLICIES)})
+    out.append("")
+    out.append("%d rows x %d policies = %d logins. **PAM_SUCCESS** appears only where the "
+               "failure cannot matter to that policy:" % (len(ROWS), len(POLICIES),
+                                                          len(ROWS) * len(POLICIES)))
+    out.append("")
+    for n in notes:
+        out.append("- %s" % n)
+    out.append("")
+    out.append("Policies: `allow_any_approver`; `account_id=%s role_name=%s` (the approver's "
+               "Identity Center user name must equal the local name); the same plus "
+               "`username_suffix=@example.com`; the same plus `user_map` (a root 0644 file "
+               "mapping `carol.smith` to `alice`). Each login is for local user `alice`, "
+               "approved (unless the row says otherwise) by the person the policy admits: "
+               "`alice`, `alice`, `alice@example.com`, `carol.smith`." % (ACCOUNT, ROLE))
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=10)
+    ap.add_argument("--only", default="", help="comma-separated row ids")
+    ap.add_argument("--module", default=MODULE)
+    ap.add_argument("--markdown", action="store_true")
+    a = ap.parse_args()
+    if a.markdown:
+        print(markdown())
+        return 0
+    only = set(filter(None, a.only.split(",")))
+    rows = [r for r in ROWS if not only or r.id in only]
+    t0 = time.monotonic()
+    results = run_all(rows, a.jobs, os.path.abspath(a.module))
+    failed = 0
+    for i, (ok, name, detail, _) in enumerate(results, 1):
+        if ok:
+            print("ok %d - %s" % (i, name))
+        else:
+            failed += 1
+            print("not ok %d - %s" % (i, name))
+            for line in detail.splitlines()[-50:]:
+                print("#   " + line)
+    never = sum(1 for row in rows for p in POLICIES if row.expect[p[0]] != S)
+    print("# %d rows x %d policies = %d logins (%d must not succeed) in %.0f s with %d workers"
+          % (len(rows), len(POLICIES), len(results), never, time.monotonic() - t0, a.jobs))
+    print("1..%d" % len(results))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
