@@ -50,7 +50,10 @@ static void debug_log(void *ctx, const char *line)
 
 static int check_local_user(struct login *lg)
 {
-    if (pam_get_user(lg->pamh, &lg->user, NULL) != PAM_SUCCESS || !lg->user || !lg->user[0]) {
+    int rc = pam_get_user(lg->pamh, &lg->user, NULL);
+    if (rc == PAM_CONV_ERR || rc == PAM_BUF_ERR)
+        return sso_fail(&lg->err, rc, "could not ask for the user name");
+    if (rc != PAM_SUCCESS || !lg->user || !lg->user[0]) {
         lg->user = NULL;
         return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no user name given");
     }
@@ -187,18 +190,20 @@ static void tell_user(struct login *lg, int rc)
  * can be influenced from outside, so it is sanitized like terminal text. */
 static void log_outcome(struct login *lg, int rc)
 {
-    const char *rhost = NULL, *service = NULL;
+    const char *rhost = NULL, *service = NULL, *user = lg->user;
+    if (!user) /* configuration failed before we asked: use what PAM knows */
+        pam_get_item(lg->pamh, PAM_USER, (const void **)&user);
     pam_get_item(lg->pamh, PAM_RHOST, (const void **)&rhost);
     pam_get_item(lg->pamh, PAM_SERVICE, (const void **)&service);
-    char user[96], host[96], reason[400], approver[160];
-    sanitize_display(user, sizeof(user), lg->user ? lg->user : "?", 64);
+    char who[96], host[96], reason[400], approver[160];
+    sanitize_display(who, sizeof(who), user ? user : "?", 64);
     sanitize_display(host, sizeof(host), rhost ? rhost : "-", 64);
     sanitize_display(reason, sizeof(reason), rc == PAM_SUCCESS ? "approved" : lg->err.msg, 300);
     sanitize_display(approver, sizeof(approver), lg->who.session_name, 128);
     pam_syslog(lg->pamh, rc == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
                "login user=%s rhost=%s service=%s result=%s approver=%s seconds=%.1f "
                "request_id=%s reason=\"%s\"",
-               user, host, service ? service : "-", pam_strerror(lg->pamh, rc),
+               who, host, service ? service : "-", pam_strerror(lg->pamh, rc),
                approver[0] ? approver : "-", sso_monotonic() - lg->started,
                lg->http ? http_last_request_id(lg->http) : "-", reason);
 }

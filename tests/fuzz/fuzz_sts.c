@@ -67,7 +67,12 @@ static void check_arn(const char *xml, size_t len)
         if (!elem)
             abort();
         snprintf(elem, n + 12, "<Arn>%s</Arn>", arn);
-        FUZZ_CHECK(memmem(xml, len, elem, n + 11) != NULL, "the ARN is an <Arn> element's text");
+        /* Known bug "sts-arn-nul": text after a NUL in <Arn> is dropped. */
+        const char *cut = memmem(xml, len, elem, n + 5);
+        bool tolerated = fuzz_tolerated("sts-arn-nul") && cut && cut + n + 5 < xml + len &&
+                         cut[n + 5] == '\0';
+        FUZZ_CHECK(memmem(xml, len, elem, n + 11) != NULL || tolerated,
+                   "the ARN is an <Arn> element's whole text (nothing cut off, e.g. at a NUL)");
         free(elem);
     }
 

@@ -4,7 +4,8 @@
 #
 #   tests/package/build_deb.sh OUTDIR
 #
-# leaves OUTDIR/*.deb, *.changes, *.buildinfo and build.log. OUTDIR must not
+# leaves OUTDIR/*.deb, *.changes, *.buildinfo, build.log and source-files
+# (the copied tree's files). OUTDIR must not
 # be inside the tree, except under build/ (which is not copied).
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,6 +28,8 @@ tar -C "$root" \
     --exclude=./debian/tmp --exclude=./debian/files --exclude='./debian/*.substvars' \
     --exclude='./debian/*.debhelper.log' --exclude=./debian/debhelper-build-stamp \
     -cf - . | tar -C "$src" -xf -
+# What was built from, for the test's expected file list.
+(cd "$src" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) >"$out/source-files"
 if ! (cd "$src" && dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1; then
     tail -n 40 "$out/build.log" >&2
     exit 1

@@ -69,9 +69,10 @@ $doc/README.Debian
 usr/share/lintian/overrides/$pkg"
 # Documentation and sample stanzas, whichever the tree has; dh_compress
 # gzips the larger ones.
-optional=""
-for f in README.md docs/*.md; do [ -f "$f" ] && optional="$optional $doc/${f##*/}"; done
-for f in conf/*.pam; do [ -f "$f" ] && optional="$optional $doc/examples/${f##*/}"; done
+# Taken from the copy that was built, not the live tree, which may change.
+optional=$(awk -v doc="$doc" '
+    /^(README\.md|docs\/[^\/]*\.md)$/ {n = split($0, p, "/"); print doc "/" p[n]}
+    /^conf\/[^\/]*\.pam$/ {sub(/^conf\//, ""); print doc "/examples/" $0}' "$tmp/source-files")
 for f in $optional; do
     if printf '%s\n' "$actual" | grep -qxF "$f.gz"; then f="$f.gz"; fi
     expected="$expected
