@@ -23,6 +23,13 @@ struct body {
     int overflow;
 };
 
+static void body_begin(struct body *b)
+{
+    b->buf[0] = '{', b->buf[1] = '\0';
+    b->len = 1;
+    b->overflow = 0;
+}
+
 static void body_raw(struct body *b, const char *s)
 {
     size_t n = strlen(s);
@@ -99,8 +106,8 @@ static int unexpected_error(const char *what, const struct aws_error *aerr, stru
 int oidc_register(struct http_client *h, const struct cfg *c, struct oidc_registration *out,
                   struct sso_error *err)
 {
-    struct body b = {.buf = "{"};
-    b.len = 1;
+    struct body b;
+    body_begin(&b);
     body_member(&b, "clientName", c->client_name);
     body_member(&b, "clientType", "public");
     struct http_response resp;
@@ -118,8 +125,8 @@ int oidc_register(struct http_client *h, const struct cfg *c, struct oidc_regist
 int oidc_start(struct http_client *h, const struct cfg *c, const struct oidc_registration *reg,
                struct oidc_device *out, struct sso_error *err)
 {
-    struct body b = {.buf = "{"};
-    b.len = 1;
+    struct body b;
+    body_begin(&b);
     body_member(&b, "clientId", reg->client_id);
     body_member(&b, "clientSecret", reg->client_secret);
     body_member(&b, "startUrl", c->start_url);
@@ -159,8 +166,8 @@ int oidc_poll(struct http_client *h, const struct cfg *c, const struct oidc_regi
               const struct oidc_device *dev, enum oidc_poll_result *result,
               struct oidc_token *token, struct sso_error *err)
 {
-    struct body b = {.buf = "{"};
-    b.len = 1;
+    struct body b;
+    body_begin(&b);
     body_member(&b, "clientId", reg->client_id);
     body_member(&b, "clientSecret", reg->client_secret);
     body_member(&b, "grantType", DEVICE_GRANT);

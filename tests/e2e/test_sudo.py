@@ -7,7 +7,8 @@ Usage: /usr/bin/python3 tests/e2e/test_sudo.py [-v]     (as root; prints TAP)
 
 Isolation: a sudoers drop-in /etc/sudoers.d/ssooidc-e2e-<random> (checked
 with visudo -cf before it is put in place) gives only the throw-away test
-user `Defaults:USER pam_service=sudo-ssooidc-e2e-<random>`, so sudo runs
+user `Defaults:USER pam_service=sudo-ssooidc-e2e-<random>` (and the same
+pam_login_service, for sudo -i), so sudo runs
 /etc/pam.d/sudo-ssooidc-e2e-<random> for that user alone. Both files are
 removed afterwards; /etc/pam.d/sudo and /etc/sudoers are never changed.
 
@@ -51,7 +52,9 @@ class Ctx:
                              % (MODULE, self.conf))
 
     def sudoers(self, passwd_tries=None):
+        # pam_login_service is what `sudo -i` uses (default sudo-i).
         lines = ["Defaults:%s pam_service=%s" % (self.user, self.service),
+                 "Defaults:%s pam_login_service=%s" % (self.user, self.service),
                  "Defaults:%s !lecture" % self.user]
         if passwd_tries is not None:
             lines.append("Defaults:%s passwd_tries=%d" % (self.user, passwd_tries))
@@ -166,8 +169,24 @@ def default_passwd_tries_starts_over_with_a_new_code(c, x):
             "first code denied, second redeemed")
 
 
+def login_shell_sudo_i_uses_pam_login_service(c, x):
+    """sudo -i authenticates through pam_login_service (default sudo-i,
+    which would ask for the locked password): the drop-in points it at the
+    same service."""
+    x.sudoers(passwd_tries=1)
+    t = x.sudo(c, "-i", "id", "-un")
+    dev, shown = x.wait_shown(c, t)
+    c.check(dev and dev["userCode"] in shown, "the user code is shown for sudo -i")
+    status, page = x.browser.decide(dev["userCode"], x.user, "approve")
+    c.check(status == 200 and "Request approved" in page, "the browser approves (POST)")
+    rc = t.finish()
+    c.check(rc == 0 and "root" in t.text[len(shown):].split(),
+            "sudo -i ran the command as root", "exit status %s" % rc)
+
+
 CASES = [approved_sudo_runs_the_command, denied_sudo_fails_once_with_passwd_tries_1,
-         default_passwd_tries_starts_over_with_a_new_code]
+         default_passwd_tries_starts_over_with_a_new_code,
+         login_shell_sudo_i_uses_pam_login_service]
 
 
 def main():
