@@ -75,7 +75,9 @@ int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
     struct device_text t;
     sanitize_device(dev, &t);
     char *qr_text = NULL;
-    if (qr && t.uri_complete[0])
+    /* Only a URL shown exactly as sent (nothing stripped or cut) is worth
+     * encoding: a QR code of a mangled URL would lead the phone astray. */
+    if (qr && t.uri_complete[0] && strcmp(t.uri_complete, dev->verification_uri_complete) == 0)
         qr_text = qr_render(t.uri_complete); /* NULL: show the text without it */
     char *msg = malloc(MSG_MAX);
     if (!msg) {

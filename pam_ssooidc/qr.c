@@ -1,8 +1,10 @@
 /* qr.c - the verification URL as a QR code drawn with Unicode half blocks.
  *
- * libqrencode builds the symbol (8-bit mode, error correction level L: a
- * screen is not a dirty label, and L keeps a typical device URL at version
- * 4, 33 modules). Each text line carries two module rows:
+ * libqrencode builds the symbol: 8-bit mode hint, case kept (it still uses
+ * shorter alphanumeric/numeric segments where they pay), error correction
+ * level L - a screen is not a dirty label, and L keeps the device URL of
+ * every region at version 4, 33 modules, where M needs 37 for most. Each
+ * text line carries two module rows:
  *
  *     upper row  lower row   drawn as
  *     light      light       U+2588 FULL BLOCK

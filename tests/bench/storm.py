@@ -25,13 +25,12 @@ import json
 import os
 import re
 import stat
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hardening"))
 from hcommon import (MODULE, STORM_DRIVE, SECRET_MARKERS, World, ensure_built,  # noqa: E402
-                     parse_registration, proc_cpu_seconds)
+                     parse_registration, proc_cpu_seconds, run_pam)
 
 
 def pct(values, p):
@@ -48,17 +47,17 @@ def drive(w, n, cache, timeout):
     w.sd.reset(approve_after_polls=1, latency=0)
     sd_cpu0 = proc_cpu_seconds(w.sd.proc.pid)
     t0 = time.time()
-    p = subprocess.run([STORM_DRIVE, "-n", str(n), "storm", "alice"], capture_output=True,
-                       text=True, env=w.host.env(), timeout=timeout, errors="replace")
+    rc, stdout, stderr, _ = run_pam([STORM_DRIVE, "-n", str(n), "storm", "alice"],
+                                    w.host.env(), "", timeout)
     wall = time.time() - t0
     sd_cpu = proc_cpu_seconds(w.sd.proc.pid) - sd_cpu0
     logins = []
-    for m in re.finditer(r"^login (\d+) (\S+) ([\d.]+) ([\d.]+) (\S+)$", p.stdout, re.M):
+    for m in re.finditer(r"^login (\d+) (\S+) ([\d.]+) ([\d.]+) (\S+)$", stdout, re.M):
         logins.append({"i": int(m.group(1)), "code": m.group(2), "start": float(m.group(3)),
                        "end": float(m.group(4)), "user_code": m.group(5)})
-    ru = re.search(r"^rusage ([\d.]+) ([\d.]+) (\d+)$", p.stdout, re.M)
+    ru = re.search(r"^rusage ([\d.]+) ([\d.]+) (\d+)$", stdout, re.M)
     log = w.sd.log()
-    return {"n": n, "rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr, "wall": wall,
+    return {"n": n, "rc": rc, "stdout": stdout, "stderr": stderr, "wall": wall,
             "logins": logins, "cpu_user": float(ru.group(1)) if ru else None,
             "cpu_sys": float(ru.group(2)) if ru else None,
             "maxrss_kib": int(ru.group(3)) if ru else None, "standin_cpu": sd_cpu,
@@ -147,11 +146,12 @@ def requirements(s):
          % (s["n"], s["success"], ",".join(s["codes"]))),
         (s["register_client"] == 1, "exactly one RegisterClient (%d)" % s["register_client"]),
         (s["cache_ok"], "a valid cache file afterwards (root 0600, parses)"),
-        (not s["temp_left"], "no temp file left in the cache dir %s" % (s["temp_left"] or "")),
+        (not s["temp_left"], "no temp file left in the cache dir%s"
+         % (" %s" % s["temp_left"] if s["temp_left"] else "")),
         (s["matched"] == s["n"], "every login matched to its approval in the stand-in log "
          "(%d/%d)" % (s["matched"], s["n"])),
-        (not s["secret_leak"], "no secret marker in the driver's output %s"
-         % (s["secret_leak"] or "")),
+        (not s["secret_leak"], "no secret marker in the driver's output%s"
+         % (" %s" % s["secret_leak"] if s["secret_leak"] else "")),
     ]
 
 

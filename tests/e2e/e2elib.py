@@ -49,6 +49,7 @@ PAM_D = "/etc/pam.d"
 SUDOERS_D = "/etc/sudoers.d"
 SVC_INFIX = "ssooidc-e2e-"
 USER_PREFIX = "ssoe2e"
+TMP_PREFIX = "ssooidc-e2e-"
 PROTECTED = ("/etc/pam.d/sshd", "/etc/pam.d/sudo", "/etc/pam.d/login", "/etc/sudoers")
 VERBOSE = os.environ.get("E2E_VERBOSE") == "1" or "-v" in sys.argv[1:]
 
@@ -111,6 +112,22 @@ def run_quiet(args, tries=1):
     return p
 
 
+def _processes_using(path):
+    """Pids whose command line mentions path."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                cmd = f.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if path + "/" in cmd or cmd.split("\0").count(path):
+            pids.append(int(d))
+    return pids
+
+
 def reap_stale():
     """Remove what a killed earlier run left behind (dead owner pid only)."""
     for d, pat in ((PAM_D, SVC_INFIX), (SUDOERS_D, SVC_INFIX)):
@@ -126,6 +143,22 @@ def reap_stale():
             if pid and not _pid_alive(pid):
                 os.unlink(path)
                 comment("removed stale %s (owner pid %d is gone)" % (path, pid))
+    tmp = tempfile.gettempdir()
+    for name in os.listdir(tmp):
+        path = os.path.join(tmp, name)
+        if not name.startswith(TMP_PREFIX) or not os.path.isdir(path):
+            continue
+        try:
+            with open(os.path.join(path, "OWNER")) as f:
+                pid = _owner_pid(f.read())
+        except OSError:
+            continue
+        if pid and not _pid_alive(pid):
+            for other in _processes_using(path):  # e.g. its orphaned stand-in
+                os.kill(other, signal.SIGKILL)
+                comment("killed stale pid %d (it used %s)" % (other, path))
+            shutil.rmtree(path, ignore_errors=True)
+            comment("removed stale %s (owner pid %d is gone)" % (path, pid))
     with open("/etc/passwd") as f:
         for line in f:
             parts = line.split(":")
@@ -183,7 +216,9 @@ class World:
         reap_stale()
 
     def tempdir(self):
-        d = tempfile.mkdtemp(prefix="ssooidc-e2e-%s-" % self.tag)
+        d = tempfile.mkdtemp(prefix="%s%s-" % (TMP_PREFIX, self.tag))
+        with open(os.path.join(d, "OWNER"), "w") as f:
+            f.write(self.marker + "\n")
         self.created_dirs.append(d)
         self.cleanup.push("temp dir " + d, lambda: shutil.rmtree(d, ignore_errors=True))
         return d
@@ -276,6 +311,19 @@ class World:
 
     def protected_changed(self):
         return [p for p, h in self.protected.items() if file_digest(p) != h]
+
+
+def sample_stanza(name, conf, *options):
+    """conf/<name>.pam, the sample shipped to admins, with its module line
+    pointing at the built module and the test's config file (options given
+    here come last, and the last one given wins)."""
+    with open(os.path.join(ROOT, "conf", name + ".pam")) as f:
+        text = f.read()
+    pat = re.compile(r"^(auth\s+required\s+)pam_ssooidc\.so\b([^\n]*)$", re.M)
+    if len(pat.findall(text)) != 1:
+        raise RuntimeError("conf/%s.pam: expected one 'auth required pam_ssooidc.so' line" % name)
+    extra = " ".join(("conf=" + conf,) + options)
+    return pat.sub(lambda m: "%s%s %s%s" % (m.group(1), MODULE, extra, m.group(2)), text)
 
 
 class Terminal:

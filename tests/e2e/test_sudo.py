@@ -27,8 +27,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (MODULE, PAM_D, SUDOERS_D, Browser, Tap, World, comment,  # noqa: E402
-                    device, new_device, preconditions, run_cases, shown_link)
+from e2elib import (PAM_D, SUDOERS_D, Browser, Tap, World, comment, device,  # noqa: E402
+                    new_device, preconditions, run_cases, sample_stanza, shown_link)
 
 MODULE_TIMEOUT = 30
 SHOWN_END = r"It expires in [^\n]*\n"  # the last line of the device text
@@ -44,12 +44,11 @@ class Ctx:
         self.known = set()
 
     def stanza(self):
+        """The admins' sample conf/sudo.pam itself (prompt=auto), its module
+        line pointed at the built module and the test's config."""
         self.world.root_file(os.path.join(PAM_D, self.service),
-                             "# sudo's PAM service for the e2e test user (pam_service=)\n"
-                             "auth     required  %s conf=%s prompt=auto\n"
-                             "@include common-account\n"
-                             "@include common-session-noninteractive\n"
-                             % (MODULE, self.conf))
+                             "# sudo's PAM service for the e2e test user (pam_service=)\n%s"
+                             % sample_stanza("sudo", self.conf))
 
     def sudoers(self, passwd_tries=None):
         # pam_login_service is what `sudo -i` uses (default sudo-i).

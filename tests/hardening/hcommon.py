@@ -6,19 +6,23 @@ helpers to build a stanza, compute the registration cache's file name, and
 clean up only the pam_wrapper directories whose owner process is dead (other
 engineers' runs may be using /tmp/pam.? at the same time)."""
 import hashlib
+import itertools
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "module"))
 
-import harness  # noqa: E402
+import harness  # noqa: E402,F401
 from harness import Host, Result, SECRET_MARKERS, Standin, Tap  # noqa: E402,F401
 
 MODULE = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc.so")
@@ -90,6 +94,80 @@ def cleanup_dead_pam_wrapper_dirs():
             continue
 
 
+# ---------------------------------------------------------------- pam_wrapper
+
+# pam_wrapper (1.1.4) picks its /tmp/pam.X directory with a check-then-mkdir
+# and removes "stale" directories whose pid file it cannot parse, which may
+# be one a sibling is still creating. Processes that start at the same
+# moment can therefore share a directory or lose it, and one may then read
+# the other's service file: measured here as 5 of 400 concurrent pamtester
+# runs using the wrong stanza. So within this process: every login gets a
+# service name of its own (a shared directory then still holds the right
+# file), the service dir carries an "other" stanza that denies, pam_wrapper's
+# start-up is serialised (the lock is held until it reports that it is
+# initialised), and a login whose pam_wrapper failed to start is retried.
+_PWRAP_INIT = threading.Lock()
+_SERVICE_IDS = itertools.count(1)
+_PWRAP_DONE = re.compile(rb"pwrap_init: (Successfully initialized|Failed)")
+_PWRAP_FAILED = (b"pwrap_init: Failed", b"Initialization failure",
+                 b"error reading PAM configuration file")
+
+
+def run_pam(cmd, env, stdin="\n", timeout=120):
+    """Run a pam_wrapper'd command; (rc, stdout, stderr, seconds)."""
+    env = dict(env)
+    env["PAM_WRAPPER_DEBUGLEVEL"] = env.get("PAM_WRAPPER_DEBUGLEVEL") or "2"
+    for attempt in range(4):
+        t0 = time.monotonic()
+        head = b""
+        with _PWRAP_INIT:
+            p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=env)
+            fd = p.stderr.fileno()
+            deadline = time.monotonic() + 10
+            while not _PWRAP_DONE.search(head) and time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    break
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                head += chunk
+        try:
+            out, err = p.communicate(stdin.encode() if stdin is not None else None,
+                                     timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        err = head + err
+        # pam_wrapper could not set up (no module outcome line): run again.
+        failed_start = any(m in err for m in _PWRAP_FAILED) and b"login user=" not in err
+        if not failed_start or attempt == 3:
+            return (p.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+                    time.monotonic() - t0)
+        time.sleep(0.05 * (attempt + 1))
+
+
+def snapshot_module(path, into):
+    """Copy the module into `into` and return the copy: other engineers may
+    rebuild the original while these tests run ("file too short")."""
+    os.makedirs(into, exist_ok=True)
+    dst = os.path.join(into, os.path.basename(path))
+    for _ in range(50):
+        st = os.stat(path)
+        if time.time() - st.st_mtime >= 1.0:
+            shutil.copyfile(path, dst)
+            st2 = os.stat(path)
+            with open(dst, "rb") as f:
+                magic = f.read(4)
+            if (st2.st_mtime_ns == st.st_mtime_ns and st2.st_size == st.st_size
+                    and os.path.getsize(dst) == st.st_size and magic == b"\x7fELF"):
+                os.chmod(dst, 0o755)
+                return dst
+        time.sleep(0.2)
+    raise RuntimeError("%s keeps changing; is a build running?" % path)
+
+
 class World:
     """One stand-in and one PAM host in a private temporary directory."""
 
@@ -97,7 +175,9 @@ class World:
         self.work = tempfile.mkdtemp(prefix=prefix)
         os.chmod(self.work, 0o755)
         self.sd = Standin(self.work, scenario)
-        self.host = Host(self.work, module)
+        self.host = Host(self.work, snapshot_module(module, os.path.join(self.work, "lib")))
+        with open(os.path.join(self.host.svc, "other"), "w") as f:
+            f.write("auth required pam_deny.so\naccount required pam_deny.so\n")
         self.n_cache = 0
 
     def fresh_cache(self):
@@ -130,9 +210,26 @@ class World:
                 opts[k] = v
         return ["%s=%s" % (k, v) if v is not None else k for k, v in opts.items()]
 
-    def login(self, options, user="alice", service="ssotest", **kw):
+    def login(self, options, user="alice", stdin="\n", rhost="203.0.113.7", timeout=120,
+              extra_env=None, preload=None):
+        """pamtester under pam_wrapper with a service name of its own;
+        preload: a library to add to LD_PRELOAD."""
+        service = "sso%d" % next(_SERVICE_IDS)
+        path = os.path.join(self.host.svc, service)
         self.host.service(options, service)
-        return self.host.login(user, service=service, **kw)
+        env = self.host.env()
+        env.update(extra_env or {})
+        if preload:
+            env["LD_PRELOAD"] = env["LD_PRELOAD"] + " " + preload
+        cmd = self.host.wrap + ["pamtester", "-v", "-I", "rhost=" + rhost, service, user,
+                                "authenticate"]
+        try:
+            rc, out, err, secs = run_pam(cmd, env, stdin, timeout)
+        finally:
+            os.unlink(path)
+        r = Result(rc, out, err, secs)
+        r.service = service
+        return r
 
     def reg_path(self, cache):
         return os.path.join(cache, reg_file_name(self.sd.url))
@@ -174,9 +271,6 @@ def proc_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / tck
 
 
-__all__ = ["World", "Tap", "Result", "ensure_built", "reg_file_name", "parse_registration",
-           "cleanup_dead_pam_wrapper_dirs", "cache_json", "proc_cpu_seconds", "ROOT", "MODULE",
-           "KILLWRITE", "STORM_DRIVE", "PAM_DRIVE", "ACCOUNT", "ROLE", "SECRET_MARKERS"]
 
 
 # ---------------------------------------------------------------- running tests
@@ -208,7 +302,6 @@ def run_tests(tests, workers, make_world, only=None):
     import threading
     import traceback
     tests = [t for t in tests if not only or t.__name__ in only]
-    pool = queue.Queue()
     worlds = []
     results = [None] * len(tests)
     todo = queue.Queue()
@@ -243,7 +336,6 @@ def run_tests(tests, workers, make_world, only=None):
         t.start()
     for t in threads:
         t.join()
-    del pool
     for w in worlds:
         w.close()
     n = failed = 0

@@ -178,10 +178,14 @@ def main():
             check(zrc == 0 and decoded == url, f"{desc}: zbarimg decodes the exact URL",
                   f"zbarimg exit {zrc}\nwant {url!r}\ngot  {decoded!r}")
 
-        rc, out, err = render(exe, AWS_URL)
-        rows = parse(out)
-        check(len(rows) == 33 + 8, "typical AWS URL: version 4 (33 modules) with a 4-module "
-              f"quiet zone = 41 columns (got {len(rows)})")
+        # Level L keeps the device URL at version 4 in every region.
+        for region, domain in [("us-east-1", "com"), ("ap-southeast-2", "com"),
+                               ("eusc-de-east-1", "com"), ("cn-north-1", "com.cn")]:
+            url = f"https://device.sso.{region}.amazonaws.{domain}/?user_code=ABCD-EFGH"
+            rc, out, err = render(exe, url)
+            size = len(parse(out)) if rc == 0 else 0
+            check(size == 33 + 8, f"{region} device URL: version 4 (33 modules) with a "
+                  f"4-module quiet zone = 41 columns (got {size})")
 
         # Inputs that must give NULL (qr_print exits 3 and prints nothing).
         for desc, text in [
