@@ -322,8 +322,8 @@ def sample_stanza(name, conf, *options):
     pat = re.compile(r"^(auth\s+required\s+)pam_ssooidc\.so\b([^\n]*)$", re.M)
     if len(pat.findall(text)) != 1:
         raise RuntimeError("conf/%s.pam: expected one 'auth required pam_ssooidc.so' line" % name)
-    extra = " ".join(("conf=" + conf,) + options)
-    return pat.sub(lambda m: "%s%s %s%s" % (m.group(1), MODULE, extra, m.group(2)), text)
+    return pat.sub(lambda m: " ".join([m.group(1) + MODULE, "conf=" + conf,
+                                       m.group(2).strip()] + list(options)).rstrip(), text)
 
 
 class Terminal:

@@ -455,6 +455,23 @@ def control_characters_are_stripped(c):
             "escape sequences removed whole; the code is still shown", r)
 
 
+@test
+def qr_code_option(c):
+    c.sd.reset(approve_after_polls=0)
+    r = c.login("alice", c.options(qr="yes"))
+    c.expect(r, "PAM_SUCCESS", "qr=yes")
+    blocks = [l for l in r.out.splitlines() if "\u2588" in l or "\u2580" in l or "\u2584" in l]
+    c.check(len(blocks) >= 15 and max(len(l) for l in blocks) <= 80,
+            "a QR code of at most 80 columns is shown", r)
+    c.check(c.sd.devices()[-1]["userCode"] in r.out, "the code is still shown as text", r)
+    r = c.login("alice", c.options())
+    c.check("\u2588" not in r.out, "no QR code by default", r)
+    c.sd.reset(approve_after_polls=0,
+               faults={"StartDeviceAuthorization": {"kind": "control_chars"}})
+    r = c.login("alice", c.options(qr="yes"))
+    c.check("\u2588" not in r.out, "no QR code for a URL that had to be sanitized", r)
+
+
 # ---------------------------------------------------------------- identity
 
 @test
