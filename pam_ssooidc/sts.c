@@ -41,7 +41,7 @@ static int element_text(const char *start, const char *end, const char *tag, cha
         return -1;
     a += strlen(open);
     size_t n = (size_t)(b - a);
-    if (n == 0 || n >= outlen || memchr(a, '<', n))
+    if (n == 0 || n >= outlen || memchr(a, '<', n) || memchr(a, '\0', n))
         return -1;
     memcpy(out, a, n);
     out[n] = '\0';
