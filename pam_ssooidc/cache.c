@@ -611,13 +611,3 @@ int cache_store(struct cache *c, const struct oidc_registration *reg, struct sso
     return PAM_SUCCESS;
 }
 
-/* ---- cache_forget ----------------------------------------------------- */
-
-void cache_forget(struct cache *c)
-{
-    if (!cache_ready(c))
-        return;
-    /* ENOENT and other failures are ignored: the caller registers anew and
-     * cache_store will rename over whatever is left. */
-    unlinkat(c->dir_fd, c->name, 0);
-}

@@ -51,10 +51,6 @@ int cache_load(struct cache *c, int64_t now, int64_t min_valid_seconds,
  * to carry on with the registration it holds in memory. */
 int cache_store(struct cache *c, const struct oidc_registration *reg, struct sso_error *err);
 
-/* Drop the cached registration (after InvalidClientException). A missing
- * file is not an error. */
-void cache_forget(struct cache *c);
-
 /* Release the lock and close everything. Safe on a zeroed or closed cache. */
 void cache_close(struct cache *c);
 

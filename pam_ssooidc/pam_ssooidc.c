@@ -102,6 +102,10 @@ static int poll_for_approval(struct login *lg, double shown_at)
             return sso_fail(&lg->err, PAM_AUTH_ERR, "not approved within %ld seconds", limit);
         sso_sleep_until(next);
         double polled = sso_monotonic();
+        /* A prompt (prompt=always) can outlast the deadline: the user may
+         * press Enter long after the code was shown. Time is up all the same. */
+        if (polled > deadline)
+            return sso_fail(&lg->err, PAM_AUTH_ERR, "not approved within %ld seconds", limit);
         enum oidc_poll_result result;
         int rc = oidc_poll(lg->http, &lg->cfg, &lg->reg, &lg->dev, &result, &lg->token, &lg->err);
         if (rc != PAM_SUCCESS || result == OIDC_APPROVED)

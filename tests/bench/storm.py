@@ -26,6 +26,7 @@ import os
 import re
 import stat
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hardening"))
@@ -40,17 +41,36 @@ def pct(values, p):
     return v[k]
 
 
-def drive(w, n, cache, timeout):
-    """One storm_drive run of n concurrent logins into `cache`. Returns a
-    dict with per-login records, rusage and the stand-in's CPU delta."""
+def drive(w, n, cache, timeout, scenario=None):
+    """One storm_drive run of n concurrent logins into `cache` (the stand-in
+    is reset first: it forgets earlier registrations). Returns a dict with
+    per-login records, rusage and the stand-in's CPU delta."""
     w.host.service(w.options(cache=cache), "storm")
-    w.sd.reset(approve_after_polls=1, latency=0)
+    w.sd.reset(approve_after_polls=1, latency=0, **(scenario or {}))
     sd_cpu0 = proc_cpu_seconds(w.sd.proc.pid)
+    samples, done = [], threading.Event()
+
+    def sample():  # the stand-in's CPU every 100 ms, for its peak load
+        while not done.is_set():
+            samples.append((time.monotonic(), proc_cpu_seconds(w.sd.proc.pid)))
+            done.wait(0.1)
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     t0 = time.time()
-    rc, stdout, stderr, _ = run_pam([STORM_DRIVE, "-n", str(n), "storm", "alice"],
-                                    w.host.env(), "", timeout)
-    wall = time.time() - t0
+    try:
+        rc, stdout, stderr, _ = run_pam([STORM_DRIVE, "-n", str(n), "storm", "alice"],
+                                        w.host.env(), "", timeout)
+    finally:
+        wall = time.time() - t0
+        done.set()
+        sampler.join()
     sd_cpu = proc_cpu_seconds(w.sd.proc.pid) - sd_cpu0
+    peak = 0.0
+    for i, (ta, ca) in enumerate(samples):  # busiest window of >= 300 ms
+        for tb, cb in samples[i + 1:]:
+            if tb - ta >= 0.3:
+                peak = max(peak, (cb - ca) / (tb - ta))
+                break
     logins = []
     for m in re.finditer(r"^login (\d+) (\S+) ([\d.]+) ([\d.]+) (\S+)$", stdout, re.M):
         logins.append({"i": int(m.group(1)), "code": m.group(2), "start": float(m.group(3)),
@@ -61,6 +81,7 @@ def drive(w, n, cache, timeout):
             "logins": logins, "cpu_user": float(ru.group(1)) if ru else None,
             "cpu_sys": float(ru.group(2)) if ru else None,
             "maxrss_kib": int(ru.group(3)) if ru else None, "standin_cpu": sd_cpu,
+            "standin_peak": peak,
             "log": log, "cache": cache, "reg_path": w.reg_path(cache)}
 
 
@@ -72,10 +93,22 @@ def analyse(run):
                 if r["op"] == "CreateToken" and r["status"] == 200 and r.get("user_code")}
     started = {r["user_code"]: r["t"] for r in log
                if r["op"] == "StartDeviceAuthorization" and r["status"] == 200}
-    lat, shown = [], []
+    # Each login runs on one keep-alive connection: line up its requests.
+    conn_of = {r["user_code"]: r["conn"] for r in log
+               if r["op"] == "CreateToken" and r["status"] == 200 and r.get("user_code")}
+    by_conn = {}
+    for r in log:
+        if r["op"] in ("GetRoleCredentials", "GetCallerIdentity") and r["status"] == 200:
+            by_conn.setdefault(r["conn"], {})[r["op"]] = r["t"]
+    lat, shown, seg_portal, seg_sts, seg_end = [], [], [], [], []
     for lg in logins:
         if lg["code"] == "PAM_SUCCESS" and lg["user_code"] in approved:
             lat.append(lg["end"] - approved[lg["user_code"]])
+            c = by_conn.get(conn_of.get(lg["user_code"]), {})
+            if "GetRoleCredentials" in c and "GetCallerIdentity" in c:
+                seg_portal.append(c["GetRoleCredentials"] - approved[lg["user_code"]])
+                seg_sts.append(c["GetCallerIdentity"] - c["GetRoleCredentials"])
+                seg_end.append(lg["end"] - c["GetCallerIdentity"])
         if lg["user_code"] in started:
             shown.append(started[lg["user_code"]] - lg["start"])
     polls = [r for r in log if r["op"] == "CreateToken"]
@@ -97,6 +130,12 @@ def analyse(run):
         "approval_to_success_p50": pct(lat, 50) if lat else None,
         "approval_to_success_p99": pct(lat, 99) if lat else None,
         "approval_to_success_max": max(lat) if lat else None,
+        "seg_token_to_portal_p50": pct(seg_portal, 50) if seg_portal else None,
+        "seg_token_to_portal_p99": pct(seg_portal, 99) if seg_portal else None,
+        "seg_portal_to_sts_p50": pct(seg_sts, 50) if seg_sts else None,
+        "seg_portal_to_sts_p99": pct(seg_sts, 99) if seg_sts else None,
+        "seg_sts_to_success_p50": pct(seg_end, 50) if seg_end else None,
+        "seg_sts_to_success_p99": pct(seg_end, 99) if seg_end else None,
         "start_to_code_p50": pct(shown, 50) if shown else None,
         "start_to_code_p99": pct(shown, 99) if shown else None,
         "login_p50": pct([lg["end"] - lg["start"] for lg in logins], 50) if logins else None,
@@ -107,6 +146,7 @@ def analyse(run):
         "standin_cpu": run["standin_cpu"],
         "standin_cpu_per_login": run["standin_cpu"] / n,
         "standin_util": run["standin_cpu"] / run["wall"] if run["wall"] else None,
+        "standin_peak": run["standin_peak"],
         "polls": len(polls),
         "slow_down": sum(1 for r in polls if r.get("error") == "SlowDownException"),
         "api_requests": len(ops),
@@ -180,6 +220,15 @@ def table(s, base):
         ("approval -> PAM_SUCCESS p99", ms(s["approval_to_success_p99"]),
          ms(b.get("approval_to_success_p99")), ratio("approval_to_success_p99")),
         ("approval -> PAM_SUCCESS max", ms(s["approval_to_success_max"]), "", ""),
+        ("  token poll -> GetRoleCredentials p50/p99", "%s/%s" % (
+            ms(s["seg_token_to_portal_p50"]), ms(s["seg_token_to_portal_p99"])),
+         ms(b.get("seg_token_to_portal_p50")), ""),
+        ("  GetRoleCredentials -> GetCallerIdentity", "%s/%s" % (
+            ms(s["seg_portal_to_sts_p50"]), ms(s["seg_portal_to_sts_p99"])),
+         ms(b.get("seg_portal_to_sts_p50")), ""),
+        ("  GetCallerIdentity -> PAM_SUCCESS", "%s/%s" % (
+            ms(s["seg_sts_to_success_p50"]), ms(s["seg_sts_to_success_p99"])),
+         ms(b.get("seg_sts_to_success_p50")), ""),
         ("login start -> code shown p50", ms(s["start_to_code_p50"]),
          ms(b.get("start_to_code_p50")), ""),
         ("login start -> code shown p99", ms(s["start_to_code_p99"]), "", ""),
@@ -195,6 +244,8 @@ def table(s, base):
         ("stand-in CPU per login", ms(s["standin_cpu_per_login"]), ms(base_sd_per),
          "%.2fx" % (s["standin_cpu_per_login"] / base_sd_per) if base_sd_per else "-"),
         ("stand-in CPU / storm wall", "%.0f%% of a core" % (100 * (s["standin_util"] or 0)),
+         "", ""),
+        ("stand-in CPU, busiest 300 ms", "%.0f%% of a core" % (100 * (s["standin_peak"] or 0)),
          "", ""),
         ("CreateToken polls (slow_down)", "%d (%d)" % (s["polls"], s["slow_down"]),
          "%s" % b.get("polls", "-"), ""),

@@ -36,7 +36,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "module"))
-from harness import Standin, Tap  # noqa: E402
+from harness import Standin, Tap  # noqa: E402,F401  (Tap: re-exported)
 
 import pexpect  # noqa: E402  (Debian: python3-pexpect)
 
@@ -87,6 +87,11 @@ def _pid_alive(pid):
     except PermissionError:
         return True
     return True
+
+
+def _user_exists(name):
+    with open("/etc/passwd") as f:
+        return any(line.split(":", 1)[0] == name for line in f)
 
 
 def _owner_pid(text):
@@ -241,9 +246,17 @@ class World:
         return name
 
     def _del_user(self, name):
-        p = run_quiet(["userdel", "-r", name], tries=10)
-        if p.returncode not in (0, 12):  # 12: home dir/mail spool not removed
-            run_quiet(["userdel", "-r", "-f", name], tries=5)
+        # Retried: /etc/passwd may be locked by a concurrent useradd, or a
+        # session process of the user may still be exiting.
+        for i in range(20):
+            p = run_quiet(["userdel", "-r"] + (["-f"] if i >= 10 else []) + [name])
+            if p.returncode in (0, 12) or not _user_exists(name):  # 12: home not removed
+                break
+            time.sleep(0.3)
+        if _user_exists(name):
+            raise RuntimeError("userdel %s failed: %s" % (name, p.stderr.strip()))
+        if p.returncode == 12 and os.path.isdir("/home/" + name):
+            shutil.rmtree("/home/" + name, ignore_errors=True)
         for leftover in ("/run/sudo/ts/" + name, "/var/lib/sudo/lectured/" + name):
             if os.path.lexists(leftover):
                 os.unlink(leftover)

@@ -17,11 +17,11 @@ The sshd listens on 127.0.0.1 only, on a free port, with its own host key
 and config (AllowUsers: only the test user), and dies with the test.
 -v (or E2E_VERBOSE=1) prints every transcript, not only failed ones."""
 import os
-import re
 import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2elib import (PAM_D, Browser, Tap, World, comment, device, die_with_parent,  # noqa
                     free_port, new_device, preconditions, run_cases, sample_stanza,

@@ -26,6 +26,7 @@ import os
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2elib import (PAM_D, SUDOERS_D, Browser, Tap, World, comment, device,  # noqa: E402
                     new_device, preconditions, run_cases, sample_stanza, shown_link)

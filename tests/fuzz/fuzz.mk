@@ -33,3 +33,7 @@ $(FUZZ_DIR)/obj/%.o: pam_ssooidc/%.c $(HDR)
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ipam_ssooidc -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+# `make tools` (and so `make check`) builds the targets for the short runs
+# in tests/suites.d/60-fuzz-alloc.sh.
+tools: fuzz-build

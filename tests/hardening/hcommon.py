@@ -116,7 +116,13 @@ _PWRAP_FAILED = (b"pwrap_init: Failed", b"Initialization failure",
 def run_pam(cmd, env, stdin="\n", timeout=120):
     """Run a pam_wrapper'd command; (rc, stdout, stderr, seconds)."""
     env = dict(env)
-    env["PAM_WRAPPER_DEBUGLEVEL"] = env.get("PAM_WRAPPER_DEBUGLEVEL") or "2"
+    # Level 2 prints both the SYSLOG lines the checks read and the
+    # "Successfully initialized" line the start-up lock waits for.
+    try:
+        level = int(env.get("PAM_WRAPPER_DEBUGLEVEL") or 0)
+    except ValueError:
+        level = 0
+    env["PAM_WRAPPER_DEBUGLEVEL"] = str(max(level, 2))
     for attempt in range(4):
         t0 = time.monotonic()
         head = b""
@@ -174,8 +180,13 @@ class World:
     def __init__(self, module=MODULE, prefix="ssooidc-hard-", scenario=None):
         self.work = tempfile.mkdtemp(prefix=prefix)
         os.chmod(self.work, 0o755)
-        self.sd = Standin(self.work, scenario)
-        self.host = Host(self.work, snapshot_module(module, os.path.join(self.work, "lib")))
+        try:
+            lib = snapshot_module(module, os.path.join(self.work, "lib"))
+            self.sd = Standin(self.work, scenario)
+        except Exception:
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
+        self.host = Host(self.work, lib)
         with open(os.path.join(self.host.svc, "other"), "w") as f:
             f.write("auth required pam_deny.so\naccount required pam_deny.so\n")
         self.n_cache = 0
@@ -229,6 +240,8 @@ class World:
             os.unlink(path)
         r = Result(rc, out, err, secs)
         r.service = service
+        if rc in (86, 87, 88):  # ASan/LSan, UBSan, valgrind exit codes set by harness.Host
+            r.code = "SANITIZER_ERROR(%d)" % rc
         return r
 
     def reg_path(self, cache):

@@ -15,7 +15,7 @@ row cannot pass for the wrong reason.
 Logins run in parallel workers, each with its own stand-in (pamtester under
 pam_wrapper + nss_wrapper), approve_after_polls=0, a fresh cache per login.
 
-Usage: test_failure_table.py [--jobs N] [--only ROW-ID,...] [--module SO]
+Usage: test_failure_table.py [--jobs N] [--only ROW-ID,...] [--module SO [--asan]]
        test_failure_table.py --markdown     (the table for docs/reliability.md)
 Prints TAP."""
 import argparse
@@ -28,7 +28,8 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hcommon import ACCOUNT, MODULE, ROLE, World  # noqa: E402
+from hcommon import ACCOUNT, MODULE, ROLE, ROOT, World  # noqa: E402
+from harness import PAM_MESSAGES  # noqa: E402  (tests/module, on the path via hcommon)
 
 S, AE, AU, SE = "PAM_SUCCESS", "PAM_AUTH_ERR", "PAM_AUTHINFO_UNAVAIL", "PAM_SERVICE_ERR"
 
@@ -101,18 +102,32 @@ def arn(account=ACCOUNT, role="AWSReservedSSO_%s_0123456789abcdef" % ROLE, kind=
     return lambda approver: "arn:aws:sts::%s:%s/%s/%s" % (account, kind, role, approver)
 
 
-FAULT_KINDS = {
-    "http500": "500 InternalServerException (STS: 500 XML InternalFailure)",
-    "http503": "503 Service Unavailable, JSON without an error type",
-    "html500": "500 text/html error page",
-    "garbage": "200 with a body that is not JSON",
-    "illtyped": "200 JSON, right member names, wrong types (STS: no <Arn>)",
-    "huge": "the real answer padded to 1 MiB",
-    "reset": "TCP RST, no answer",
-    "close": "FIN, no answer",
-    "hang": "reads the request, never answers (http_timeout=2)",
-    "invalid_client": "OIDC 401 InvalidClientException, portal 401, STS 403 InvalidClientTokenId",
-}
+FAULT_KINDS = ["http500", "http503", "html500", "garbage", "illtyped", "huge", "reset",
+               "close", "hang", "invalid_client"]
+
+
+def fault_text(op, kind):
+    """What the stand-in answers for this fault on this op."""
+    sts = op == "GetCallerIdentity"
+    portal = op == "GetRoleCredentials"
+    return {
+        "http500": "500 XML InternalFailure" if sts else "500 InternalServerException",
+        "http503": "503 Service Unavailable, no error type",
+        "html500": "500 text/html error page",
+        "garbage": "200 with a garbage body",
+        "illtyped": ("200 XML without Arn" if sts else
+                     "200, roleCredentials is a string" if portal else
+                     "200 JSON, right members, wrong types"),
+        "huge": "the real answer padded to 1 MiB",
+        "reset": "TCP RST, no answer",
+        "close": "FIN, no answer",
+        "hang": "no answer within http_timeout (2 s)",
+        "invalid_client": ("403 InvalidClientTokenId" if sts else
+                           "401 UnauthorizedException" if portal else
+                           "401 InvalidClientException" if op == "RegisterClient" else
+                           "401 InvalidClientException (registers again once, refused again)"),
+    }[kind]
+
 
 ROWS = [
     # ------------------------------------------------------------ control
@@ -125,7 +140,7 @@ ROWS = [
 # (invalid_client: RegisterClient refuses outright; StartDeviceAuthorization
 # and CreateToken re-register once, are refused again, and give up.)
 ROWS += [
-    Row("%s-%s" % (op, kind), "OIDC fault", "%s: %s" % (op, FAULT_KINDS[kind]),
+    Row("%s-%s" % (op, kind), "OIDC fault", "%s: %s" % (op, fault_text(op, kind)),
         (AU, AU, AU, AU), scenario=fault(op, kind), op=op, kind=kind)
     for op in OIDC_OPS for kind in FAULT_KINDS
 ]
@@ -134,7 +149,7 @@ ROWS += [
 # identity policies fail. A 401 from GetRoleCredentials is read as "this
 # approver may not use the permission set": PAM_AUTH_ERR.
 ROWS += [
-    Row("%s-%s" % (op, kind), "identity fault", "%s: %s" % (op, FAULT_KINDS[kind]),
+    Row("%s-%s" % (op, kind), "identity fault", "%s: %s" % (op, fault_text(op, kind)),
         (S, AE, AE, AE) if (op, kind) == ("GetRoleCredentials", "invalid_client")
         else (S, AU, AU, AU),
         scenario=fault(op, kind), op=op, kind=kind,
@@ -149,8 +164,77 @@ ROWS += [
         "%s: terminal escapes around every displayable string" % op,
         (S, AU, AU, AU) if op == "GetCallerIdentity" else (S, S, S, S),
         scenario=fault(op, "control_chars"), op=op, kind="control_chars",
-        why_ok="escape sequences are stripped before display; nothing else reads them")
+        why_ok=("allow_any_approver never calls GetCallerIdentity (the identity policies "
+                "refuse the decorated Arn)" if op == "GetCallerIdentity" else
+                "the decorated strings are only ever shown to the user, with the escapes "
+                "stripped"))
     for op in OIDC_OPS + IDENTITY_OPS
+]
+# raw: answers crafted byte for byte, for what the named kinds do not cover.
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+TWO_ARNS = ('<GetCallerIdentityResponse xmlns="%s"><GetCallerIdentityResult>'
+            '<Arn>arn:aws:sts::%s:assumed-role/AWSReservedSSO_%s_0123456789abcdef/alice</Arn>'
+            '<Arn>arn:aws:sts::%s:assumed-role/AWSReservedSSO_%s_0123456789abcdef/bob</Arn>'
+            '<UserId>AROAX:alice</UserId><Account>%s</Account></GetCallerIdentityResult>'
+            '</GetCallerIdentityResponse>' % (STS_NS, ACCOUNT, ROLE, ACCOUNT, ROLE, ACCOUNT))
+JSON = {"Content-Type": "application/json"}
+ROWS += [
+    Row("StartDeviceAuthorization-interval-0", "crafted answer",
+        "StartDeviceAuthorization: interval 0 (poll as fast as you like)", (AU, AU, AU, AU),
+        scenario=fault("StartDeviceAuthorization", "raw", headers=JSON,
+                       body='{"deviceCode":"devcode-x","userCode":"ABCD-EFGH",'
+                            '"verificationUri":"https://127.0.0.1/device","expiresIn":600,'
+                            '"interval":0}'),
+        op="StartDeviceAuthorization", kind="raw"),
+    Row("CreateToken-empty-object", "crafted answer", "CreateToken: 200 with {}",
+        (AU, AU, AU, AU), scenario=fault("CreateToken", "raw", headers=JSON, body="{}"),
+        op="CreateToken", kind="raw"),
+    Row("CreateToken-not-bearer", "crafted answer", "CreateToken: a token of type mac",
+        (AU, AU, AU, AU),
+        scenario=fault("CreateToken", "raw", headers=JSON,
+                       body='{"accessToken":"atoken-x","tokenType":"mac","expiresIn":60}'),
+        op="CreateToken", kind="raw"),
+    Row("CreateToken-forged-token", "crafted answer",
+        "CreateToken: 200 with a Bearer token the service never issued", (S, AE, AE, AE),
+        scenario=fault("CreateToken", "raw", headers=JSON,
+                       body='{"accessToken":"atoken-forged","tokenType":"Bearer",'
+                            '"expiresIn":60}'),
+        op="CreateToken", kind="raw",
+        why_ok="allow_any_approver takes the (TLS-authenticated) service's word that the "
+               "request was approved; the identity policies then find the token worthless"),
+    Row("CreateToken-invalid-grant", "crafted answer",
+        "CreateToken: 400 InvalidGrantException", (AU, AU, AU, AU),
+        scenario=fault("CreateToken", "raw", status=400,
+                       headers=dict(JSON, **{"x-amzn-ErrorType": "InvalidGrantException:"}),
+                       body='{"error":"invalid_grant"}'),
+        op="CreateToken", kind="raw"),
+    Row("CreateToken-400-untyped", "crafted answer", "CreateToken: 400 with no error type",
+        (AU, AU, AU, AU),
+        scenario=fault("CreateToken", "raw", status=400, headers=JSON, body="{}"),
+        op="CreateToken", kind="raw"),
+    Row("CreateToken-redirect", "crafted answer", "CreateToken: 302 to another host",
+        (AU, AU, AU, AU),
+        scenario=fault("CreateToken", "raw", status=302,
+                       headers={"Location": "https://192.0.2.1/token"}, body=""),
+        op="CreateToken", kind="raw"),
+    Row("CreateToken-short-body", "crafted answer",
+        "CreateToken: Content-Length 400, connection closed after 2 bytes", (AU, AU, AU, AU),
+        scenario=fault("CreateToken", "raw", headers=dict(JSON, **{"Content-Length": "400"}),
+                       body="{}"),
+        op="CreateToken", kind="raw"),
+    Row("GetRoleCredentials-no-session-token", "crafted answer",
+        "GetRoleCredentials: roleCredentials without sessionToken", (S, AU, AU, AU),
+        scenario=fault("GetRoleCredentials", "raw", headers=JSON,
+                       body='{"roleCredentials":{"accessKeyId":"ASIAAAAAAAAAAAAAAAAA",'
+                            '"secretAccessKey":"sak-x","expiration":1}}'),
+        op="GetRoleCredentials", kind="raw",
+        why_ok="allow_any_approver never calls GetRoleCredentials"),
+    Row("GetCallerIdentity-two-arns", "crafted answer",
+        "GetCallerIdentity: two Arn elements (alice's first)", (S, AU, AU, AU),
+        scenario=fault("GetCallerIdentity", "raw", headers={"Content-Type": "text/xml"},
+                       body=TWO_ARNS),
+        op="GetCallerIdentity", kind="raw",
+        why_ok="allow_any_approver never calls GetCallerIdentity"),
 ]
 ROWS += [
     # ------------------------------------------------------------ the device flow
@@ -263,12 +347,15 @@ def run_one(w, row, policy):
     lines = [l for l in r.syslog if l.startswith("login ")]
     if len(lines) != 1:
         problems.append("%d outcome lines in syslog (want 1)" % len(lines))
+    elif PAM_MESSAGES.get(expected) and "result=%s " % PAM_MESSAGES[expected] not in lines[0]:
+        problems.append("the syslog outcome line does not say %s" % PAM_MESSAGES[expected])
     if row.op:
+        # allow_any_approver never reaches the identity ops (checked below);
+        # everywhere else the fault must really have been served.
         served = [x for x in log if x["op"] == row.op and x.get("fault") == row.kind]
-        if expected != S and row.kind != "control_chars" and not served:
+        reached = not (pid == "any" and row.op in IDENTITY_OPS)
+        if reached and not served:
             problems.append("the %s fault on %s never fired" % (row.kind, row.op))
-        if row.kind == "control_chars" and not served:
-            problems.append("the control_chars fault on %s never fired" % row.op)
     if pid == "any" and any(x["op"] in IDENTITY_OPS for x in log):
         problems.append("allow_any_approver called the portal or STS")
     name = "%s / %s -> %s" % (row.id, pid, expected)
@@ -282,7 +369,7 @@ def run_one(w, row, policy):
     return not problems, name, detail, r.seconds
 
 
-def run_all(rows, jobs, module):
+def run_all(rows, jobs, module, asan=False):
     tasks = [(row, pol) for row in rows for pol in POLICIES]
     order = {id(t): i for i, t in enumerate(tasks)}
     todo = queue.Queue()
@@ -295,6 +382,7 @@ def run_all(rows, jobs, module):
     def worker():
         try:
             w = World(module, prefix="ssooidc-table-")
+            w.host.asan = asan
         except Exception:
             err = traceback.format_exc()
             while True:
@@ -335,34 +423,33 @@ def run_all(rows, jobs, module):
 
 def markdown():
     heads = [p[1] for p in POLICIES]
-    out = ["| Row | Failure | %s |" % " | ".join(heads),
-           "|---|---|%s|" % "|".join("---" for _ in heads)]
+    out = ["| Row | Failure | %s | Why PAM_SUCCESS is right there |" % " | ".join(heads),
+           "|---|---|%s|---|" % "|".join("---" for _ in heads)]
     category = None
     for r in ROWS:
         if r.category != category:
             category = r.category
-            out.append("| **%s** | | %s |" % (category, " | ".join("" for _ in heads)))
+            out.append("| **%s** | |%s |" % (category, " |" * len(heads)))
         cells = []
         for p in POLICIES:
             code = r.expect[p[0]]
             cells.append("**%s**" % code if code == S else code)
-        out.append("| `%s` | %s | %s |" % (r.id, r.what.replace("|", "\\|"), " | ".join(cells)))
-    notes = sorted({r.why_ok for r in ROWS if r.why_ok
-                    and any(r.expect[p[0]] == S for p in POLICIES)})
+        note = r.why_ok if r.id != "none" and S in r.expect.values() else ""
+        text = r.what.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+        out.append("| `%s` | %s | %s | %s |" % (r.id, text, " | ".join(cells), note))
     out.append("")
-    out.append("%d rows x %d policies = %d logins. **PAM_SUCCESS** appears only where the "
-               "failure cannot matter to that policy:" % (len(ROWS), len(POLICIES),
-                                                          len(ROWS) * len(POLICIES)))
-    out.append("")
-    for n in notes:
-        out.append("- %s" % n)
+    failing = sum(1 for r in ROWS for p in POLICIES if r.expect[p[0]] != S)
+    out.append("%d rows x %d policies = %d logins, %d of which must not succeed."
+               % (len(ROWS), len(POLICIES), len(ROWS) * len(POLICIES), failing))
     out.append("")
     out.append("Policies: `allow_any_approver`; `account_id=%s role_name=%s` (the approver's "
                "Identity Center user name must equal the local name); the same plus "
                "`username_suffix=@example.com`; the same plus `user_map` (a root 0644 file "
                "mapping `carol.smith` to `alice`). Each login is for local user `alice`, "
-               "approved (unless the row says otherwise) by the person the policy admits: "
-               "`alice`, `alice`, `alice@example.com`, `carol.smith`." % (ACCOUNT, ROLE))
+               "approved (unless the row says otherwise) on the first poll by the person the "
+               "policy admits: `alice`, `alice`, `alice@example.com`, `carol.smith`. Every "
+               "login uses `http_timeout=%d` and a fresh cache directory." % (
+                   ACCOUNT, ROLE, HTTP_TIMEOUT))
     return "\n".join(out)
 
 
@@ -371,6 +458,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=10)
     ap.add_argument("--only", default="", help="comma-separated row ids")
     ap.add_argument("--module", default=MODULE)
+    ap.add_argument("--asan", action="store_true", help="module built with ASan")
     ap.add_argument("--markdown", action="store_true")
     a = ap.parse_args()
     if a.markdown:
@@ -379,7 +467,7 @@ def main():
     only = set(filter(None, a.only.split(",")))
     rows = [r for r in ROWS if not only or r.id in only]
     t0 = time.monotonic()
-    results = run_all(rows, a.jobs, os.path.abspath(a.module))
+    results = run_all(rows, a.jobs, os.path.abspath(a.module), a.asan)
     failed = 0
     for i, (ok, name, detail, _) in enumerate(results, 1):
         if ok:
@@ -389,10 +477,24 @@ def main():
             print("not ok %d - %s" % (i, name))
             for line in detail.splitlines()[-50:]:
                 print("#   " + line)
+    n = len(results)
+    if not only:
+        n += 1
+        doc = os.path.join(ROOT, "docs", "reliability.md")
+        try:
+            text = open(doc).read()
+        except OSError:
+            text = ""
+        if markdown() in text:
+            print("ok %d - docs/reliability.md holds this table (--markdown)" % n)
+        else:
+            failed += 1
+            print("not ok %d - docs/reliability.md holds this table (--markdown)" % n)
+            print("#   regenerate: %s --markdown, and paste it into %s" % (sys.argv[0], doc))
     never = sum(1 for row in rows for p in POLICIES if row.expect[p[0]] != S)
     print("# %d rows x %d policies = %d logins (%d must not succeed) in %.0f s with %d workers"
           % (len(rows), len(POLICIES), len(results), never, time.monotonic() - t0, a.jobs))
-    print("1..%d" % len(results))
+    print("1..%d" % n)
     return 1 if failed else 0
 
 

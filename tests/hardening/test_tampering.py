@@ -226,8 +226,9 @@ def symlink_lock_file(c):
     os.symlink(target, lock)
     r = c.w.login(c.w.options(cache=cache))
     c.expect(r, "PAM_SERVICE_ERR", "lock file is a symlink")
-    c.check(syslog_has(r, "lock file", "symlink", "refusing"), "syslog names the lock file", r)
-    c.check(not os.path.lexists(target), "nothing created through the lock link", r)
+    c.check(syslog_has(r, "lock file", "symlink", "refusing"),
+            "lock file symlink: syslog names the lock file", r)
+    c.check(not os.path.lexists(target), "lock file symlink: nothing created through the link", r)
     no_traffic(c, r, "lock file symlink")
 
 
@@ -284,8 +285,9 @@ def cache_dir_owned_by_another_user(c):
     r = c.w.login(c.w.options(cache=cache))
     c.expect(r, "PAM_SERVICE_ERR", "cache dir owned by uid %d" % OTHER_UID)
     c.check(syslog_has(r, cache, "owned by uid %d" % OTHER_UID, "refusing"),
-            "syslog names the dir and its owner", r)
-    c.check(os.listdir(cache) == [], "nothing created inside", r, str(os.listdir(cache)))
+            "foreign cache dir: syslog names the dir and its owner", r)
+    c.check(os.listdir(cache) == [], "foreign cache dir: nothing created inside", r,
+            str(os.listdir(cache)))
     no_traffic(c, r, "foreign cache dir")
 
 

@@ -159,6 +159,10 @@ class Host:
             for i, u in enumerate(self.USERS):
                 f.write("%s:x:%d:\n" % (u, 2001 + i))
         self.conf = os.path.join(workdir, "pam_ssooidc.conf")
+        # Unique per process: pam_wrapper may give two processes that start
+        # at the same moment one /tmp/pam.X directory, and a shared service
+        # name would then let one run with the other's stanza.
+        self.default_service = "ssotest%d" % os.getpid()
 
     def write_conf(self, text, mode=0o600):
         with open(self.conf, "w") as f:
@@ -202,10 +206,12 @@ class Host:
         return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
 
 
-    def drive(self, user, service="ssotest", conv="enter", n=1, silent=False, timeout=300):
+    def drive(self, user, service="ssotest", conv="enter", n=1, silent=False, timeout=300,
+              delay=0):
         """Run tests/tools/pam_drive: n concurrent logins in one process."""
         tool = os.path.join(ROOT, "build", "tools", "pam_drive")
-        cmd = self.wrap + [tool, "-c", conv, "-n", str(n)] + (["-s"] if silent else [])
+        cmd = self.wrap + [tool, "-c", conv, "-n", str(n), "-d", str(delay)]
+        cmd += ["-s"] if silent else []
         cmd += [service, user]
         t0 = time.monotonic()
         p = subprocess.run(cmd, capture_output=True, text=True, env=self.env(),

@@ -33,6 +33,9 @@ class Ctx:
         self.host, self.sd, self.tap, self.workdir = host, sd, tap, workdir
         self.outputs = []
         self.n_cache = 0
+        # Upper time bounds stretch under valgrind/ASan: they bound waits we
+        # control, not the wrapper's own start-up on a busy machine.
+        self.slow = {"valgrind": 4, "asan": 2}.get(getattr(host, "wrap_name", ""), 1)
 
     def fresh_cache(self):
         self.n_cache += 1
@@ -60,7 +63,8 @@ class Ctx:
                 opts[k] = v
         return ["%s=%s" % (k, v) if v is not None else k for k, v in opts.items()]
 
-    def login(self, user="alice", options=None, service="ssotest", **kw):
+    def login(self, user="alice", options=None, service=None, **kw):
+        service = service or self.host.default_service
         self.host.service(options if options is not None else self.options(), service)
         r = self.host.login(user, service=service, **kw)
         self.outputs.append(r.everything())
@@ -69,8 +73,9 @@ class Ctx:
     def check(self, cond, name, r=None, extra=""):
         detail = extra
         if r is not None:
-            detail += "\ncode=%s rc=%d secs=%.1f\n--- stdout\n%s\n--- syslog\n%s" % (
-                r.code, r.rc, r.seconds, r.out, "\n".join(r.syslog))
+            err = "\n".join(l for l in r.err.splitlines() if not l.startswith("PWRAP_"))
+            detail += ("\ncode=%s rc=%d secs=%.1f\n--- stdout\n%s\n--- stderr\n%s\n--- syslog\n%s"
+                       % (r.code, r.rc, r.seconds, r.out, err, "\n".join(r.syslog)))
         return self.tap.check(cond, name, detail)
 
     def expect(self, r, code, name):
@@ -102,7 +107,8 @@ def approved_login_identity(c):
     c.check(len(polls) == 2 and polls[1] - polls[0] >= 0.95, "polls are an interval apart", r,
             str(polls))
     c.check("approver=alice" in r.login_line and "user=alice" in r.login_line
-            and "rhost=203.0.113.7" in r.login_line and "service=ssotest" in r.login_line
+            and "rhost=203.0.113.7" in r.login_line
+            and "service=%s" % c.host.default_service in r.login_line
             and "request_id=" in r.login_line and "seconds=" in r.login_line,
             "one syslog line with user, rhost, service, outcome, seconds, request id", r)
     c.check(sum(1 for l in r.syslog if l.startswith("login ")) == 1,
@@ -243,7 +249,7 @@ def never_polls_past_expires_in(c):
     start = [x for x in c.sd.api_log() if x["op"] == "StartDeviceAuthorization"][0]["t"]
     c.check(polls and max(p["t"] for p in polls) - start <= 3.2, "no poll after expiresIn", r,
             str([p["t"] - start for p in polls]))
-    c.check(r.seconds < 8, "gave up promptly", r)
+    c.check(r.seconds < 5 + 3 * c.slow, "gave up promptly", r)
 
 
 @test
@@ -252,8 +258,20 @@ def timeout_option(c):
     r = c.login("alice", c.options(timeout=10))
     c.expect(r, "PAM_AUTH_ERR", "not approved within timeout")
     # The last poll is the last one an interval (1 s) before the deadline.
-    c.check(8.5 <= r.seconds < 14, "timeout=10 bounds the wait (%.1fs)" % r.seconds, r)
+    c.check(8.5 <= r.seconds < 10 + 4 * c.slow, "timeout=10 bounds the wait (%.1fs)" % r.seconds,
+            r)
     c.check("not approved within 10 seconds" in r.login_line, "syslog names the timeout", r)
+
+
+@test
+def timeout_counts_time_at_the_prompt(c):
+    c.sd.reset(approve_after_polls=0)
+    c.host.service(c.options(prompt="always", timeout=10), c.host.default_service)
+    r = c.host.drive("alice", service=c.host.default_service, delay=11)
+    c.outputs.append(r.everything())
+    c.expect(r, "PAM_AUTH_ERR", "Enter pressed after timeout, though approved")
+    c.check(ops(c.sd).count("CreateToken") == 0, "no poll once the time is up", r,
+            str(ops(c.sd)))
 
 
 @test
@@ -311,7 +329,7 @@ def hang_is_bounded_by_http_timeout(c):
                faults={"CreateToken": {"kind": "hang"}})
     r = c.login("alice", c.options(http_timeout=2))
     c.expect(r, "PAM_AUTHINFO_UNAVAIL", "CreateToken hangs")
-    c.check(r.seconds < 8, "http_timeout=2 bounded the hang (%.1fs)" % r.seconds, r)
+    c.check(r.seconds < 3 + 5 * c.slow, "http_timeout=2 bounded the hang (%.1fs)" % r.seconds, r)
     c.check("http_timeout" in r.login_line, "syslog names the timeout", r)
 
 
@@ -436,8 +454,8 @@ def silent_still_shows_code(c):
 def conversation_failure(c):
     c.sd.reset(approve_after_polls=0)
     for prompt in ("always", "never"):
-        c.host.service(c.options(prompt=prompt), "ssotest")
-        r = c.host.drive("alice", conv="fail")
+        c.host.service(c.options(prompt=prompt), c.host.default_service)
+        r = c.host.drive("alice", service=c.host.default_service, conv="fail")
         c.outputs.append(r.everything())
         c.expect(r, "PAM_CONV_ERR", "conversation fails (prompt=%s)" % prompt)
         c.check("conversation failed" in r.login_line, "syslog says the conversation failed", r)
@@ -581,11 +599,11 @@ def concurrent_first_logins_register_once(c):
     cache = c.fresh_cache()
     c.sd.reset(approve_after_polls=1)
     opts = c.options(cache=cache)
-    c.host.service(opts, "ssotest")
+    c.host.service(opts, c.host.default_service)
     results = []
 
     def run():
-        results.append(c.host.login("alice"))
+        results.append(c.host.login("alice", service=c.host.default_service))
     threads = [threading.Thread(target=run) for _ in range(8)]
     for t in threads:
         t.start()
@@ -667,6 +685,7 @@ def main():
         sd = Standin(work)
         try:
             host = Host(work, module, wrap=wrap, asan=(a.wrap == "asan"))
+            host.wrap_name = a.wrap
             c = Ctx(host, sd, tap, work)
             orig_login = host.login
 

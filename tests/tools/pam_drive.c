@@ -4,7 +4,8 @@
  * the login storm (pam_wrapper allows few processes at once, threads are
  * fine: the module keeps no global state).
  *
- *   pam_drive [-c enter|fail] [-n N] [-s] SERVICE USER
+ *   pam_drive [-c enter|fail] [-d SECONDS] [-n N] [-s] SERVICE USER
+ * -d waits that long before answering a prompt (a user slow to press Enter).
  * Prints one line per login: "login I NAME SECONDS", then a summary. */
 #include <pthread.h>
 #include <security/pam_appl.h>
@@ -16,7 +17,7 @@
 
 struct job {
     const char *service, *user;
-    int fail, silent, index, rc;
+    int fail, silent, index, rc, delay;
     double seconds;
 };
 
@@ -28,9 +29,14 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
     struct pam_response *r = calloc((size_t)n, sizeof(*r));
     if (!r)
         return PAM_BUF_ERR;
-    for (int i = 0; i < n; i++)
-        if (msg[i]->msg_style == PAM_PROMPT_ECHO_ON || msg[i]->msg_style == PAM_PROMPT_ECHO_OFF)
+    for (int i = 0; i < n; i++) {
+        printf("%s\n", msg[i]->msg);
+        if (msg[i]->msg_style == PAM_PROMPT_ECHO_ON || msg[i]->msg_style == PAM_PROMPT_ECHO_OFF) {
+            if (job->delay > 0)
+                sleep((unsigned)job->delay);
             r[i].resp = strdup("");
+        }
+    }
     *resp = r;
     return PAM_SUCCESS;
 }
@@ -74,17 +80,19 @@ static void *run(void *arg)
 
 int main(int argc, char **argv)
 {
-    int n = 1, fail = 0, silent = 0, opt;
-    while ((opt = getopt(argc, argv, "c:n:s")) != -1) {
+    int n = 1, fail = 0, silent = 0, delay = 0, opt;
+    while ((opt = getopt(argc, argv, "c:d:n:s")) != -1) {
         if (opt == 'c')
             fail = strcmp(optarg, "fail") == 0;
+        else if (opt == 'd')
+            delay = atoi(optarg);
         else if (opt == 'n')
             n = atoi(optarg);
         else if (opt == 's')
             silent = 1;
     }
     if (argc - optind != 2 || n < 1 || n > 10000) {
-        fprintf(stderr, "usage: pam_drive [-c enter|fail] [-n N] [-s] SERVICE USER\n");
+        fprintf(stderr, "usage: pam_drive [-c enter|fail] [-d SECONDS] [-n N] [-s] SERVICE USER\n");
         return 2;
     }
     struct job *jobs = calloc((size_t)n, sizeof(*jobs));
@@ -92,7 +100,7 @@ int main(int argc, char **argv)
     if (!jobs || !threads)
         return 2;
     for (int i = 0; i < n; i++) {
-        jobs[i] = (struct job){argv[optind], argv[optind + 1], fail, silent, i, -1, 0};
+        jobs[i] = (struct job){argv[optind], argv[optind + 1], fail, silent, i, -1, delay, 0};
         if (pthread_create(&threads[i], NULL, run, &jobs[i]) != 0)
             return 2;
     }

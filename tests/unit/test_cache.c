@@ -252,23 +252,6 @@ static void test_missing(void **state)
     assert_string_equal(err.msg, "no cached registration");
 }
 
-static void test_forget(void **state)
-{
-    struct fx *f = *state;
-    struct oidc_registration r;
-    struct sso_error err = {{0}};
-    make_reg(&r, "client-one", NOW + 24 * HOUR);
-    store_ok(f, &r);
-
-    struct cache c = CACHE_INIT;
-    open_ok(f, &c);
-    cache_forget(&c);
-    cache_forget(&c); /* already gone: fine */
-    assert_int_equal(cache_load(&c, NOW, HOUR, &r, &err), PAM_NO_MODULE_DATA);
-    assert_string_equal(err.msg, "no cached registration");
-    cache_close(&c);
-}
-
 static void test_expiring(void **state)
 {
     struct fx *f = *state;
@@ -711,7 +694,6 @@ static void test_closed_and_zeroed(void **state)
     make_reg(&r, "cid", NOW + 24 * HOUR);
     assert_int_equal(cache_load(&c, NOW, HOUR, &r, &err), PAM_NO_MODULE_DATA);
     assert_int_equal(cache_store(&c, &r, &err), PAM_SERVICE_ERR);
-    cache_forget(&c);
     memset(&z, 0, sizeof(z));
     assert_int_equal(cache_store(&z, &r, &err), PAM_SERVICE_ERR);
     cache_init(&z);
@@ -883,7 +865,6 @@ int main(void)
         T(test_roundtrip),
         T(test_name_and_file_mode),
         T(test_missing),
-        T(test_forget),
         T(test_expiring),
         T(test_corrupt),
         T(test_field_too_long),

@@ -1,0 +1,11 @@
+# Fuzzing and allocation failure (docs/fuzzing.md). The binaries are built by
+# `make tools` (tests/fuzz/fuzz.mk, tests/alloc/alloc.mk).
+# fuzz: each libFuzzer target replays its seed corpus and every reproducer in
+#   tests/fuzz/regressions/, then fuzzes for FUZZ_CHECK_SECONDS (3) with
+#   ASan+UBSan; two TAP lines per target.
+# alloc-failure: the `make check` subset of the sweep - every k whose
+#   allocating call site is outside libcrypto, plus every 50th libcrypto
+#   allocation, plus 6 of the module's own call sites under valgrind.
+#   `make allocfail` runs every k.
+suite fuzz tests/fuzz/run.sh --tap --seconds "${FUZZ_CHECK_SECONDS:-3}"
+suite alloc-failure /usr/bin/python3 tests/alloc/run.py --tap
