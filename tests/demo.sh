@@ -12,7 +12,8 @@ chmod 755 "$WORK"
 SD_PID=
 cleanup() {
     [ -n "$SD_PID" ] && kill "$SD_PID" 2>/dev/null && wait "$SD_PID" 2>/dev/null
-    rm -rf "$WORK" /tmp/pam.? 2>/dev/null || true
+    rm -rf "$WORK"
+    /usr/bin/python3 -c 'import sys; sys.path.insert(0, "tests/module"); import harness; harness.cleanup_pam_wrapper_dirs()' 2>/dev/null || true
 }
 trap cleanup EXIT
 

@@ -9,17 +9,16 @@ mkdir -p "$LOGDIR"
 passed=0 failed=0 skipped=0
 PY=/usr/bin/python3
 
-suite() { # suite NAME COMMAND...
-    local name=$1; shift
-    local log="$LOGDIR/$name.log" t0=$SECONDS
-    echo "=== $name"
-    "$@" >"$log" 2>&1
-    local rc=$?
+# Count one suite's TAP log: ok / not ok / skips, and a non-zero exit that
+# reported no failure counts as one.
+tally() { # tally NAME RC SECONDS
+    local name=$1 rc=$2 secs=$3 log="$LOGDIR/$1.log"
     local ok nok skip
     # cmocka writes skips as "not ok N # SKIP": a skip is neither pass nor fail.
     skip=$(grep -cE '^(not )?ok [0-9]+.*# (SKIP|skip)' "$log")
     ok=$(grep -E '^ok [0-9]+' "$log" | grep -cvE '# (SKIP|skip)')
     nok=$(grep -E '^not ok [0-9]+' "$log" | grep -cvE '# (SKIP|skip)')
+    echo "=== $name"
     if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
         nok=1
         echo "not ok - $name exited with status $rc"
@@ -29,8 +28,24 @@ suite() { # suite NAME COMMAND...
         echo "--- last lines of $log:"
         tail -n 60 "$log" | sed 's/^/    | /'
     fi
-    echo "    $name: $ok passed, $nok failed, $skip skipped ($((SECONDS - t0)) s)"
+    echo "    $name: $ok passed, $nok failed, $skip skipped ($secs s)"
     passed=$((passed + ok)) failed=$((failed + nok)) skipped=$((skipped + skip))
+}
+
+suite() { # suite NAME COMMAND...
+    local name=$1; shift
+    local t0=$SECONDS
+    "$@" >"$LOGDIR/$name.log" 2>&1
+    tally "$name" $? $((SECONDS - t0))
+}
+
+# A long, mostly CPU-bound suite runs beside the others; it is tallied at the end.
+BG_NAME= BG_PID= BG_T0=
+suite_background() { # suite_background NAME COMMAND...
+    BG_NAME=$1; shift
+    BG_T0=$SECONDS
+    "$@" >"$LOGDIR/$BG_NAME.log" 2>&1 &
+    BG_PID=$!
 }
 
 unit() {
@@ -43,12 +58,13 @@ unit() {
     return $rc
 }
 
+suite_background module-valgrind "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so \
+    --wrap valgrind --jobs 4
 suite unit unit
 suite exported-symbols tests/check_symbols.sh pam_ssooidc/pam_ssooidc.so
 suite standin-botocore "$PY" tests/standin/test_botocore.py
 suite module "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so --jobs 4
 suite module-asan "$PY" tests/module/test_module.py build/asan/pam_ssooidc.so --wrap asan --jobs 4
-suite module-valgrind "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so --wrap valgrind --jobs 4
 
 # Further suites (end-to-end, packaging, hardening) live in tests/suites.d/,
 # one file each, run in name order; each calls `suite NAME COMMAND...`.
@@ -58,7 +74,12 @@ for f in tests/suites.d/*.sh; do
     . "$f"
 done
 
-rm -rf /tmp/pam.? 2>/dev/null
+if [ -n "$BG_PID" ]; then
+    wait "$BG_PID"
+    tally "$BG_NAME" $? $((SECONDS - BG_T0))
+fi
+
+"$PY" -c 'import sys; sys.path.insert(0, "tests/module"); import harness; harness.cleanup_pam_wrapper_dirs()' 
 echo
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"

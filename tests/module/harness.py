@@ -248,7 +248,18 @@ class Tap:
 
 
 def cleanup_pam_wrapper_dirs():
-    """pam_wrapper leaves /tmp/pam.? behind when a process dies early."""
+    """Remove the /tmp/pam.? directories pam_wrapper leaves when its process
+    dies early. Directories of live processes (another suite running beside
+    this one) are left alone: pam_wrapper writes its pid into each."""
     for name in os.listdir("/tmp"):
-        if re.fullmatch(r"pam\.[0-9A-Za-z]", name):
-            shutil.rmtree(os.path.join("/tmp", name), ignore_errors=True)
+        if not re.fullmatch(r"pam\.[0-9A-Za-z]", name):
+            continue
+        d = os.path.join("/tmp", name)
+        try:
+            pid = int(open(os.path.join(d, "pid")).read().strip())
+            os.kill(pid, 0)
+            continue  # alive
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except (OSError, ValueError):
+            continue  # no pid yet (being created) or not ours to judge
