@@ -25,12 +25,16 @@ static const struct {
     {"server_error", "InternalServerException"},
 };
 
-/* Keep only the name: "Shape:http://..." -> "Shape", "ns#Shape" -> "Shape". */
+/* Keep only the name: "Shape:http://..." -> "Shape", "ns#Shape" -> "Shape"
+ * (after the last '#' before any ':'). */
 static void set_type(struct aws_error *out, const char *raw)
 {
-    const char *hash = strchr(raw, '#');
-    const char *start = hash ? hash + 1 : raw;
-    size_t n = strcspn(start, ":");
+    size_t end = strcspn(raw, ":");
+    const char *start = raw;
+    for (size_t i = 0; i < end; i++)
+        if (raw[i] == '#')
+            start = raw + i + 1;
+    size_t n = (size_t)(raw + end - start);
     if (n == 0 || n >= sizeof(out->type))
         return;
     memcpy(out->type, start, n);

@@ -3,6 +3,7 @@
  * real URL. We keep printable UTF-8 only. */
 #include "sanitize.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -83,20 +84,14 @@ static size_t control_sequence_length(const unsigned char *s, size_t n, size_t i
     return j - i;
 }
 
-size_t sanitize_display(char *dst, size_t dstlen, const char *src, size_t max_chars)
+/* Copy the safe characters of src into dst, at most `cap` bytes and
+ * max_chars characters. Returns the bytes written (not terminated); *cut
+ * tells whether anything safe was left over. */
+static size_t copy_safe(char *dst, size_t cap, const unsigned char *s, size_t n,
+                        size_t max_chars, bool *cut)
 {
-    static const char ellipsis[] = "...";
-    if (!dst || dstlen == 0)
-        return 0;
-    dst[0] = '\0';
-    if (!src)
-        return 0;
-    if (dstlen < sizeof(ellipsis) + 1)
-        return 0;
-    const unsigned char *s = (const unsigned char *)src;
-    size_t n = strlen(src), i = 0, o = 0, chars = 0;
-    /* Room kept for the ellipsis so truncation is always visible. */
-    size_t limit = dstlen - sizeof(ellipsis);
+    size_t i = 0, o = 0, chars = 0;
+    *cut = false;
     while (i < n) {
         uint32_t cp;
         size_t len = utf8_decode(s + i, n - i, &cp);
@@ -109,12 +104,36 @@ size_t sanitize_display(char *dst, size_t dstlen, const char *src, size_t max_ch
             i += seq ? seq : len;
             continue;
         }
-        if (chars == max_chars || o + outlen > limit) {
-            memcpy(dst + o, ellipsis, sizeof(ellipsis));
-            return o + sizeof(ellipsis) - 1;
+        if (chars == max_chars || o + outlen > cap) {
+            *cut = true;
+            return o;
         }
-        memcpy(dst + o, out, outlen);
+        if (dst)
+            memcpy(dst + o, out, outlen);
         o += outlen, i += len, chars++;
+    }
+    return o;
+}
+
+size_t sanitize_display(char *dst, size_t dstlen, const char *src, size_t max_chars)
+{
+    static const char ellipsis[] = "...";
+    if (!dst || dstlen == 0)
+        return 0;
+    dst[0] = '\0';
+    if (!src || dstlen < sizeof(ellipsis) + 1)
+        return 0;
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n = strlen(src);
+    bool cut;
+    /* Text that fits whole is kept whole; otherwise room is made for the
+     * ellipsis, so a cut is always visible (and sanitizing twice changes
+     * nothing more). */
+    size_t o = copy_safe(dst, dstlen - 1, s, n, max_chars, &cut);
+    if (cut) {
+        o = copy_safe(dst, dstlen - sizeof(ellipsis), s, n, max_chars, &cut);
+        memcpy(dst + o, ellipsis, sizeof(ellipsis));
+        return o + sizeof(ellipsis) - 1;
     }
     dst[o] = '\0';
     return o;

@@ -38,6 +38,8 @@ static void test_error_type_field(void **state)
     assert_string_equal(e.type, "SlowDownException");
     aws_error_decode(NULL, S("{\"code\":\"ExpiredTokenException\",\"error\":\"slow_down\"}"), &e);
     assert_string_equal(e.type, "ExpiredTokenException");
+    aws_error_decode("a#b#SlowDownException:http://x#y", S("{}"), &e); /* last '#' before ':' */
+    assert_string_equal(e.type, "SlowDownException");
 }
 
 static void test_error_oauth_member(void **state)
@@ -108,6 +110,14 @@ static void test_sanitize_bounds(void **state)
     char out2[64];
     sanitize_display(out2, sizeof(out2), "0123456789", 4);
     assert_string_equal(out2, "0123...");
+    /* A cut text sanitized again stays as it is. */
+    char a[8], b[8];
+    sanitize_display(a, sizeof(a), "caf\xc3\xa9", 64);
+    assert_string_equal(a, "caf...");
+    sanitize_display(b, sizeof(b), a, 64);
+    assert_string_equal(b, a);
+    sanitize_display(a, sizeof(a), "abcdefg", 64); /* exactly fits: kept whole */
+    assert_string_equal(a, "abcdefg");
 }
 
 /* ---- OIDC answers: fully valid or refused ---- */
