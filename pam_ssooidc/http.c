@@ -145,6 +145,10 @@ int http_open(struct http_client **out, const struct cfg *c, struct sso_error *e
     SET(CURLOPT_WRITEFUNCTION, on_body);
     SET(CURLOPT_HEADERFUNCTION, on_header);
     SET(CURLOPT_ACCEPT_ENCODING, NULL);
+    /* One connection per login, so TLS session resumption never helps; and
+     * libcurl 7.88's session cache can double-free when an allocation fails
+     * while it stores a ticket (found by the allocation-failure sweep). */
+    SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
     if (c->ca_file[0])
         SET(CURLOPT_CAINFO, c->ca_file);
 #undef SET

@@ -51,8 +51,9 @@
  * block follows as "  leak k=K size=S seq=I" plus its stack ("    #N ...";
  * only the allocating call site unless -t). With -t the failed allocation's
  * stack follows as "  failed-allocation k=K". A crashing child prints its
- * stack (and with -t the failed allocation's) on stderr. -b also writes the
- * baseline's call site of every allocation index to SITES_OUT.
+ * stack (and the failed allocation's) on stderr. -b also writes the
+ * baseline's call site (with -t its stack) of every allocation index to
+ * SITES_OUT, one line each: "INDEX OBJ+0xOFF(SYM) < OBJ+0xOFF(SYM) < ...".
  *
  * Environment: run it with LD_PRELOAD=libnss_wrapper.so and
  * NSS_WRAPPER_PASSWD/NSS_WRAPPER_GROUP for the local user, or use a real one.
@@ -123,7 +124,7 @@ static bool is_own_map(uintptr_t lo, uintptr_t hi)
 
 #define TABLE_BITS 20 /* 1M slots: a login has ~15k allocations */
 #define TABLE_SIZE (1u << TABLE_BITS)
-#define BT_DEPTH 14
+#define BT_DEPTH 24
 #define MAX_REPORTED 64
 
 struct slot {
@@ -136,7 +137,7 @@ struct slot {
 
 static struct slot *table; /* every live block of the process */
 static void **stacks;      /* -t: BT_DEPTH frames per slot (armed blocks only) */
-static void **site_log;    /* -b: immediate caller of every armed allocation */
+static void **site_log;    /* -b: the stack (BT_DEPTH frames) of every armed allocation */
 static long site_log_cap;
 
 static atomic_int armed;
@@ -221,17 +222,21 @@ static bool account(void *caller, uintptr_t *site, long *seq, void **bt)
         return false;
     long n = atomic_fetch_add(&counter, 1) + 1;
     *seq = n;
-    if (site_log && n <= site_log_cap)
-        site_log[n - 1] = caller;
     if (tracing) {
         in_hook = 1;
-        void *frames[BT_DEPTH + 2] = {0};
-        int got = backtrace(frames, BT_DEPTH + 2);
+        void *frames[BT_DEPTH + 4] = {0};
+        int got = backtrace(frames, BT_DEPTH + 4);
         in_hook = 0;
-        /* frames[0] is account(), [1] the interposer, [2] its caller; the
-         * stack stops at this driver's own frames. */
+        /* The stack starts at the interposer's caller (backtrace() gives
+         * return addresses, as __builtin_return_address does) and stops at
+         * this driver's own frames. */
+        int first = 0;
+        while (first < got && frames[first] != caller)
+            first++;
+        if (first == got)
+            first = 2; /* account() < interposer < caller */
         for (int f = 0; f < BT_DEPTH; f++) {
-            void *a = f + 2 < got ? frames[f + 2] : NULL;
+            void *a = f + first < got ? frames[f + first] : NULL;
             bt[f] = (f > 0 && in_driver(a)) ? NULL : a;
             if (!bt[f]) {
                 while (++f < BT_DEPTH)
@@ -242,6 +247,8 @@ static bool account(void *caller, uintptr_t *site, long *seq, void **bt)
         memset(bt, 0, sizeof(void *) * BT_DEPTH); /* no stale stack words */
         bt[0] = caller;
     }
+    if (site_log && n <= site_log_cap)
+        memcpy(&site_log[(size_t)(n - 1) * BT_DEPTH], bt, sizeof(void *) * BT_DEPTH);
     bool fail = fail_at > 0 && (n == fail_at || (fail_from_k && n > fail_at));
     if (fail && !atomic_exchange(&failed, 1)) {
         fail_site = caller;
@@ -410,6 +417,8 @@ HOOK_ATTR int nanosleep(const struct timespec *req, struct timespec *rem)
     (void)req, (void)rem;
     return 0;
 }
+
+static void describe(char *buf, size_t len, void *addr);
 
 /* ------------------------------------------------------ the leak scan */
 
@@ -710,24 +719,32 @@ static void write_all(int fd, const void *buf, size_t len)
     }
 }
 
-/* -b: the baseline's call site of every allocation, symbolized while the
- * module and its libraries are still loaded (pam_end unloads them). */
+/* -b: the baseline's call site (with -t, its stack) of every allocation,
+ * symbolized while the module and its libraries are still loaded (pam_end
+ * unloads them). One line per allocation: INDEX FRAME < FRAME < ... */
 static void write_sites(const char *path, long allocs)
 {
     FILE *f = fopen(path, "w");
     if (!f)
         return;
+    /* dladdr is slow and the same frames recur: remember descriptions. */
+    enum { CACHE_SLOTS = 1 << 16, DESC = 120 };
+    struct cached {
+        void *addr;
+        char desc[DESC];
+    } *cache = own_map(sizeof(*cache) * CACHE_SLOTS);
     for (long i = 0; i < allocs && i < site_log_cap; i++) {
-        Dl_info info;
-        const char *obj = "?", *sym = "-";
-        uintptr_t off = (uintptr_t)site_log[i];
-        if (dladdr(site_log[i], &info) && info.dli_fname) {
-            obj = strrchr(info.dli_fname, '/') ? strrchr(info.dli_fname, '/') + 1 : info.dli_fname;
-            off = (uintptr_t)site_log[i] - (uintptr_t)info.dli_fbase;
-            if (info.dli_sname)
-                sym = info.dli_sname;
+        fprintf(f, "%ld", i + 1);
+        void **bt = &site_log[(size_t)i * BT_DEPTH];
+        for (int j = 0; j < BT_DEPTH && bt[j]; j++) {
+            struct cached *c = &cache[hash_ptr(bt[j]) & (CACHE_SLOTS - 1)];
+            if (c->addr != bt[j]) {
+                c->addr = bt[j];
+                describe(c->desc, sizeof(c->desc), bt[j]);
+            }
+            fprintf(f, "%s%s", j ? " < " : " ", c->desc);
         }
-        fprintf(f, "%ld %s+0x%lx %s\n", i + 1, obj, (unsigned long)off, sym);
+        fputc('\n', f);
     }
     fclose(f);
 }
@@ -775,8 +792,8 @@ static void child(pam_handle_t *pamh, long k, const char *cache_dir, int out_fd,
     if (tracing)
         stacks = own_map(sizeof(void *) * BT_DEPTH * TABLE_SIZE);
     if (sites_out) {
-        site_log_cap = 4 * 1024 * 1024;
-        site_log = own_map(sizeof(void *) * (size_t)site_log_cap);
+        site_log_cap = 1024 * 1024;
+        site_log = own_map(sizeof(void *) * BT_DEPTH * (size_t)site_log_cap);
     }
     if (cache_dir)
         empty_dir(cache_dir);

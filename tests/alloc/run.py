@@ -209,13 +209,28 @@ def login_completed(raw, span):
 
 
 def load_sites(path):
+    """{k: (object of the allocating call site, its stack as text)}."""
     sites = {}
     with open(path) as f:
         for line in f:
-            parts = line.split()
-            if len(parts) >= 2:
-                sites[int(parts[0])] = parts[1].split("+")[0]
+            parts = line.rstrip("\n").split(" ", 1)
+            if len(parts) == 2:
+                frames = [x for x in parts[1].split(" < ") if not x.startswith("allocfail+")]
+                sites[int(parts[0])] = (parts[1].split("+")[0], " < ".join(frames))
     return sites
+
+
+def load_regressions():
+    regs = []
+    with open(os.path.join(HERE, "regressions.txt")) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            rest, _, why = line.partition("  #")
+            name, _, rx = rest.strip().partition("  ")
+            regs.append((name, re.compile(rx.strip()), why.strip()))
+    return regs
 
 
 def load_known_leaks():
@@ -314,7 +329,7 @@ def main():
 
         # Baseline (k=0 only): allocation count and the call site of every index.
         sites_path = os.path.join(outdir, "sites-%s.txt" % mode)
-        base, _, btext = run_workers(workers[:1], a.driver, [["-b", sites_path]],
+        base, _, btext = run_workers(workers[:1], a.driver, [["-t", "-b", sites_path]],
                                      mode + "-baseline", outdir)
         b0 = [r for r in base if r["k"] == 0]
         base_ok = bool(b0) and b0[0]["rc"] == "PAM_SUCCESS" and b0[0]["completed"] \
@@ -324,8 +339,17 @@ def main():
             "%d allocations, nothing left unreachable" % n_allocs, btext[-3000:])
         if not base_ok:
             raise SystemExit(1)
-        sites = load_sites(sites_path)
+        sites_full = load_sites(sites_path)
+        sites = {k: obj for k, (obj, _) in sites_full.items()}
         by_obj = collections.Counter(sites.values())
+        # Each regression: the allocations on its path, and two on either side
+        # (a login's allocation sequence varies by a few from run to run).
+        regressions = []
+        for name, rx, why in load_regressions():
+            hit = [k for k, (_, stack) in sorted(sites_full.items()) if rx.search(stack)]
+            ks = sorted({j for k in hit for j in range(k - 2, k + 3) if j in sites_full})
+            regressions.append((name, why, ks))
+        reg_ks = sorted({k for _, _, ks in regressions for k in ks})
 
         # The leak scanner must see a leak planted in the conversation function.
         st, _, sttext = run_workers(workers[:1], a.driver, [["-X", "-k", "%d" % (n_allocs + 999)]],
@@ -339,9 +363,11 @@ def main():
             plans = [["-r", "%d:0:%d" % (1 + i, n)] + pflag for i in range(n)]
             what = "every k from 1 until the login no longer reaches k"
         else:
-            ks = sorted(k for k, obj in sites.items()
-                        if obj != "libcrypto.so.3" or k % a.stride == 0)
+            ks = sorted({k for k, obj in sites.items()
+                         if obj != "libcrypto.so.3" or k % a.stride == 0} | set(reg_ks))
             n_other = sum(1 for k in ks if sites[k] != "libcrypto.so.3")
+            n_reg = len(set(reg_ks) - {k for k, obj in sites.items()
+                                       if obj != "libcrypto.so.3" or k % a.stride == 0})
             plans = []
             for i, part in enumerate(split(ks, n)):
                 path = os.path.join(outdir, "ks-%s-w%d.txt" % (mode, i))
@@ -349,8 +375,8 @@ def main():
                     f.write("\n".join(map(str, part)) + "\n")
                 plans.append(["-K", path] + pflag)
             what = ("the %d k whose call site is outside libcrypto + every %dth of the %d "
-                    "libcrypto allocations (%d)" % (n_other, a.stride, by_obj["libcrypto.so.3"],
-                                                   len(ks) - n_other))
+                    "libcrypto allocations + %d more for tests/alloc/regressions.txt"
+                    % (n_other, a.stride, by_obj["libcrypto.so.3"], n_reg))
         t0 = time.monotonic()
         runs, crashes, _ = run_workers(workers, a.driver, plans, mode, outdir)
         runs = [r for r in runs if r["k"] != 0]
@@ -394,6 +420,22 @@ def main():
                 " < ".join(alloc0) or r0["site"]))
             if r0["rc"] == "driver":
                 detail.append(r0["why"][-1500:])
+        tap(not bad, "%s: no crash, hang or abnormal exit over %d k (%s)"
+            % (mode, len(tried), what), "\n".join(detail))
+        # The regressions: each its own line.
+        by_k = {r["k"]: r for r in tried}
+        bad_ks = {r["k"] for r in bad}
+        for name, why, ks in regressions:
+            ran = [k for k in ks if k in by_k]
+            crashed = [k for k in ran if k in bad_ks]
+            tap(not crashed and len(ran) == len(ks),
+                "%s: regression %s: %d k around the allocations on its path, no crash"
+                % (mode, name, len(ks)),
+                "%s\ncrashed: %s; not run: %s" % (why, crashed,
+                                                  sorted(set(ks) - set(ran))))
+            report.append("regression %s: k %s" % (name, " ".join(map(str, ks)) or "(none: the "
+                                                   "code path is gone)"))
+
         # PAM_SUCCESS must mean a completed login.
         succ = [r for r in tried if r["rc"] == "PAM_SUCCESS"]
         bogus = [r for r in succ if not r["completed"]]
