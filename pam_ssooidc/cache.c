@@ -210,7 +210,7 @@ static int open_lock(int dir_fd, const char *dir, const char *lockname, int *out
 }
 
 /* Poll with LOCK_NB rather than block in flock: a blocking flock can only be
- * cut short by a signal (an alarm would disturb the host process), and the
+ * cut short by a timer signal, which would disturb the host process, and the
  * wait must stay bounded even if another login hangs holding the lock. */
 static int take_lock(int fd, double wait_seconds, struct sso_error *err)
 {

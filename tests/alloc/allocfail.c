@@ -65,7 +65,6 @@
 #include <execinfo.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <security/pam_appl.h>
 #include <signal.h>
 #include <stdatomic.h>
