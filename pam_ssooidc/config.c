@@ -3,21 +3,23 @@
  * Every option is one row of the table `options` below: its name, its kind
  * (string, url, path, number with range, flag, enum), where it lives in
  * struct cfg, how big that field is and its default. One parser, driven by
- * the table, serves both the config file and the PAM stanza; checks that
+ * the table, serves both the config file and the PAM stanza; how a value of
+ * each kind is parsed and checked is in config_values.c. Checks that
  * involve more than one option (endpoints derived from the region, the
  * identity policy) run once, after both sources have been applied.
  *
  * Nothing here allocates, touches the network or keeps state between calls. */
 #include "config.h"
 
+#include "config_values.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <security/pam_modules.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -29,44 +31,7 @@
 
 /* ---------------------------------------------------------------- table */
 
-enum opt_kind {
-    OPT_STRING, /* text, checked by opt->check */
-    OPT_URL,    /* https:// URL */
-    OPT_PATH,   /* absolute path */
-    OPT_LONG,   /* whole number within [min, max] */
-    OPT_FLAG,   /* bare word, or yes/no, true/false, on/off, 1/0 */
-    OPT_ENUM,   /* one of opt->choices */
-};
-
-#define OPT_STANZA_ONLY 0x1u /* refused inside the config file */
-#define OPT_NONEMPTY 0x2u    /* an empty value is an error, not "default" */
-#define OPT_BASE_URL 0x4u    /* endpoint: no query or fragment, one trailing '/' dropped */
-
-struct opt_choice {
-    const char *name;
-    int value;
-};
-
-struct opt {
-    const char *name;
-    enum opt_kind kind;
-    size_t offset; /* into struct cfg */
-    size_t size;   /* of that field */
-    unsigned flags;
-    const char *def;  /* string kinds: default (NULL: empty or derived later) */
-    long num_def;     /* OPT_LONG, OPT_FLAG, OPT_ENUM: default */
-    long min, max;    /* OPT_LONG: accepted range */
-    const struct opt_choice *choices;    /* OPT_ENUM: ends with {NULL, 0} */
-    const char *(*check)(const char *v); /* OPT_STRING: NULL if fine, else the rule broken */
-};
-
 #define FIELD(f) .offset = offsetof(struct cfg, f), .size = sizeof(((struct cfg *)0)->f)
-
-static const char *check_region(const char *v);
-static const char *check_client_name(const char *v);
-static const char *check_account_id(const char *v);
-static const char *check_role_name(const char *v);
-static const char *check_username_suffix(const char *v);
 
 static const struct opt_choice prompt_choices[] = {
     {"auto", CFG_PROMPT_AUTO},
@@ -83,23 +48,23 @@ static const struct opt options[] = {
     /* service endpoints */
     {.name = "start_url", .kind = OPT_URL, FIELD(start_url)},
     {.name = "region", .kind = OPT_STRING, FIELD(region), .def = CFG_DEFAULT_REGION,
-     .check = check_region},
+     .check = cfg_check_region},
     {.name = "oidc_endpoint", .kind = OPT_URL, FIELD(oidc_endpoint), .flags = OPT_BASE_URL},
     {.name = "portal_endpoint", .kind = OPT_URL, FIELD(portal_endpoint), .flags = OPT_BASE_URL},
     {.name = "sts_endpoint", .kind = OPT_URL, FIELD(sts_endpoint), .flags = OPT_BASE_URL},
     {.name = "ca_file", .kind = OPT_PATH, FIELD(ca_file)},
     /* identity policy */
-    {.name = "account_id", .kind = OPT_STRING, FIELD(account_id), .check = check_account_id},
-    {.name = "role_name", .kind = OPT_STRING, FIELD(role_name), .check = check_role_name},
+    {.name = "account_id", .kind = OPT_STRING, FIELD(account_id), .check = cfg_check_account_id},
+    {.name = "role_name", .kind = OPT_STRING, FIELD(role_name), .check = cfg_check_role_name},
     {.name = "allow_any_approver", .kind = OPT_FLAG, FIELD(allow_any_approver)},
     {.name = "username_suffix", .kind = OPT_STRING, FIELD(username_suffix),
-     .check = check_username_suffix},
+     .check = cfg_check_username_suffix},
     {.name = "user_map", .kind = OPT_PATH, FIELD(user_map)},
     /* user experience */
     {.name = "prompt", .kind = OPT_ENUM, FIELD(prompt), .num_def = CFG_PROMPT_AUTO,
      .choices = prompt_choices},
     {.name = "qr", .kind = OPT_FLAG, FIELD(qr)},
-    {.name = "client_name", .kind = OPT_STRING, FIELD(client_name), .check = check_client_name},
+    {.name = "client_name", .kind = OPT_STRING, FIELD(client_name), .check = cfg_check_client_name},
     /* operation */
     {.name = "timeout", .kind = OPT_LONG, FIELD(timeout), .num_def = 300, .min = 10, .max = 3600},
     {.name = "http_timeout", .kind = OPT_LONG, FIELD(http_timeout), .num_def = 10, .min = 1,
@@ -109,146 +74,6 @@ static const struct opt options[] = {
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
-
-/* ------------------------------------------------------- value checks */
-
-static bool is_lower(char ch) { return ch >= 'a' && ch <= 'z'; }
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-static bool is_alnum(char ch)
-{
-    return is_lower(ch) || is_digit(ch) || (ch >= 'A' && ch <= 'Z');
-}
-
-/* us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1: at least three
- * '-'-separated parts, lowercase letters except the last, which is digits. */
-static const char *check_region(const char *v)
-{
-    static const char rule[] = "must look like us-east-1 (lowercase letters, hyphens, a number)";
-    size_t parts = 0;
-    const char *p = v;
-    for (;;) {
-        const char *start = p;
-        bool last;
-        while (is_lower(*p) || is_digit(*p))
-            p++;
-        if (p == start || (*p != '-' && *p != '\0'))
-            return rule;
-        last = (*p == '\0');
-        for (const char *q = start; q < p; q++)
-            if (last ? !is_digit(*q) : !is_lower(*q))
-                return rule;
-        parts++;
-        if (last)
-            break;
-        p++; /* the hyphen */
-    }
-    return parts >= 3 ? NULL : rule;
-}
-
-static const char *check_client_name(const char *v)
-{
-    for (const char *p = v; *p; p++)
-        if (*p < 0x20 || *p > 0x7e)
-            return "must be printable ASCII";
-    return NULL;
-}
-
-static const char *check_account_id(const char *v)
-{
-    size_t n = 0;
-    for (; v[n]; n++)
-        if (!is_digit(v[n]))
-            break;
-    return (n == 12 && v[n] == '\0') ? NULL : "must be exactly 12 digits";
-}
-
-static const char *check_role_name(const char *v)
-{
-    size_t n = strlen(v);
-    if (n > 64)
-        return "must be at most 64 characters";
-    for (const char *p = v; *p; p++)
-        if (!is_alnum(*p) && !strchr("+=,.@_-", *p))
-            return "may contain only letters, digits and + = , . @ _ -";
-    return NULL;
-}
-
-static const char *check_username_suffix(const char *v)
-{
-    if (v[0] != '@' || v[1] == '\0')
-        return "must be '@' followed by a domain, e.g. @example.com";
-    for (const char *p = v + 1; *p; p++)
-        if (!is_alnum(*p) && !strchr(".-_", *p))
-            return "may contain only '@' then letters, digits, '.', '-' and '_'";
-    return NULL;
-}
-
-static bool is_ws(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v';
-}
-
-static bool has_control(const char *v)
-{
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return true;
-    return false;
-}
-
-/* Checks an https:// URL; NULL if fine, else the rule broken. */
-static const char *check_url(const char *v, bool base)
-{
-    static const char https[] = "https://";
-    if (strncasecmp(v, "http://", 7) == 0)
-        return "must be an https:// URL (plain http:// is refused)";
-    if (strncasecmp(v, https, sizeof(https) - 1) != 0)
-        return "must be an https:// URL";
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-        if (*p <= 0x20 || *p >= 0x7f || strchr("\"<>\\^`{|}", *p))
-            return "must not contain spaces, control or non-ASCII characters";
-    const char *host = v + sizeof(https) - 1, *p = host;
-    for (; *p && *p != '/' && *p != '?' && *p != '#'; p++)
-        if (!is_alnum(*p) && !strchr(".-_:[]", *p))
-            return "has an invalid host name";
-    if (p == host)
-        return "has no host name";
-    if (base && strpbrk(p, "?#"))
-        return "must not have a query or fragment (paths are appended to it)";
-    return NULL;
-}
-
-/* A value made safe and short enough to quote in a log message. */
-static const char *shown(char *buf, size_t buflen, const char *s, size_t len)
-{
-    size_t max = buflen - 4, o = 0;
-    for (size_t i = 0; i < len && s[i]; i++) {
-        if (o == max) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        unsigned char ch = (unsigned char)s[i];
-        buf[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
-/* An unknown key, quoted only if it looks like an option name: a conf= that
- * points at the wrong file (say /etc/shadow) must not copy its first line
- * into the log. */
-static const char *shown_key(char *buf, size_t buflen, const char *key, size_t keylen)
-{
-    static const char hidden[] = "(text that is not an option name)";
-    if (keylen > 40 || keylen + 3 > buflen)
-        return hidden;
-    for (size_t i = 0; i < keylen; i++)
-        if (!is_alnum(key[i]) && key[i] != '_' && key[i] != '-')
-            return hidden;
-    snprintf(buf, buflen, "'%.*s'", (int)keylen, key);
-    return buf;
-}
 
 /* --------------------------------------------------- applying options */
 
@@ -263,7 +88,7 @@ static int fail_at(struct sso_error *err, const struct origin *where, const char
 
 static int fail_at(struct sso_error *err, const struct origin *where, const char *fmt, ...)
 {
-    char detail[320];
+    char detail[CFG_DETAIL_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
@@ -281,115 +106,14 @@ static const struct opt *find_option(const char *key, size_t keylen)
     return NULL;
 }
 
-static int parse_flag(const char *v)
-{
-    static const char *const yes[] = {"yes", "true", "on", "1"};
-    static const char *const no[] = {"no", "false", "off", "0"};
-    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-        if (strcasecmp(v, yes[i]) == 0)
-            return 1;
-        if (strcasecmp(v, no[i]) == 0)
-            return 0;
-    }
-    return -1;
-}
-
 /* Store one option's value (NULL: given as a bare word) into c. */
 static int set_option(struct cfg *c, const struct opt *o, const char *value,
                       struct sso_error *err, const struct origin *where)
 {
-    char *field = (char *)c + o->offset;
-    char show[64];
-
-    if (o->kind == OPT_FLAG) {
-        int b = value ? parse_flag(value) : 1;
-        if (b < 0)
-            return fail_at(err, where, "%s: '%s' is not a flag value (use yes/no, true/false, "
-                           "on/off or 1/0)", o->name, shown(show, sizeof(show), value, SIZE_MAX));
-        *(bool *)field = (b == 1);
-        return PAM_SUCCESS;
-    }
-    if (!value)
-        return fail_at(err, where, "%s needs a value (%s=...)", o->name, o->name);
-    if (has_control(value))
-        return fail_at(err, where, "%s: the value contains a control character", o->name);
-
-    switch (o->kind) {
-    case OPT_LONG: {
-        char *end;
-        long n;
-        const char *p = value;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (!is_digit(*p))
-            return fail_at(err, where, "%s: '%s' is not a whole number", o->name,
-                           shown(show, sizeof(show), value, SIZE_MAX));
-        errno = 0;
-        n = strtol(value, &end, 10);
-        if (*end != '\0')
-            return fail_at(err, where, "%s: '%s' is not a whole number", o->name,
-                           shown(show, sizeof(show), value, SIZE_MAX));
-        if (errno == ERANGE || n < o->min || n > o->max)
-            return fail_at(err, where, "%s: %s is out of range (%ld..%ld)", o->name,
-                           shown(show, sizeof(show), value, SIZE_MAX), o->min, o->max);
-        *(long *)field = n;
-        return PAM_SUCCESS;
-    }
-    case OPT_ENUM:
-        for (const struct opt_choice *ch = o->choices; ch->name; ch++) {
-            if (strcasecmp(value, ch->name) == 0) {
-                int v = ch->value;
-                memcpy(field, &v, sizeof(v));
-                return PAM_SUCCESS;
-            }
-        }
-        {
-            char allowed[128] = "";
-            size_t used = 0;
-            for (const struct opt_choice *ch = o->choices; ch->name; ch++) {
-                int w = snprintf(allowed + used, sizeof(allowed) - used, "%s%s",
-                                 used ? "|" : "", ch->name);
-                if (w < 0 || (size_t)w >= sizeof(allowed) - used)
-                    break;
-                used += (size_t)w;
-            }
-            return fail_at(err, where, "%s: '%s' is not one of %s", o->name,
-                           shown(show, sizeof(show), value, SIZE_MAX), allowed);
-        }
-    case OPT_STRING:
-    case OPT_URL:
-    case OPT_PATH: {
-        size_t n = strlen(value);
-        const char *rule = NULL;
-        if (n == 0) {
-            if (o->flags & OPT_NONEMPTY)
-                return fail_at(err, where, "%s needs a non-empty value", o->name);
-            /* an empty value restores the default */
-            if (!sso_strlcpy(field, o->def ? o->def : "", o->size))
-                return fail_at(err, where, "%s: internal default too long", o->name);
-            return PAM_SUCCESS;
-        }
-        if (n >= o->size)
-            return fail_at(err, where, "%s: the value is too long (at most %zu characters)",
-                           o->name, o->size - 1);
-        if (o->kind == OPT_URL)
-            rule = check_url(value, (o->flags & OPT_BASE_URL) != 0);
-        else if (o->kind == OPT_PATH && value[0] != '/')
-            rule = "must be an absolute path";
-        else if (o->kind == OPT_STRING && o->check)
-            rule = o->check(value);
-        if (rule)
-            return fail_at(err, where, "%s: '%s' %s", o->name,
-                           shown(show, sizeof(show), value, SIZE_MAX), rule);
-        memcpy(field, value, n + 1);
-        if ((o->flags & OPT_BASE_URL) && field[n - 1] == '/')
-            field[n - 1] = '\0';
-        return PAM_SUCCESS;
-    }
-    case OPT_FLAG:
-        break;
-    }
-    return fail_at(err, where, "%s: unsupported option kind", o->name);
+    char why[CFG_DETAIL_MAX];
+    if (!cfg_store_value(c, o, value, why))
+        return fail_at(err, where, "%s", why);
+    return PAM_SUCCESS;
 }
 
 /* --------------------------------------------------------- the file */
@@ -402,6 +126,11 @@ struct file_parse {
     char line[CFG_LINE_MAX + 1];
     size_t len;
 };
+
+static bool is_ws(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v';
+}
 
 /* One `key = value`, bare `flag`, comment or blank line (NUL-terminated). */
 static int parse_line(struct file_parse *fp, char *s)
@@ -448,7 +177,7 @@ static int parse_line(struct file_parse *fp, char *s)
         }
     } else if (*s != '\0' && *s != '#') {
         return fail_at(fp->err, &fp->where, "expected '=' after %s",
-                       shown_key(show, sizeof(show), key, keylen));
+                       cfg_shown_key(show, sizeof(show), key, keylen));
     }
 
     if (keylen == 0)
@@ -456,7 +185,7 @@ static int parse_line(struct file_parse *fp, char *s)
     const struct opt *o = find_option(key, keylen);
     if (!o)
         return fail_at(fp->err, &fp->where, "unknown option %s",
-                       shown_key(show, sizeof(show), key, keylen));
+                       cfg_shown_key(show, sizeof(show), key, keylen));
     if (o->flags & OPT_STANZA_ONLY)
         return fail_at(fp->err, &fp->where, "%s can only be given on the PAM stanza", o->name);
     size_t idx = (size_t)(o - options);
@@ -657,11 +386,11 @@ static int apply_stanza(struct cfg *c, int argc, const char **argv, struct sso_e
         split_arg(argv[i], &keylen, &value);
         if (keylen == 0)
             return fail_at(err, &stanza, "missing option name in '%s'",
-                           shown(show, sizeof(show), argv[i], SIZE_MAX));
+                           cfg_shown(show, sizeof(show), argv[i], SIZE_MAX));
         const struct opt *o = find_option(argv[i], keylen);
         if (!o)
             return fail_at(err, &stanza, "unknown option %s",
-                           shown_key(show, sizeof(show), argv[i], keylen));
+                           cfg_shown_key(show, sizeof(show), argv[i], keylen));
         if (o->flags & OPT_STANZA_ONLY)
             continue; /* conf: handled by scan_conf */
         int rc = set_option(c, o, value, err, &stanza);
@@ -676,29 +405,8 @@ static int apply_stanza(struct cfg *c, int argc, const char **argv, struct sso_e
 static void set_defaults(struct cfg *c)
 {
     memset(c, 0, sizeof(*c));
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        const struct opt *o = &options[i];
-        char *field = (char *)c + o->offset;
-        switch (o->kind) {
-        case OPT_STRING:
-        case OPT_URL:
-        case OPT_PATH:
-            if (o->def)
-                sso_strlcpy(field, o->def, o->size);
-            break;
-        case OPT_LONG:
-            *(long *)field = o->num_def;
-            break;
-        case OPT_FLAG:
-            *(bool *)field = o->num_def != 0;
-            break;
-        case OPT_ENUM: {
-            int v = (int)o->num_def;
-            memcpy(field, &v, sizeof(v));
-            break;
-        }
-        }
-    }
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        cfg_store_default(c, &options[i]);
 }
 
 static void derive_endpoint(char *dst, size_t dstlen, const char *host_prefix, const char *region)
