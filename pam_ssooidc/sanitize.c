@@ -127,11 +127,12 @@ size_t sanitize_display(char *dst, size_t dstlen, const char *src, size_t max_ch
     size_t n = strlen(src);
     bool cut;
     /* Text that fits whole is kept whole; otherwise room is made for the
-     * ellipsis, so a cut is always visible (and sanitizing twice changes
-     * nothing more). */
+     * ellipsis within both limits, so a cut is always visible and the result
+     * itself fits whole (sanitizing it again changes nothing). */
     size_t o = copy_safe(dst, dstlen - 1, s, n, max_chars, &cut);
     if (cut) {
-        o = copy_safe(dst, dstlen - sizeof(ellipsis), s, n, max_chars, &cut);
+        size_t keep = max_chars > 3 ? max_chars - 3 : 0;
+        o = copy_safe(dst, dstlen - sizeof(ellipsis), s, n, keep, &cut);
         memcpy(dst + o, ellipsis, sizeof(ellipsis));
         return o + sizeof(ellipsis) - 1;
     }

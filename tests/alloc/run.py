@@ -13,8 +13,9 @@ what is left reachable afterwards (see tests/alloc/allocfail.c).
   default   the `make check` subset: every k whose allocating call site (in
             the baseline login) is outside libcrypto - the module itself,
             jansson, libcurl, libssl, libpam, glibc, nss_wrapper - plus every
-            S-th (default 50) libcrypto allocation, plus --valgrind N (default
-            6) of the module's own call sites under valgrind memcheck;
+            S-th (default 50) libcrypto allocation, plus the allocations named
+            by tests/alloc/regressions.txt, plus --valgrind N (default 4) of
+            the module's own call sites under valgrind memcheck;
   --full    every k from 1 until a login no longer reaches k (`make
             allocfail`), plus --valgrind N (default 60) sampled k.
 
@@ -299,11 +300,14 @@ def main():
                     help="fail every allocation from k on, not only the k-th")
     ap.add_argument("--module", default=os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc.so"))
     ap.add_argument("--driver", default=os.path.join(ROOT, "build", "alloc", "allocfail"))
-    ap.add_argument("--max-trace", type=int, default=400)
+    ap.add_argument("--max-trace", type=int, default=None,
+                    help="k with lost blocks to re-run with stacks (default: 400; --full: all)")
     a = ap.parse_args()
     mode = ("full" if a.full else "check") + ("-persistent" if a.persistent else "")
     if a.valgrind is None:
-        a.valgrind = 60 if a.full else 6
+        a.valgrind = 60 if a.full else 4
+    if a.max_trace is None:
+        a.max_trace = 1 << 30 if a.full else 400
     outdir = os.path.join(ROOT, "build", "alloc")
     os.makedirs(outdir, exist_ok=True)
     t_start = time.monotonic()

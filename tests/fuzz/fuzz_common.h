@@ -23,21 +23,6 @@
         }                                                                             \
     } while (0)
 
-/* Known module bugs (see docs/fuzzing.md) may be tolerated while fuzzing on
- * for others: FUZZ_TOLERATE=id[,id...] skips only the narrow check for each
- * named bug. Unset (the default, and always in `make check`) means strict. */
-static inline bool fuzz_tolerated(const char *id)
-{
-    const char *list = getenv("FUZZ_TOLERATE");
-    size_t n = strlen(id);
-    for (const char *p = list; p && *p;) {
-        size_t len = strcspn(p, ",");
-        if (len == n && strncmp(p, id, n) == 0)
-            return true;
-        p += len + (p[len] == ',');
-    }
-    return false;
-}
 
 /* A heap copy of n bytes with no terminator (reads past n are caught). */
 static inline char *fuzz_dup_exact(const uint8_t *p, size_t n)

@@ -54,7 +54,6 @@ static void check_arn(const char *xml, size_t len)
         abort();
     memset(arn, 0xA5, 512);
     int rc = sts_parse_arn(xml, len, arn, 512);
-    bool nul_cut = false; /* known bug "sts-arn-nul" seen, and tolerated */
     FUZZ_CHECK(rc == 0 || rc == -1, "0 or -1");
     FUZZ_CHECK(fuzz_terminated(arn, 512), "arn terminated");
     if (rc != 0) {
@@ -65,14 +64,9 @@ static void check_arn(const char *xml, size_t len)
         if (!elem)
             abort();
         snprintf(elem, n + 12, "<Arn>%s</Arn>", arn);
-        /* Known bug "sts-arn-nul": text after a NUL in <Arn> is dropped
-         * (and "<Arn>\0...</Arn>" even yields an empty ARN). */
-        const char *cut = memmem(xml, len, elem, n + 5);
-        nul_cut = fuzz_tolerated("sts-arn-nul") && cut && cut + n + 5 < xml + len &&
-                  cut[n + 5] == '\0';
-        FUZZ_CHECK(memmem(xml, len, elem, n + 11) != NULL || nul_cut,
+        FUZZ_CHECK(memmem(xml, len, elem, n + 11) != NULL,
                    "the ARN is an <Arn> element's whole text (nothing cut off, e.g. at a NUL)");
-        FUZZ_CHECK(arn[0] != '\0' || nul_cut, "ARN non-empty");
+        FUZZ_CHECK(arn[0] != '\0', "ARN non-empty");
         FUZZ_CHECK(fuzz_only(arn, ARN_CHARS), "ARN characters only");
         FUZZ_CHECK(strchr(arn, '<') == NULL, "no markup in the ARN");
         free(elem);
@@ -85,10 +79,10 @@ static void check_arn(const char *xml, size_t len)
         abort();
     int rc2 = sts_parse_arn(xml, len, arn2, small);
     FUZZ_CHECK(fuzz_terminated(arn2, small), "small arn terminated");
-    FUZZ_CHECK((rc2 == 0) == (rc == 0 && strlen(arn) < small) || nul_cut,
+    FUZZ_CHECK((rc2 == 0) == (rc == 0 && strlen(arn) < small),
                "a smaller buffer succeeds exactly when the ARN fits");
     if (rc2 == 0)
-        FUZZ_CHECK(strcmp(arn, arn2) == 0 || nul_cut, "same ARN whatever the buffer");
+        FUZZ_CHECK(strcmp(arn, arn2) == 0, "same ARN whatever the buffer");
     else
         FUZZ_CHECK(arn2[0] == '\0', "no ARN after a failure (small buffer)");
     free(arn2);

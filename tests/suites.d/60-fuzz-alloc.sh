@@ -5,7 +5,8 @@
 #   ASan+UBSan; two TAP lines per target.
 # alloc-failure: the `make check` subset of the sweep - every k whose
 #   allocating call site is outside libcrypto, plus every 50th libcrypto
-#   allocation, plus 6 of the module's own call sites under valgrind.
+#   allocation, plus the k of tests/alloc/regressions.txt, plus 4 of the
+#   module's own call sites under valgrind.
 #   `make allocfail` runs every k.
 suite fuzz tests/fuzz/run.sh --tap --seconds "${FUZZ_CHECK_SECONDS:-3}"
 suite alloc-failure /usr/bin/python3 tests/alloc/run.py --tap

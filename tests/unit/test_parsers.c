@@ -108,8 +108,13 @@ static void test_sanitize_bounds(void **state)
     assert_true(n < sizeof(out));
     assert_string_equal(out + n - 3, "...");
     char out2[64];
-    sanitize_display(out2, sizeof(out2), "0123456789", 4);
-    assert_string_equal(out2, "0123...");
+    sanitize_display(out2, sizeof(out2), "0123456789", 6);
+    assert_string_equal(out2, "012..."); /* the dots count among the 6 */
+    char c1[8], c2[8]; /* a cut by characters after multi-byte text stays put */
+    sanitize_display(c1, sizeof(c1), "ab\xe2\x82\xac\xe2\x82\xac", 3);
+    sanitize_display(c2, sizeof(c2), c1, 3);
+    assert_string_equal(c1, "...");
+    assert_string_equal(c2, c1);
     /* A cut text sanitized again stays as it is. */
     char a[6], b[6];
     sanitize_display(a, sizeof(a), "caf\xc3\xa9!", 64);
