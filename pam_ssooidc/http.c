@@ -7,6 +7,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <security/pam_modules.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,13 @@ int http_open(struct http_client **out, const struct cfg *c, struct sso_error *e
     /* Reference-counted by libcurl; balanced by curl_global_cleanup in http_close. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return sso_fail(err, PAM_SERVICE_ERR, "libcurl global initialisation failed");
+    /* OpenSSL 3.0 can report success while an allocation failure left its
+     * default library context unmade; the next digest would then crash on
+     * its missing lock (found by the allocation-failure sweep). */
+    if (OSSL_LIB_CTX_get0_global_default() == NULL) {
+        curl_global_cleanup();
+        return sso_fail(err, PAM_BUF_ERR, "OpenSSL initialisation failed (out of memory?)");
+    }
     struct http_client *h = calloc(1, sizeof(*h));
     CURL *curl = h ? curl_easy_init() : NULL;
     if (!curl) {
