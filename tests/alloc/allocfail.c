@@ -80,6 +80,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tools/pam_code_name.h"
+
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -658,28 +660,6 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
     return PAM_SUCCESS;
 }
 
-static const char *code_name(int rc)
-{
-    switch (rc) {
-    case PAM_SUCCESS: return "PAM_SUCCESS";
-    case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
-    case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
-    case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
-    case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
-    case PAM_CONV_ERR: return "PAM_CONV_ERR";
-    case PAM_BUF_ERR: return "PAM_BUF_ERR";
-    case PAM_SYSTEM_ERR: return "PAM_SYSTEM_ERR";
-    case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
-    case PAM_CRED_INSUFFICIENT: return "PAM_CRED_INSUFFICIENT";
-    case PAM_MAXTRIES: return "PAM_MAXTRIES";
-    case PAM_ABORT: return "PAM_ABORT";
-    case PAM_IGNORE: return "PAM_IGNORE";
-    case PAM_CRED_EXPIRED: return "PAM_CRED_EXPIRED";
-    case PAM_NO_MODULE_DATA: return "PAM_NO_MODULE_DATA";
-    default: return "PAM_OTHER";
-    }
-}
-
 /* What a child sends back. */
 struct report {
     int rc;
@@ -940,7 +920,7 @@ static bool run_k(pam_handle_t *pamh, const struct options *o, long k)
     describe(site, sizeof(site), r->failed ? r->fail_site : NULL);
     printf("k=%ld rc=%s allocs=%ld failed=%d site=%s live=%ld lost=%ld log=%ld-%ld exit=%s "
            "ms=%.0f\n",
-           k, got ? code_name(r->rc) : "none", r->allocs, r->failed, r->failed ? site : "-",
+           k, got ? pam_code_name(r->rc) : "none", r->allocs, r->failed, r->failed ? site : "-",
            r->live, r->lost, log0, file_size(o->standin_log), exit_desc, now_ms() - t0);
     if (got && r->failed && r->fail_bt[0]) {
         printf("  failed-allocation k=%ld\n", k);
@@ -1036,7 +1016,7 @@ int main(int argc, char **argv)
     pam_handle_t *pamh = NULL;
     int rc = pam_start_confdir(o.service, o.user, &pc, o.confdir, &pamh);
     if (rc != PAM_SUCCESS) {
-        fprintf(stderr, "pam_start_confdir: %s\n", code_name(rc));
+        fprintf(stderr, "pam_start_confdir: %s\n", pam_code_name(rc));
         return 2;
     }
     pam_set_item(pamh, PAM_RHOST, "203.0.113.7");

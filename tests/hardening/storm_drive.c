@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tools/pam_code_name.h"
+
 struct job {
     const char *service, *user;
     int index, rc;
@@ -76,20 +78,6 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
     return PAM_SUCCESS;
 }
 
-static const char *code_name(int rc)
-{
-    switch (rc) {
-    case PAM_SUCCESS: return "PAM_SUCCESS";
-    case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
-    case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
-    case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
-    case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
-    case PAM_CONV_ERR: return "PAM_CONV_ERR";
-    case PAM_BUF_ERR: return "PAM_BUF_ERR";
-    default: return "PAM_OTHER";
-    }
-}
-
 static void *run(void *arg)
 {
     struct job *job = arg;
@@ -136,7 +124,7 @@ int main(int argc, char **argv)
         ok += jobs[i].rc == PAM_SUCCESS;
     }
     for (int i = 0; i < n; i++)
-        printf("login %d %s %.6f %.6f %s\n", i, code_name(jobs[i].rc), jobs[i].start,
+        printf("login %d %s %.6f %.6f %s\n", i, pam_code_name(jobs[i].rc), jobs[i].start,
                jobs[i].end, jobs[i].user_code[0] ? jobs[i].user_code : "-");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pam_code_name.h"
+
 struct job {
     const char *service, *user;
     int fail, silent, index, rc, delay;
@@ -39,20 +41,6 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
     }
     *resp = r;
     return PAM_SUCCESS;
-}
-
-static const char *code_name(int rc)
-{
-    switch (rc) {
-    case PAM_SUCCESS: return "PAM_SUCCESS";
-    case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
-    case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
-    case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
-    case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
-    case PAM_CONV_ERR: return "PAM_CONV_ERR";
-    case PAM_BUF_ERR: return "PAM_BUF_ERR";
-    default: return "PAM_OTHER";
-    }
 }
 
 static double now(void)
@@ -107,7 +95,7 @@ int main(int argc, char **argv)
     int ok = 0;
     for (int i = 0; i < n; i++) {
         pthread_join(threads[i], NULL);
-        printf("login %d %s %.3f\n", i, code_name(jobs[i].rc), jobs[i].seconds);
+        printf("login %d %s %.3f\n", i, pam_code_name(jobs[i].rc), jobs[i].seconds);
         ok += jobs[i].rc == PAM_SUCCESS;
     }
     printf("summary %d/%d PAM_SUCCESS\n", ok, n);
