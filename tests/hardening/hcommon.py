@@ -30,7 +30,7 @@ BUILD = os.path.join(ROOT, "build", "hardening")
 KILLWRITE = os.path.join(BUILD, "killwrite.so")
 STORM_DRIVE = os.path.join(BUILD, "storm_drive")
 PAM_DRIVE = os.path.join(ROOT, "build", "tools", "pam_drive")
-ACCOUNT, ROLE = "111122223333", "LinuxLogin"
+ACCOUNT, ROLE = harness.ACCOUNT, harness.ROLE
 CLIENT_NAME = "hardening-test"
 START_URL = "https://example.awsapps.com/start"
 
@@ -179,30 +179,12 @@ class World:
         return os.path.join(self.work, "cache%d" % self.n_cache)
 
     def options(self, policy="identity", cache=None, **extra):
-        """A stanza. policy: identity (account_id+role_name), any
-        (allow_any_approver) or none. extra: k=v, k=None for a flag,
-        k=False to drop an option."""
-        opts = {
-            "conf": self.host.write_conf("# options come from the stanza\n"),
-            "start_url": START_URL,
-            "oidc_endpoint": self.sd.url,
-            "portal_endpoint": self.sd.url,
-            "sts_endpoint": self.sd.url,
-            "ca_file": self.sd.ca,
-            "cache_dir": cache or self.fresh_cache(),
-            "prompt": "never",
-            "client_name": CLIENT_NAME,
-        }
-        if policy == "identity":
-            opts.update(account_id=ACCOUNT, role_name=ROLE)
-        elif policy == "any":
-            opts["allow_any_approver"] = None
-        for k, v in extra.items():
-            if v is False:
-                opts.pop(k, None)
-            else:
-                opts[k] = v
-        return ["%s=%s" % (k, v) if v is not None else k for k, v in opts.items()]
+        """A stanza: see harness.stanza_options; every login here also
+        carries a fixed client_name."""
+        conf = self.host.write_conf("# options come from the stanza\n")
+        return harness.stanza_options(self.sd, conf, cache or self.fresh_cache(), policy,
+                                      base={"start_url": START_URL,
+                                            "client_name": CLIENT_NAME}, **extra)
 
     def login(self, options, user="alice", stdin="\n", rhost="203.0.113.7", timeout=120,
               extra_env=None, preload=None):

@@ -112,6 +112,36 @@ class Standin:
         self.out.close()
 
 
+ACCOUNT, ROLE = "111122223333", "LinuxLogin"  # the stand-in's default assignment
+
+
+def stanza_options(sd, conf, cache, policy="identity", base=None, **extra):
+    """PAM stanza arguments pointing every endpoint at the stand-in.
+    policy: identity (account_id+role_name), any (allow_any_approver) or none.
+    base: further defaults. extra: k=v, k=None for a flag, k=False to drop."""
+    opts = {
+        "conf": conf,
+        "start_url": "https://example.awsapps.com/start",
+        "oidc_endpoint": sd.url,
+        "portal_endpoint": sd.url,
+        "sts_endpoint": sd.url,
+        "ca_file": sd.ca,
+        "cache_dir": cache,
+        "prompt": "never",
+    }
+    opts.update(base or {})
+    if policy == "identity":
+        opts.update(account_id=ACCOUNT, role_name=ROLE)
+    elif policy == "any":
+        opts["allow_any_approver"] = None
+    for k, v in extra.items():
+        if v is False:
+            opts.pop(k, None)
+        else:
+            opts[k] = v
+    return ["%s=%s" % (k, v) if v is not None else k for k, v in opts.items()]
+
+
 class Result:
     def __init__(self, rc, out, err, seconds):
         self.rc, self.out, self.err, self.seconds = rc, out, err, seconds

@@ -14,10 +14,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Host, SECRET_MARKERS, Standin, Tap,  # noqa: E402
-                     cleanup_pam_wrapper_dirs)
+from harness import (ACCOUNT, ROLE, Host, SECRET_MARKERS, Standin, Tap,  # noqa: E402
+                     cleanup_pam_wrapper_dirs, stanza_options)
 
-ACCOUNT, ROLE = "111122223333", "LinuxLogin"
 TESTS = []
 
 
@@ -42,26 +41,8 @@ class Ctx:
         return os.path.join(self.workdir, "cache%d" % self.n_cache)
 
     def options(self, policy="identity", cache=None, **extra):
-        opts = {
-            "conf": self.host.write_conf("# options come from the stanza in these tests\n"),
-            "start_url": "https://example.awsapps.com/start",
-            "oidc_endpoint": self.sd.url,
-            "portal_endpoint": self.sd.url,
-            "sts_endpoint": self.sd.url,
-            "ca_file": self.sd.ca,
-            "cache_dir": cache or self.fresh_cache(),
-            "prompt": "never",
-        }
-        if policy == "identity":
-            opts.update(account_id=ACCOUNT, role_name=ROLE)
-        elif policy == "any":
-            opts["allow_any_approver"] = None
-        for k, v in extra.items():
-            if v is False:
-                opts.pop(k, None)
-            else:
-                opts[k] = v
-        return ["%s=%s" % (k, v) if v is not None else k for k, v in opts.items()]
+        conf = self.host.write_conf("# options come from the stanza in these tests\n")
+        return stanza_options(self.sd, conf, cache or self.fresh_cache(), policy, **extra)
 
     def login(self, user="alice", options=None, service=None, **kw):
         service = service or self.host.default_service
@@ -700,7 +681,7 @@ def main():
                     continue
                 try:
                     fn(c)
-                except Exception as e:  # a crashed test is a failed test
+                except Exception:  # a crashed test is a failed test
                     import traceback
                     tap.check(False, fn.__name__ + " raised", traceback.format_exc())
         finally:
