@@ -529,6 +529,17 @@ class Case:
                 comment("(diagnostics failed: %s)" % e)
 
 
+def check_clean_exit(tap, world, what, extra_left=()):
+    """The closing checks of a suite: nothing left behind, the system's own
+    PAM and sudoers files unchanged, every cleanup step done."""
+    left = world.leftovers() + list(extra_left)
+    tap.check(not left, "cleanup left nothing behind (%s)" % what, "\n".join(left))
+    tap.check(not world.protected_changed(), "/etc/pam.d/sshd, sudo, login and /etc/sudoers "
+              "are unchanged", "\n".join(world.protected_changed()))
+    tap.check(not world.cleanup.failures, "every cleanup step worked",
+              "\n".join(world.cleanup.failures))
+
+
 def run_cases(tap, cases, ctx, diagnostics=None):
     import traceback
     for fn in cases:
