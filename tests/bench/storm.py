@@ -21,10 +21,12 @@ Usage: storm.py [-n 200] [--baseline 5] [--module SO]
 `make storm` runs it with -n 200 (STORM_N=...). tests/hardening/test_storm.py
 runs the same code with 30 logins as a test."""
 import argparse
+import atexit
 import json
 import os
 import re
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -41,12 +43,36 @@ def pct(values, p):
     return v[k]
 
 
+STORM_USER = "ssostorm"
+
+
+def storm_user_env(w):
+    """The threaded driver looks the user up from many threads at once, and
+    nss_wrapper's lookups are not safe for that (seen: sporadic "no such
+    local user"). Real logins are one process each, so the storm uses a real
+    system user (created once, removed at exit) and leaves nss_wrapper out.
+    Without root, fall back to nss_wrapper's alice."""
+    if os.geteuid() != 0:
+        return "alice", w.host.env()
+    if subprocess.run(["id", "-u", STORM_USER], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", STORM_USER], check=True)
+        atexit.register(subprocess.run, ["userdel", STORM_USER], capture_output=True)
+    env = w.host.env()
+    env["LD_PRELOAD"] = " ".join(l for l in env["LD_PRELOAD"].split()
+                                 if "nss_wrapper" not in l)
+    return STORM_USER, env
+
+
 def drive(w, n, cache, timeout, scenario=None):
     """One storm_drive run of n concurrent logins into `cache` (the stand-in
     is reset first: it forgets earlier registrations). Returns a dict with
     per-login records, rusage and the stand-in's CPU delta."""
     w.host.service(w.options(cache=cache), "storm")
-    w.sd.reset(approve_after_polls=1, latency=0, **(scenario or {}))
+    user, env = storm_user_env(w)
+    scenario = dict(scenario or {})
+    scenario.setdefault("approver", user)
+    w.sd.reset(approve_after_polls=1, latency=0, **scenario)
     sd_cpu0 = proc_cpu_seconds(w.sd.proc.pid)
     samples, done = [], threading.Event()
 
@@ -58,8 +84,8 @@ def drive(w, n, cache, timeout, scenario=None):
     sampler.start()
     t0 = time.time()
     try:
-        rc, stdout, stderr, _ = run_pam([STORM_DRIVE, "-n", str(n), "storm", "alice"],
-                                        w.host.env(), "", timeout)
+        rc, stdout, stderr, _ = run_pam([STORM_DRIVE, "-n", str(n), "storm", user],
+                                        env, "", timeout)
     finally:
         wall = time.time() - t0
         done.set()
