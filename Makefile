@@ -6,12 +6,12 @@
 #   make install  module, man pages, sample config (DESTDIR honoured)
 
 CC       ?= cc
-PKGS     := libcurl jansson libcrypto
+PKGS     := libcurl jansson libcrypto libssl
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -fPIC -fvisibility=hidden -fstack-protector-strong $(WARN) \
             -D_FORTIFY_SOURCE=2 -D_DEFAULT_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   := -lpam $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lcrypto) -lqrencode
+LDLIBS   := -lpam $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) -lqrencode
 LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 
 SRC      := $(sort $(wildcard pam_ssooidc/*.c))

@@ -9,6 +9,8 @@
 #define _GNU_SOURCE
 #include "cache.h"
 
+#include "trust.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -69,46 +71,6 @@ static bool cache_ready(const struct cache *c)
 
 /* ---- cache_open ------------------------------------------------------- */
 
-/* Copy dir without trailing slashes: "/x/link/" would make the kernel follow
- * the final symlink despite O_NOFOLLOW. Only absolute paths are accepted, so
- * the result never depends on the host process's working directory. */
-static int clean_dir_path(const char *dir, char *out, size_t outlen, struct sso_error *err)
-{
-    if (!dir || dir[0] != '/')
-        return sso_fail(err, PAM_SERVICE_ERR, "cache_dir %s is not an absolute path",
-                        dir ? dir : "(null)");
-    if (!sso_strlcpy(out, dir, outlen))
-        return sso_fail(err, PAM_SERVICE_ERR, "cache_dir %s is too long", dir);
-    size_t n = strlen(out);
-    while (n > 1 && out[n - 1] == '/')
-        out[--n] = '\0';
-    return PAM_SUCCESS;
-}
-
-/* mkdir, not mkdir -p: a missing parent means a mistyped path or a system
- * not set up as expected, and guessing the parents' owners and modes would
- * be worse than refusing. */
-static int make_dir(const char *dir, bool *created, struct sso_error *err)
-{
-    *created = false;
-    if (mkdir(dir, 0700) == 0) {
-        *created = true;
-        return PAM_SUCCESS;
-    }
-    if (errno == EEXIST) /* also for a symlink: open_dir refuses it */
-        return PAM_SUCCESS;
-    if (errno == ENOENT)
-        return sso_fail(err, PAM_SERVICE_ERR,
-                        "cannot create cache_dir %s: its parent directory does not exist", dir);
-    return sso_fail(err, PAM_SERVICE_ERR, "cannot create cache_dir %s: %s", dir, strerror(errno));
-}
-
-static bool path_is_symlink(const char *path)
-{
-    struct stat st;
-    return fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-}
-
 /* Only root may be able to read the cache (it holds the client secret) or to
  * write it (a forged registration would route logins through someone else's
  * OIDC client), so the directory must be root's and closed to everyone else. */
@@ -133,21 +95,21 @@ static int check_dir(int fd, const char *dir, bool created, struct sso_error *er
     return PAM_SUCCESS;
 }
 
-static int open_dir(const char *dir, bool created, int *out, struct sso_error *err)
+/* The directory and every one above it must be root's and not writable by
+ * others (trust.h); a missing cache_dir is made (never its parents: a
+ * missing parent means a mistyped path or a system not set up as expected,
+ * and guessing owners and modes would be worse than refusing). */
+static int open_dir(const char *dir, int *out, struct sso_error *err)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        /* With O_DIRECTORY the kernel reports a final symlink as ENOTDIR
-         * (or ELOOP); tell the administrator which it is. */
-        int e = errno;
-        if (e == ELOOP || (e == ENOTDIR && path_is_symlink(dir)))
-            return sso_fail(err, PAM_SERVICE_ERR, "cache_dir %s is a symlink; refusing", dir);
-        if (e == ENOTDIR)
-            return sso_fail(err, PAM_SERVICE_ERR, "cache_dir %s is not a directory; refusing",
-                            dir);
-        return sso_fail(err, PAM_SERVICE_ERR, "cannot open cache_dir %s: %s", dir, strerror(e));
-    }
-    int rc = check_dir(fd, dir, created, err);
+    bool created = false;
+    int fd = -1;
+    int rc = trust_open_dir(dir, "cache_dir", true, &fd, &created, err);
+    if (rc == PAM_NO_MODULE_DATA)
+        return sso_fail(err, PAM_SERVICE_ERR, "cannot create cache_dir %s: its parent "
+                        "directory does not exist", dir);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    rc = check_dir(fd, dir, created, err);
     if (rc != PAM_SUCCESS) {
         close(fd);
         return rc;
@@ -188,7 +150,7 @@ static int open_lock(int dir_fd, const char *dir, const char *lockname, int *out
                     O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
     if (fd < 0) {
         if (errno == ELOOP)
-            return sso_fail(err, PAM_SERVICE_ERR, "lock file %s/%s is a symlink; refusing", dir,
+            return sso_fail(err, PAM_SERVICE_ERR, "lock file %s/%s is a symbolic link; refusing", dir,
                             lockname);
         return sso_fail(err, PAM_SERVICE_ERR, "cannot open lock file %s/%s: %s", dir, lockname,
                         strerror(errno));
@@ -246,21 +208,15 @@ int cache_open(struct cache *c, const char *dir, const char *key_material, doubl
         return sso_fail(err, PAM_SERVICE_ERR, "no registration cache");
     cache_init(c);
 
-    char path[4096];
     char lockname[sizeof(c->name)];
-    bool created = false;
     int dir_fd = -1, lock_fd = -1;
-    int rc = clean_dir_path(dir, path, sizeof(path), err);
-    if (rc == PAM_SUCCESS)
-        rc = key_file_name(key_material, ".json", c->name, sizeof(c->name), err);
+    int rc = key_file_name(key_material, ".json", c->name, sizeof(c->name), err);
     if (rc == PAM_SUCCESS)
         rc = key_file_name(key_material, ".lock", lockname, sizeof(lockname), err);
     if (rc == PAM_SUCCESS)
-        rc = make_dir(path, &created, err);
+        rc = open_dir(dir, &dir_fd, err);
     if (rc == PAM_SUCCESS)
-        rc = open_dir(path, created, &dir_fd, err);
-    if (rc == PAM_SUCCESS)
-        rc = open_lock(dir_fd, path, lockname, &lock_fd, err);
+        rc = open_lock(dir_fd, dir, lockname, &lock_fd, err);
     if (rc == PAM_SUCCESS)
         rc = take_lock(lock_fd, wait_seconds, err);
     if (rc != PAM_SUCCESS) {
@@ -291,7 +247,7 @@ static int open_cached(struct cache *c, int *out, struct sso_error *err)
              * to this code, can ever follow it; cache_store writes anew. */
             unlinkat(c->dir_fd, c->name, 0);
             return sso_fail(err, PAM_NO_MODULE_DATA,
-                            "cached registration %s was a symlink; not followed, it will be "
+                            "cached registration %s was a symbolic link; not followed, it will be "
                             "replaced",
                             c->name);
         }

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "config_values.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +54,7 @@ static const struct opt options[] = {
     {.name = "portal_endpoint", .kind = OPT_URL, FIELD(portal_endpoint), .flags = OPT_BASE_URL},
     {.name = "sts_endpoint", .kind = OPT_URL, FIELD(sts_endpoint), .flags = OPT_BASE_URL},
     {.name = "ca_file", .kind = OPT_PATH, FIELD(ca_file)},
+    {.name = "proxy", .kind = OPT_URL, FIELD(proxy), .flags = OPT_BASE_URL | OPT_PROXY_URL},
     /* identity policy */
     {.name = "account_id", .kind = OPT_STRING, FIELD(account_id), .check = cfg_check_account_id},
     {.name = "role_name", .kind = OPT_STRING, FIELD(role_name), .check = cfg_check_role_name},
@@ -238,61 +240,25 @@ static void file_parse_init(struct file_parse *fp, struct cfg *c, const char *na
     fp->where.line = 1;
 }
 
-static const char *open_error(int e)
-{
-    switch (e) {
-    case ENOENT:
-        return "does not exist";
-    case ELOOP:
-        return "is a symbolic link (refused)";
-    case EACCES:
-        return "permission denied";
-    case ENOTDIR:
-        return "a path component is not a directory";
-    case EMFILE:
-    case ENFILE:
-        return "too many open files";
-    default:
-        return "cannot be opened";
-    }
-}
-
-static int read_file(struct cfg *c, const char *path, bool explicit_path, uid_t owner,
-                     struct sso_error *err)
+static int read_file(struct cfg *c, const char *path, bool explicit_path, struct sso_error *err)
 {
     struct file_parse fp;
     struct stat st;
     char buf[4096];
     size_t total = 0;
-    int rc = PAM_SUCCESS;
-
-    /* A first look without opening: opening a device or FIFO can have
-     * effects of its own. The checks that count are made on the open fd. */
     int fd = -1;
-    if (lstat(path, &st) == 0) {
-        if (S_ISLNK(st.st_mode))
-            return sso_fail(err, PAM_SERVICE_ERR, "config file %s: %s", path,
-                            open_error(ELOOP));
-        if (!S_ISREG(st.st_mode))
-            return sso_fail(err, PAM_SERVICE_ERR, "config file %s: not a regular file", path);
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    }
-    if (fd < 0) {
-        int e = errno;
-        if (e == ENOENT && !explicit_path)
-            return PAM_SUCCESS; /* everything may come from the stanza */
-        return sso_fail(err, PAM_SERVICE_ERR, "config file %s: %s", path, open_error(e));
-    }
+
+    /* The file and every directory above it must be root's and closed to
+     * writers other than root (trust.h); the checks run on open fds. */
+    int rc = trust_open_file(path, "config file", &fd, err);
+    if (rc == PAM_NO_MODULE_DATA && !explicit_path)
+        return PAM_SUCCESS; /* everything may come from the stanza */
+    if (rc == PAM_NO_MODULE_DATA)
+        return PAM_SERVICE_ERR; /* conf= names a file that must exist; err says which */
+    if (rc != PAM_SUCCESS)
+        return rc;
     if (fstat(fd, &st) != 0)
         rc = sso_fail(err, PAM_SERVICE_ERR, "config file %s: cannot stat it", path);
-    else if (!S_ISREG(st.st_mode))
-        rc = sso_fail(err, PAM_SERVICE_ERR, "config file %s: not a regular file", path);
-    else if (st.st_uid != owner)
-        rc = sso_fail(err, PAM_SERVICE_ERR, "config file %s: owned by uid %lu, must be owned by "
-                      "root", path, (unsigned long)st.st_uid);
-    else if (st.st_mode & (S_IWGRP | S_IWOTH))
-        rc = sso_fail(err, PAM_SERVICE_ERR, "config file %s: writable by group or others (mode "
-                      "%04o), must not be", path, (unsigned)(st.st_mode & 07777));
     else if (st.st_size > CFG_FILE_MAX)
         rc = sso_fail(err, PAM_SERVICE_ERR, "config file %s: larger than %d bytes", path,
                       CFG_FILE_MAX);
@@ -472,8 +438,8 @@ static int finish(struct cfg *c, struct sso_error *err)
 
 /* text != NULL: parse it instead of the file (no ownership checks).
  * use_file: read the file named by conf= (or the default). */
-static int load(struct cfg *c, bool use_file, const char *text, uid_t owner, int argc,
-                const char **argv, struct sso_error *err)
+static int load(struct cfg *c, bool use_file, const char *text, int argc, const char **argv,
+                struct sso_error *err)
 {
     bool explicit_path;
     int rc;
@@ -485,7 +451,7 @@ static int load(struct cfg *c, bool use_file, const char *text, uid_t owner, int
     set_defaults(c);
     rc = scan_conf(c, argc, argv, &explicit_path, err);
     if (rc == PAM_SUCCESS && use_file)
-        rc = read_file(c, c->conf_path, explicit_path, owner, err);
+        rc = read_file(c, c->conf_path, explicit_path, err);
     if (rc == PAM_SUCCESS && text)
         rc = parse_text(c, text, err);
     if (rc == PAM_SUCCESS)
@@ -499,13 +465,13 @@ static int load(struct cfg *c, bool use_file, const char *text, uid_t owner, int
 
 int cfg_load(struct cfg *c, int argc, const char **argv, struct sso_error *err)
 {
-    return load(c, true, NULL, 0, argc, argv, err);
+    return load(c, true, NULL, argc, argv, err);
 }
 
 int cfg_load_text(struct cfg *c, const char *text, int argc, const char **argv,
                   struct sso_error *err)
 {
-    return load(c, false, text, 0, argc, argv, err);
+    return load(c, false, text, argc, argv, err);
 }
 
 enum cfg_prompt cfg_prompt_for_service(const struct cfg *c, const char *service)

@@ -24,6 +24,7 @@ struct cfg {
     char portal_endpoint[CFG_URL_MAX]; /* derived from region unless set */
     char sts_endpoint[CFG_URL_MAX];    /* derived from region unless set */
     char ca_file[CFG_PATH_MAX];        /* empty: system trust store */
+    char proxy[CFG_URL_MAX];           /* empty: no proxy, whatever the environment says */
     char cache_dir[CFG_PATH_MAX];
     char client_name[128];
     long timeout;      /* seconds to wait for approval */

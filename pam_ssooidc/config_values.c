@@ -92,24 +92,35 @@ static bool has_control(const char *v)
     return false;
 }
 
-/* Checks an https:// URL; NULL if fine, else the rule broken. */
-static const char *check_url(const char *v, bool base)
+/* Checks an https:// URL (a proxy may be http:// too); NULL if fine, else
+ * the rule broken. Host characters exclude '@', so no URL can carry
+ * credentials. */
+static const char *check_url(const char *v, unsigned flags)
 {
-    static const char https[] = "https://";
-    if (strncasecmp(v, "http://", 7) == 0)
+    static const char https[] = "https://", http[] = "http://";
+    bool proxy = (flags & OPT_PROXY_URL) != 0;
+    const char *host;
+    if (strncasecmp(v, https, sizeof(https) - 1) == 0)
+        host = v + sizeof(https) - 1;
+    else if (proxy && strncasecmp(v, http, sizeof(http) - 1) == 0)
+        host = v + sizeof(http) - 1;
+    else if (!proxy && strncasecmp(v, http, sizeof(http) - 1) == 0)
         return "must be an https:// URL (plain http:// is refused)";
-    if (strncasecmp(v, https, sizeof(https) - 1) != 0)
-        return "must be an https:// URL";
+    else
+        return proxy ? "must be an http:// or https:// URL" : "must be an https:// URL";
     for (const unsigned char *p = (const unsigned char *)v; *p; p++)
         if (*p <= 0x20 || *p >= 0x7f || strchr("\"<>\\^`{|}", *p))
             return "must not contain spaces, control or non-ASCII characters";
-    const char *host = v + sizeof(https) - 1, *p = host;
+    const char *p = host;
     for (; *p && *p != '/' && *p != '?' && *p != '#'; p++)
         if (!is_alnum(*p) && !strchr(".-_:[]", *p))
-            return "has an invalid host name";
+            return proxy ? "has an invalid host name (credentials in the URL are not supported)"
+                         : "has an invalid host name";
     if (p == host)
         return "has no host name";
-    if (base && strpbrk(p, "?#"))
+    if (proxy && *p && strcmp(p, "/") != 0)
+        return "must be scheme://host:port, nothing after it";
+    if ((flags & OPT_BASE_URL) && strpbrk(p, "?#"))
         return "must not have a query or fragment (paths are appended to it)";
     return NULL;
 }
@@ -251,7 +262,7 @@ static bool store_text(const struct opt *o, const char *value, char *field,
         return refuse(why, "%s: the value is too long (at most %zu characters)", o->name,
                       o->size - 1);
     if (o->kind == OPT_URL)
-        rule = check_url(value, (o->flags & OPT_BASE_URL) != 0);
+        rule = check_url(value, o->flags);
     else if (o->kind == OPT_PATH && value[0] != '/')
         rule = "must be an absolute path";
     else if (o->kind == OPT_STRING && o->check)

@@ -23,6 +23,7 @@ enum opt_kind {
 #define OPT_STANZA_ONLY 0x1u /* refused inside the config file */
 #define OPT_NONEMPTY 0x2u    /* an empty value is an error, not "default" */
 #define OPT_BASE_URL 0x4u    /* endpoint: no query or fragment, one trailing '/' dropped */
+#define OPT_PROXY_URL 0x8u   /* http:// allowed too, and nothing after host[:port] */
 
 struct opt_choice {
     const char *name;

@@ -3,16 +3,32 @@
  * Security choices, all deliberate: HTTPS only (also for redirects, which are
  * never followed), peer and host verification always on, TLS 1.2 minimum,
  * CURLOPT_NOSIGNAL because we live inside sshd/sudo and must not touch their
- * signal handling, and a hard cap on every answer's size and duration. */
+ * signal handling, and a hard cap on every answer's size and duration.
+ *
+ * Nothing network- or TLS-related comes from the environment: in sudo and su
+ * it belongs to the user being authenticated (docs/threat-model.md). libcurl
+ * reads proxies from it on every transfer (switched off below by explicit
+ * empty CURLOPT_PROXY and CURLOPT_NOPROXY), and SSLKEYLOGFILE once, when the
+ * library is initialised (see env_quarantine). Trust comes from ca_file,
+ * read by us through the trusted-path walk, or from libcurl's built-in
+ * system store paths - never from SSL_CERT_FILE or SSL_CERT_DIR. */
+#define _GNU_SOURCE /* environ */
 #include "http.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
 #include <security/pam_modules.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include "trust.h"
+
+#define CA_FILE_MAX (4 * 1024 * 1024) /* a PEM bundle; the system one is ~220 KiB */
 
 struct http_client {
     CURL *curl;
@@ -22,6 +38,9 @@ struct http_client {
     char errbuf[CURL_ERROR_SIZE];
     void (*log)(void *ctx, const char *line);
     void *log_ctx;
+    bool (*cancelled)(void *ctx);
+    void *cancel_ctx;
+    bool was_cancelled;
 };
 
 /* What the callbacks fill while one answer arrives. */
@@ -113,12 +132,110 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     return n;
 }
 
+/* libcurl opens SSLKEYLOGFILE (for appending, creating it as root) when it
+ * initialises its TLS layer, and OpenSSL loads the configuration named by
+ * OPENSSL_CONF at the same moment. No option turns either off, so the
+ * library is initialised with the process environment swapped for an empty
+ * one, and the real one put back at once. A host may also answer getenv
+ * itself: sudo does (its plugin's environment hooks), so SSLKEYLOGFILE can
+ * be seen through getenv although environ is empty. Then it is unset for
+ * the moment of the initialisation and set again, unchanged, after it.
+ * This is the one place the module touches process-wide state; the lock
+ * keeps two logins of one threaded host from interleaving. OpenSSL keeps
+ * its own reads behind secure_getenv, which covers setuid hosts, but not
+ * root-run ones. */
+static pthread_mutex_t env_quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define KEYLOG_VARIABLE "SSLKEYLOGFILE"
+
+static CURLcode init_library_quarantined(bool *refused)
+{
+    static char *const empty_environment[] = {NULL};
+    CURLcode rc = CURLE_FAILED_INIT;
+    *refused = false;
+    pthread_mutex_lock(&env_quarantine_lock);
+    char **saved = environ;
+    environ = (char **)empty_environment;
+    const char *hooked = getenv(KEYLOG_VARIABLE);
+    char *keep = hooked ? strdup(hooked) : NULL;
+    if (hooked && (!keep || unsetenv(KEYLOG_VARIABLE) != 0 || getenv(KEYLOG_VARIABLE))) {
+        *refused = true; /* could not hide it: do not initialise at all */
+    } else {
+        OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+        rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    }
+    if (keep) {
+        setenv(KEYLOG_VARIABLE, keep, 1);
+        free(keep);
+    }
+    environ = saved;
+    pthread_mutex_unlock(&env_quarantine_lock);
+    return rc;
+}
+
+/* Whatever a host process or a future libcurl may have set up, no TLS
+ * secret of ours is ever handed to a key log callback. */
+static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *userp)
+{
+    (void)curl, (void)userp;
+    SSL_CTX_set_keylog_callback((SSL_CTX *)ssl_ctx, NULL);
+    return CURLE_OK;
+}
+
+/* Called by libcurl during transfers (at least once a second): lets a
+ * Ctrl-C end a request that is slow to answer. */
+static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    struct http_client *h = userp;
+    if (h->cancelled && h->cancelled(h->cancel_ctx)) {
+        h->was_cancelled = true;
+        return 1; /* CURLE_ABORTED_BY_CALLBACK */
+    }
+    return 0;
+}
+
+/* Trust anchors: ca_file (read through the trusted-path walk and handed to
+ * libcurl as a blob, so it is never reopened by name), or the system store
+ * libcurl was built with. Returns a CURLcode; err set on a file problem. */
+static CURLcode set_trust(CURL *curl, const struct cfg *c, int *pam_rc, struct sso_error *err)
+{
+    *pam_rc = PAM_SUCCESS;
+    if (!c->ca_file[0])
+        return CURLE_OK;
+    char *pem = NULL;
+    size_t len = 0;
+    int rc = trust_read_file(c->ca_file, "ca_file", CA_FILE_MAX, &pem, &len, err);
+    if (rc == PAM_NO_MODULE_DATA)
+        rc = PAM_SERVICE_ERR; /* a configured ca_file must exist; err says so */
+    if (rc != PAM_SUCCESS) {
+        *pam_rc = rc;
+        return CURLE_OK;
+    }
+    struct curl_blob blob = {.data = pem, .len = len, .flags = CURL_BLOB_COPY};
+    /* Only ca_file: the built-in CA directory would otherwise still count. */
+    CURLcode cc = curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+    if (cc == CURLE_OK)
+        cc = curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+    if (cc == CURLE_OK && c->proxy[0])
+        cc = curl_easy_setopt(curl, CURLOPT_PROXY_CAINFO_BLOB, &blob);
+    if (cc == CURLE_OK && c->proxy[0])
+        cc = curl_easy_setopt(curl, CURLOPT_PROXY_CAPATH, NULL);
+    free(pem);
+    return cc;
+}
+
 int http_open(struct http_client **out, const struct cfg *c, struct sso_error *err)
 {
     *out = NULL;
     /* Reference-counted by libcurl; balanced by curl_global_cleanup in http_close. */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return sso_fail(err, PAM_SERVICE_ERR, "libcurl global initialisation failed");
+    bool refused = false;
+    if (init_library_quarantined(&refused) != CURLE_OK)
+        return refused ? sso_fail(err, PAM_SERVICE_ERR, "the host's environment sets "
+                                  KEYLOG_VARIABLE " and it could not be hidden from libcurl; "
+                                  "refusing rather than logging TLS secrets")
+                       : sso_fail(err, PAM_SERVICE_ERR, "libcurl global initialisation failed");
     /* OpenSSL 3.0 can report success while an allocation failure left its
      * default library context unmade; the next digest would then crash on
      * its missing lock (found by the allocation-failure sweep). */
@@ -145,6 +262,20 @@ int http_open(struct http_client **out, const struct cfg *c, struct sso_error *e
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
     SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    /* An empty string is libcurl's documented "no proxy, whatever the
+     * environment says"; an empty no-proxy list likewise stops NO_PROXY
+     * from steering traffic around the configured proxy. */
+    SET(CURLOPT_PROXY, c->proxy);
+    SET(CURLOPT_NOPROXY, "");
+    if (c->proxy[0]) {
+        SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
+        SET(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+        SET(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+    }
+    SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+    SET(CURLOPT_NOPROGRESS, 0L);
+    SET(CURLOPT_XFERINFOFUNCTION, on_progress);
+    SET(CURLOPT_XFERINFODATA, h);
     SET(CURLOPT_CONNECTTIMEOUT, c->http_timeout);
     SET(CURLOPT_TIMEOUT, c->http_timeout);
     SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_BODY_MAX);
@@ -157,11 +288,18 @@ int http_open(struct http_client **out, const struct cfg *c, struct sso_error *e
      * libcurl 7.88's session cache can double-free when an allocation fails
      * while it stores a ticket (found by the allocation-failure sweep). */
     SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
-    if (c->ca_file[0])
-        SET(CURLOPT_CAINFO, c->ca_file);
 #undef SET
+    int trust_rc = PAM_SUCCESS;
+    if (rc == CURLE_OK)
+        rc = set_trust(curl, c, &trust_rc, err);
+    if (trust_rc != PAM_SUCCESS) {
+        http_close(h);
+        return trust_rc;
+    }
     if (rc != CURLE_OK) {
         http_close(h);
+        if (rc == CURLE_OUT_OF_MEMORY)
+            return sso_fail(err, PAM_BUF_ERR, "out of memory setting up the HTTP client");
         return sso_fail(err, PAM_SERVICE_ERR, "libcurl refused an option: %s",
                         curl_easy_strerror(rc));
     }
@@ -182,6 +320,12 @@ void http_set_debug(struct http_client *h, void (*log)(void *ctx, const char *li
 {
     h->log = log;
     h->log_ctx = ctx;
+}
+
+void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx), void *ctx)
+{
+    h->cancelled = cancelled;
+    h->cancel_ctx = ctx;
 }
 
 const char *http_last_request_id(const struct http_client *h)
@@ -269,6 +413,8 @@ static int transfer_error(struct http_client *h, const char *what, CURLcode rc,
     if (rc == CURLE_OPERATION_TIMEDOUT)
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: no answer within http_timeout=%lds",
                         what, h->timeout);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && h->was_cancelled)
+        return sso_fail(err, PAM_AUTH_ERR, "%s: cancelled by the person (Ctrl-C)", what);
     return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s (%s)", what, curl_easy_strerror(rc),
                     h->errbuf[0] ? h->errbuf : "no detail");
 }

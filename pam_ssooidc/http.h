@@ -22,7 +22,8 @@ struct http_response {
     char content_type[128];
 };
 
-/* PAM_SUCCESS, or PAM_BUF_ERR / PAM_SERVICE_ERR with err set. */
+/* PAM_SUCCESS, or PAM_BUF_ERR / PAM_SERVICE_ERR with err set (an untrusted
+ * or unreadable ca_file is PAM_SERVICE_ERR). */
 int http_open(struct http_client **out, const struct cfg *c, struct sso_error *err);
 void http_close(struct http_client *h);
 
@@ -41,6 +42,10 @@ const char *http_last_request_id(const struct http_client *h);
 
 /* Number of new connections libcurl opened so far (for debug and tests). */
 long http_connections(const struct http_client *h);
+
+/* A check libcurl calls during transfers; when it returns true the request
+ * ends with PAM_AUTH_ERR ("cancelled by the person"). */
+void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx), void *ctx);
 
 /* With debug on, one syslog line per request (method, path, status, error
  * type, request id; never bodies or headers). */

@@ -15,27 +15,46 @@
 
 #define ROLE_PREFIX "AWSReservedSSO_"
 
-/* Skip "arn:<partition>:sts::" and the account; NULL when malformed. */
-static const char *arn_after_account(const char *arn, const char *account)
+const char *identity_partition(const char *region)
 {
-    if (strncmp(arn, "arn:", 4) != 0)
+    /* Region prefixes of the partitions other than "aws" (botocore's
+     * endpoints data); every other region is in "aws". */
+    static const struct {
+        const char *prefix, *partition;
+    } partitions[] = {
+        {"cn-", "aws-cn"},         {"us-gov-", "aws-us-gov"}, {"us-iso-", "aws-iso"},
+        {"us-isob-", "aws-iso-b"}, {"eu-isoe-", "aws-iso-e"}, {"us-isof-", "aws-iso-f"},
+        {"eusc-", "aws-eusc"},
+    };
+    for (size_t i = 0; i < sizeof(partitions) / sizeof(partitions[0]); i++)
+        if (strncmp(region, partitions[i].prefix, strlen(partitions[i].prefix)) == 0)
+            return partitions[i].partition;
+    return "aws";
+}
+
+/* Skip "arn:<partition>:sts::" and the account; NULL when malformed or when
+ * the partition is not the one given. */
+static const char *arn_after_account(const char *arn, const char *partition,
+                                     const char *account)
+{
+    size_t plen = strlen(partition);
+    if (strncmp(arn, "arn:", 4) != 0 || strncmp(arn + 4, partition, plen) != 0)
         return NULL;
-    const char *p = arn + 4;
-    size_t plen = strspn(p, "abcdefghijklmnopqrstuvwxyz-");
-    if (plen == 0 || strncmp(p + plen, ":sts::", 6) != 0)
+    const char *p = arn + 4 + plen;
+    if (strncmp(p, ":sts::", 6) != 0)
         return NULL;
-    p += plen + 6;
+    p += 6;
     size_t alen = strlen(account);
     if (strncmp(p, account, alen) != 0 || p[alen] != ':')
         return NULL;
     return p + alen + 1;
 }
 
-int identity_session_from_arn(const char *arn, const char *account, const char *role,
-                              char *session, size_t len)
+int identity_session_from_arn(const char *arn, const char *partition, const char *account,
+                              const char *role, char *session, size_t len)
 {
     session[0] = '\0';
-    const char *p = arn_after_account(arn, account);
+    const char *p = arn_after_account(arn, partition, account);
     if (!p || strncmp(p, "assumed-role/" ROLE_PREFIX, 13 + sizeof(ROLE_PREFIX) - 1) != 0)
         return -1;
     p += 13 + sizeof(ROLE_PREFIX) - 1;
@@ -52,8 +71,9 @@ int identity_session_from_arn(const char *arn, const char *account, const char *
     return 0;
 }
 
-int identity_verify(struct http_client *h, const struct cfg *c, const char *pam_user,
-                    const struct oidc_token *token, struct identity *who, struct sso_error *err)
+int identity_verify(struct http_client *h, const struct cfg *c, const struct usermap *map,
+                    const struct local_account *local, const struct oidc_token *token,
+                    struct identity *who, struct sso_error *err)
 {
     memset(who, 0, sizeof(*who));
     struct role_credentials creds;
@@ -64,17 +84,21 @@ int identity_verify(struct http_client *h, const struct cfg *c, const char *pam_
     sso_cleanse(&creds, sizeof(creds));
     if (rc != PAM_SUCCESS)
         return rc;
-    if (identity_session_from_arn(arn, c->account_id, c->role_name, who->session_name,
-                                  sizeof(who->session_name)) != 0)
+    const char *partition = identity_partition(c->region);
+    if (identity_session_from_arn(arn, partition, c->account_id, c->role_name,
+                                  who->session_name, sizeof(who->session_name)) != 0)
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL,
-                        "STS identity %s is not a session of permission set %s in account %s",
-                        arn, c->role_name, c->account_id);
-    rc = usermap_allows(c, who->session_name, pam_user, err);
+                        "STS identity %s is not a session of permission set %s in account %s "
+                        "(partition %s)", arn, c->role_name, c->account_id, partition);
+    struct sso_error why = {{0}};
+    rc = usermap_allows(c, map, who->session_name, local, &why);
     if (rc == PAM_AUTH_ERR)
         return sso_fail(err, PAM_AUTH_ERR,
-                        "approved by Identity Center user %s, who does not map to local user %s",
-                        who->session_name, pam_user);
+                        "approved by Identity Center user %s, who does not map to local user %s "
+                        "(%s)", who->session_name, local->name, why.msg);
+    if (rc != PAM_SUCCESS)
+        return sso_fail(err, rc, "%s", why.msg);
     if (rc == PAM_SUCCESS)
-        sso_strlcpy(who->local_name, pam_user, sizeof(who->local_name));
+        sso_strlcpy(who->local_name, local->name, sizeof(who->local_name));
     return rc;
 }

@@ -3,9 +3,12 @@
 #ifndef SSO_IDENTITY_H
 #define SSO_IDENTITY_H
 
+#include <sys/types.h>
+
 #include "config.h"
 #include "http.h"
 #include "oidc.h"
+#include "usermap.h"
 #include "util.h"
 
 struct identity {
@@ -17,12 +20,18 @@ struct identity {
  * to pam_user. PAM_AUTH_ERR for a missing permission set or another person,
  * PAM_AUTHINFO_UNAVAIL when the answers cannot be had or trusted,
  * PAM_SERVICE_ERR for an unusable user_map. who is filled as far as known. */
-int identity_verify(struct http_client *h, const struct cfg *c, const char *pam_user,
-                    const struct oidc_token *token, struct identity *who, struct sso_error *err);
+int identity_verify(struct http_client *h, const struct cfg *c, const struct usermap *map,
+                    const struct local_account *local, const struct oidc_token *token,
+                    struct identity *who, struct sso_error *err);
 
 /* arn:PARTITION:sts::ACCOUNT:assumed-role/AWSReservedSSO_ROLE_SUFFIX/SESSION,
- * with ACCOUNT and ROLE exactly as configured: copies SESSION out (0), or -1. */
-int identity_session_from_arn(const char *arn, const char *account, const char *role,
-                              char *session, size_t len);
+ * with PARTITION, ACCOUNT and ROLE exactly as given: copies SESSION out (0),
+ * or -1. */
+int identity_session_from_arn(const char *arn, const char *partition, const char *account,
+                              const char *role, char *session, size_t len);
+
+/* The AWS partition of a region: "aws", "aws-cn", "aws-us-gov", "aws-iso",
+ * "aws-iso-b", "aws-iso-e", "aws-iso-f" or "aws-eusc". */
+const char *identity_partition(const char *region);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "awserr.h"
 #include "json.h"
+#include "sanitize.h"
 
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 #define DEFAULT_INTERVAL 5
@@ -194,6 +195,12 @@ static int malformed(const char *what, const char *member, struct sso_error *err
                     member);
 }
 
+static int untrusted_text(const char *what, const char *member, struct sso_error *err)
+{
+    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s does not have the shape of one (not "
+                    "shown; answer not trusted)", what, member);
+}
+
 /* Required strings must be present, strings, non-empty and fit. */
 static int need_string(json_t *o, const char *key, char *dst, size_t len)
 {
@@ -252,6 +259,16 @@ int oidc_parse_device(const char *body, size_t len, struct oidc_device *out,
         rc = malformed(what, "expiresIn", err);
     else if (sso_json_integer(o, "interval", 1, 600, &interval) == SSO_JSON_BAD)
         rc = malformed(what, "interval", err);
+    /* What the person will be shown must have the shape it should: a short
+     * code and plain https:// links. Anything else is not filtered into
+     * shape but refused, answer and all. */
+    else if (!sanitize_is_user_code(out->user_code))
+        rc = untrusted_text(what, "userCode", err);
+    else if (!sanitize_is_https_uri(out->verification_uri))
+        rc = untrusted_text(what, "verificationUri", err);
+    else if (out->verification_uri_complete[0] &&
+             !sanitize_is_https_uri(out->verification_uri_complete))
+        rc = untrusted_text(what, "verificationUriComplete", err);
     sso_json_free(o);
     if (rc != PAM_SUCCESS) {
         sso_cleanse(out, sizeof(*out));

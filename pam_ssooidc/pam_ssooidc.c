@@ -20,8 +20,10 @@
 #include "conv.h"
 #include "http.h"
 #include "identity.h"
+#include "interrupt.h"
 #include "oidc.h"
-#include "sanitize.h"
+#include "outcome.h"
+#include "usermap.h"
 #include "util.h"
 
 #define REGISTRATION_MIN_VALID 3600 /* register again when < 1 h remains */
@@ -32,8 +34,11 @@
 struct login {
     pam_handle_t *pamh;
     bool silent;
+    struct interrupt_guard *guard; /* Ctrl-C while we wait (interrupt.h) */
     const char *user;
+    uid_t uid;
     struct cfg cfg;
+    struct usermap map;
     struct http_client *http;
     struct oidc_registration reg;
     struct oidc_device dev;
@@ -48,6 +53,12 @@ static void debug_log(void *ctx, const char *line)
     pam_syslog((pam_handle_t *)ctx, LOG_DEBUG, "%s", line);
 }
 
+static bool cancel_requested(void *ctx)
+{
+    (void)ctx;
+    return interrupt_pending();
+}
+
 static int check_local_user(struct login *lg)
 {
     int rc = pam_get_user(lg->pamh, &lg->user, NULL);
@@ -57,8 +68,10 @@ static int check_local_user(struct login *lg)
         lg->user = NULL;
         return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no user name given");
     }
-    if (!pam_modutil_getpwnam(lg->pamh, lg->user))
+    const struct passwd *pw = pam_modutil_getpwnam(lg->pamh, lg->user);
+    if (!pw)
         return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no such local user");
+    lg->uid = pw->pw_uid;
     return PAM_SUCCESS;
 }
 
@@ -100,7 +113,9 @@ static int poll_for_approval(struct login *lg, double shown_at)
     for (;;) {
         if (next > deadline)
             return sso_fail(&lg->err, PAM_AUTH_ERR, "not approved within %ld seconds", limit);
-        sso_sleep_until(next);
+        if (interrupt_sleep_until(lg->guard, next))
+            return sso_fail(&lg->err, PAM_AUTH_ERR, "cancelled by the person (Ctrl-C) while "
+                            "waiting for approval");
         double polled = sso_monotonic();
         /* A prompt (prompt=always) can outlast the deadline: the user may
          * press Enter long after the code was shown. Time is up all the same. */
@@ -126,7 +141,10 @@ static int device_flow_once(struct login *lg)
     const char *service = NULL;
     pam_get_item(lg->pamh, PAM_SERVICE, (const void **)&service);
     enum cfg_prompt mode = cfg_prompt_for_service(&lg->cfg, service);
+    /* The conversation is the host's: its own Ctrl-C handling applies. */
+    interrupt_guard_end(lg->guard);
     rc = conv_show_device(lg->pamh, mode, lg->cfg.qr, &lg->dev, left, &lg->err);
+    interrupt_guard_begin(lg->guard);
     if (rc != PAM_SUCCESS)
         return rc;
     return poll_for_approval(lg, shown_at);
@@ -158,12 +176,16 @@ static int verdict(struct login *lg)
 {
     if (lg->cfg.allow_any_approver)
         return PAM_SUCCESS; /* explicit opt-out: whoever approved at start_url */
-    return identity_verify(lg->http, &lg->cfg, lg->user, &lg->token, &lg->who, &lg->err);
+    const struct local_account local = {lg->user, lg->uid};
+    return identity_verify(lg->http, &lg->cfg, &lg->map, &local, &lg->token, &lg->who,
+                           &lg->err);
 }
 
 static int login_run(struct login *lg, int argc, const char **argv)
 {
     int rc = cfg_load(&lg->cfg, argc, argv, &lg->err);
+    if (rc == PAM_SUCCESS)
+        rc = usermap_load(&lg->cfg, &lg->map, &lg->err);
     if (rc != PAM_SUCCESS)
         return rc;
     if ((rc = check_local_user(lg)) != PAM_SUCCESS)
@@ -172,6 +194,7 @@ static int login_run(struct login *lg, int argc, const char **argv)
         return rc;
     if (lg->cfg.debug)
         http_set_debug(lg->http, debug_log, lg->pamh);
+    http_set_cancel(lg->http, cancel_requested, NULL);
     if ((rc = obtain_registration(lg, NULL)) != PAM_SUCCESS)
         return rc;
     if ((rc = device_flow(lg)) != PAM_SUCCESS)
@@ -190,8 +213,8 @@ static void tell_user(struct login *lg, int rc)
     conv_error(lg->pamh, lg->silent, msg);
 }
 
-/* The one line per login: who, from where, how it ended, and why. All of it
- * can be influenced from outside, so it is sanitized like terminal text. */
+/* The one line per login: who, from where, how it ended, and why
+ * (outcome.h gives the format; nothing in it can be forged from outside). */
 static void log_outcome(struct login *lg, int rc)
 {
     const char *rhost = NULL, *service = NULL, *user = lg->user;
@@ -199,17 +222,20 @@ static void log_outcome(struct login *lg, int rc)
         pam_get_item(lg->pamh, PAM_USER, (const void **)&user);
     pam_get_item(lg->pamh, PAM_RHOST, (const void **)&rhost);
     pam_get_item(lg->pamh, PAM_SERVICE, (const void **)&service);
-    char who[96], host[96], reason[400], approver[160];
-    sanitize_display(who, sizeof(who), user ? user : "?", 64);
-    sanitize_display(host, sizeof(host), rhost ? rhost : "-", 64);
-    sanitize_display(reason, sizeof(reason), rc == PAM_SUCCESS ? "approved" : lg->err.msg, 300);
-    sanitize_display(approver, sizeof(approver), lg->who.session_name, 128);
-    pam_syslog(lg->pamh, rc == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE,
-               "login user=%s rhost=%s service=%s result=%s approver=%s seconds=%.1f "
-               "request_id=%s reason=\"%s\"",
-               who, host, service ? service : "-", pam_strerror(lg->pamh, rc),
-               approver[0] ? approver : "-", sso_monotonic() - lg->started,
-               lg->http ? http_last_request_id(lg->http) : "-", reason);
+    const struct outcome o = {
+        .pam_code = rc,
+        .user = user,
+        .rhost = rhost,
+        .service = service,
+        .approver = lg->who.session_name,
+        .request_id = lg->http ? http_last_request_id(lg->http) : NULL,
+        .reason = rc == PAM_SUCCESS ? "approved" : lg->err.msg,
+        .seconds = sso_monotonic() - lg->started,
+        .retries = 0,
+    };
+    char line[OUTCOME_LINE_MAX];
+    pam_syslog(lg->pamh, rc == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE, "%s",
+               outcome_format(line, sizeof(line), &o));
 }
 
 SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -219,8 +245,11 @@ SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int
         pam_syslog(pamh, LOG_CRIT, "out of memory");
         return PAM_BUF_ERR;
     }
+    struct interrupt_guard guard;
+    interrupt_guard_begin(&guard);
     lg->pamh = pamh;
     lg->silent = (flags & PAM_SILENT) != 0;
+    lg->guard = &guard;
     lg->started = sso_monotonic();
     int rc = login_run(lg, argc, argv);
     if (rc == PAM_CRED_EXPIRED || rc == PAM_IGNORE) /* internal signals never escape */
@@ -228,8 +257,11 @@ SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int
     tell_user(lg, rc);
     log_outcome(lg, rc);
     http_close(lg->http);
+    usermap_free(&lg->map);
     sso_cleanse(lg, sizeof(*lg));
     free(lg);
+    /* Last, with every secret wiped: a pending Ctrl-C may end the host now. */
+    interrupt_guard_end(&guard);
     return rc;
 }
 

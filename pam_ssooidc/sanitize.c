@@ -38,14 +38,40 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-/* Characters that control the terminal or reorder what the user reads. */
+/* Invisible characters and those that reorder what the reader sees: all of
+ * Unicode's format characters (Cf, which hold the bidi controls, zero-width
+ * characters and tag characters), the line and paragraph separators (Zl,
+ * Zp), variation selectors, and the other characters that render as
+ * nothing (combining grapheme joiner, Mongolian selectors, Hangul fillers).
+ * Sorted, inclusive ranges. */
+static const struct {
+    uint32_t lo, hi;
+} invisible[] = {
+    {0x00AD, 0x00AD},   {0x034F, 0x034F},   {0x0600, 0x0605},   {0x061C, 0x061C},
+    {0x06DD, 0x06DD},   {0x070F, 0x070F},   {0x0890, 0x0891},   {0x08E2, 0x08E2},
+    {0x115F, 0x1160},   {0x17B4, 0x17B5},   {0x180B, 0x180F},   {0x200B, 0x200F},
+    {0x2028, 0x202E},   {0x2060, 0x206F},   {0x3164, 0x3164},   {0xFE00, 0xFE0F},
+    {0xFEFF, 0xFEFF},   {0xFFA0, 0xFFA0},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD},
+    {0x110CD, 0x110CD}, {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
+    {0xE0000, 0xE0FFF}, /* tags (E0000-E007F) and variation selectors 17-256 */
+};
+
+/* Characters that control the terminal or hide or reorder what the user reads. */
 static int is_unsafe(uint32_t cp)
 {
-    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || /* C0, DEL, C1 */
-           (cp >= 0x200B && cp <= 0x200F) ||                        /* zero-width, LRM/RLM */
-           (cp >= 0x202A && cp <= 0x202E) ||                        /* bidi embeddings */
-           (cp >= 0x2066 && cp <= 0x2069) ||                        /* bidi isolates */
-           cp == 0xFEFF;
+    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) /* C0, DEL, C1 */
+        return 1;
+    size_t lo = 0, hi = sizeof(invisible) / sizeof(invisible[0]);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (cp < invisible[mid].lo)
+            hi = mid;
+        else if (cp > invisible[mid].hi)
+            lo = mid + 1;
+        else
+            return 1;
+    }
+    return 0;
 }
 
 /* Terminal control sequences are removed whole, not just their introducer,
@@ -138,4 +164,38 @@ size_t sanitize_display(char *dst, size_t dstlen, const char *src, size_t max_ch
     }
     dst[o] = '\0';
     return o;
+}
+
+/* ---- allow-lists for what the person is shown ---- */
+
+bool sanitize_is_user_code(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char ch = s[n];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                  ch == '-';
+        if (!ok || n >= USER_CODE_MAX)
+            return false;
+    }
+    return n > 0;
+}
+
+bool sanitize_is_https_uri(const char *s)
+{
+    static const char scheme[] = "https://";
+    if (strncmp(s, scheme, sizeof(scheme) - 1) != 0)
+        return false;
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char ch = (unsigned char)s[n];
+        /* RFC 3986's characters: unreserved, reserved and '%'. */
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                  (ch >= '0' && ch <= '9') || strchr("-._~:/?#[]@!$&'()*+,;=%", ch);
+        if (!ch || !ok || n >= URI_SHOWN_MAX)
+            return false;
+    }
+    char host0 = s[sizeof(scheme) - 1]; /* a host name or an IPv6 literal follows */
+    return (host0 >= 'A' && host0 <= 'Z') || (host0 >= 'a' && host0 <= 'z') ||
+           (host0 >= '0' && host0 <= '9') || host0 == '[';
 }

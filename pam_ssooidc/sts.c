@@ -1,7 +1,5 @@
 /* sts.c - POST / Action=GetCallerIdentity&Version=2011-06-15, signed with
- * SigV4 (service sts), and a deliberately narrow reading of its XML answer:
- * we need one element, so we accept exactly one element and nothing fancy. */
-#define _GNU_SOURCE /* memmem */
+ * SigV4 (service sts). Its XML answer is read by sts_xml.c. */
 #include "sts.h"
 
 #include <security/pam_modules.h>
@@ -13,83 +11,6 @@
 
 #define STS_BODY "Action=GetCallerIdentity&Version=2011-06-15"
 #define STS_CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
-#define ARN_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:/_+=,.@-"
-
-static const char *find(const char *hay, const char *end, const char *needle)
-{
-    return memmem(hay, (size_t)(end - hay), needle, strlen(needle));
-}
-
-static int count(const char *hay, const char *end, const char *needle)
-{
-    int n = 0;
-    for (const char *p = hay; (p = find(p, end, needle)) != NULL; p++)
-        n++;
-    return n;
-}
-
-/* Text of the first <tag>...</tag> between start and end (no nested markup). */
-static int element_text(const char *start, const char *end, const char *tag, char *out,
-                        size_t outlen)
-{
-    char open[48], close[48];
-    snprintf(open, sizeof(open), "<%s>", tag);
-    snprintf(close, sizeof(close), "</%s>", tag);
-    const char *a = find(start, end, open);
-    const char *b = a ? find(a, end, close) : NULL;
-    if (!a || !b)
-        return -1;
-    a += strlen(open);
-    size_t n = (size_t)(b - a);
-    if (n == 0 || n >= outlen || memchr(a, '<', n) || memchr(a, '\0', n))
-        return -1;
-    memcpy(out, a, n);
-    out[n] = '\0';
-    return 0;
-}
-
-int sts_parse_arn(const char *xml, size_t len, char *arn, size_t arnlen)
-{
-    arn[0] = '\0';
-    if (!xml)
-        return -1;
-    const char *end = xml + len;
-    const char *res = find(xml, end, "<GetCallerIdentityResult>");
-    const char *res_end = res ? find(res, end, "</GetCallerIdentityResult>") : NULL;
-    if (!find(xml, end, "<GetCallerIdentityResponse") || !res || !res_end)
-        return -1;
-    if (count(xml, end, "<Arn") != 1 || count(xml, end, "</Arn>") != 1)
-        return -1;
-    if (element_text(res, res_end, "Arn", arn, arnlen) != 0 ||
-        strspn(arn, ARN_CHARS) != strlen(arn)) {
-        arn[0] = '\0';
-        return -1;
-    }
-    return 0;
-}
-
-/* Keep only harmless characters of server text destined for syslog. */
-static void keep_printable(char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-            *s = '?';
-}
-
-void sts_parse_error(const char *xml, size_t len, char *code, size_t codelen, char *msg,
-                     size_t msglen)
-{
-    code[0] = msg[0] = '\0';
-    if (!xml)
-        return;
-    const char *end = xml + len;
-    if (element_text(xml, end, "Code", code, codelen) != 0)
-        code[0] = '\0';
-    if (element_text(xml, end, "Message", msg, msglen) != 0)
-        msg[0] = '\0';
-    keep_printable(code);
-    keep_printable(msg);
-}
 
 /* host[:port] of an https:// endpoint, exactly as we will send it. */
 static int endpoint_host(const char *endpoint, char *host, size_t len)

@@ -1,6 +1,8 @@
 /* usermap.c - see usermap.h. */
 #include "usermap.h"
 
+#include "trust.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <security/pam_modules.h>
@@ -56,54 +58,30 @@ int usermap_match_text(const char *text, size_t len, const char *session,
     return found;
 }
 
-static int read_map(const char *path, char **text, size_t *len, struct sso_error *err)
+int usermap_load(const struct cfg *c, struct usermap *m, struct sso_error *err)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return sso_fail(err, PAM_SERVICE_ERR, "cannot open user_map %s: %s", path,
-                        strerror(errno));
-    struct stat st;
-    int rc = PAM_SUCCESS;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        rc = sso_fail(err, PAM_SERVICE_ERR, "user_map %s is not a regular file", path);
-    else if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
-        rc = sso_fail(err, PAM_SERVICE_ERR,
-                      "user_map %s must be owned by root and not writable by group or others "
-                      "(owner %u, mode %04o)",
-                      path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-    else if (st.st_size > MAP_MAX_BYTES)
-        rc = sso_fail(err, PAM_SERVICE_ERR, "user_map %s is larger than %d bytes", path,
-                      MAP_MAX_BYTES);
-    else if (!(*text = malloc((size_t)st.st_size + 1)))
-        rc = sso_fail(err, PAM_BUF_ERR, "out of memory reading user_map");
-    if (rc == PAM_SUCCESS) {
-        ssize_t got = read(fd, *text, (size_t)st.st_size);
-        if (got < 0 || got != st.st_size) {
-            free(*text);
-            *text = NULL;
-            rc = sso_fail(err, PAM_SERVICE_ERR, "cannot read user_map %s", path);
-        } else {
-            *len = (size_t)got;
-        }
-    }
-    close(fd);
-    return rc;
-}
-
-static int map_file_allows(const char *path, const char *session, const char *local_user,
-                           struct sso_error *err)
-{
-    char *text = NULL;
-    size_t len = 0;
-    int rc = read_map(path, &text, &len, err);
+    memset(m, 0, sizeof(*m));
+    if (!c->user_map[0])
+        return PAM_SUCCESS;
+    /* Root's file in root's directories all the way up (trust.h). */
+    int rc = trust_read_file(c->user_map, "user_map", MAP_MAX_BYTES, &m->text, &m->len, err);
+    if (rc == PAM_NO_MODULE_DATA)
+        return PAM_SERVICE_ERR; /* a configured map must exist; err says so */
     if (rc != PAM_SUCCESS)
         return rc;
+    /* Malformed is refused as a whole, now, before anything is sent. */
     struct sso_error why;
-    int found = usermap_match_text(text, len, session, local_user, &why);
-    free(text);
-    if (found < 0)
-        return sso_fail(err, PAM_SERVICE_ERR, "%s (%s)", why.msg, path);
-    return found ? PAM_SUCCESS : PAM_AUTH_ERR;
+    if (usermap_match_text(m->text, m->len, "", "", &why) < 0) {
+        usermap_free(m);
+        return sso_fail(err, PAM_SERVICE_ERR, "%s (%s)", why.msg, c->user_map);
+    }
+    return PAM_SUCCESS;
+}
+
+void usermap_free(struct usermap *m)
+{
+    free(m->text);
+    memset(m, 0, sizeof(*m));
 }
 
 /* local_user + suffix, with the part after '@' compared case-insensitively
@@ -116,15 +94,31 @@ static int suffix_allows(const char *suffix, const char *session, const char *lo
     return strcasecmp(session + ul, suffix) == 0;
 }
 
-int usermap_allows(const struct cfg *c, const char *session, const char *local_user,
-                   struct sso_error *err)
+int usermap_allows(const struct cfg *c, const struct usermap *m, const char *session,
+                   const struct local_account *local, struct sso_error *err)
 {
+    const char *local_user = local->name;
+    uid_t local_uid = local->uid;
     int ok;
-    if (c->user_map[0])
-        return map_file_allows(c->user_map, session, local_user, err);
+    if (c->user_map[0]) {
+        struct sso_error why;
+        int found = m->text ? usermap_match_text(m->text, m->len, session, local_user, &why) : -1;
+        if (found < 0)
+            return sso_fail(err, PAM_SERVICE_ERR, "user_map %s was not loaded", c->user_map);
+        return found ? PAM_SUCCESS : sso_fail(err, PAM_AUTH_ERR, "no line of user_map maps them");
+    }
+    /* An Identity Center user who happens to be called "root" (or
+     * "root@example.com") must not become uid 0 by a naming accident. */
+    if (local_uid == 0)
+        return sso_fail(err, PAM_AUTH_ERR, "local user %s has uid 0, which only an explicit "
+                        "user_map line can admit", local_user);
     if (c->username_suffix[0])
         ok = suffix_allows(c->username_suffix, session, local_user);
     else
         ok = strcmp(session, local_user) == 0;
-    return ok ? PAM_SUCCESS : PAM_AUTH_ERR;
+    if (ok)
+        return PAM_SUCCESS;
+    return sso_fail(err, PAM_AUTH_ERR, c->username_suffix[0]
+                                           ? "the name is not the local name plus username_suffix"
+                                           : "the names differ");
 }

@@ -7,7 +7,10 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 MODULE=$ROOT/pam_ssooidc/pam_ssooidc.so
-WORK=$(mktemp -d /tmp/ssooidc-demo.XXXXXX)
+# Trusted files (config, CA, cache) need root-owned directories all the
+# way up, so the demo works under /run, not /tmp.
+mkdir -p -m 755 /run/ssooidc-tests
+WORK=$(mktemp -d /run/ssooidc-tests/ssooidc-demo.XXXXXX)
 chmod 755 "$WORK"
 SD_PID=
 cleanup() {

@@ -52,6 +52,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "module"))
+import harness  # noqa: E402
 from harness import Standin, _lib  # noqa: E402
 
 ACCOUNT, ROLE, USER = "111122223333", "LinuxLogin", "alice"
@@ -311,7 +312,7 @@ def main():
     outdir = os.path.join(ROOT, "build", "alloc")
     os.makedirs(outdir, exist_ok=True)
     t_start = time.monotonic()
-    top = tempfile.mkdtemp(prefix="allocfail.")
+    top = harness.trusted_tempdir("allocfail.")
     workers, failures, report = [], [], []
     tap_n = [0]
 

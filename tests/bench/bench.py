@@ -19,6 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "module"))
+import harness  # noqa: E402
 from harness import Host, ROOT, Standin, cleanup_pam_wrapper_dirs  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
@@ -46,7 +47,7 @@ def stats(xs):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="ssooidc-bench-")
+    work = harness.trusted_tempdir("ssooidc-bench-")
     os.chmod(work, 0o755)
     sd = Standin(work)
     host = Host(work, MODULE)

@@ -36,6 +36,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "module"))
+import harness  # noqa: E402
 from harness import Standin, Tap  # noqa: E402,F401  (Tap: re-exported)
 
 import pexpect  # noqa: E402  (Debian: python3-pexpect)
@@ -50,7 +51,9 @@ SUDOERS_D = "/etc/sudoers.d"
 SVC_INFIX = "ssooidc-e2e-"
 USER_PREFIX = "ssoe2e"
 TMP_PREFIX = "ssooidc-e2e-"
-PROTECTED = ("/etc/pam.d/sshd", "/etc/pam.d/sudo", "/etc/pam.d/login", "/etc/sudoers")
+PROTECTED = ("/etc/pam.d/sshd", "/etc/pam.d/sudo", "/etc/pam.d/login", "/etc/pam.d/su",
+             "/etc/sudoers")
+RESTORE_MANIFEST = "RESTORE"  # in a World's temp dir: system files to put back
 VERBOSE = os.environ.get("E2E_VERBOSE") == "1" or "-v" in sys.argv[1:]
 
 
@@ -133,6 +136,23 @@ def _processes_using(path):
     return pids
 
 
+def _restore_from(workdir):
+    """Put back the system files a (dead) run replaced: RESTORE lists
+    'backup-name<TAB>original-path' lines."""
+    try:
+        with open(os.path.join(workdir, RESTORE_MANIFEST)) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        name, _, original = line.partition("\t")
+        backup = os.path.join(workdir, name)
+        if os.path.exists(backup):
+            shutil.copy2(backup, original + ".restore")
+            os.rename(original + ".restore", original)
+            comment("restored %s from a dead run's backup" % original)
+
+
 def reap_stale():
     """Remove what a killed earlier run left behind (dead owner pid only)."""
     for d, pat in ((PAM_D, SVC_INFIX), (SUDOERS_D, SVC_INFIX)):
@@ -148,7 +168,7 @@ def reap_stale():
             if pid and not _pid_alive(pid):
                 os.unlink(path)
                 comment("removed stale %s (owner pid %d is gone)" % (path, pid))
-    tmp = tempfile.gettempdir()
+    tmp = harness.trusted_base()
     for name in os.listdir(tmp):
         path = os.path.join(tmp, name)
         if not name.startswith(TMP_PREFIX) or not os.path.isdir(path):
@@ -159,6 +179,7 @@ def reap_stale():
         except OSError:
             continue
         if pid and not _pid_alive(pid):
+            _restore_from(path)
             for other in _processes_using(path):  # e.g. its orphaned stand-in
                 os.kill(other, signal.SIGKILL)
                 comment("killed stale pid %d (it used %s)" % (other, path))
@@ -221,7 +242,7 @@ class World:
         reap_stale()
 
     def tempdir(self):
-        d = tempfile.mkdtemp(prefix="%s%s-" % (TMP_PREFIX, self.tag))
+        d = harness.trusted_tempdir("%s%s-" % (TMP_PREFIX, self.tag))
         with open(os.path.join(d, "OWNER"), "w") as f:
             f.write(self.marker + "\n")
         self.created_dirs.append(d)
@@ -291,6 +312,30 @@ class World:
             self.cleanup.push(path, lambda: os.path.lexists(path) and os.unlink(path))
         return path
 
+    def replace_system_file(self, path, text):
+        """Replace a system file (e.g. /etc/pam.d/su, which has no per-user
+        alternative) for the duration of the test. A backup and a RESTORE
+        manifest in our temp dir let a later run put it back if this one is
+        killed; the closing check verifies it is byte-for-byte unchanged."""
+        work = self.tempdir() if not self.created_dirs else self.created_dirs[0]
+        name = "backup-" + os.path.basename(path)
+        backup = os.path.join(work, name)
+        shutil.copy2(path, backup)
+        with open(os.path.join(work, RESTORE_MANIFEST), "a") as f:
+            f.write("%s\t%s\n" % (name, path))
+
+        def restore():
+            shutil.copy2(backup, path + ".restore")
+            os.rename(path + ".restore", path)
+        self.cleanup.push("restore " + path, restore)
+        tmp = path + ".e2e-new"
+        with open(tmp, "w") as f:
+            f.write("# %s - replaced for pam_ssooidc's end-to-end tests; restored after\n"
+                    % self.marker)
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+
     def module_conf(self, workdir, sd, **options):
         """The module's config file: every endpoint is the stand-in."""
         opts = {
@@ -342,15 +387,23 @@ def sample_stanza(name, conf, *options):
 class Terminal:
     """A program in a pseudo-terminal, and everything it printed."""
 
-    def __init__(self, cmd, args, timeout=30, env=None):
+    def __init__(self, cmd, args, timeout=30, env=None, stderr_to=None):
+        """stderr_to: a file that gets the program's stderr instead of the
+        terminal (the terminal's unread output is lost when it hangs up)."""
         self.log = io.StringIO()
+        preexec = None
+        if stderr_to:
+            def preexec():
+                fd = os.open(stderr_to, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                os.dup2(fd, 2)
+                os.close(fd)
         base = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "HOME": "/root", "TERM": "xterm", "LANG": "C.UTF-8"}
         base.update(env or {})
         self.t0 = time.monotonic()
         self.child = pexpect.spawn(cmd, args, env=base, cwd="/", encoding="utf-8",
                                    codec_errors="replace", timeout=timeout,
-                                   dimensions=(50, 120))
+                                   dimensions=(50, 120), preexec_fn=preexec)
         self.child.logfile_read = self.log
         self.status = None
 
@@ -451,6 +504,66 @@ class Browser:
                          {"user_code": code, "user": signed_in_as, "decision": decision})
 
 
+class SyslogCatcher:
+    """Binds /dev/log (when nothing else does, as on a machine without a
+    syslog daemon) and keeps every message: the module's outcome lines from
+    real sudo and su. `available` is False when /dev/log belongs to a real
+    syslog daemon; the caller then reports its syslog checks as skipped."""
+
+    def __init__(self):
+        self.messages = []
+        self.available = False
+        self.sock = None
+        if os.path.exists("/dev/log") and self._dead_socket("/dev/log"):
+            os.unlink("/dev/log")  # left by a killed run: nothing listens
+        if os.path.exists("/dev/log"):
+            return
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind("/dev/log")
+        os.chmod("/dev/log", 0o666)
+        self.available = True
+        self.stopped = False
+        import threading
+        threading.Thread(target=self._run, daemon=True).start()
+
+    @staticmethod
+    def _dead_socket(path):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            probe.connect(path)
+            return False
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            return False
+        finally:
+            probe.close()
+
+    def _run(self):
+        while not self.stopped:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            self.messages.append(data.decode("utf-8", "replace"))
+
+    def outcome_lines(self):
+        out = []
+        for m in list(self.messages):
+            i = m.find(": login result=")
+            if i >= 0:
+                out.append(m[i + 2:].rstrip("\n"))
+        return out
+
+    def stop(self):
+        if self.sock:
+            self.stopped = True
+            self.sock.close()
+            if os.path.exists("/dev/log"):
+                os.unlink("/dev/log")
+            self.sock = None
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -534,8 +647,8 @@ def check_clean_exit(tap, world, what, extra_left=()):
     PAM and sudoers files unchanged, every cleanup step done."""
     left = world.leftovers() + list(extra_left)
     tap.check(not left, "cleanup left nothing behind (%s)" % what, "\n".join(left))
-    tap.check(not world.protected_changed(), "/etc/pam.d/sshd, sudo, login and /etc/sudoers "
-              "are unchanged", "\n".join(world.protected_changed()))
+    tap.check(not world.protected_changed(), "/etc/pam.d/sshd, sudo, login, su and "
+              "/etc/sudoers are unchanged", "\n".join(world.protected_changed()))
     tap.check(not world.cleanup.failures, "every cleanup step worked",
               "\n".join(world.cleanup.failures))
 

@@ -29,7 +29,7 @@ static void check_session(const char *arn)
     if (!session)
         abort();
     memset(session, 0xA5, 128);
-    int rc = identity_session_from_arn(arn, ACCOUNT, ROLE, session, 128);
+    int rc = identity_session_from_arn(arn, "aws", ACCOUNT, ROLE, session, 128);
     FUZZ_CHECK(rc == 0 || rc == -1, "0 or -1");
     FUZZ_CHECK(fuzz_terminated(session, 128), "session terminated");
     if (rc != 0) {
@@ -40,7 +40,7 @@ static void check_session(const char *arn)
         FUZZ_CHECK(strchr(session, '/') == NULL, "session holds no '/'");
         FUZZ_CHECK(al > sl && arn[al - sl - 1] == '/' && strcmp(arn + al - sl, session) == 0,
                    "session is the ARN's last path element");
-        FUZZ_CHECK(strncmp(arn, "arn:", 4) == 0, "ARN starts with arn:");
+        FUZZ_CHECK(strncmp(arn, "arn:aws:", 8) == 0, "ARN is in partition aws");
         FUZZ_CHECK(strstr(arn, ":sts::" ACCOUNT ":assumed-role/AWSReservedSSO_" ROLE "_") != NULL,
                    "ARN names the configured account and permission set");
     }

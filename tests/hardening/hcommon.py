@@ -161,7 +161,7 @@ class World:
     """One stand-in and one PAM host in a private temporary directory."""
 
     def __init__(self, module=MODULE, prefix="ssooidc-hard-", scenario=None):
-        self.work = tempfile.mkdtemp(prefix=prefix)
+        self.work = harness.trusted_tempdir(prefix)
         os.chmod(self.work, 0o755)
         try:
             lib = snapshot_module(module, os.path.join(self.work, "lib"))

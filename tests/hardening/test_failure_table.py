@@ -29,7 +29,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hcommon import ACCOUNT, MODULE, ROLE, ROOT, World  # noqa: E402
-from harness import PAM_MESSAGES  # noqa: E402  (tests/module, on the path via hcommon)
+import harness  # noqa: E402  (tests/module, on the path via hcommon)
 
 S, AE, AU, SE = "PAM_SUCCESS", "PAM_AUTH_ERR", "PAM_AUTHINFO_UNAVAIL", "PAM_SERVICE_ERR"
 
@@ -156,18 +156,27 @@ ROWS += [
         why_ok="allow_any_approver never calls %s" % op)
     for op in IDENTITY_OPS for kind in FAULT_KINDS
 ]
-# control_chars: the module strips what it shows and never parses the
-# decorated strings, so the login goes on; on STS the decorated Arn is no
-# longer a well-formed ARN and the identity policies refuse it.
+# control_chars: what is shown to the person (StartDeviceAuthorization's
+# code and URIs) must have the right shape, so that answer is refused
+# whole; elsewhere the decorated strings are error texts the module never
+# shows, so the login goes on; on STS the decorated Arn is no longer a
+# well-formed ARN and the identity policies refuse it.
+def _control_chars_row(op):
+    if op == "StartDeviceAuthorization":
+        return (AU, AU, AU, AU), ("the user code and URIs must have their shape, else the "
+                                  "answer is not trusted")
+    if op == "GetCallerIdentity":
+        return (S, AU, AU, AU), ("allow_any_approver never calls GetCallerIdentity (the "
+                                 "identity policies refuse the decorated Arn)")
+    return (S, S, S, S), "the decorated strings are never shown or used"
+
+
 ROWS += [
     Row("%s-control_chars" % op, "control characters",
         "%s: terminal escapes around every displayable string" % op,
-        (S, AU, AU, AU) if op == "GetCallerIdentity" else (S, S, S, S),
+        _control_chars_row(op)[0],
         scenario=fault(op, "control_chars"), op=op, kind="control_chars",
-        why_ok=("allow_any_approver never calls GetCallerIdentity (the identity policies "
-                "refuse the decorated Arn)" if op == "GetCallerIdentity" else
-                "the decorated strings are only ever shown to the user, with the escapes "
-                "stripped"))
+        why_ok=_control_chars_row(op)[1])
     for op in OIDC_OPS + IDENTITY_OPS
 ]
 # raw: answers crafted byte for byte, for what the named kinds do not cover.
@@ -347,8 +356,8 @@ def run_one(w, row, policy):
     lines = [l for l in r.syslog if l.startswith("login ")]
     if len(lines) != 1:
         problems.append("%d outcome lines in syslog (want 1)" % len(lines))
-    elif PAM_MESSAGES.get(expected) and "result=%s " % PAM_MESSAGES[expected] not in lines[0]:
-        problems.append("the syslog outcome line does not say %s" % PAM_MESSAGES[expected])
+    elif (harness.parse_outcome(lines[0]) or {}).get("result") != expected:
+        problems.append("the syslog outcome line does not parse to result=%s" % expected)
     if row.op:
         # allow_any_approver never reaches the identity ops (checked below);
         # everywhere else the fault must really have been served.

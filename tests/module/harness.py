@@ -31,6 +31,27 @@ PAM_MESSAGES = {
 }
 
 
+# The module trusts its config file, CA file, user map and cache directory
+# only when every directory above them is root's and not writable by group
+# or others (like OpenSSH's StrictModes, without an exception for sticky
+# directories), so /tmp will not do: tests keep their trusted files here.
+TRUSTED_BASE = "/run/ssooidc-tests"
+
+
+def trusted_base():
+    os.makedirs(TRUSTED_BASE, mode=0o755, exist_ok=True)
+    os.chown(TRUSTED_BASE, 0, 0)
+    os.chmod(TRUSTED_BASE, 0o755)
+    return TRUSTED_BASE
+
+
+def trusted_tempdir(prefix):
+    """A fresh root-owned 0755 directory under TRUSTED_BASE."""
+    d = tempfile.mkdtemp(prefix=prefix, dir=trusted_base())
+    os.chmod(d, 0o755)
+    return d
+
+
 def _lib(name):
     for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"):
         p = os.path.join(d, name)
@@ -142,6 +163,32 @@ def stanza_options(sd, conf, cache, policy="identity", base=None, **extra):
     return ["%s=%s" % (k, v) if v is not None else k for k, v in opts.items()]
 
 
+OUTCOME_KEYS = ["result", "user", "rhost", "service", "approver", "seconds", "retries",
+                "request_id", "reason"]
+_OUTCOME_PAIR = re.compile(r' ([a-z_]+)=("(?:[^"\\]|\\.)*"|[^ "]+)')
+
+
+def parse_outcome(line):
+    """The outcome line ("login k=v k=\"v\" ...") as a dict, as a SIEM would
+    read it; None unless every key is there exactly once, in order, and the
+    whole line is made of such pairs."""
+    if not line.startswith("login"):
+        return None
+    rest = line[len("login"):]
+    pairs, pos = [], 0
+    for m in _OUTCOME_PAIR.finditer(rest):
+        if m.start() != pos:
+            return None
+        pos = m.end()
+        v = m.group(2)
+        if v.startswith('"'):
+            v = re.sub(r"\\(.)", r"\1", v[1:-1])
+        pairs.append((m.group(1), v))
+    if pos != len(rest) or [k for k, _ in pairs] != OUTCOME_KEYS:
+        return None
+    return dict(pairs)
+
+
 class Result:
     def __init__(self, rc, out, err, seconds):
         self.rc, self.out, self.err, self.seconds = rc, out, err, seconds
@@ -158,6 +205,11 @@ class Result:
     def login_line(self):
         lines = [l for l in self.syslog if l.startswith("login ")]
         return lines[-1] if lines else ""
+
+    @property
+    def outcome(self):
+        """The outcome line as a dict (parse_outcome), or None."""
+        return parse_outcome(self.login_line)
 
     def everything(self):
         return self.out + self.err
@@ -193,6 +245,7 @@ class Host:
         # at the same moment one /tmp/pam.X directory, and a shared service
         # name would then let one run with the other's stanza.
         self.default_service = "ssotest%d" % os.getpid()
+        self.extra_env = {}  # further variables for the PAM host (hostile-env tests)
 
     def write_conf(self, text, mode=0o600):
         with open(self.conf, "w") as f:
@@ -224,6 +277,7 @@ class Host:
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=87",
             "LSAN_OPTIONS": "suppressions=%s" % os.path.join(ROOT, "tests", "module", "lsan.supp"),
         })
+        e.update(self.extra_env)
         return e
 
     def login(self, user, service="ssotest", flags="", stdin="\n", rhost="203.0.113.7",

@@ -7,6 +7,7 @@ line and, where it matters, the stand-in's request log."""
 import argparse
 import os
 import re
+import shutil
 import stat
 import sys
 import tempfile
@@ -15,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ACCOUNT, ROLE, Host, SECRET_MARKERS, Standin, Tap,  # noqa: E402
-                     cleanup_pam_wrapper_dirs, stanza_options)
+                     cleanup_pam_wrapper_dirs, stanza_options, trusted_tempdir)
 
 TESTS = []
 
@@ -87,11 +88,14 @@ def approved_login_identity(c):
     polls = [x["t"] for x in log if x["op"] == "CreateToken"]
     c.check(len(polls) == 2 and polls[1] - polls[0] >= 0.95, "polls are an interval apart", r,
             str(polls))
-    c.check("approver=alice" in r.login_line and "user=alice" in r.login_line
-            and "rhost=203.0.113.7" in r.login_line
-            and "service=%s" % c.host.default_service in r.login_line
-            and "request_id=" in r.login_line and "seconds=" in r.login_line,
-            "one syslog line with user, rhost, service, outcome, seconds, request id", r)
+    o = r.outcome or {}
+    c.check(o.get("result") == "PAM_SUCCESS" and o.get("approver") == "alice"
+            and o.get("user") == "alice" and o.get("rhost") == "203.0.113.7"
+            and o.get("service") == c.host.default_service and o.get("retries") == "0"
+            and re.fullmatch(r"[0-9a-f-]{36}", o.get("request_id", ""))
+            and re.fullmatch(r"\d+\.\d", o.get("seconds", "")),
+            "one key=value syslog line: result, user, rhost, service, approver, seconds, "
+            "retries, request id, reason", r, str(o))
     c.check(sum(1 for l in r.syslog if l.startswith("login ")) == 1,
             "exactly one outcome line per login", r)
     dev = c.sd.devices()[-1]
@@ -391,6 +395,171 @@ def config_file_checks(c):
     c.check(path in r.login_line, "syslog names the file", r)
 
 
+# The module's trusted files - conf, ca_file, user_map, cache_dir - must be
+# root's, and so must every directory above them, none writable by group or
+# others, with no symbolic link on the way and no exception for sticky
+# directories. Each way a local user could slip a file in is refused with
+# PAM_SERVICE_ERR naming the path, before anything is sent.
+
+def _chain_variants(c, name):
+    """(label, parent dir) pairs, each parent unsafe in one way."""
+    base = os.path.join(c.workdir, "chain-%s-%d" % (name, c.n_cache))
+    c.n_cache += 1
+    os.makedirs(base)
+    gw = os.path.join(base, "groupwritable")
+    os.mkdir(gw)
+    os.chmod(gw, 0o775)
+    foreign = os.path.join(base, "foreign")
+    os.mkdir(foreign)
+    os.chown(foreign, 2002, 2002)
+    os.chmod(foreign, 0o755)
+    real = os.path.join(base, "real")
+    os.mkdir(real)
+    link = os.path.join(base, "link")
+    os.symlink(real, link)
+    sticky = os.path.join(base, "tmp")
+    os.mkdir(sticky)
+    os.chmod(sticky, 0o1777)
+    return [("a group-writable parent", gw), ("a parent owned by another user", foreign),
+            ("a symlinked component", link), ("a squatted name in a sticky directory", sticky)]
+
+
+def _plant(path, text, squatter):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+    if squatter:
+        os.chown(path, 2002, 2002)
+
+
+@test
+def trusted_path_chains(c):
+    c.sd.reset(approve_after_polls=0)
+    conf_text = "# nothing here\n"
+    map_text = "alice alice\n"
+    with open(c.sd.ca) as f:
+        ca_text = f.read()
+    for what in ("conf", "ca_file", "user_map", "cache_dir"):
+        for label, parent in _chain_variants(c, what):
+            squat = label.startswith("a squatted")
+            target = os.path.join(parent, what)
+            if what == "cache_dir":
+                os.mkdir(os.path.join(os.path.realpath(parent), what), 0o700)
+                if squat:
+                    os.chown(target, 2002, 2002)
+                opts = c.options(cache=target)
+            elif what == "conf":
+                _plant(os.path.join(os.path.realpath(parent), what), conf_text, squat)
+                opts = c.options()
+                opts = ["conf=" + target] + [o for o in opts if not o.startswith("conf=")]
+            else:
+                _plant(os.path.join(os.path.realpath(parent), what),
+                       ca_text if what == "ca_file" else map_text, squat)
+                opts = c.options(**{what: target})
+            r = c.login("alice", opts)
+            c.expect(r, "PAM_SERVICE_ERR", "%s under %s" % (what, label))
+            c.check(parent in r.login_line and not c.sd.api_log(),
+                    "%s under %s: syslog names %s; nothing was sent" % (what, label, parent),
+                    r, str(ops(c.sd)))
+            c.sd.reset(approve_after_polls=0)
+
+
+@test
+def proxy_option(c):
+    """proxy= is the only way to a proxy; the environment never is."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+    from connect_proxy import ConnectProxy
+    admin, hostile = ConnectProxy(), ConnectProxy()
+    try:
+        c.sd.reset(approve_after_polls=0)
+        r = c.login("alice", c.options(proxy=admin.url))
+        c.expect(r, "PAM_SUCCESS", "through the configured proxy")
+        c.check(len(admin.connects()) == 1 and admin.connects()[0][1] == "127.0.0.1:%d"
+                % c.sd.port, "the whole login was one CONNECT tunnel through proxy=", r,
+                str(admin.requests))
+        c.host.extra_env = {"HTTPS_PROXY": hostile.url, "https_proxy": hostile.url,
+                            "ALL_PROXY": hostile.url, "NO_PROXY": "*", "no_proxy": "*"}
+        try:
+            c.sd.reset(approve_after_polls=0)
+            r = c.login("alice", c.options(proxy=admin.url))
+            c.expect(r, "PAM_SUCCESS", "proxy= with NO_PROXY=* and other proxies in the "
+                     "environment")
+            c.check(len(admin.connects()) == 2 and not hostile.requests,
+                    "NO_PROXY did not route around proxy=, HTTPS_PROXY was not used", r,
+                    "admin %s hostile %s" % (admin.requests, hostile.requests))
+            c.sd.reset(approve_after_polls=0)
+            r = c.login("alice")
+            c.expect(r, "PAM_SUCCESS", "no proxy= but HTTPS_PROXY/ALL_PROXY in the environment")
+            c.check(not hostile.requests and len(admin.connects()) == 2,
+                    "without proxy= no proxy is used at all", r, str(hostile.requests))
+        finally:
+            c.host.extra_env = {}
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))  # a port nobody listens on
+        dead_url = "http://127.0.0.1:%d" % s.getsockname()[1]
+        c.sd.reset(approve_after_polls=0)
+        r = c.login("alice", c.options(proxy=dead_url))
+        s.close()
+        c.expect(r, "PAM_AUTHINFO_UNAVAIL", "the configured proxy is down")
+        c.check(not c.sd.api_log(), "no direct connection when the proxy is down", r)
+        for bad in ("http://user:pw@127.0.0.1:3128", "socks5://127.0.0.1:1080",
+                    "http://127.0.0.1:3128/path"):
+            r = c.login("alice", c.options(proxy=bad))
+            c.expect(r, "PAM_SERVICE_ERR", "proxy=" + bad)
+    finally:
+        admin.stop()
+        hostile.stop()
+
+
+@test
+def root_only_through_user_map(c):
+    c.sd.reset(approve_after_polls=0, approver="root")
+    r = c.login("root")
+    c.expect(r, "PAM_AUTH_ERR", "Identity Center user 'root' for local root, exact-name rule")
+    c.check("uid 0" in r.login_line, "syslog says uid 0 needs a user_map line", r)
+    c.sd.reset(approve_after_polls=0, approver="root@example.com")
+    r = c.login("root", c.options(username_suffix="@example.com"))
+    c.expect(r, "PAM_AUTH_ERR", "root@example.com for local root, suffix rule")
+    path = os.path.join(c.workdir, "root_map")
+    with open(path, "w") as f:
+        f.write("ops.lead root\n")
+    os.chmod(path, 0o600)
+    c.sd.reset(approve_after_polls=0, approver="ops.lead")
+    r = c.login("root", c.options(user_map=path))
+    c.expect(r, "PAM_SUCCESS", "an explicit user_map line admits root")
+
+
+@test
+def outcome_line_cannot_be_forged(c):
+    """Hostile rhost, request id and error text: the line still parses into
+    exactly the fixed keys, each value intact."""
+    rhost = 'evil" result=PAM_SUCCESS approver="root'
+    c.sd.reset(approve_after_polls=0, faults={"CreateToken": {
+        "kind": "raw", "status": 400,
+        "headers": {"Content-Type": "application/json",
+                    "x-amzn-RequestId": "abc result=PAM_SUCCESS",
+                    "x-amzn-ErrorType": "AccessDeniedException"},
+        "body": '{"error":"access_denied","error_description":"\\" result=PAM_SUCCESS '
+                'reason=\\"ok\\u202e\\u001b[2J"}'}})
+    r = c.login("alice", rhost=rhost)
+    c.expect(r, "PAM_AUTH_ERR", "denied, with hostile text around")
+    o = r.outcome
+    c.check(o is not None and o["result"] == "PAM_AUTH_ERR" and o["rhost"] == rhost
+            and o["request_id"] == "-" and o["approver"] == "-",
+            "the outcome line parses to the fixed keys; rhost kept verbatim, the request id "
+            "replaced by '-'", r, str(o))
+
+
+@test
+def sts_partition_must_match_region(c):
+    c.sd.reset(approve_after_polls=0, arn_override="arn:aws-cn:sts::111122223333:assumed-role/"
+               "AWSReservedSSO_LinuxLogin_0123456789abcdef/alice")
+    r = c.login("alice")
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "an aws-cn ARN for region us-east-1")
+    c.check("partition aws" in r.login_line, "syslog names the expected partition", r)
+
+
 @test
 def unknown_user(c):
     c.sd.reset(approve_after_polls=0)
@@ -443,15 +612,49 @@ def conversation_failure(c):
     c.check(ops(c.sd).count("CreateToken") == 0, "no polling after a failed conversation", r)
 
 
+def device_answer(sd, **override):
+    """A StartDeviceAuthorization answer body with some members replaced."""
+    import json
+    body = {"deviceCode": "devcode-hostile", "userCode": "ABCD-EFGH",
+            "verificationUri": "%s/device" % sd.url,
+            "verificationUriComplete": "%s/device?user_code=ABCD-EFGH" % sd.url,
+            "expiresIn": 600, "interval": 1}
+    body.update(override)
+    return json.dumps(body)
+
+
+HOSTILE_DEVICE_TEXT = {
+    "escape sequences in the code": {"userCode": "\x1b[2J\x1b]0;pwned\x07ABCD-EFGH"},
+    "a space in the code": {"userCode": "ABCD EFGH"},
+    "a bidi override in the code": {"userCode": "ABCD-\u202eHGFE"},
+    "an over-long code": {"userCode": "A" * 33},
+    "a non-ASCII code": {"userCode": "\u0410BCD-EFGH"},
+    "a space in the URI": {"verificationUri": "https://127.0.0.1/device please-also-visit"},
+    "control bytes in the URI": {"verificationUri": "https://127.0.0.1/\x1b[31mdevice\r\n"},
+    "a zero-width space in the complete URI":
+        {"verificationUriComplete": "https://127.0.0.1/device?user_code=\u200bABCD"},
+    "an http:// URI": {"verificationUri": "http://127.0.0.1/device"},
+    "a javascript: URI": {"verificationUriComplete": "javascript:alert(1)"},
+    "an over-long URI": {"verificationUri": "https://127.0.0.1/" + "a" * 600},
+}
+
+
 @test
-def control_characters_are_stripped(c):
-    c.sd.reset(approve_after_polls=0,
-               faults={"StartDeviceAuthorization": {"kind": "control_chars"}})
-    r = c.login("alice")
-    bad = [ch for ch in r.out if (ord(ch) < 32 and ch not in "\n\t") or 0x7f <= ord(ch) <= 0x9f]
-    c.check(not bad, "no control characters reach the terminal", r, repr(bad[:10]))
-    c.check(c.sd.devices()[-1]["userCode"] in r.out and "pwned" not in r.out,
-            "escape sequences removed whole; the code is still shown", r)
+def hostile_device_text_is_refused(c):
+    """What the person is shown must have the right shape; otherwise the
+    whole answer is untrusted: nothing is shown, nothing polled."""
+    for name, override in HOSTILE_DEVICE_TEXT.items():
+        c.sd.reset(approve_after_polls=0, faults={"StartDeviceAuthorization": {
+            "kind": "raw", "status": 200, "headers": {"Content-Type": "application/json"},
+            "body": device_answer(c.sd, **override)}})
+        r = c.login("alice")
+        c.expect(r, "PAM_AUTHINFO_UNAVAIL", "device answer with " + name)
+        c.check("shape" in r.login_line and "CreateToken" not in ops(c.sd)
+                and "ABCD" not in r.out and "Open" not in r.out,
+                "%s: not shown, not polled, syslog says why" % name, r)
+        bad = [ch for ch in r.everything() if ord(ch) < 32 and ch not in "\n\t"]
+        c.check(not bad, "%s: no control character reached the terminal or log" % name, r,
+                repr(bad[:10]))
 
 
 @test
@@ -468,7 +671,8 @@ def qr_code_option(c):
     c.sd.reset(approve_after_polls=0,
                faults={"StartDeviceAuthorization": {"kind": "control_chars"}})
     r = c.login("alice", c.options(qr="yes"))
-    c.check("\u2588" not in r.out, "no QR code for a URL that had to be sanitized", r)
+    c.check(r.code == "PAM_AUTHINFO_UNAVAIL" and "\u2588" not in r.out,
+            "no QR code (and no login) for a URL of the wrong shape", r)
 
 
 # ---------------------------------------------------------------- identity
@@ -661,8 +865,8 @@ def main():
                 "--suppressions=" + os.path.join(os.path.dirname(__file__), "valgrind.supp")]
     tap = Tap(prefix="" if a.wrap == "none" else "[%s] " % a.wrap)
     only = set(filter(None, a.only.split(",")))
-    with tempfile.TemporaryDirectory(prefix="ssooidc-mod-") as work:
-        os.chmod(work, 0o755)
+    work = trusted_tempdir("ssooidc-mod-")
+    try:
         sd = Standin(work)
         try:
             host = Host(work, module, wrap=wrap, asan=(a.wrap == "asan"))
@@ -687,6 +891,8 @@ def main():
         finally:
             sd.stop()
             cleanup_pam_wrapper_dirs()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return tap.done()
 
 

@@ -6,3 +6,9 @@
 # Sourced by tests/run_all.sh, which defines `suite` and $PY.
 suite e2e-sshd /usr/bin/python3 tests/e2e/test_sshd.py
 suite e2e-sudo /usr/bin/python3 tests/e2e/test_sudo.py
+# The setuid-environment attack (issue: proxies and SSLKEYLOGFILE from the
+# caller's environment) against real sudo -E, sudo and pamtester.
+suite e2e-hostile-env /usr/bin/python3 tests/e2e/test_hostile_env.py
+# Ctrl-C while the module waits, under real sudo, su and login (su's and
+# login's PAM files are replaced for the run and restored, checked).
+suite e2e-interrupt /usr/bin/python3 tests/e2e/test_interrupt.py

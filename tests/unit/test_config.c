@@ -20,6 +20,7 @@
 #include <security/pam_modules.h>
 
 #include "config.h"
+#include "trusted_tmp.h"
 
 #define ARGV(...) ((const char *[]){__VA_ARGS__})
 #define NARGS(...) ((int)(sizeof(ARGV(__VA_ARGS__)) / sizeof(const char *)))
@@ -83,10 +84,7 @@ static void conf_arg(char *buf, size_t len, const char *path)
 static int group_setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config.XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return -1;
-    return chmod(tmpdir, 0755);
+    return trusted_mkdtemp(tmpdir, sizeof(tmpdir), "test_config", 0755) ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -836,7 +834,7 @@ static void test_file_not_owned_by_root(void **state)
     assert_int_equal(chown(path, 1, 1), 0);
     conf_arg(conf, sizeof(conf), path);
     int rc = LOAD_FILE(&c, &err, conf);
-    ASSERT_FAILS(rc, err, path, "owned by uid 1", "root");
+    ASSERT_FAILS(rc, err, path, "not owned by root", "owner uid 1");
 }
 
 static void test_file_group_writable(void **state)

@@ -12,6 +12,7 @@
 #include "awserr.h"
 #include "identity.h"
 #include "oidc.h"
+#include "outcome.h"
 #include "portal.h"
 #include "sanitize.h"
 #include "sts.h"
@@ -210,6 +211,63 @@ static void test_parse_credentials(void **state)
     "</Arn><UserId>AROA:x</UserId><Account>1</Account></GetCallerIdentityResult>" \
     "</GetCallerIdentityResponse>"
 
+/* Strict: one Arn, at GetCallerIdentityResponse/GetCallerIdentityResult,
+ * unprefixed, in well-formed XML. */
+static void test_sts_strict(void **state)
+{
+    (void)state;
+    char arn[256];
+    const char *ok = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                     "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+                     "<GetCallerIdentityResult><Arn>arn:aws:sts::1:assumed-role/R/s</Arn>"
+                     "<UserId>AROA:s</UserId><Account>1</Account></GetCallerIdentityResult>"
+                     "<ResponseMetadata><RequestId>x-1</RequestId></ResponseMetadata>"
+                     "<!-- c --></GetCallerIdentityResponse>\n";
+    assert_int_equal(sts_parse_arn(S(ok), arn, sizeof(arn)), 0);
+    const char *bad[] = {
+        /* a namespace-prefixed Arn beside the real one */
+        "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:sts::1:a/b/c</Arn>"
+        "<x:Arn xmlns:x=\"y\">arn:aws:sts::2:a/b/d</x:Arn></GetCallerIdentityResult>"
+        "</GetCallerIdentityResponse>",
+        /* only a prefixed one */
+        "<GetCallerIdentityResponse><GetCallerIdentityResult><sts:Arn>arn:aws:sts::1:a/b/c</sts:Arn>"
+        "</GetCallerIdentityResult></GetCallerIdentityResponse>",
+        /* a second Arn elsewhere */
+        "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:sts::1:a/b/c</Arn>"
+        "</GetCallerIdentityResult><ResponseMetadata><Arn>arn:aws:sts::2:a/b/d</Arn>"
+        "</ResponseMetadata></GetCallerIdentityResponse>",
+        /* Arn at the wrong depth */
+        "<GetCallerIdentityResponse><Arn>arn:aws:sts::1:a/b/c</Arn></GetCallerIdentityResponse>",
+        /* malformed: unclosed, crossed, two roots, trailing text, DOCTYPE, CDATA */
+        "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:sts::1:a/b/c</Arn>"
+        "</GetCallerIdentityResult>",
+        "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:sts::1:a/b/c"
+        "</GetCallerIdentityResult></Arn></GetCallerIdentityResponse>",
+        GCI("arn:aws:sts::1:a/b/c") GCI("arn:aws:sts::1:a/b/c"),
+        GCI("arn:aws:sts::1:a/b/c") "junk",
+        "<!DOCTYPE x [<!ENTITY e \"arn:aws:sts::1:a/b/c\">]>" GCI("&e;"),
+        GCI("<![CDATA[arn:aws:sts::1:a/b/c]]>"),
+        GCI("arn:aws:sts::1:a/b/c<!-- x -->"),
+        "<GetCallerIdentityResponse a=\"1><GetCallerIdentityResult><Arn>arn:aws:sts::1:a/b/c</Arn>"
+        "</GetCallerIdentityResult></GetCallerIdentityResponse>",
+        "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn/></GetCallerIdentityResult>"
+        "</GetCallerIdentityResponse>",
+        "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:sts::1:a/b/c</Arn >"
+        "</GetCallerIdentityResult></GetCallerIdentityResponse>x",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (sts_parse_arn(S(bad[i]), arn, sizeof(arn)) != -1)
+            fail_msg("accepted case %zu: %s", i, bad[i]);
+        assert_string_equal(arn, "");
+    }
+    /* A deeply nested document is refused, not recursed into. */
+    char deep[4096] = "";
+    for (int i = 0; i < 100; i++)
+        strcat(deep, "<a>");
+    assert_int_equal(sts_parse_arn(S(deep), arn, sizeof(arn)), -1);
+}
+
 static void test_sts_arn(void **state)
 {
     (void)state;
@@ -235,11 +293,26 @@ static void test_session_from_arn(void **state)
     const char *acct = "111122223333", *role = "Linux_Login";
     assert_int_equal(identity_session_from_arn(
                          "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Linux_Login_abc123/a@b.c",
-                         acct, role, s, sizeof(s)), 0);
+                         "aws", acct, role, s, sizeof(s)), 0);
     assert_string_equal(s, "a@b.c");
     assert_int_equal(identity_session_from_arn(
                          "arn:aws-cn:sts::111122223333:assumed-role/AWSReservedSSO_Linux_Login_0f/x",
-                         acct, role, s, sizeof(s)), 0);
+                         "aws-cn", acct, role, s, sizeof(s)), 0);
+    /* The partition must be the configured region's. */
+    assert_int_equal(identity_session_from_arn(
+                         "arn:aws-cn:sts::111122223333:assumed-role/AWSReservedSSO_Linux_Login_0f/x",
+                         "aws", acct, role, s, sizeof(s)), -1);
+    assert_int_equal(identity_session_from_arn(
+                         "arn:aws-evil:sts::111122223333:assumed-role/AWSReservedSSO_Linux_Login_0f/x",
+                         "aws", acct, role, s, sizeof(s)), -1);
+    assert_int_equal(identity_session_from_arn(
+                         "arn:awsx:sts::111122223333:assumed-role/AWSReservedSSO_Linux_Login_0f/x",
+                         "aws", acct, role, s, sizeof(s)), -1);
+    assert_string_equal(identity_partition("us-east-1"), "aws");
+    assert_string_equal(identity_partition("cn-northwest-1"), "aws-cn");
+    assert_string_equal(identity_partition("us-gov-west-1"), "aws-us-gov");
+    assert_string_equal(identity_partition("us-isob-east-1"), "aws-iso-b");
+    assert_string_equal(identity_partition("eusc-de-east-1"), "aws-eusc");
     const char *bad[] = {
         "arn:aws:sts::111122223334:assumed-role/AWSReservedSSO_Linux_Login_abc/a",
         "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Linux_LoginX_abc/a",
@@ -251,7 +324,7 @@ static void test_session_from_arn(void **state)
         "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_equal(identity_session_from_arn(bad[i], acct, role, s, sizeof(s)), -1);
+        assert_int_equal(identity_session_from_arn(bad[i], "aws", acct, role, s, sizeof(s)), -1);
 }
 
 /* ---- user map ---- */
@@ -273,14 +346,177 @@ static void test_usermap_policies(void **state)
     (void)state;
     struct cfg c;
     struct sso_error err;
+    const struct usermap none = {NULL, 0};
     memset(&c, 0, sizeof(c));
-    assert_int_equal(usermap_allows(&c, "alice", "alice", &err), PAM_SUCCESS);
-    assert_int_equal(usermap_allows(&c, "Alice", "alice", &err), PAM_AUTH_ERR);
+    assert_int_equal(usermap_allows(&c, &none, "alice", &(struct local_account){"alice", 1000}, &err), PAM_SUCCESS);
+    assert_int_equal(usermap_allows(&c, &none, "Alice", &(struct local_account){"alice", 1000}, &err), PAM_AUTH_ERR);
     strcpy(c.username_suffix, "@example.com");
-    assert_int_equal(usermap_allows(&c, "alice@EXAMPLE.COM", "alice", &err), PAM_SUCCESS);
-    assert_int_equal(usermap_allows(&c, "alice@example.com.evil", "alice", &err), PAM_AUTH_ERR);
-    assert_int_equal(usermap_allows(&c, "alice", "alice", &err), PAM_AUTH_ERR);
-    assert_int_equal(usermap_allows(&c, "xalice@example.com", "alice", &err), PAM_AUTH_ERR);
+    assert_int_equal(usermap_allows(&c, &none, "alice@EXAMPLE.COM", &(struct local_account){"alice", 1000}, &err), PAM_SUCCESS);
+    assert_int_equal(usermap_allows(&c, &none, "alice@example.com.evil", &(struct local_account){"alice", 1000}, &err), PAM_AUTH_ERR);
+    assert_int_equal(usermap_allows(&c, &none, "alice", &(struct local_account){"alice", 1000}, &err), PAM_AUTH_ERR);
+    assert_int_equal(usermap_allows(&c, &none, "xalice@example.com", &(struct local_account){"alice", 1000}, &err), PAM_AUTH_ERR);
+}
+
+/* uid 0 only through an explicit user_map line. */
+static void test_usermap_root(void **state)
+{
+    (void)state;
+    struct cfg c;
+    struct sso_error err;
+    const struct usermap none = {NULL, 0};
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(usermap_allows(&c, &none, "root", &(struct local_account){"root", 0}, &err), PAM_AUTH_ERR);
+    assert_non_null(strstr(err.msg, "uid 0"));
+    assert_int_equal(usermap_allows(&c, &none, "toor", &(struct local_account){"toor", 0}, &err), PAM_AUTH_ERR); /* any uid-0 name */
+    strcpy(c.username_suffix, "@example.com");
+    assert_int_equal(usermap_allows(&c, &none, "root@example.com", &(struct local_account){"root", 0}, &err), PAM_AUTH_ERR);
+    assert_int_equal(usermap_allows(&c, &none, "root@example.com", &(struct local_account){"root", 1}, &err), PAM_SUCCESS);
+}
+
+/* ---- what may reach a terminal ---- */
+
+static void test_display_allow_lists(void **state)
+{
+    (void)state;
+    const char *codes_ok[] = {"ABCD-EFGH", "FHLGDVN5C", "wdjb-mjht", "7",
+                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"};
+    const char *codes_bad[] = {"", "ABCD EFGH", "ABCD\x1b[2J", "ABCD\xe2\x80\xaeHGFE", "AB_CD",
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456", "AB\tCD", "\xc3\x84" "BCD"};
+    for (size_t i = 0; i < sizeof(codes_ok) / sizeof(codes_ok[0]); i++)
+        assert_true(sanitize_is_user_code(codes_ok[i]));
+    for (size_t i = 0; i < sizeof(codes_bad) / sizeof(codes_bad[0]); i++)
+        assert_false(sanitize_is_user_code(codes_bad[i]));
+    assert_true(sanitize_is_https_uri("https://device.sso.eu-west-1.amazonaws.com/"));
+    assert_true(sanitize_is_https_uri("https://d.example/?user_code=ABCD-EFGH&x=%20"));
+    assert_true(sanitize_is_https_uri("https://[::1]:8443/device"));
+    const char *uris_bad[] = {
+        "http://d.example/", "https://", "https:///x", "https://d.example/ x",
+        "https://d/\x1b]0;t\x07", "https://d.example/\xe2\x80\xae", "https://d.example/\"x\"",
+        "https://d.example/<x>", "javascript:alert(1)", "https://d.example/\n",
+        "HTTPS://d.example/", "https://?x",
+    };
+    for (size_t i = 0; i < sizeof(uris_bad) / sizeof(uris_bad[0]); i++)
+        assert_false(sanitize_is_https_uri(uris_bad[i]));
+    char longuri[600];
+    memset(longuri, 'a', sizeof(longuri));
+    memcpy(longuri, "https://", 8);
+    longuri[512] = '\0';
+    assert_true(sanitize_is_https_uri(longuri)); /* exactly 512 */
+    longuri[512] = 'a';
+    longuri[513] = '\0';
+    assert_false(sanitize_is_https_uri(longuri));
+}
+
+/* Hostile device answers are refused, not filtered into shape. */
+static void test_parse_device_hostile(void **state)
+{
+    (void)state;
+    struct oidc_device d;
+    struct sso_error err;
+    const char *bad[] = {
+        "{\"deviceCode\":\"dc\",\"userCode\":\"ABCD EFGH\",\"verificationUri\":\"https://d/\",\"expiresIn\":600}",
+        "{\"deviceCode\":\"dc\",\"userCode\":\"AB\\u001b[2J\",\"verificationUri\":\"https://d/\",\"expiresIn\":600}",
+        "{\"deviceCode\":\"dc\",\"userCode\":\"AB\\u202eCD\",\"verificationUri\":\"https://d/\",\"expiresIn\":600}",
+        "{\"deviceCode\":\"dc\",\"userCode\":\"ABCD\",\"verificationUri\":\"https://d/ x\",\"expiresIn\":600}",
+        "{\"deviceCode\":\"dc\",\"userCode\":\"ABCD\",\"verificationUri\":\"http://d/\",\"expiresIn\":600}",
+        "{\"deviceCode\":\"dc\",\"userCode\":\"ABCD\",\"verificationUri\":\"https://d/\","
+        "\"verificationUriComplete\":\"https://d/\\u200b\",\"expiresIn\":600}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(oidc_parse_device(S(bad[i]), &d, &err), PAM_AUTHINFO_UNAVAIL);
+        assert_non_null(strstr(err.msg, "shape"));
+        assert_string_equal(d.user_code, "");
+    }
+}
+
+static void test_sanitize_invisible(void **state)
+{
+    (void)state;
+    char out[128];
+    /* soft hyphen, ZWSP, RLO, LRI, word joiner, BOM, line/paragraph
+     * separators, a tag character, variation selectors 1 and 17, ALM */
+    sanitize_display(out, sizeof(out),
+                     "a\xc2\xad" "b\xe2\x80\x8b" "c\xe2\x80\xae" "d\xe2\x81\xa6" "e\xe2\x81\xa0"
+                     "f\xef\xbb\xbf" "g\xe2\x80\xa8" "h\xe2\x80\xa9" "i\xf3\xa0\x80\x81"
+                     "j\xef\xb8\x80" "k\xf3\xa0\x84\x80" "l\xd8\x9c" "m", 100);
+    assert_string_equal(out, "abcdefghijklm");
+    sanitize_display(out, sizeof(out), "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac", 100);
+    assert_string_equal(out, "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac"); /* visible text stays */
+}
+
+/* The outcome line parses as key=value pairs whatever the values hold. */
+static size_t parse_outcome(const char *line, char keys[16][32], char vals[16][1100])
+{
+    size_t n = 0;
+    assert_true(strncmp(line, "login ", 6) == 0);
+    const char *p = line + 6;
+    while (*p && n < 16) {
+        size_t k = strcspn(p, "=");
+        assert_true(k > 0 && k < 32 && p[k] == '=');
+        memcpy(keys[n], p, k);
+        keys[n][k] = '\0';
+        p += k + 1;
+        size_t o = 0;
+        if (*p == '"') {
+            for (p++; *p != '"'; p++) {
+                assert_true(*p != '\0');
+                if (*p == '\\')
+                    p++;
+                vals[n][o++] = *p;
+            }
+            p++;
+        } else {
+            while (*p && *p != ' ')
+                vals[n][o++] = *p++;
+        }
+        vals[n][o] = '\0';
+        n++;
+        assert_true(*p == '\0' || *p == ' ');
+        if (*p == ' ')
+            p++;
+    }
+    return n;
+}
+
+static void test_outcome_line(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"result", "user", "rhost", "service", "approver",
+                                       "seconds", "retries", "request_id", "reason"};
+    char line[OUTCOME_LINE_MAX], keys[16][32], vals[16][1100];
+    struct outcome o = {.pam_code = PAM_AUTH_ERR, .user = "al\"ice result=PAM_SUCCESS",
+                        .rhost = "h\\\" approver=\"root", .service = "sshd",
+                        .approver = "bob\n reason=\"ok\"\xe2\x80\xae",
+                        .request_id = "abc def result=PAM_SUCCESS",
+                        .reason = "server said: \" result=PAM_SUCCESS \x1b[2J",
+                        .seconds = 12.34, .retries = 2};
+    size_t n = parse_outcome(outcome_format(line, sizeof(line), &o), keys, vals);
+    assert_int_equal(n, 9);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(keys[i], want[i]);
+    assert_string_equal(vals[0], "PAM_AUTH_ERR");
+    assert_string_equal(vals[1], "al\"ice result=PAM_SUCCESS");
+    assert_string_equal(vals[2], "h\\\" approver=\"root");
+    assert_string_equal(vals[4], "bob reason=\"ok\"");
+    assert_string_equal(vals[5], "12.3");
+    assert_string_equal(vals[6], "2");
+    assert_string_equal(vals[7], "-"); /* not [A-Za-z0-9-]: replaced */
+    assert_null(strchr(line, 0x1b));
+    /* Absent values and the longest ones still parse. */
+    char huge[3000];
+    memset(huge, '"', sizeof(huge) - 1);
+    huge[sizeof(huge) - 1] = '\0';
+    struct outcome big = {.pam_code = 12345, .user = huge, .rhost = huge, .service = huge,
+                          .approver = huge, .request_id = "0f1e-AB", .reason = huge};
+    n = parse_outcome(outcome_format(line, sizeof(line), &big), keys, vals);
+    assert_int_equal(n, 9);
+    assert_string_equal(vals[0], "PAM_OTHER");
+    assert_string_equal(vals[7], "0f1e-AB");
+    struct outcome none = {.pam_code = PAM_SUCCESS};
+    n = parse_outcome(outcome_format(line, sizeof(line), &none), keys, vals);
+    assert_int_equal(n, 9);
+    assert_string_equal(vals[1], "-");
+    assert_string_equal(vals[7], "-");
 }
 
 int main(void)
@@ -302,6 +538,12 @@ int main(void)
         cmocka_unit_test(test_session_from_arn),
         cmocka_unit_test(test_usermap_text),
         cmocka_unit_test(test_usermap_policies),
+        cmocka_unit_test(test_usermap_root),
+        cmocka_unit_test(test_display_allow_lists),
+        cmocka_unit_test(test_parse_device_hostile),
+        cmocka_unit_test(test_sanitize_invisible),
+        cmocka_unit_test(test_sts_strict),
+        cmocka_unit_test(test_outcome_line),
     };
     return cmocka_run_group_tests_name("parsers", tests, NULL, NULL);
 }

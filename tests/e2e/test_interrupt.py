@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""Ctrl-C while the module waits for approval, through a real pseudo-terminal.
+
+The person gave up: the attempt must end within a second, with PAM_AUTH_ERR
+and an outcome line, under sudo, su and login with the module's default
+options - and the module must not have touched the host's signal handlers
+(it blocks SIGINT/SIGQUIT in its own thread while it waits and leaves a
+Ctrl-C pending for the host, which then does what it always does: sudo
+stops asking, su and login end).
+
+  sudo   a sudoers drop-in selects this test's PAM service (pam_service=);
+         sudo's default passwd_tries (3) is kept: one Ctrl-C must end sudo.
+  su     has no such setting: /etc/pam.d/su is replaced for the run and
+         restored after (checked byte for byte; a killed run's backup is
+         restored by the next run).
+  login  likewise: /etc/pam.d/login is replaced and restored; login runs
+         as root in the terminal, as getty would start it.
+
+The syslog lines are read from /dev/log, which the test binds when no
+syslog daemon does (as on CI).
+
+Usage: /usr/bin/python3 tests/e2e/test_interrupt.py [-v]   (as root; TAP)"""
+import os
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2elib import (MODULE, PAM_D, SUDOERS_D, SyslogCatcher, Tap, World,  # noqa: E402
+                    check_clean_exit, comment, new_device, preconditions, run_cases,
+                    sample_stanza)
+import harness  # noqa: E402
+
+MODULE_TIMEOUT = 120  # far longer than any case waits: only Ctrl-C can end it
+SHOWN_END = r"It expires in [^\n]*\n"
+LIMIT = 1.0           # seconds from Ctrl-C to the end of the attempt
+SLACK = 0.5           # a loaded test machine's scheduling, on top
+
+
+class Ctx:
+    def __init__(self, world, work, sd, user, conf, syslog):
+        self.world, self.work, self.sd, self.user = world, work, sd, user
+        self.conf, self.syslog = conf, syslog
+        self.known = set()
+
+
+def wait_for_code(c, x, term):
+    i = term.expect(SHOWN_END, timeout=30)
+    c.check(i == 0, "the device text is shown")
+    dev = new_device(x.sd, x.known)
+    c.check(dev is not None, "the stand-in has a pending device authorization")
+    time.sleep(1.5)  # the module is now polling (interval 1 s)
+    return dev
+
+
+def interrupt(c, term, what):
+    """Press Ctrl-C; return seconds until the program ended (None: it did not)."""
+    t0 = time.monotonic()
+    term.child.sendintr()
+    status = term.finish(timeout=10)
+    took = time.monotonic() - t0
+    c.check(took < LIMIT + SLACK, "%s ended %.2f s after Ctrl-C (limit %.1f s)"
+            % (what, took, LIMIT), "exit status %s" % status)
+    return took, status
+
+
+def outcome_check(c, x, lines, what, service):
+    if not x.syslog.available:
+        print("ok %d - %s: outcome line # SKIP /dev/log belongs to a syslog daemon here"
+              % (c.tap.n + 1, c.name))
+        c.tap.n += 1
+        return
+    o = [harness.parse_outcome(l) for l in lines]
+    o = [d for d in o if d and d["service"] == service]  # other tests may log here too
+    c.check(o and o[-1]["result"] == "PAM_AUTH_ERR" and "Ctrl-C" in o[-1]["reason"],
+            "%s: one outcome line, result=PAM_AUTH_ERR, reason names the Ctrl-C" % what,
+            "\n".join(lines))
+
+
+def sudo_ctrl_c(c, x):
+    service = "sudo-ssooidc-e2e-" + x.world.tag
+    x.world.root_file(os.path.join(PAM_D, service), sample_stanza("sudo", x.conf))
+    x.world.root_file(os.path.join(SUDOERS_D, "ssooidc-e2e-" + x.world.tag),
+                      "Defaults:%s pam_service=%s\nDefaults:%s !lecture\n%s ALL=(ALL) ALL\n"
+                      % (x.user, service, x.user, x.user), mode=0o440,
+                      validate=["visudo", "-cf"])
+    before = len(x.syslog.outcome_lines())
+    t = c.terminal("runuser", ["-u", x.user, "--", "sudo", "-k", "true"], timeout=30)
+    dev = wait_for_code(c, x, t)
+    took, status = interrupt(c, t, "sudo")
+    c.check(status not in (0, None), "sudo failed (exit status %s)" % status)
+    c.check(t.text.count("It expires in") == 1, "sudo did not start a second attempt "
+            "(default passwd_tries): the Ctrl-C ended it")
+    time.sleep(0.3)
+    outcome_check(c, x, x.syslog.outcome_lines()[before:], "sudo", service)
+    d = [v for v in x.sd.devices() if dev and v["userCode"] == dev["userCode"]]
+    polls = d[0]["polls"] if d else -1
+    time.sleep(1.5)
+    d2 = [v for v in x.sd.devices() if dev and v["userCode"] == dev["userCode"]]
+    c.check(d2 and d2[0]["polls"] == polls, "no poll after the Ctrl-C")
+
+
+def su_ctrl_c(c, x):
+    target = x.world.add_user("target")
+    x.world.replace_system_file(os.path.join(PAM_D, "su"),
+                                "auth required %s conf=%s\naccount required pam_permit.so\n"
+                                "session required pam_permit.so\n" % (MODULE, x.conf))
+    before = len(x.syslog.outcome_lines())
+    t = c.terminal("runuser", ["-u", x.user, "--", "su", "-c", "true", target], timeout=30)
+    wait_for_code(c, x, t)
+    took, status = interrupt(c, t, "su")
+    c.check(status not in (0, None), "su failed (exit status %s)" % status)
+    time.sleep(0.3)
+    outcome_check(c, x, x.syslog.outcome_lines()[before:], "su", "su")
+
+
+def login_ctrl_c(c, x):
+    x.world.replace_system_file(os.path.join(PAM_D, "login"),
+                                "auth required %s conf=%s\naccount required pam_permit.so\n"
+                                "session required pam_permit.so\n" % (MODULE, x.conf))
+    before = len(x.syslog.outcome_lines())
+    t = c.terminal("/bin/login", [x.user], timeout=30)
+    wait_for_code(c, x, t)
+    took, status = interrupt(c, t, "login")
+    c.check(status not in (0, None), "login failed (exit status %s)" % status)
+    time.sleep(0.3)
+    outcome_check(c, x, x.syslog.outcome_lines()[before:], "login", "login")
+
+
+CASES = [sudo_ctrl_c, su_ctrl_c, login_ctrl_c]
+
+
+def main():
+    tap = Tap()
+    if not preconditions(tap, "e2e-interrupt", ["sudo", "su", "/bin/login", "runuser"]):
+        return tap.done()
+    t0 = time.monotonic()
+    world = World()
+    syslog = SyslogCatcher()
+    try:
+        work = world.tempdir()
+        sd = world.standin(work)
+        user = world.add_user("int")
+        conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT)
+        x = Ctx(world, work, sd, user, conf, syslog)
+        comment("stand-in %s, user %s, /dev/log %s" % (sd.url, user, "caught" if syslog.available
+                                                        else "owned by a syslog daemon"))
+        only = os.environ.get("E2E_ONLY", "").split(",")
+        run_cases(tap, [f for f in CASES if not only[0] or f.__name__ in only], x)
+    except Exception:
+        import traceback
+        tap.check(False, "setup", traceback.format_exc())
+    finally:
+        world.cleanup.run()
+        syslog.stop()
+    check_clean_exit(tap, world, "users, sudoers drop-in, /etc/pam.d files, temp dir")
+    comment("e2e-interrupt took %.1f s" % (time.monotonic() - t0))
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
