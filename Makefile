@@ -4,7 +4,8 @@
 #   make demo     a real login against the local stand-in (AUTO=1: self-approving)
 #   make bench    connections, latency, CPU and memory per login
 #   make install  module, man pages, sample config (DESTDIR honoured)
-#   make rpm      the RPM packages (tests/package/rpm.mk)
+#   make rpm      the RPM packages (tests/package/rpm.mk; docs/packages.md)
+#   make selinux  the SELinux policy module (docs/selinux.md)
 #   QR=yes|no     build with or without libqrencode (default: yes when
 #                 pkg-config finds it); without it the qr option is refused
 #   MODULE=PATH BUILD=DIR   build into other places (e.g. a QR=no build
@@ -52,7 +53,7 @@ SECDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x8
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONF  ?= /etc
 
-.PHONY: all check unit demo bench install clean deps asan fuzz tools
+.PHONY: all check unit demo bench install clean deps asan fuzz tools selinux
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
@@ -102,6 +103,14 @@ install: $(MODULE)
 	@if [ -e $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf ]; then \
 	  echo "keeping existing $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf"; \
 	else install -m 0600 conf/pam_ssooidc.conf $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf; fi
+
+# The SELinux policy module (docs/selinux.md), with checkpolicy and
+# semodule-utils: the .pp that the RPM's -selinux subpackage ships.
+selinux: $(BUILD)/selinux/pam_ssooidc.pp
+$(BUILD)/selinux/pam_ssooidc.pp: selinux/pam_ssooidc.te selinux/pam_ssooidc.fc
+	@mkdir -p $(@D)
+	checkmodule -M -m -o $(@D)/pam_ssooidc.mod selinux/pam_ssooidc.te
+	semodule_package -o $@ -m $(@D)/pam_ssooidc.mod -f selinux/pam_ssooidc.fc
 
 clean:
 	rm -rf $(BUILD) $(MODULE)
