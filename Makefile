@@ -1,7 +1,8 @@
 # pam_ssooidc - build, test, demo, bench, install.
 #   make          build pam_ssooidc/pam_ssooidc.so
-#   make check    all tests (installs missing Debian packages when run as root)
-#   make demo     a real login against the local stand-in (AUTO=1: self-approving)
+#   make check    all tests (installs missing packages when run as root)
+#   make demo     a real login against the local stand-in (AUTO=1: self-approving);
+#                 installs only what the build and the demo need
 #   make bench    connections, latency, CPU and memory per login
 #   make install  module, man pages, sample config (DESTDIR honoured)
 #   make rpm      the RPM packages (tests/package/rpm.mk; docs/packages.md)
@@ -53,7 +54,7 @@ SECDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x8
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONF  ?= /etc
 
-.PHONY: all check unit demo bench install clean deps asan fuzz tools selinux
+.PHONY: all check unit demo bench install clean deps deps-demo asan fuzz tools selinux
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
@@ -78,14 +79,17 @@ $(QR_STAMP):
 	@rm -f $(BUILD)/qr.yes $(BUILD)/qr.no
 	@touch $@
 
+# Missing packages, installed as root: the demo's set, or everything.
 deps:
-	@tests/deps.sh
+	@tests/deps.sh --check
+deps-demo:
+	@tests/deps.sh --demo
 
 check: deps
 	@$(MAKE) --no-print-directory all asan unit tools
 	@tests/run_all.sh
 
-demo: deps
+demo: deps-demo
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 

@@ -6,7 +6,9 @@
 #            --without qrencode, rpmlint
 #   selinux  tests/selinux/test_selinux.sh: the policy module compiles
 #            (checkmodule, semodule_package); file contexts and rules
+#   deps     tests/package/test_deps.sh: the demo and check package sets
 # About 15 s together.
 suite noqr "$PY" tests/qr/test_noqr.py
 suite rpm tests/package/test_rpm.sh
 suite selinux tests/selinux/test_selinux.sh
+suite deps tests/package/test_deps.sh
