@@ -1,17 +1,40 @@
 # pam_ssooidc - build, test, demo, bench, install.
 #   make          build pam_ssooidc/pam_ssooidc.so
-#   make check    all tests (installs missing Debian packages when run as root)
-#   make demo     a real login against the local stand-in (AUTO=1: self-approving)
+#   make check    all tests (installs missing packages when run as root)
+#   make demo     a real login against the local stand-in (AUTO=1: self-approving);
+#                 installs only what the build and the demo need
 #   make bench    connections, latency, CPU and memory per login
 #   make install  module, man pages, sample config (DESTDIR honoured)
+#   make rpm      the RPM packages (tests/package/rpm.mk; docs/packages.md)
+#   make selinux  the SELinux policy module (docs/selinux.md)
+#   QR=yes|no     build with or without libqrencode (default: yes when
+#                 pkg-config finds it); without it the qr option is refused
+#   MODULE=PATH BUILD=DIR   build into other places (e.g. a QR=no build
+#                 beside the normal one: MODULE=build/noqr/pam_ssooidc.so
+#                 BUILD=build/noqr)
 
 CC       ?= cc
 PKGS     := libcurl jansson libcrypto libssl
+# QR codes are optional: libqrencode is used when pkg-config finds it, unless
+# QR=no (or QR=yes, which then fails to build without it) is given.
+ifndef QR
+QR       := $(shell pkg-config --exists libqrencode 2>/dev/null && echo yes || echo no)
+endif
+ifeq ($(QR),yes)
+QR_CFLAGS := -DHAVE_QRENCODE $(shell pkg-config --cflags libqrencode 2>/dev/null)
+QR_LIBS   := $(shell pkg-config --libs libqrencode 2>/dev/null || echo -lqrencode)
+else ifeq ($(QR),no)
+QR_CFLAGS :=
+QR_LIBS   :=
+else
+$(error QR must be yes or no, not '$(QR)')
+endif
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -fPIC -fvisibility=hidden -fstack-protector-strong $(WARN) \
-            -D_FORTIFY_SOURCE=2 -D_DEFAULT_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   := -lpam $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) -lqrencode
+            -D_FORTIFY_SOURCE=2 -D_DEFAULT_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+            $(QR_CFLAGS)
+LDLIBS   := -lpam $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
 LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 
 SRC      := $(sort $(wildcard pam_ssooidc/*.c))
@@ -19,6 +42,8 @@ HDR      := $(wildcard pam_ssooidc/*.h)
 LIB_SRC  := $(filter-out pam_ssooidc/pam_ssooidc.c,$(SRC))
 MODULE   := pam_ssooidc/pam_ssooidc.so
 BUILD    := build
+# Changes with QR, so that switching QR=yes/no rebuilds what it affects.
+QR_STAMP := $(BUILD)/qr.$(QR)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -29,33 +54,42 @@ SECDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x8
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONF  ?= /etc
 
-.PHONY: all check unit demo bench install clean deps asan fuzz tools
+.PHONY: all check unit demo bench install clean deps deps-demo asan fuzz tools selinux
 all: $(MODULE)
 
-$(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map
+$(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared -o $@ $(SRC) $(LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
 # The same module built with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: $(BUILD)/asan/pam_ssooidc.so
-$(BUILD)/asan/pam_ssooidc.so: $(SRC) $(HDR) pam_ssooidc/exports.map
+$(BUILD)/asan/pam_ssooidc.so: $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O1 $(SAN) -shared -o $@ $(SRC) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
 # Unit tests link the module's sources (minus the PAM entry file) directly.
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(HDR)
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(HDR) $(QR_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O1 $(SAN) -Ipam_ssooidc -o $@ $< $(LIB_SRC) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 
+$(QR_STAMP):
+	@mkdir -p $(@D)
+	@rm -f $(BUILD)/qr.yes $(BUILD)/qr.no
+	@touch $@
+
+# Missing packages, installed as root: the demo's set, or everything.
 deps:
-	@tests/deps.sh
+	@tests/deps.sh --check
+deps-demo:
+	@tests/deps.sh --demo
 
 check: deps
 	@$(MAKE) --no-print-directory all asan unit tools
 	@tests/run_all.sh
 
-demo: deps
+demo: deps-demo
 	@$(MAKE) --no-print-directory all
 	@tests/demo.sh
 
@@ -73,6 +107,14 @@ install: $(MODULE)
 	@if [ -e $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf ]; then \
 	  echo "keeping existing $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf"; \
 	else install -m 0600 conf/pam_ssooidc.conf $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf; fi
+
+# The SELinux policy module (docs/selinux.md), with checkpolicy and
+# semodule-utils: the .pp that the RPM's -selinux subpackage ships.
+selinux: $(BUILD)/selinux/pam_ssooidc.pp
+$(BUILD)/selinux/pam_ssooidc.pp: selinux/pam_ssooidc.te selinux/pam_ssooidc.fc
+	@mkdir -p $(@D)
+	checkmodule -M -m -o $(@D)/pam_ssooidc.mod selinux/pam_ssooidc.te
+	semodule_package -o $@ -m $(@D)/pam_ssooidc.mod -f selinux/pam_ssooidc.fc
 
 clean:
 	rm -rf $(BUILD) $(MODULE)

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "config_values.h"
+#include "qr.h"
 #include "trust.h"
 
 #include <errno.h>
@@ -414,6 +415,12 @@ static int finish(struct cfg *c, struct sso_error *err)
     if (c->client_name[0] == '\0')
         default_client_name(c->client_name, sizeof(c->client_name));
 
+    /* A build without libqrencode cannot honour qr: say so rather than
+     * quietly show no code (the value that counts is the final one, so a
+     * stanza's qr=no may override a file's qr = yes). */
+    if (c->qr && !qr_available())
+        return sso_fail(err, PAM_SERVICE_ERR, "qr is set, but this pam_ssooidc was built "
+                        "without QR code support (libqrencode): set qr = no or remove it");
     if (c->start_url[0] == '\0')
         return sso_fail(err, PAM_SERVICE_ERR, "start_url is required (set it in %s or on the "
                         "PAM stanza)", c->conf_path);

@@ -22,12 +22,20 @@
  * is refused and the caller shows the text alone. Below the symbol's odd
  * last row the lower half is left undrawn (terminal background).
  *
- * No global state, nothing kept between calls; the result is malloc'd. */
+ * No global state, nothing kept between calls; the result is malloc'd.
+ *
+ * libqrencode is optional at build time: the Makefile defines HAVE_QRENCODE
+ * when pkg-config finds it (QR=no leaves it out). Without it qr_render()
+ * always returns NULL and qr_available() says so, so that the qr option is
+ * refused as a configuration error (config.c) instead of silently doing
+ * nothing. */
 #include "qr.h"
 
-#include <qrencode.h>
-#include <stdbool.h>
 #include <stdlib.h>
+
+#ifdef HAVE_QRENCODE
+
+#include <qrencode.h>
 #include <string.h>
 
 #define QR_INPUT_MAX 512 /* bytes; longer text is refused */
@@ -97,3 +105,23 @@ char *qr_render(const char *text)
     QRcode_free(q);
     return out;
 }
+
+bool qr_available(void)
+{
+    return true;
+}
+
+#else /* !HAVE_QRENCODE */
+
+char *qr_render(const char *text)
+{
+    (void)text;
+    return NULL;
+}
+
+bool qr_available(void)
+{
+    return false;
+}
+
+#endif

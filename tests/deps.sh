@@ -1,23 +1,125 @@
 #!/bin/sh
-# Install the Debian packages that building, testing and the demo need, when
-# they are missing. As root this uses apt-get; otherwise it only reports.
+# Install the packages that the demo or the tests need, when they are
+# missing. As root this uses apt-get (Debian, Ubuntu) or dnf (Fedora, RHEL,
+# Amazon Linux); otherwise it only reports what is missing.
+#
+#   tests/deps.sh --demo    building the module and `make demo`: compiler,
+#                           libraries, pamtester, pam_wrapper, python3, openssl
+#   tests/deps.sh [--check] everything `make check` needs: the demo's set and
+#                           the rest (test libraries, sshd, sudo, valgrind,
+#                           clang, packaging and SELinux tools)
+#   tests/deps.sh --list [--demo|--check]   print the names, install nothing
+#   DEPS_TOOL=apt|dnf    choose the package manager instead of detecting it
+#                        (e.g. DEPS_TOOL=dnf tests/deps.sh --list: the dnf names)
+#
+# Only the apt-get branch is exercised by the project's CI (Debian 12). The
+# dnf names are the Fedora ones; on RHEL 9 some are in CRB or EPEL (see
+# docs/packages.md), and some tests need Debian's tools: no Debian name has a
+# dnf twin where the dnf column says "-".
 set -eu
-PKGS="build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libjansson-dev libssl-dev
-libqrencode-dev libcmocka-dev pamtester libpam-wrapper libnss-wrapper python3 python3-botocore
-openssl curl valgrind openssh-server openssh-client sudo zbar-tools python3-pil python3-pexpect
-clang libclang-rt-14-dev debhelper devscripts lintian fakeroot"
+
+set_=check list=no
+for arg in "$@"; do
+    case "$arg" in
+        --demo) set_=demo ;;
+        --check) set_=check ;;
+        --list) list=yes ;;
+        *) echo "usage: $0 [--demo|--check] [--list]" >&2; exit 2 ;;
+    esac
+done
+
+# set    Debian (apt-get)        Fedora/RHEL/AL2023 (dnf; "-": none, "a,b": two)
+TABLE='
+demo   build-essential         gcc,make
+demo   pkg-config              pkgconf-pkg-config
+demo   libpam0g-dev            pam-devel
+demo   libcurl4-openssl-dev    libcurl-devel
+demo   libjansson-dev          jansson-devel
+demo   libssl-dev              openssl-devel
+demo   pamtester               pamtester
+demo   libpam-wrapper          pam_wrapper
+demo   libnss-wrapper          nss_wrapper
+demo   python3                 python3
+demo   openssl                 openssl
+check  libqrencode-dev         qrencode-devel
+check  libcmocka-dev           libcmocka-devel
+check  python3-botocore        python3-botocore
+check  python3-pil             python3-pillow
+check  python3-pexpect         python3-pexpect
+check  curl                    curl
+check  valgrind                valgrind
+check  openssh-server          openssh-server
+check  openssh-client          openssh-clients
+check  sudo                    sudo
+check  zbar-tools              zbar
+check  clang                   clang
+check  libclang-rt-14-dev      compiler-rt
+check  debhelper               -
+check  devscripts              -
+check  lintian                 -
+check  fakeroot                fakeroot
+check  rpm                     rpm-build
+check  rpm2cpio                rpm
+check  rpmlint                 rpmlint
+check  cpio                    cpio
+check  bzip2                   bzip2
+check  checkpolicy             checkpolicy
+check  semodule-utils          policycoreutils
+'
+
+tool=${DEPS_TOOL:-}
+if [ -z "$tool" ]; then
+    if [ -f /etc/debian_version ] && command -v dpkg-query >/dev/null; then
+        tool=apt
+    elif command -v dnf >/dev/null; then
+        tool=dnf
+    fi
+fi
+if [ "$tool" = apt ]; then
+    col=2
+elif [ "$tool" = dnf ]; then
+    col=3
+else
+    echo "$0: no apt-get (Debian) or dnf (Fedora, RHEL, Amazon Linux), or DEPS_TOOL is neither apt nor dnf" >&2
+    exit 1
+fi
+
+# The names for this system: the demo's set, plus the rest for --check.
+pkgs=$(printf '%s\n' "$TABLE" | awk -v set="$set_" -v col="$col" \
+    'NF == 3 && ($1 == "demo" || set == "check") && $col != "-" {gsub(",", " ", $col); print $col}')
+if [ "$list" = yes ]; then
+    printf '%s\n' "$pkgs" | tr ' ' '\n'
+    exit 0
+fi
+
+installed() {
+    if [ "$tool" = apt ]; then
+        dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+    else
+        rpm -q --quiet "$1" 2>/dev/null
+    fi
+}
 missing=""
-for p in $PKGS; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+for p in $pkgs; do
+    installed "$p" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-    echo "missing Debian packages:$missing" >&2
-    echo "run as root, or: sudo apt-get install$missing" >&2
+    echo "missing packages:$missing" >&2
+    if [ "$tool" = apt ]; then
+        echo "run as root, or: sudo apt-get install$missing" >&2
+    else
+        echo "run as root, or: sudo dnf install$missing" >&2
+    fi
     exit 1
 fi
 echo "installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if [ "$tool" = apt ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+    # shellcheck disable=SC2086
+    dnf install -y -q $missing
+fi

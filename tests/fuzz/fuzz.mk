@@ -14,7 +14,7 @@ FUZZ_ALL     := $(sort $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -std=c11 -g -O1 -D_DEFAULT_SOURCE -Wall -Wextra $(FUZZ_SAN) \
+FUZZ_CFLAGS  := -std=c11 -g -O1 -D_DEFAULT_SOURCE -Wall -Wextra $(FUZZ_SAN) $(QR_CFLAGS) \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_OBJS    := $(patsubst pam_ssooidc/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRC))
 

@@ -1,8 +1,11 @@
 #!/bin/bash
 # The Debian package (TAP): it builds from a clean copy of the tree, holds
 # exactly the expected files with the right modes, marks the config as a
-# conffile, exports only pam_sm_*, loads, its maintainer scripts create and
-# purge the cache directory, and lintian reports no errors.
+# conffile (a template of comments only), exports only pam_sm_*, loads; dpkg
+# installs, upgrades, removes and purges it in a throw-away root (the edited
+# conffile survives the upgrade without a prompt, the cache directory is
+# created and purged, removal is refused while /etc/pam.d names the module);
+# and lintian reports no errors.
 #
 #   tests/package/test_package.sh [--keep]    (--keep: leave the build dir)
 set -u
@@ -106,6 +109,14 @@ for lib in libpam0g libcurl4 libjansson4 libssl3 libqrencode4; do
 done
 [ "$(dpkg-deb -f "$deb" Multi-Arch)" = same ] && [ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ]
 check $? "Architecture $arch, Multi-Arch: same"
+printf '%s\n' "$depends" | grep -qE '(^|, )ca-certificates( |,|$)'
+check $? "Depends on ca-certificates (the system trust store for HTTPS)" "$depends"
+[ "$(dpkg-deb -f "$deb" Suggests)" = pamtester ]
+check $? "Suggests: pamtester" "$(dpkg-deb -f "$deb" Suggests)"
+dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./etc/security/pam_ssooidc.conf >"$tmp/conf.shipped"
+active=$(grep -nvE '^(#|$)' "$tmp/conf.shipped")
+[ -s "$tmp/conf.shipped" ] && [ -z "$active" ]
+check $? "the shipped conffile is a template: every line is a comment or blank" "$active"
 
 # ------------------------------------------------------------- the module
 dpkg-deb -x "$deb" "$tmp/root"
@@ -132,36 +143,136 @@ for page in pam_ssooidc.8:man8 pam_ssooidc.conf.5:man5; do
 done
 
 # -------------------------------------------------- maintainer scripts
-# Run the package's own scripts with the cache path moved into $tmp. Only
-# done while debhelper has added nothing to them: anything it added could
-# act on the real system.
-post="$tmp/control/postinst" postrm="$tmp/control/postrm"
-grep -q 'mkdir -m 0700 "$CACHE"' "$post" && grep -q '^CACHE=/var/cache/pam_ssooidc$' "$post" &&
-    grep -q 'rm -rf /var/cache/pam_ssooidc' "$postrm"
-check $? "postinst creates /var/cache/pam_ssooidc 0700; postrm removes it on purge"
-if grep -q 'Automatically added by' "$post" "$postrm"; then
-    echo "ok $((n += 1)) - maintainer scripts have debhelper snippets: not run here # SKIP"
-else
-    cache="$tmp/sandbox/var/cache/pam_ssooidc"
-    mkdir -p "$tmp/sandbox/var/cache"
-    sed "s|/var/cache/pam_ssooidc|$cache|g" "$post" >"$tmp/postinst.t"
-    sed "s|/var/cache/pam_ssooidc|$cache|g" "$postrm" >"$tmp/postrm.t"
-    (umask 077; sh "$tmp/postinst.t" configure) && [ "$(stat -c '%a %U %G %F' "$cache")" = "700 root root directory" ]
-    check $? "postinst configure: cache dir created root:root 0700 (umask 077)" "$(stat -c '%a %U %G %F' "$cache" 2>&1)"
-    rm -rf "$cache"
-    (umask 000; sh "$tmp/postinst.t" configure) && [ "$(stat -c '%a' "$cache")" = 700 ]
-    check $? "postinst configure: 0700 whatever the umask (umask 000)" "$(stat -c '%a' "$cache" 2>&1)"
-    touch "$cache/reg-x.json"
-    sh "$tmp/postinst.t" configure && [ -f "$cache/reg-x.json" ]
-    check $? "postinst configure again (upgrade): existing cache kept"
-    sh "$tmp/postrm.t" remove && [ -d "$cache" ]
-    check $? "postrm remove: cache kept"
-    sh "$tmp/postrm.t" purge && [ ! -e "$cache" ]
-    check $? "postrm purge: cache removed"
-    mkdir -p "$tmp/sandbox/elsewhere" && ln -s "$tmp/sandbox/elsewhere" "$cache"
-    sh "$tmp/postinst.t" configure && [ -L "$cache" ] && [ "$(stat -c '%a' "$tmp/sandbox/elsewhere")" = 755 ]
-    check $? "postinst leaves a symlink in the cache's place alone (the module refuses it)"
+# The scripts put ${DPKG_ROOT:-} in front of every path they touch: dpkg sets
+# DPKG_ROOT when it runs them with --root and --force-script-chrootless.
+# The tests below run them only that way, against directories in $tmp, and
+# only after checking that no path in them lacks the prefix and that
+# debhelper added nothing (which might act on the real system).
+ctl="$tmp/control"
+unsafe=$(grep -nE '/(var|etc|lib|usr)/' "$ctl/postinst" "$ctl/postrm" "$ctl/prerm" |
+    grep -vE '^[^:]*:[0-9]+:[[:space:]]*#' | grep -vE '[$][{]DPKG_ROOT:-[}]"?/')
+[ -z "$unsafe" ]
+check $? "every path in postinst, postrm and prerm is under \${DPKG_ROOT:-}" "$unsafe"
+grep -q 'Automatically added by' "$ctl/postinst" "$ctl/postrm" "$ctl/prerm"
+debhelper=$?
+if [ -n "$unsafe" ] || [ "$debhelper" -eq 0 ]; then
+    echo "ok $((n += 1)) - maintainer scripts are not run here (see above) # SKIP"
+    finish
 fi
+
+# prerm alone, against a fake /etc/pam.d: what counts as "PAM still uses it".
+sb="$tmp/sandbox"
+mkdir -p "$sb/etc/pam.d"
+prerm_says() { # prerm_says EXPECTED-RC ACTION DESCRIPTION  (pam.d as set up)
+    local out rc
+    out=$(DPKG_ROOT="$sb" sh "$ctl/prerm" "$2" 2>&1)
+    rc=$?
+    [ "$rc" -eq "$1" ]
+    check $? "prerm $2: $3 (exit $rc)" "$out"
+}
+prerm_says 0 remove "an empty /etc/pam.d: removal goes ahead"
+printf 'auth required pam_unix.so\n#auth required pam_ssooidc.so\n   # auth required pam_ssooidc.so\nauth required pam_ssooidc_other.so\n' \
+    >"$sb/etc/pam.d/sshd"
+prerm_says 0 remove "only comments and another module name it: removal goes ahead"
+printf 'auth required pam_unix.so\nauth required pam_ssooidc.so prompt=always\n' >"$sb/etc/pam.d/sshd"
+prerm_says 1 remove "'auth required pam_ssooidc.so' in /etc/pam.d/sshd: refused"
+out=$(DPKG_ROOT="$sb" sh "$ctl/prerm" remove 2>&1)
+printf '%s\n' "$out" | grep -qF '/etc/pam.d/sshd:2: auth required pam_ssooidc.so prompt=always' &&
+    printf '%s\n' "$out" | grep -qF 'PAM_SSOOIDC_FORCE_REMOVE=1' &&
+    ! printf '%s\n' "$out" | grep -qF "$sb"
+check $? "the refusal names the file, line and text, and how to override" "$out"
+PAM_SSOOIDC_FORCE_REMOVE=1 prerm_says 0 remove "same, with PAM_SSOOIDC_FORCE_REMOVE=1: goes ahead with a warning"
+prerm_says 0 upgrade "same, on upgrade: goes ahead (the module stays)"
+rm "$sb/etc/pam.d/sshd"
+printf 'auth [success=done default=die] /lib/%s/security/pam_ssooidc.so conf=/etc/x.conf\n' "$ma" \
+    >"$sb/etc/pam.d/sudo"
+prerm_says 1 remove "the module by full path in /etc/pam.d/sudo: refused"
+rm "$sb/etc/pam.d/sudo"
+printf 'sshd auth required pam_ssooidc.so\n' >"$sb/etc/pam.conf"
+prerm_says 1 remove "a line in /etc/pam.conf: refused"
+rm "$sb/etc/pam.conf"
+
+# postinst alone: the cache directory whatever the umask, and a symlink left alone.
+mkdir -p "$sb/var/cache"
+cache="$sb/var/cache/pam_ssooidc"
+(umask 000; DPKG_ROOT="$sb" sh "$ctl/postinst" configure) &&
+    [ "$(stat -c '%a %U %G %F' "$cache")" = "700 root root directory" ]
+check $? "postinst configure: cache dir created root:root 0700 (umask 000)" "$(stat -c '%a %U %G %F' "$cache" 2>&1)"
+rm -rf "$cache"
+mkdir -p "$sb/elsewhere" && ln -s "$sb/elsewhere" "$cache"
+DPKG_ROOT="$sb" sh "$ctl/postinst" configure && [ -L "$cache" ] && [ "$(stat -c '%a' "$sb/elsewhere")" = 755 ]
+check $? "postinst leaves a symlink in the cache's place alone (the module refuses it)"
+
+# dpkg itself, in a throw-away root: install, edit the conffile, upgrade to a
+# newer version, removal refused, removal, purge. Dependencies are not in
+# that root's (empty) database, hence --force-depends; stdin is /dev/null,
+# so a conffile prompt would fail the step instead of waiting.
+R="$tmp/dpkgroot"
+mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates" "$R/var/cache" "$R/etc/pam.d"
+: >"$R/var/lib/dpkg/status"
+: >"$R/var/lib/dpkg/available"
+rdpkg() { dpkg --root="$R" --force-script-chrootless --force-depends --log="$tmp/dpkg.log" "$@" </dev/null; }
+status_of() { dpkg-query --admindir="$R/var/lib/dpkg" -W -f='${Status} ${Version}' "$pkg" 2>/dev/null; }
+conf="$R/etc/security/pam_ssooidc.conf"
+so_in_root="$R/lib/$ma/security/pam_ssooidc.so"
+
+# A newer version with the same files, as a routine upgrade brings.
+new_version="${version%-*}-$(( ${version##*-} + 1 ))"
+dpkg-deb -R "$deb" "$tmp/repack"
+sed -i "s/^Version: .*/Version: $new_version/" "$tmp/repack/DEBIAN/control"
+deb2="$tmp/${pkg}_${new_version}_${arch}.deb"
+dpkg-deb -b "$tmp/repack" "$deb2" >/dev/null
+
+out=$(rdpkg -i "$deb" 2>&1)
+[ "$(status_of)" = "install ok installed $version" ] && [ -f "$so_in_root" ] &&
+    [ "$(stat -c '%a %U' "$conf")" = "600 root" ] &&
+    [ "$(stat -c '%a %U %F' "$R/var/cache/pam_ssooidc")" = "700 root directory" ]
+check $? "dpkg -i into a throw-away root: installed, module in place, conffile 0600, cache dir 0700" \
+    "$(status_of)
+$out"
+[ ! -e /var/cache/pam_ssooidc ] || [ "$(stat -c %Y /var/cache/pam_ssooidc)" -lt "$(stat -c %Y "$R/var/cache/pam_ssooidc")" ]
+check $? "nothing was created on the real system (no new /var/cache/pam_ssooidc)"
+
+printf 'start_url = https://d-1234567890.awsapps.com/start\nallow_any_approver\n' >>"$conf"
+cp -p "$conf" "$tmp/conf.edited"
+touch "$R/var/cache/pam_ssooidc/reg-x.json"
+printf 'auth required pam_ssooidc.so\n' >"$R/etc/pam.d/sshd"
+out=$(rdpkg -i "$deb2" 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] && [ "$(status_of)" = "install ok installed $new_version" ]
+check $? "upgrade to $new_version with the module in use: not refused, no conffile prompt" \
+    "exit $rc, $(status_of)
+$out"
+cmp -s "$conf" "$tmp/conf.edited" && [ "$(stat -c '%a' "$conf")" = 600 ] &&
+    [ -z "$(ls "$R/etc/security" | grep -v '^pam_ssooidc.conf$')" ]
+check $? "the edited conffile survived the upgrade as it was (no .dpkg-dist or .dpkg-new)" \
+    "$(ls -l "$R/etc/security"; diff "$tmp/conf.edited" "$conf")"
+[ -f "$R/var/cache/pam_ssooidc/reg-x.json" ]
+check $? "the cache survived the upgrade"
+
+out=$(rdpkg -r "$pkg" 2>&1)
+rc=$?
+# (dpkg notes the wish to remove it: "deinstall ok installed")
+[ "$rc" -ne 0 ] && [ "$(status_of)" = "deinstall ok installed $new_version" ] && [ -f "$so_in_root" ] &&
+    printf '%s\n' "$out" | grep -qF '/etc/pam.d/sshd:1: auth required pam_ssooidc.so'
+check $? "dpkg -r while /etc/pam.d/sshd names the module: refused, package and module stay" \
+    "exit $rc, $(status_of)
+$out"
+
+sed -i 's/^auth/#auth/' "$R/etc/pam.d/sshd"
+out=$(rdpkg -r "$pkg" 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] && [ "$(status_of)" = "deinstall ok config-files $new_version" ] && [ ! -e "$so_in_root" ] &&
+    cmp -s "$conf" "$tmp/conf.edited" && [ -f "$R/var/cache/pam_ssooidc/reg-x.json" ]
+check $? "with the line commented out: removed; conffile and cache kept" "exit $rc, $(status_of)
+$out"
+
+out=$(rdpkg -P "$pkg" 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] && [ -z "$(status_of | grep -v not-installed)" ] && [ ! -e "$conf" ] &&
+    [ ! -e "$R/var/cache/pam_ssooidc" ]
+check $? "dpkg -P: purged; conffile and cache directory gone" "exit $rc, $(status_of)
+$out"
 
 # ---------------------------------------------------------------- lintian
 t0=$SECONDS

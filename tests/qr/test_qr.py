@@ -67,7 +67,7 @@ def build(tmp):
     cmd = [os.environ.get("CC", "cc"), "-std=c11", "-O1", "-g", "-D_DEFAULT_SOURCE",
            *WARN, *SAN, "-I" + os.path.join(ROOT, "pam_ssooidc"), "-o", exe,
            os.path.join(ROOT, "tests/qr/qr_print.c"), os.path.join(ROOT, "pam_ssooidc/qr.c"),
-           "-lqrencode"]
+           "-DHAVE_QRENCODE", "-lqrencode"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     ok = check(r.returncode == 0 and not r.stderr.strip(),
                "qr.c builds warning-free (-Werror) with ASan/UBSan", r.stderr)

@@ -961,10 +961,13 @@ static void test_file_nul_byte(void **state)
 
 /* conf/pam_ssooidc.conf, the sample installed by `make install`, parses;
  * with its policy lines commented out it is refused until one is chosen. */
+/* The shipped config is a template: every line a comment, so it sets
+ * nothing (the stanza must or the admin will); and its commented-out
+ * examples, uncommented, are a valid configuration. */
 static void test_sample_config(void **state)
 {
     (void)state;
-    static char text[64 * 1024 + 1];
+    static char text[64 * 1024 + 1], uncommented[64 * 1024 + 1];
     FILE *f = fopen("conf/pam_ssooidc.conf", "r");
     if (!f) {
         print_message("conf/pam_ssooidc.conf not found (run from the repo root): skipped\n");
@@ -976,8 +979,8 @@ static void test_sample_config(void **state)
     struct cfg c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, text, &err, "debug=no");
-    ASSERT_FAILS(rc, err, "no identity policy");
-    rc = LOAD_TEXT(&c, text, &err, POLICY);
+    ASSERT_FAILS(rc, err, "start_url is required");
+    rc = LOAD_TEXT(&c, text, &err, START, POLICY);
     ASSERT_OK(rc, err);
     assert_string_equal(c.start_url, "https://example.awsapps.com/start");
     assert_string_equal(c.region, "us-east-1");
@@ -988,6 +991,35 @@ static void test_sample_config(void **state)
     assert_int_equal(c.prompt, CFG_PROMPT_AUTO);
     assert_false(c.allow_any_approver);
     assert_false(c.debug);
+    assert_false(c.qr);
+
+    /* "#name = value" lines, uncommented; prose comments stay. */
+    size_t o = 0;
+    int examples = 0;
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+        size_t k = 1;
+        while (line[0] == '#' && k < len && ((line[k] >= 'a' && line[k] <= 'z') || line[k] == '_'))
+            k++;
+        if (line[0] == '#' && k > 1 && k + 2 < len && line[k] == ' ' && line[k + 1] == '=') {
+            line++, len--; /* drop the '#' */
+            examples++;
+        }
+        memcpy(uncommented + o, line, len);
+        o += len;
+        line += len;
+    }
+    uncommented[o] = '\0';
+    assert_true(examples >= 15);
+    rc = LOAD_TEXT(&c, uncommented, &err, "debug=no");
+    ASSERT_OK(rc, err);
+    assert_string_equal(c.start_url, "https://example.awsapps.com/start");
+    assert_string_equal(c.account_id, "123456789012");
+    assert_string_equal(c.role_name, "LinuxLogin");
+    assert_string_equal(c.client_name, "pam_ssooidc on bastion-1");
+    assert_string_equal(c.cache_dir, CFG_DEFAULT_CACHE_DIR);
+    assert_int_equal(c.timeout, 300);
     assert_false(c.qr);
 }
 

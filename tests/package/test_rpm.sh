@@ -1,0 +1,239 @@
+#!/bin/bash
+# The RPM packages (TAP): rpm/pam_ssooidc.spec builds with rpmbuild (as on
+# Fedora, RHEL 9 and Amazon Linux 2023; here on Debian with --nodeps, see
+# tests/package/build_rpm.sh), the packages hold exactly the expected files
+# with the right modes and flags (%config(noreplace), %license, the cache
+# %dir), the build and run dependencies are those distributions' names, the
+# %preun removal guard works, the -selinux subpackage ships the policy
+# module that `make selinux` builds and loads it the way Fedora packages do,
+# an edited config survives `rpm -U` to a newer build whose template
+# changed (into a throw-away root, --nodeps --noscripts), the build without
+# qrencode works, and rpmlint reports no errors.
+#
+#   tests/package/test_rpm.sh [--keep]    (--keep: leave the work dir)
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 1
+keep=no
+[ "${1:-}" = "--keep" ] && keep=yes
+
+n=0 failed=0
+check() { # check STATUS DESCRIPTION [DIAGNOSTIC]
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $n - $2"
+    else
+        echo "not ok $n - $2"
+        failed=$((failed + 1))
+        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/# /'
+    fi
+    return "$1"
+}
+finish() { echo "1..$n"; [ "$failed" -eq 0 ]; exit $?; }
+
+for tool in rpmbuild rpm rpmlint checkmodule semodule_package bzip2 nm readelf; do
+    command -v "$tool" >/dev/null || { echo "Bail out! $tool not found (see tests/deps.sh)"; exit 1; }
+done
+
+tmp=$(mktemp -d /tmp/rpm-test.XXXXXX)
+if [ "$keep" = yes ]; then echo "# keeping $tmp"; else trap 'rm -rf "$tmp"' EXIT; fi
+
+spec=rpm/pam_ssooidc.spec
+version=$(sed -n 's/^Version:[[:space:]]*//p' "$spec")
+deb_version=$(dpkg-parsechangelog -l debian/changelog -S Version)
+[ "$version" = "${deb_version%-*}" ]
+check $? "the spec's Version ($version) is debian/changelog's upstream version (${deb_version%-*})"
+
+# ------------------------------------------------------------------ build
+t0=$SECONDS
+tests/package/build_rpm.sh "$tmp/v1" >"$tmp/build.err" 2>&1
+check $? "rpmbuild -ba builds the binary and source RPMs ($((SECONDS - t0)) s)" \
+    "$(cat "$tmp/build.err")" || finish
+arch=$(rpm --eval '%{_arch}')
+main=$(ls "$tmp"/v1/RPMS/"$arch"/pam_ssooidc-"$version"-*."$arch".rpm 2>/dev/null)
+sel=$(ls "$tmp"/v1/RPMS/noarch/pam_ssooidc-selinux-"$version"-*.noarch.rpm 2>/dev/null)
+srpm=$(ls "$tmp"/v1/SRPMS/pam_ssooidc-"$version"-*.src.rpm 2>/dev/null)
+[ -f "$main" ] && [ -f "$sel" ] && [ -f "$srpm" ]
+check $? "pam_ssooidc.$arch, pam_ssooidc-selinux.noarch and the .src.rpm" \
+    "$(find "$tmp/v1/RPMS" "$tmp/v1/SRPMS" -name '*.rpm')" || finish
+warnings=$(grep -E '\.[ch]:[0-9]+:[0-9]+: warning:' "$tmp/v1/build.log")
+[ -z "$warnings" ]
+check $? "the module compiles without warnings under %{optflags}" "$warnings"
+
+# -------------------------------------------------------------- contents
+libdir=$(rpm --eval '%{_libdir}')
+# "mode owner group path" of every entry but rpm's own .build-id links.
+rpm -qlvp "$main" | awk '$NF !~ /^\/usr\/lib\/\.build-id/ && $(NF-1) != "->" {print $1, $3, $4, $NF}' \
+    >"$tmp/main.list"
+actual=$(awk '{print $4}' "$tmp/main.list" | sort)
+doc=/usr/share/doc/pam_ssooidc
+expected="/etc/security/pam_ssooidc.conf
+$libdir/security/pam_ssooidc.so
+/usr/share/licenses/pam_ssooidc
+/usr/share/licenses/pam_ssooidc/LICENSE
+/usr/share/man/man5/pam_ssooidc.conf.5.gz
+/usr/share/man/man8/pam_ssooidc.8.gz
+/var/cache/pam_ssooidc
+$doc
+$doc/README.md
+$doc/examples"
+for f in docs/*.md; do expected="$expected
+$doc/${f#docs/}"; done
+for f in conf/*.pam conf/sshd_config.example; do expected="$expected
+$doc/examples/${f#conf/}"; done
+expected=$(printf '%s\n' "$expected" | sort)
+diff_out=$(diff <(printf '%s\n' "$expected") <(printf '%s\n' "$actual"))
+check $? "pam_ssooidc holds exactly the expected files ($(printf '%s\n' "$actual" | wc -l))" \
+    "expected (<) vs. actual (>):
+$diff_out"
+mode_of() { awk -v p="$1" '$4 == p {print $1, $2, $3}' "$tmp/main.list"; }
+[ "$(mode_of /etc/security/pam_ssooidc.conf)" = "-rw------- root root" ]
+check $? "the config file is root root 0600" "$(mode_of /etc/security/pam_ssooidc.conf)"
+[ "$(mode_of /var/cache/pam_ssooidc)" = "drwx------ root root" ]
+check $? "the cache directory is root root 0700" "$(mode_of /var/cache/pam_ssooidc)"
+[ "$(mode_of "$libdir/security/pam_ssooidc.so")" = "-rwxr-xr-x root root" ]
+check $? "the module is in %{_libdir}/security ($libdir/security), root root 0755" \
+    "$(mode_of "$libdir/security/pam_ssooidc.so")"
+rpm -qp --qf '[%{FILEFLAGS:fflags}|%{FILENAMES}\n]' "$main" >"$tmp/flags"
+flags_of() { awk -F'|' -v p="$1" '$2 == p {print $1}' "$tmp/flags"; }
+[ "$(flags_of /etc/security/pam_ssooidc.conf)" = cn ] &&
+    [ "$(rpm -qcp "$main")" = /etc/security/pam_ssooidc.conf ]
+check $? "the config is the one %config(noreplace) file (flags: $(flags_of /etc/security/pam_ssooidc.conf))"
+[ "$(flags_of /usr/share/licenses/pam_ssooidc/LICENSE)" = l ] &&
+    cmp -s LICENSE <(rpm2cpio "$main" | cpio -i --quiet --to-stdout ./usr/share/licenses/pam_ssooidc/LICENSE)
+check $? "LICENSE (Apache-2.0, as debian/copyright) is the %license file"
+[ "$(rpm -qp --qf '%{LICENSE}' "$main")" = Apache-2.0 ]
+check $? "License: Apache-2.0"
+rpm2cpio "$main" | cpio -i --quiet --to-stdout ./etc/security/pam_ssooidc.conf >"$tmp/conf.shipped"
+active=$(grep -nvE '^(#|$)' "$tmp/conf.shipped")
+[ -s "$tmp/conf.shipped" ] && [ -z "$active" ]
+check $? "the shipped config is the template of comments only" "$active"
+
+# ---------------------------------------------------------- dependencies
+requires=$(rpm -qpR "$main")
+for r in pam ca-certificates 'libpam.so.0()(64bit)' 'libcurl.so.4()(64bit)' \
+    'libjansson.so.4()(64bit)' 'libcrypto.so.3()(64bit)' 'libqrencode.so.4()(64bit)'; do
+    printf '%s\n' "$requires" | grep -qxF "$r"
+    check $? "pam_ssooidc requires $r" "$requires"
+done
+brequires=$(rpm -qpR "$srpm")
+for r in pam-devel libcurl-devel jansson-devel openssl-devel qrencode-devel checkpolicy policycoreutils; do
+    printf '%s\n' "$brequires" | grep -qxF "$r"
+    check $? "BuildRequires: $r" "$brequires"
+done
+
+# ------------------------------------------------------------- the module
+mkdir -p "$tmp/x" && (cd "$tmp/x" && rpm2cpio "$main" | cpio -idm --quiet)
+so="$tmp/x$libdir/security/pam_ssooidc.so"
+sym_out=$(tests/check_symbols.sh "$so")
+check $? "the packaged module exports only pam_sm_* (tests/check_symbols.sh)" "$sym_out"
+load_out=$(/usr/bin/python3 -c 'import ctypes, os, sys
+lib = ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW)
+print(lib.pam_sm_authenticate, lib.pam_sm_setcred)' "$so" 2>&1)
+check $? "the packaged module loads with every symbol resolved (dlopen RTLD_NOW)" "$load_out"
+readelf -d "$so" | grep -q BIND_NOW && readelf -lW "$so" | grep -q GNU_RELRO
+check $? "hardened: full RELRO (BIND_NOW)"
+
+# ------------------------------------------------- %preun removal guard
+# The scriptlet as packaged, with /etc/pam.d and /etc/pam.conf moved into $tmp.
+sb="$tmp/sandbox"
+mkdir -p "$sb/pam.d"
+rpm -qp --qf '%{PREUN}' "$main" | sed -e "s|/etc/pam\.d/|$sb/pam.d/|g" -e "s|/etc/pam\.conf|$sb/pam.conf|g" \
+    >"$tmp/preun.sh"
+grep -q "$sb/pam.d/" "$tmp/preun.sh"
+check $? "%preun scans /etc/pam.d and /etc/pam.conf" "$(cat "$tmp/preun.sh")"
+preun_says() { # preun_says EXPECTED-RC ARG DESCRIPTION
+    local out rc
+    out=$(sh "$tmp/preun.sh" "$2" 2>&1)
+    rc=$?
+    [ "$rc" -eq "$1" ]
+    check $? "%preun $2: $3 (exit $rc)" "$out"
+}
+preun_says 0 0 "erase, nothing in /etc/pam.d: goes ahead"
+printf '#auth required pam_ssooidc.so\nauth required pam_unix.so\n' >"$sb/pam.d/sshd"
+preun_says 0 0 "erase, only a comment names it: goes ahead"
+printf 'auth required pam_ssooidc.so\n' >"$sb/pam.d/sudo"
+preun_says 1 0 "erase, /etc/pam.d/sudo names it: refused"
+out=$(sh "$tmp/preun.sh" 0 2>&1)
+printf '%s\n' "$out" | grep -qF "$sb/pam.d/sudo:1:auth required pam_ssooidc.so" &&
+    printf '%s\n' "$out" | grep -qF PAM_SSOOIDC_FORCE_REMOVE=1
+check $? "the refusal names the file and line, and the override" "$out"
+PAM_SSOOIDC_FORCE_REMOVE=1 preun_says 0 0 "erase with PAM_SSOOIDC_FORCE_REMOVE=1: goes ahead"
+preun_says 0 1 "upgrade (\$1 = 1): goes ahead"
+
+# ------------------------------------------------------------ -selinux
+pp_pkg=/usr/share/selinux/packages/targeted/pam_ssooidc.pp.bz2
+sel_files=$(rpm -qlp "$sel" | sort | tr '\n' ' ')
+[ "$sel_files" = "/usr/share/licenses/pam_ssooidc-selinux /usr/share/licenses/pam_ssooidc-selinux/LICENSE $pp_pkg " ]
+check $? "pam_ssooidc-selinux holds the policy module in /usr/share/selinux/packages/targeted" "$sel_files"
+make --no-print-directory -s BUILD="$tmp/make" selinux >"$tmp/make-selinux.log" 2>&1 &&
+    cmp -s "$tmp/make/selinux/pam_ssooidc.pp" <(rpm2cpio "$sel" | cpio -i --quiet --to-stdout ".$pp_pkg" | bzip2 -dc)
+check $? "its .pp is, byte for byte, the one \`make selinux\` builds from selinux/" "$(cat "$tmp/make-selinux.log")"
+scripts=$(rpm -qp --scripts "$sel")
+printf '%s\n' "$scripts" | grep -qE "semodule -n -s targeted -X 200 *\\\\?\$" &&
+    printf '%s\n' "$scripts" | grep -qF -- "-i $pp_pkg" &&
+    printf '%s\n' "$scripts" | grep -qF -- '-X 200 -r pam_ssooidc' &&
+    printf '%s\n' "$scripts" | grep -qF 'if [ "$1" -eq 0 ]' &&
+    printf '%s\n' "$scripts" | grep -qF 'restorecon -R /var/cache/pam_ssooidc'
+check $? "%post semodule -i (priority 200) and restorecon; %postun semodule -r on erase only" "$scripts"
+sreq=$(rpm -qpR "$sel")
+printf '%s\n' "$sreq" | grep -qx 'selinux-policy-targeted' &&
+    printf '%s\n' "$sreq" | grep -qx 'policycoreutils' &&
+    printf '%s\n' "$sreq" | grep -qx "pam_ssooidc = $(rpm -qp --qf '%{VERSION}-%{RELEASE}' "$main")"
+check $? "it requires selinux-policy-targeted, policycoreutils and the same pam_ssooidc" "$sreq"
+
+# --------------------------------------- %config(noreplace) on upgrade
+# A newer build (release 1.1) whose template gained a line, installed over
+# the first with `rpm -U` into a throw-away root. --nodeps: that root's rpm
+# database is empty; --noscripts: scriptlets would run chrooted into it.
+mkdir -p "$tmp/tree2"
+tar -C "$root" --exclude=./.git --exclude=./build --exclude='*.so' --exclude=__pycache__ -cf - . |
+    tar -C "$tmp/tree2" -xf -
+printf '# (a line added in the newer build)\n' >>"$tmp/tree2/conf/pam_ssooidc.conf"
+"$tmp/tree2/tests/package/build_rpm.sh" "$tmp/v2" --define 'dist .1' --without selinux \
+    >"$tmp/build2.err" 2>&1
+main2=$(ls "$tmp"/v2/RPMS/"$arch"/pam_ssooidc-"$version"-1.1."$arch".rpm 2>/dev/null)
+[ -f "$main2" ]
+check $? "a newer build: $(basename "${main2:-none}")" "$(cat "$tmp/build2.err")"
+R="$tmp/rpmroot"
+rrpm() { rpm --root "$R" --dbpath /var/lib/rpm "$@"; }
+mkdir -p "$R"
+rrpm --initdb
+out=$(rrpm -i --nodeps --noscripts "$main" 2>&1)
+conf="$R/etc/security/pam_ssooidc.conf"
+[ -f "$conf" ] && [ -f "$R$libdir/security/pam_ssooidc.so" ] && [ -d "$R/var/cache/pam_ssooidc" ]
+check $? "rpm -i into a throw-away root" "$out"
+printf 'start_url = https://d-1234567890.awsapps.com/start\nallow_any_approver\n' >>"$conf"
+cp -p "$conf" "$tmp/conf.edited"
+out=$(rrpm -U --nodeps --noscripts "$main2" 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] && [ "$(rrpm -q --qf '%{RELEASE}' pam_ssooidc)" = 1.1 ]
+check $? "rpm -U to release 1.1" "exit $rc
+$out"
+cmp -s "$conf" "$tmp/conf.edited" && [ "$(stat -c %a "$conf")" = 600 ]
+check $? "the edited config survived the upgrade unchanged, still 0600" "$(diff "$tmp/conf.edited" "$conf")"
+[ -f "$conf.rpmnew" ] && tail -n 1 "$conf.rpmnew" | grep -qF '(a line added in the newer build)'
+check $? "the new template was saved beside it as pam_ssooidc.conf.rpmnew" "$(ls -l "$R/etc/security")"
+[ ! -e /etc/security/pam_ssooidc.conf.rpmnew ] && [ -z "$(rpm -qa 2>/dev/null | grep pam_ssooidc)" ]
+check $? "nothing went to the real system (no .rpmnew in /etc/security, no pam_ssooidc in rpm -qa)"
+
+# ------------------------------------------------- without qrencode
+tests/package/build_rpm.sh "$tmp/noqr" --without qrencode --without selinux >"$tmp/build3.err" 2>&1
+noqr=$(ls "$tmp"/noqr/RPMS/"$arch"/pam_ssooidc-"$version"-*."$arch".rpm 2>/dev/null)
+[ -f "$noqr" ] && ! rpm -qpR "$noqr" | grep -q qrencode && ! rpm -qpR "$tmp"/noqr/SRPMS/*.src.rpm | grep -q qrencode &&
+    grep -qE 'make .*QR=no' "$tmp/noqr/build.log" && [ ! -e "$tmp/noqr/RPMS/noarch" ]
+check $? "rpmbuild --without qrencode --without selinux: QR=no, no qrencode in Requires or BuildRequires, no -selinux" \
+    "$(cat "$tmp/build3.err"; rpm -qpR "$noqr" 2>&1 | grep -i qr)"
+
+# ---------------------------------------------------------------- rpmlint
+t0=$SECONDS
+rpmlint -c rpm/rpmlint.toml "$main" "$sel" "$srpm" "$spec" >"$tmp/rpmlint.out" 2>&1
+lrc=$?
+errors=$(grep -cE '^[^ ]+: E: ' "$tmp/rpmlint.out")
+warns=$(grep -cE '^[^ ]+: W: ' "$tmp/rpmlint.out")
+grep -E '^[^ ]+: [EW]: ' "$tmp/rpmlint.out" | sed 's/^/# rpmlint /'
+[ "$errors" -eq 0 ] && [ "$lrc" -eq 0 ] && grep -q ' 0 errors' "$tmp/rpmlint.out"
+check $? "rpmlint (rpm/rpmlint.toml) on both RPMs, the .src.rpm and the spec: $errors errors, $warns warnings ($((SECONDS - t0)) s)" \
+    "$(cat "$tmp/rpmlint.out")"
+
+finish
