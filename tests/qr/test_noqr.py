@@ -123,7 +123,7 @@ def main():
                                                 qr=None), svc)
             r = host.login("alice", svc)
             check(r.code == "PAM_SERVICE_ERR" and MESSAGE in r.login_line
-                  and "result=Error in service module" in r.login_line,
+                  and (r.outcome or {}).get("result") == "PAM_SERVICE_ERR",
                   "pamtester, stanza with qr: PAM_SERVICE_ERR, syslog says '%s'" % MESSAGE,
                   "code %s\n%s" % (r.code, r.everything()[-3000:]))
             check(not [x for x in sd.api_log()],
