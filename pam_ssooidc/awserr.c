@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "sts.h"
 #include "util.h"
 
 /* OAuth error codes (RFC 6749/8628 style) as SSO OIDC writes them in the
@@ -76,4 +77,21 @@ void aws_error_decode(const char *header_type, const char *body, size_t body_len
     if (root)
         decode_body(root, out);
     sso_json_free(root);
+}
+
+bool aws_throttled(const struct http_response *r)
+{
+    static const char *const throttling[] = {"ThrottlingException", "TooManyRequestsException",
+                                             "RequestLimitExceeded", "SlowDownException",
+                                             "Throttling", "ThrottledException"};
+    struct aws_error e;
+    aws_error_decode(r->error_type, r->body, r->body_len, &e);
+    if (!e.type[0] && r->body && memchr(r->body, '<', r->body_len)) { /* STS's XML */
+        char msg[8];
+        sts_parse_error(r->body, r->body_len, e.type, sizeof(e.type), msg, sizeof(msg));
+    }
+    for (size_t i = 0; i < sizeof(throttling) / sizeof(throttling[0]); i++)
+        if (strcmp(e.type, throttling[i]) == 0)
+            return true;
+    return false;
 }

@@ -2,7 +2,10 @@
 #ifndef SSO_AWSERR_H
 #define SSO_AWSERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "http.h"
 
 struct aws_error {
     char type[96];     /* e.g. "AuthorizationPendingException"; empty if none */
@@ -16,5 +19,10 @@ struct aws_error {
  * type empty. */
 void aws_error_decode(const char *header_type, const char *body, size_t body_len,
                       struct aws_error *out);
+
+/* Is this answer one of AWS's throttling errors (ThrottlingException,
+ * TooManyRequestsException, RequestLimitExceeded, SlowDownException, STS's
+ * Throttling), whatever its status? For the retry policy (retry.h). */
+bool aws_throttled(const struct http_response *r);
 
 #endif

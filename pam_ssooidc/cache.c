@@ -99,7 +99,7 @@ static int check_dir(int fd, const char *dir, bool created, struct sso_error *er
  * others (trust.h); a missing cache_dir is made (never its parents: a
  * missing parent means a mistyped path or a system not set up as expected,
  * and guessing owners and modes would be worse than refusing). */
-static int open_dir(const char *dir, int *out, struct sso_error *err)
+int cache_dir_open(const char *dir, int *out, struct sso_error *err)
 {
     bool created = false;
     int fd = -1;
@@ -214,7 +214,7 @@ int cache_open(struct cache *c, const char *dir, const char *key_material, doubl
     if (rc == PAM_SUCCESS)
         rc = key_file_name(key_material, ".lock", lockname, sizeof(lockname), err);
     if (rc == PAM_SUCCESS)
-        rc = open_dir(dir, &dir_fd, err);
+        rc = cache_dir_open(dir, &dir_fd, err);
     if (rc == PAM_SUCCESS)
         rc = open_lock(dir_fd, dir, lockname, &lock_fd, err);
     if (rc == PAM_SUCCESS)

@@ -29,6 +29,12 @@ struct cache {
  * treated as closed, so either works before cache_open/cache_close. */
 void cache_init(struct cache *c);
 
+/* Open (creating if missing) cache_dir: a trusted path (trust.h), root's,
+ * mode 0700. The one root-only file store of the module: the registration,
+ * the pending-login slots (pending.h) and the OpenID provider's documents
+ * live in it. *fd is O_RDONLY|O_DIRECTORY. PAM_SUCCESS or PAM_SERVICE_ERR. */
+int cache_dir_open(const char *dir, int *fd, struct sso_error *err);
+
 /* Open (creating if missing) the cache directory, check its owner and mode,
  * and take the registration lock, waiting at most wait_seconds. The parent
  * of dir must already exist. On failure c is left closed.

@@ -72,6 +72,9 @@ static const struct opt options[] = {
     {.name = "timeout", .kind = OPT_LONG, FIELD(timeout), .num_def = 300, .min = 10, .max = 3600},
     {.name = "http_timeout", .kind = OPT_LONG, FIELD(http_timeout), .num_def = 10, .min = 1,
      .max = 120},
+    {.name = "retries", .kind = OPT_LONG, FIELD(retries), .num_def = 2, .min = 0, .max = 10},
+    {.name = "max_pending", .kind = OPT_LONG, FIELD(max_pending), .num_def = 10, .min = 0,
+     .max = 1000},
     {.name = "cache_dir", .kind = OPT_PATH, FIELD(cache_dir), .def = CFG_DEFAULT_CACHE_DIR},
     {.name = "debug", .kind = OPT_FLAG, FIELD(debug)},
 };

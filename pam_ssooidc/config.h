@@ -29,6 +29,8 @@ struct cfg {
     char client_name[128];
     long timeout;      /* seconds to wait for approval */
     long http_timeout; /* seconds, connect and total, per request */
+    long retries;      /* extra attempts per call for transient failures */
+    long max_pending;  /* device authorizations open at once on this host (0: no cap) */
     enum cfg_prompt prompt;
     bool allow_any_approver;
     bool debug;

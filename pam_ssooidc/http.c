@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "retry.h"
 #include "trust.h"
 
 #define CA_FILE_MAX (4 * 1024 * 1024) /* a PEM bundle; the system one is ~220 KiB */
@@ -39,8 +40,14 @@ struct http_client {
     void (*log)(void *ctx, const char *line);
     void *log_ctx;
     bool (*cancelled)(void *ctx);
+    bool (*sleep_until)(void *ctx, double until);
     void *cancel_ctx;
     bool was_cancelled;
+    /* the retry policy (retry.h) */
+    long max_retries;
+    double deadline;
+    bool (*throttled)(const struct http_response *r);
+    long retries; /* extra attempts made so far, for the outcome line */
 };
 
 /* What the callbacks fill while one answer arrives. */
@@ -129,6 +136,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     take_header(data, n, "x-amzn-ErrorType", r->error_type, sizeof(r->error_type), ':');
     take_header(data, n, "x-amzn-RequestId", r->request_id, sizeof(r->request_id), 0);
     take_header(data, n, "Content-Type", r->content_type, sizeof(r->content_type), 0);
+    take_header(data, n, "Retry-After", r->retry_after, sizeof(r->retry_after), 0);
     return n;
 }
 
@@ -322,10 +330,36 @@ void http_set_debug(struct http_client *h, void (*log)(void *ctx, const char *li
     h->log_ctx = ctx;
 }
 
-void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx), void *ctx)
+void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx),
+                     bool (*sleep_until)(void *ctx, double until), void *ctx)
 {
     h->cancelled = cancelled;
+    h->sleep_until = sleep_until;
     h->cancel_ctx = ctx;
+}
+
+void http_set_retry(struct http_client *h, long max_retries, double deadline,
+                    bool (*throttled)(const struct http_response *r))
+{
+    h->max_retries = max_retries;
+    h->deadline = deadline;
+    h->throttled = throttled;
+}
+
+void http_set_deadline(struct http_client *h, double deadline)
+{
+    h->deadline = deadline;
+}
+
+long http_retries(const struct http_client *h)
+{
+    return h ? h->retries : 0;
+}
+
+void http_count_retry(struct http_client *h)
+{
+    if (h)
+        h->retries++;
 }
 
 const char *http_last_request_id(const struct http_client *h)
@@ -419,11 +453,14 @@ static int transfer_error(struct http_client *h, const char *what, CURLcode rc,
                     h->errbuf[0] ? h->errbuf : "no detail");
 }
 
-int http_request(struct http_client *h, const char *what, const char *method, const char *url,
-                 const char *const *headers, const char *body, struct http_response *resp,
-                 struct sso_error *err)
+/* One attempt. PAM_SUCCESS when an answer arrived (whatever its status);
+ * else a PAM code with err set, and *curl_rc says what libcurl reported. */
+static int perform_once(struct http_client *h, const char *what, const char *method,
+                        const char *url, const char *const *headers, const char *body,
+                        struct http_response *resp, CURLcode *curl_rc, struct sso_error *err)
 {
     memset(resp, 0, sizeof(*resp));
+    *curl_rc = CURLE_OK;
     struct http_sink sink = {.resp = resp};
     struct curl_slist *list = build_headers(headers);
     if (!list)
@@ -451,6 +488,7 @@ int http_request(struct http_client *h, const char *what, const char *method, co
     free_headers(list);
     sso_strlcpy(h->last_request_id, resp->request_id, sizeof(h->last_request_id));
     debug_line(h, what, method, url, resp, sso_monotonic() - t0);
+    *curl_rc = rc;
     if (rc != CURLE_OK) {
         int code = transfer_error(h, what, rc, &sink, err);
         http_response_free(resp);
@@ -461,6 +499,70 @@ int http_request(struct http_client *h, const char *what, const char *method, co
     if (!resp->body)
         return sso_fail(err, PAM_BUF_ERR, "%s: out of memory", what);
     return PAM_SUCCESS;
+}
+
+/* Was this outcome of one attempt a transient failure (retry.h)? */
+static bool transient(const struct http_client *h, int rc, CURLcode curl_rc,
+                      const struct http_response *resp)
+{
+    if (rc != PAM_SUCCESS)
+        return rc == PAM_AUTHINFO_UNAVAIL && retry_transport_transient(curl_rc);
+    return retry_status_transient(resp->status) || (h->throttled && h->throttled(resp));
+}
+
+static void why_retry(char *buf, size_t len, int rc, const struct http_response *resp,
+                      const struct sso_error *err)
+{
+    if (rc != PAM_SUCCESS)
+        snprintf(buf, len, "%s", err->msg);
+    else
+        snprintf(buf, len, "HTTP %ld%s%s", resp->status, resp->error_type[0] ? " " : "",
+                 resp->error_type);
+}
+
+int http_request_once(struct http_client *h, const char *what, const char *method,
+                      const char *url, const char *const *headers, const char *body,
+                      struct http_response *resp, bool *was_transient, struct sso_error *err)
+{
+    CURLcode curl_rc;
+    int rc = perform_once(h, what, method, url, headers, body, resp, &curl_rc, err);
+    *was_transient = transient(h, rc, curl_rc, resp);
+    return rc;
+}
+
+int http_request(struct http_client *h, const char *what, const char *method, const char *url,
+                 const char *const *headers, const char *body, struct http_response *resp,
+                 struct sso_error *err)
+{
+    for (long attempt = 0;; attempt++) {
+        CURLcode curl_rc;
+        int rc = perform_once(h, what, method, url, headers, body, resp, &curl_rc, err);
+        if (!transient(h, rc, curl_rc, resp) || attempt >= h->max_retries)
+            return rc; /* a transient HTTP answer is the caller's to map */
+        char why[sizeof(err->msg) + 64];
+        why_retry(why, sizeof(why), rc, resp, err);
+        double wait = retry_delay(attempt, retry_after_seconds(resp->retry_after),
+                                  retry_random01());
+        double until = sso_monotonic() + wait;
+        if (until > h->deadline) {
+            if (rc != PAM_SUCCESS) /* keep what failed, say why we stopped */
+                sso_fail(err, rc, "%s (no retry: it would end past the login's deadline)",
+                         why);
+            return rc;
+        }
+        http_response_free(resp);
+        if (h->log) {
+            char line[sizeof(why) + 128];
+            snprintf(line, sizeof(line), "%s: retry %ld of %ld in %.2fs after %s", what,
+                     attempt + 1, h->max_retries, wait, why);
+            h->log(h->log_ctx, line);
+        }
+        h->retries++;
+        if (h->sleep_until && h->sleep_until(h->cancel_ctx, until)) {
+            h->was_cancelled = true;
+            return sso_fail(err, PAM_AUTH_ERR, "%s: cancelled by the person (Ctrl-C)", what);
+        }
+    }
 }
 
 void http_response_free(struct http_response *r)

@@ -20,6 +20,7 @@ struct http_response {
     char error_type[128]; /* x-amzn-ErrorType, cut at the first ':' */
     char request_id[128]; /* x-amzn-RequestId, or empty */
     char content_type[128];
+    char retry_after[16]; /* Retry-After, as sent */
 };
 
 /* PAM_SUCCESS, or PAM_BUF_ERR / PAM_SERVICE_ERR with err set (an untrusted
@@ -27,14 +28,34 @@ struct http_response {
 int http_open(struct http_client **out, const struct cfg *c, struct sso_error *err);
 void http_close(struct http_client *h);
 
-/* One request. headers: NULL-terminated "Name: value" list, may be NULL.
- * body: may be NULL (no body). Returns PAM_SUCCESS when an HTTP answer of at
- * most HTTP_BODY_MAX bytes arrived (whatever its status), else
- * PAM_AUTHINFO_UNAVAIL with err saying what failed (DNS, TCP, TLS, timeout,
- * oversized body). `what` names the call in errors and debug logs. */
+/* One call, retried by the policy of retry.h. headers: NULL-terminated
+ * "Name: value" list, may be NULL. body: may be NULL (no body). Returns
+ * PAM_SUCCESS when an HTTP answer of at most HTTP_BODY_MAX bytes arrived
+ * (whatever its status: a transient one that outlived the retries is the
+ * caller's to map), else PAM_AUTHINFO_UNAVAIL with err saying what failed
+ * (DNS, TCP, TLS, timeout, oversized body), or PAM_AUTH_ERR when the person
+ * cancelled. `what` names the call in errors and debug logs. */
 int http_request(struct http_client *h, const char *what, const char *method, const char *url,
                  const char *const *headers, const char *body, struct http_response *resp,
                  struct sso_error *err);
+
+/* The same, one attempt only; *was_transient says whether a failure (or the
+ * answer's status or throttling type) is of the kind a retry could cure. For
+ * polling, where a failed poll is a missed poll. */
+int http_request_once(struct http_client *h, const char *what, const char *method,
+                      const char *url, const char *const *headers, const char *body,
+                      struct http_response *resp, bool *was_transient, struct sso_error *err);
+
+/* The retry policy: at most max_retries extra attempts per call, no wait
+ * past deadline (sso_monotonic seconds); throttled (may be NULL) tells a
+ * modelled throttling answer apart from other 4xx. */
+void http_set_retry(struct http_client *h, long max_retries, double deadline,
+                    bool (*throttled)(const struct http_response *r));
+void http_set_deadline(struct http_client *h, double deadline);
+
+/* Extra attempts made so far (and missed polls counted by the caller). */
+long http_retries(const struct http_client *h);
+void http_count_retry(struct http_client *h);
 void http_response_free(struct http_response *r);
 
 /* The request id of the most recent answer (for the per-login log line). */
@@ -43,9 +64,11 @@ const char *http_last_request_id(const struct http_client *h);
 /* Number of new connections libcurl opened so far (for debug and tests). */
 long http_connections(const struct http_client *h);
 
-/* A check libcurl calls during transfers; when it returns true the request
- * ends with PAM_AUTH_ERR ("cancelled by the person"). */
-void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx), void *ctx);
+/* A check libcurl calls during transfers, and the sleep used between
+ * retries (it returns true when the person cancelled); either way the
+ * request ends with PAM_AUTH_ERR ("cancelled by the person"). */
+void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx),
+                     bool (*sleep_until)(void *ctx, double until), void *ctx);
 
 /* With debug on, one syslog line per request (method, path, status, error
  * type, request id; never bodies or headers). */

@@ -66,10 +66,12 @@ static const char *const json_headers[] = {"Content-Type: application/json",
                                            "Accept: application/json", NULL};
 
 /* POST a body and map a non-200 answer to a PAM code. On PAM_SUCCESS resp
- * holds a 200 answer; on any other code it has been freed. */
+ * holds a 200 answer; on any other code it has been freed. With `transient`
+ * (polling) the call is made once, and *transient says whether a failure
+ * was of the kind a later poll may not meet again. */
 static int oidc_call(struct http_client *h, const struct cfg *c, const char *what,
                      const char *path, struct body *b, struct http_response *resp,
-                     struct aws_error *aerr, struct sso_error *err)
+                     struct aws_error *aerr, bool *transient, struct sso_error *err)
 {
     char url[CFG_URL_MAX + 64];
     memset(aerr, 0, sizeof(*aerr));
@@ -79,7 +81,9 @@ static int oidc_call(struct http_client *h, const struct cfg *c, const char *wha
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: request too large", what);
     }
     snprintf(url, sizeof(url), "%s%s", c->oidc_endpoint, path);
-    int rc = http_request(h, what, "POST", url, json_headers, b->buf, resp, err);
+    int rc = transient ? http_request_once(h, what, "POST", url, json_headers, b->buf, resp,
+                                           transient, err)
+                       : http_request(h, what, "POST", url, json_headers, b->buf, resp, err);
     sso_cleanse(b, sizeof(*b));
     if (rc != PAM_SUCCESS)
         return rc;
@@ -87,10 +91,13 @@ static int oidc_call(struct http_client *h, const struct cfg *c, const char *wha
         return PAM_SUCCESS;
     aws_error_decode(resp->error_type, resp->body, resp->body_len, aerr);
     long status = resp->status;
+    bool throttled = aws_throttled(resp);
     http_response_free(resp);
-    if (status >= 500)
+    if (status >= 500 || status == 429)
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: service error HTTP %ld %s", what, status,
                         aerr->type[0] ? aerr->type : "(no error type)");
+    if (throttled && !(transient && strcmp(aerr->type, "SlowDownException") == 0))
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: throttled (%s)", what, aerr->type);
     if (strcmp(aerr->type, "InvalidClientException") == 0)
         return sso_fail(err, PAM_CRED_EXPIRED, "%s: InvalidClientException", what);
     if (!aerr->type[0])
@@ -113,7 +120,7 @@ int oidc_register(struct http_client *h, const struct cfg *c, struct oidc_regist
     body_member(&b, "clientType", "public");
     struct http_response resp;
     struct aws_error aerr;
-    int rc = oidc_call(h, c, "RegisterClient", "/client/register", &b, &resp, &aerr, err);
+    int rc = oidc_call(h, c, "RegisterClient", "/client/register", &b, &resp, &aerr, NULL, err);
     if (rc == PAM_CRED_EXPIRED || rc == PAM_IGNORE)
         return unexpected_error("RegisterClient", &aerr, err);
     if (rc != PAM_SUCCESS)
@@ -134,7 +141,7 @@ int oidc_start(struct http_client *h, const struct cfg *c, const struct oidc_reg
     struct http_response resp;
     struct aws_error aerr;
     int rc = oidc_call(h, c, "StartDeviceAuthorization", "/device_authorization", &b, &resp,
-                       &aerr, err);
+                       &aerr, NULL, err);
     if (rc == PAM_IGNORE)
         return unexpected_error("StartDeviceAuthorization", &aerr, err);
     if (rc != PAM_SUCCESS)
@@ -175,9 +182,14 @@ int oidc_poll(struct http_client *h, const struct cfg *c, const struct oidc_regi
     body_member(&b, "deviceCode", dev->device_code);
     struct http_response resp;
     struct aws_error aerr;
-    int rc = oidc_call(h, c, "CreateToken", "/token", &b, &resp, &aerr, err);
+    bool transient = false;
+    int rc = oidc_call(h, c, "CreateToken", "/token", &b, &resp, &aerr, &transient, err);
     if (rc == PAM_IGNORE)
         return poll_error(&aerr, result, err);
+    if (rc == PAM_AUTHINFO_UNAVAIL && transient) {
+        *result = OIDC_POLL_FAILED; /* a missed poll: err says why */
+        return PAM_SUCCESS;
+    }
     if (rc != PAM_SUCCESS)
         return rc;
     rc = oidc_parse_token(resp.body, resp.body_len, token, err);

@@ -33,12 +33,15 @@ enum oidc_poll_result {
     OIDC_APPROVED,  /* token holds a Bearer access token */
     OIDC_PENDING,   /* AuthorizationPendingException */
     OIDC_SLOW_DOWN, /* SlowDownException: add 5 s to the interval */
+    OIDC_POLL_FAILED, /* a transient failure (err says which): a missed poll */
 };
 
 /* Each returns PAM_SUCCESS, or a PAM code with err set:
  *  - PAM_AUTHINFO_UNAVAIL: network/TLS, 5xx, unparseable or ill-typed answer;
  *  - PAM_AUTH_ERR: AccessDenied, ExpiredToken (the login is over);
- *  - PAM_CRED_EXPIRED: InvalidClientException (caller may re-register once). */
+ *  - PAM_CRED_EXPIRED: InvalidClientException (caller may re-register once).
+ * Register and start retry transient failures (retry.h); a poll is made
+ * once, and a transient failure is OIDC_POLL_FAILED with PAM_SUCCESS. */
 int oidc_register(struct http_client *h, const struct cfg *c, struct oidc_registration *out,
                   struct sso_error *err);
 int oidc_start(struct http_client *h, const struct cfg *c, const struct oidc_registration *reg,

@@ -15,6 +15,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "awserr.h"
 #include "cache.h"
 #include "config.h"
 #include "conv.h"
@@ -23,11 +24,13 @@
 #include "interrupt.h"
 #include "oidc.h"
 #include "outcome.h"
+#include "pending.h"
 #include "usermap.h"
 #include "util.h"
 
 #define REGISTRATION_MIN_VALID 3600 /* register again when < 1 h remains */
 #define SLOW_DOWN_STEP 5            /* RFC 8628 section 3.5 */
+#define IDENTITY_GRACE 20.0         /* seconds the identity calls may retry after approval */
 /* Built with -fvisibility=hidden: only these entry points are exported. */
 #define SSO_EXPORT __attribute__((visibility("default")))
 
@@ -40,6 +43,7 @@ struct login {
     struct cfg cfg;
     struct usermap map;
     struct http_client *http;
+    struct pending_slot slot; /* one of max_pending, while a code is open */
     struct oidc_registration reg;
     struct oidc_device dev;
     struct oidc_token token;
@@ -57,6 +61,11 @@ static bool cancel_requested(void *ctx)
 {
     (void)ctx;
     return interrupt_pending();
+}
+
+static bool sleep_or_cancel(void *ctx, double until)
+{
+    return interrupt_sleep_until(ctx, until);
 }
 
 static int check_local_user(struct login *lg)
@@ -102,13 +111,29 @@ static int obtain_registration(struct login *lg, const char *stale)
     return rc;
 }
 
+/* A transient failure of one poll is a missed poll (retry.h): polling goes
+ * on at the interval, and only `retries`+1 failures in a row end the login. */
+static int missed_poll(struct login *lg, long *failed)
+{
+    char why[sizeof(lg->err.msg)];
+    sso_strlcpy(why, lg->err.msg, sizeof(why));
+    http_count_retry(lg->http);
+    if (++*failed > lg->cfg.retries)
+        return sso_fail(&lg->err, PAM_AUTHINFO_UNAVAIL, "%ld polls in a row failed; the last: %s",
+                        *failed, why);
+    if (lg->cfg.debug)
+        pam_syslog(lg->pamh, LOG_DEBUG, "missed poll %ld of at most %ld in a row: %s", *failed,
+                   lg->cfg.retries, why);
+    return PAM_SUCCESS;
+}
+
 /* Poll CreateToken every `interval` seconds on the monotonic clock until the
  * user approves or denies, the code expires, or `timeout` runs out. */
 static int poll_for_approval(struct login *lg, double shown_at)
 {
     long limit = lg->cfg.timeout < lg->dev.expires_in ? lg->cfg.timeout : lg->dev.expires_in;
     double deadline = shown_at + (double)limit;
-    long interval = lg->dev.interval;
+    long interval = lg->dev.interval, failed = 0;
     double next = shown_at + (double)interval;
     for (;;) {
         if (next > deadline)
@@ -125,13 +150,18 @@ static int poll_for_approval(struct login *lg, double shown_at)
         int rc = oidc_poll(lg->http, &lg->cfg, &lg->reg, &lg->dev, &result, &lg->token, &lg->err);
         if (rc != PAM_SUCCESS || result == OIDC_APPROVED)
             return rc;
+        if (result == OIDC_POLL_FAILED && (rc = missed_poll(lg, &failed)) != PAM_SUCCESS)
+            return rc;
+        if (result != OIDC_POLL_FAILED)
+            failed = 0;
         if (result == OIDC_SLOW_DOWN)
             interval += SLOW_DOWN_STEP;
         next = polled + (double)interval;
     }
 }
 
-static int device_flow_once(struct login *lg)
+/* Start a device authorization, show it, and poll for the decision. */
+static int device_flow_polling(struct login *lg)
 {
     int rc = oidc_start(lg->http, &lg->cfg, &lg->reg, &lg->dev, &lg->err);
     if (rc != PAM_SUCCESS)
@@ -148,6 +178,16 @@ static int device_flow_once(struct login *lg)
     if (rc != PAM_SUCCESS)
         return rc;
     return poll_for_approval(lg, shown_at);
+}
+
+static int device_flow_once(struct login *lg)
+{
+    /* A slot of max_pending is held while a code is open (pending.h). */
+    int rc = pending_acquire(lg->cfg.cache_dir, lg->cfg.max_pending, &lg->slot, &lg->err);
+    if (rc == PAM_SUCCESS)
+        rc = device_flow_polling(lg);
+    pending_release(&lg->slot);
+    return rc;
 }
 
 /* InvalidClientException means the registration is gone or expired at the
@@ -176,6 +216,11 @@ static int verdict(struct login *lg)
 {
     if (lg->cfg.allow_any_approver)
         return PAM_SUCCESS; /* explicit opt-out: whoever approved at start_url */
+    /* An approval in the login's last second still gets its identity check,
+     * retries included. */
+    double grace = sso_monotonic() + IDENTITY_GRACE;
+    double login_deadline = lg->started + (double)lg->cfg.timeout;
+    http_set_deadline(lg->http, grace > login_deadline ? grace : login_deadline);
     const struct local_account local = {lg->user, lg->uid};
     return identity_verify(lg->http, &lg->cfg, &lg->map, &local, &lg->token, &lg->who,
                            &lg->err);
@@ -194,7 +239,9 @@ static int login_run(struct login *lg, int argc, const char **argv)
         return rc;
     if (lg->cfg.debug)
         http_set_debug(lg->http, debug_log, lg->pamh);
-    http_set_cancel(lg->http, cancel_requested, NULL);
+    http_set_cancel(lg->http, cancel_requested, sleep_or_cancel, lg->guard);
+    http_set_retry(lg->http, lg->cfg.retries, lg->started + (double)lg->cfg.timeout,
+                   aws_throttled);
     if ((rc = obtain_registration(lg, NULL)) != PAM_SUCCESS)
         return rc;
     if ((rc = device_flow(lg)) != PAM_SUCCESS)
@@ -231,7 +278,7 @@ static void log_outcome(struct login *lg, int rc)
         .request_id = lg->http ? http_last_request_id(lg->http) : NULL,
         .reason = rc == PAM_SUCCESS ? "approved" : lg->err.msg,
         .seconds = sso_monotonic() - lg->started,
-        .retries = 0,
+        .retries = http_retries(lg->http),
     };
     char line[OUTCOME_LINE_MAX];
     pam_syslog(lg->pamh, rc == PAM_SUCCESS ? LOG_INFO : LOG_NOTICE, "%s",
@@ -250,6 +297,7 @@ SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int
     lg->pamh = pamh;
     lg->silent = (flags & PAM_SILENT) != 0;
     lg->guard = &guard;
+    lg->slot = (struct pending_slot)PENDING_SLOT_NONE;
     lg->started = sso_monotonic();
     int rc = login_run(lg, argc, argv);
     if (rc == PAM_CRED_EXPIRED || rc == PAM_IGNORE) /* internal signals never escape */

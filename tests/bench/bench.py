@@ -187,6 +187,11 @@ def main():
             print()
             sys.stdout.flush()
             subprocess.run([sys.executable, storm])
+        faults = os.path.join(ROOT, "tests", "bench", "faults.py")
+        if os.environ.get("BENCH_FAULTS", "1") == "1":
+            print()
+            sys.stdout.flush()
+            subprocess.run([sys.executable, faults])
         return 0
     finally:
         sd.stop()

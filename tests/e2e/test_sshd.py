@@ -41,13 +41,16 @@ class Sshd:
     """Our own sshd on 127.0.0.1:<free port>, run as <work>/<service> so that
     its PAM service is <service>."""
 
-    def __init__(self, world, work, service, user):
+    def __init__(self, world, work, service, user, methods="keyboard-interactive", name="sshd"):
         self.world, self.work, self.service, self.user = world, work, service, user
+        self.methods = methods
         self.proc = None
         self.port = None
-        self.logpath = os.path.join(work, "sshd.log")
-        self.exe = os.path.join(work, service)
-        self.key = os.path.join(work, "ssh_host_ed25519_key")
+        self.logpath = os.path.join(work, name + ".log")
+        self.exe = os.path.join(work, name, service)
+        os.makedirs(os.path.dirname(self.exe), exist_ok=True)
+        self.cfgpath = os.path.join(work, name + "_config")
+        self.key = os.path.join(work, name + "_host_ed25519_key")
 
     def config(self):
         return "\n".join([
@@ -55,12 +58,12 @@ class Sshd:
             "ListenAddress 127.0.0.1",
             "Port %d" % self.port,
             "HostKey %s" % self.key,
-            "PidFile %s" % os.path.join(self.work, "sshd.pid"),
+            "PidFile %s" % (self.cfgpath + ".pid"),
             "UsePAM yes",
             "KbdInteractiveAuthentication yes",
-            "AuthenticationMethods keyboard-interactive",
+            "AuthenticationMethods %s" % self.methods,
             "PasswordAuthentication no",
-            "PubkeyAuthentication no",
+            "PubkeyAuthentication %s" % ("yes" if "publickey" in self.methods else "no"),
             "HostbasedAuthentication no",
             "GSSAPIAuthentication no",
             "PermitRootLogin no",
@@ -85,7 +88,7 @@ class Sshd:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f",
                         self.key], check=True, capture_output=True)
         os.symlink(SSHD, self.exe)
-        cfg = os.path.join(self.work, "sshd_config")
+        cfg = self.cfgpath
         last = ""
         for _ in range(5):  # a free port can be taken before sshd binds it
             self.port = free_port()
@@ -316,10 +319,79 @@ def prompt_never_under_sshd_hides_the_code(c, x):
     c.check(device(x.sd, code)["status"] == "pending", "the code was never approved")
 
 
+# ------------------------------------ a key first, then the approval
+# For hosts reachable from untrusted networks (docs/threat-model.md):
+# AuthenticationMethods publickey,keyboard-interactive. A stranger without
+# a key never reaches the module: no device authorization, no request.
+
+def key_ssh(c, x, key, methods):
+    args = ["-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes",
+            "-o", "PreferredAuthentications=%s" % methods,
+            "-o", "NumberOfPasswordPrompts=1", "-o", "BatchMode=no",
+            "-p", str(x.keyed.port), "%s@127.0.0.1" % x.user, COMMAND]
+    if key:
+        args = ["-i", key] + args
+    else:
+        args = ["-o", "PubkeyAuthentication=no"] + args
+    return c.terminal("ssh", args, timeout=30)
+
+
+def key_then_approval_admits(c, x):
+    x.stanza()
+    t = key_ssh(c, x, x.client_key, "publickey,keyboard-interactive")
+    dev, shown = x.wait_prompt(c, t, "the device prompt, after the key was accepted")
+    status, _ = x.browser.decide(dev["userCode"], x.user, "approve") if dev else (None, "")
+    c.check(status == 200, "the browser approves")
+    t.press_enter()
+    rc = t.finish()
+    c.check(rc == 0 and COMMAND_OUTPUT in t.text, "key plus approval: the command ran",
+            "exit status %s" % rc)
+    log = x.keyed.log()
+    c.check("Partial publickey for %s" % x.user in log
+            and "Accepted keyboard-interactive/pam for %s" % x.user in log,
+            "sshd logged the key (partial) and then the approval")
+
+
+def approval_without_the_key_never_reaches_the_module(c, x):
+    x.stanza()
+    before = len(x.sd.log("StartDeviceAuthorization"))
+    for label, key in (("no key", None), ("an unknown key", x.stranger_key)):
+        methods = "keyboard-interactive" if key is None else "publickey,keyboard-interactive"
+        t = key_ssh(c, x, key, methods)
+        rc = t.finish()
+        c.check(rc not in (0, None) and "Permission denied" in t.text,
+                "%s: ssh says Permission denied" % label, "exit status %s" % rc)
+        c.check("Sign in with AWS" not in t.text, "%s: no device text was shown" % label)
+    c.check(len(x.sd.log("StartDeviceAuthorization")) == before,
+            "the module was never reached: no device authorization was started",
+            str(x.sd.log("StartDeviceAuthorization")[before:]))
+
+
 CASES = [approved_login_runs_the_command, denied_login_is_refused,
          approved_by_the_wrong_person_is_refused,
          not_approved_in_time_ends_before_login_grace_time,
          prompt_never_under_sshd_hides_the_code]
+KEY_CASES = [key_then_approval_admits, approval_without_the_key_never_reaches_the_module]
+
+
+def setup_keys(x):
+    """A client key in the user's authorized_keys, and a stranger's key."""
+    x.client_key = os.path.join(x.work, "id_user")
+    x.stranger_key = os.path.join(x.work, "id_stranger")
+    for k in (x.client_key, x.stranger_key):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f", k],
+                       check=True, capture_output=True)
+    home = os.path.expanduser("~" + x.user)
+    ssh_dir = os.path.join(home, ".ssh")
+    os.makedirs(ssh_dir, mode=0o700, exist_ok=True)
+    with open(os.path.join(ssh_dir, "authorized_keys"), "w") as f:
+        f.write(open(x.client_key + ".pub").read())
+    import pwd
+    pw = pwd.getpwnam(x.user)
+    for p in (ssh_dir, os.path.join(ssh_dir, "authorized_keys")):
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+    os.chmod(os.path.join(ssh_dir, "authorized_keys"), 0o600)
 
 
 def main():
@@ -345,12 +417,23 @@ def main():
         tap.check(shadow.split()[1:2] == ["L"], "setup: the test user's password is locked",
                   shadow)
         run_cases(tap, CASES, ctx, diagnostics(ctx))
+        # The same PAM service behind a second sshd that wants a key first.
+        ctx.keyed = Sshd(world, work, service, user, methods="publickey,keyboard-interactive",
+                         name="sshd-keyed")
+        setup_keys(ctx)
+        ctx.keyed.start()
+        comment("second sshd (AuthenticationMethods publickey,keyboard-interactive) on "
+                "127.0.0.1:%d" % ctx.keyed.port)
+        run_cases(tap, KEY_CASES, ctx, diagnostics(ctx))
     except Exception:
         import traceback
         tap.check(False, "setup", traceback.format_exc())
     finally:
         world.cleanup.run()
     sshd_left = ["sshd pid %d" % ctx.sshd.proc.pid] if ctx is not None and ctx.sshd.alive() else []
+    keyed = getattr(ctx, "keyed", None)
+    if keyed is not None and keyed.alive():
+        sshd_left.append("sshd pid %d" % keyed.proc.pid)
     check_clean_exit(tap, world, "sshd, user, /etc/pam.d file, temp dir", sshd_left)
     comment("e2e-sshd took %.1f s" % (time.monotonic() - t0))
     return tap.done()

@@ -308,6 +308,139 @@ def service_faults(c):
             c.expect(r, "PAM_AUTHINFO_UNAVAIL", "%s %s" % (op, kind))
 
 
+# ---------------------------------------------------------------- retries
+# One transient fault on any call is retried (a failed poll is a missed
+# poll), the login still succeeds, and the outcome line counts it.
+
+TRANSIENT_FAULTS = ["http500", "html503", "throttle", "slowdown", "reset"]
+RETRY_OPS = ["RegisterClient", "StartDeviceAuthorization", "CreateToken",
+             "GetRoleCredentials", "GetCallerIdentity"]
+
+
+@test
+def transient_faults_are_retried(c):
+    for op in RETRY_OPS:
+        for kind in TRANSIENT_FAULTS:
+            if op == "CreateToken" and kind == "slowdown":
+                continue  # the poll's own slow_down: interval + 5 s (tested above)
+            c.sd.reset(approve_after_polls=1, faults={op: {"kind": kind, "count": 1}})
+            r = c.login("alice", c.options(debug=None))
+            c.expect(r, "PAM_SUCCESS", "one %s on %s, retried" % (kind, op))
+            o = r.outcome or {}
+            served = [x for x in c.sd.log(op) if x.get("fault") == kind]
+            if kind == "reset" and op != "RegisterClient":
+                # A reused connection that dies before any answer is retried
+                # by libcurl itself, on a new connection, before we see it.
+                c.check(served and o.get("retries") in ("0", "1")
+                        and any("connections=2" in l for l in r.syslog),
+                        "%s reset: the same handle reconnected and the login went on" % op,
+                        r, str(o))
+                continue
+            c.check(served and o.get("retries") == "1",
+                    "%s %s: the fault fired once and the outcome line says retries=1"
+                    % (op, kind), r, str(o))
+            c.check(any(("%s: retry 1 of 2" % op) in l or
+                        (op == "CreateToken" and "missed poll 1" in l) for l in r.syslog),
+                    "%s %s: the debug log says why it retried" % (op, kind), r)
+
+
+@test
+def retry_after_is_honoured(c):
+    c.sd.reset(approve_after_polls=0, faults={"StartDeviceAuthorization": {
+        "kind": "http503", "count": 1, "retry_after": "2"}})
+    r = c.login("alice")
+    c.expect(r, "PAM_SUCCESS", "503 with Retry-After: 2")
+    starts = [x["t"] for x in c.sd.log("StartDeviceAuthorization")]
+    c.check(len(starts) == 2 and starts[1] - starts[0] >= 1.95,
+            "the retry waited the 2 s the service asked for", r, str(starts))
+
+
+@test
+def persistent_faults_end_bounded(c):
+    for op in RETRY_OPS:
+        c.sd.reset(approve_after_polls=0, faults={op: {"kind": "http500"}})
+        r = c.login("alice", c.options(timeout=60))
+        c.expect(r, "PAM_AUTHINFO_UNAVAIL", "%s always 500" % op)
+        n = len(c.sd.log(op))
+        c.check(n == 3, "%s: exactly retries+1 = 3 attempts" % op, r, "attempts: %d" % n)
+        # Three backoffs of at most 1 s and 2 s, or three polls 1 s apart.
+        c.check(r.seconds < 8 * c.slow, "%s: gave up within %.1f s" % (op, r.seconds), r)
+    c.sd.reset(approve_after_polls=0, faults={"StartDeviceAuthorization": {"kind": "http500"}})
+    r = c.login("alice", c.options(retries=0))
+    c.check(r.code == "PAM_AUTHINFO_UNAVAIL" and len(c.sd.log("StartDeviceAuthorization")) == 1,
+            "retries=0: one attempt only", r)
+
+
+@test
+def scattered_poll_faults_do_not_add_up(c):
+    """Failed polls between successful ones reset the count: a long wait
+    with faults here and there still succeeds."""
+    c.sd.reset(approve_after_polls=6, faults={"CreateToken": {"kind": "http500"}})
+    c.sd.scenario(faults={"CreateToken": {"kind": "http500", "after": 0, "count": 2}})
+    r1 = c.login("alice", c.options(retries=2))
+    c.expect(r1, "PAM_SUCCESS", "two failed polls in a row with retries=2")
+    c.sd.reset(approve_after_polls=6,
+               faults={"CreateToken": {"kind": "http500", "after": 0, "count": 3}})
+    r2 = c.login("alice", c.options(retries=2))
+    c.expect(r2, "PAM_AUTHINFO_UNAVAIL", "three failed polls in a row with retries=2")
+    c.check("3 polls in a row failed" in r2.login_line, "syslog says how many polls failed", r2)
+
+
+@test
+def tls_trust_failure_is_not_retried(c):
+    c.sd.reset(approve_after_polls=0)
+    r = c.login("alice", c.options(ca_file="/etc/ssl/certs/ca-certificates.crt"))
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "wrong CA")
+    c.check((r.outcome or {}).get("retries") == "0" and r.seconds < 3 * c.slow,
+            "a certificate the trust store refuses is never retried", r)
+
+
+# ---------------------------------------------------------------- max_pending
+
+@test
+def max_pending_caps_open_device_authorizations(c):
+    """N never-approved logins at once with max_pending=K: at most K
+    device authorizations are opened at the stand-in; the rest are refused
+    at once and send nothing."""
+    cache = c.fresh_cache()
+    c.sd.reset()
+    c.host.service(c.options(cache=cache, max_pending=2, timeout=10), c.host.default_service)
+    r = c.host.drive("alice", service=c.host.default_service, n=5, timeout=120)
+    c.outputs.append(r.everything())
+    starts = len(c.sd.log("StartDeviceAuthorization"))
+    c.check(starts == 2, "5 concurrent logins, max_pending=2: 2 device authorizations opened",
+            r, "StartDeviceAuthorization: %d; codes %s" % (starts, r.codes))
+    c.check(sorted(r.codes).count("PAM_AUTHINFO_UNAVAIL") == 3
+            and sorted(r.codes).count("PAM_AUTH_ERR") == 2,
+            "3 refused with PAM_AUTHINFO_UNAVAIL, 2 timed out with PAM_AUTH_ERR", r,
+            str(r.codes))
+    c.check(any("max_pending=2" in l for l in r.syslog),
+            "syslog says why the others were refused", r)
+
+
+@test
+def killed_login_frees_its_slot(c):
+    import signal
+    import subprocess
+    cache = c.fresh_cache()
+    c.sd.reset()
+    c.host.service(c.options(cache=cache, max_pending=1, timeout=60), c.host.default_service)
+    cmd = c.host.wrap + ["pamtester", "-v", c.host.default_service, "alice", "authenticate"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=c.host.env())
+    deadline = time.time() + 60
+    while not c.sd.devices() and time.time() < deadline:
+        time.sleep(0.1)
+    r = c.host.login("alice", service=c.host.default_service)
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "a second login while the only slot is held")
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    c.sd.reset(approve_after_polls=0)
+    r = c.host.login("alice", service=c.host.default_service)
+    c.expect(r, "PAM_SUCCESS", "after the holder was killed (SIGKILL) its slot is free")
+    c.outputs.append(r.everything())
+
+
 @test
 def hang_is_bounded_by_http_timeout(c):
     c.sd.reset(approve_after_polls=0, hang_seconds=20,

@@ -79,8 +79,12 @@ PORTAL_OPS = ("GetRoleCredentials", "ListAccounts", "ListAccountRoles", "Logout"
 STS_OPS = ("GetCallerIdentity",)
 API_OPS = OIDC_OPS + PORTAL_OPS + STS_OPS
 
-FAULT_KINDS = ("http500", "http503", "html500", "garbage", "illtyped", "huge",
-               "hang", "reset", "close", "invalid_client", "control_chars", "raw")
+FAULT_KINDS = ("http500", "http503", "html500", "html503", "throttle", "slowdown", "garbage",
+               "illtyped", "huge", "hang", "reset", "close", "invalid_client", "control_chars",
+               "raw")
+# The kinds a busy fleet meets without anyone being at fault: what a client
+# should retry (random_faults draws from these).
+TRANSIENT_KINDS = ("http500", "http503", "html503", "throttle", "slowdown", "reset", "close")
 
 ACCESS_TOKEN_TTL = 28800
 ROLE_CREDENTIALS_TTL = 3600
@@ -112,6 +116,7 @@ DEFAULT_SCENARIO = {
     "arn_override": None,
     "latency": 0,
     "sts_region": None,
+    "random_faults": None,
 }
 
 STOP = threading.Event()
@@ -157,6 +162,13 @@ def validate_scenario(upd):
             bad = not _is_num(v)
         elif k in ("arn_override", "sts_region"):
             bad = not (v is None or isinstance(v, str))
+        elif k == "random_faults":
+            bad = not (v is None or (
+                isinstance(v, dict) and set(v) <= {"rate", "kinds", "ops", "seed"}
+                and _is_num(v.get("rate")) and 0 <= v["rate"] <= 1
+                and all(x in FAULT_KINDS for x in v.get("kinds", TRANSIENT_KINDS))
+                and all(x in API_OPS for x in v.get("ops", API_OPS))
+                and _is_int(v.get("seed", 0))))
         elif k == "assignments":
             bad = not (isinstance(v, dict) and all(
                 isinstance(lst, list) and all(
@@ -177,6 +189,8 @@ def validate_scenario(upd):
                         raise ValueError("faults[%s]: after must be an integer >= 0" % op)
                     if not _is_int(spec.get("count", -1)):
                         raise ValueError("faults[%s]: count must be an integer" % op)
+                    if not isinstance(spec.get("retry_after", ""), str):
+                        raise ValueError("faults[%s]: retry_after must be a string" % op)
                     if spec["kind"] == "raw":
                         if not _is_int(spec.get("status", 200)):
                             raise ValueError("faults[%s]: status must be an integer" % op)
@@ -339,7 +353,7 @@ class State:
         self._conn = 0
         self._reset_locked()
         if initial_scenario:
-            self.scenario.update(_copy(initial_scenario))
+            self.merge_scenario(initial_scenario)
 
     def _reset_locked(self):
         self.scenario = _copy(DEFAULT_SCENARIO)
@@ -350,6 +364,8 @@ class State:
         self.creds = {}        # accessKeyId -> dict
         self.log = []
         self.fault_calls = {}
+        import random
+        self.rng = random.Random(0)
 
     def reset(self):
         with self.lock:
@@ -377,6 +393,9 @@ class State:
             self.scenario.update(_copy(upd))
             if "faults" in upd:
                 self.fault_calls = {}
+            if upd.get("random_faults"):
+                import random
+                self.rng = random.Random(upd["random_faults"].get("seed", 0))
             return _copy(self.scenario)
 
     def pick_fault(self, op):
@@ -385,6 +404,12 @@ class State:
             spec = self.scenario["faults"].get(op)
             i = self.fault_calls.get(op, 0)
             self.fault_calls[op] = i + 1
+            rnd = self.scenario.get("random_faults")
+            if not spec and rnd and op in rnd.get("ops", API_OPS):
+                if self.rng.random() < rnd["rate"]:
+                    return {"kind": self.rng.choice(list(rnd.get("kinds", TRANSIENT_KINDS))),
+                            "random": True}
+                return None
             if not spec:
                 return None
             after = spec.get("after", 0)
@@ -662,7 +687,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              "The request processing has failed because of an unknown error, "
                              "exception or failure.", kind="Receiver")
         if kind == "http503":
-            return Resp(503, jbytes({"message": "Service Unavailable"}), error="ServiceUnavailable")
+            return self._with_retry_after(
+                Resp(503, jbytes({"message": "Service Unavailable"}), error="ServiceUnavailable"),
+                fault)
+        if kind == "html503":
+            return self._with_retry_after(
+                Resp(503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+                     ctype="text/html", error="ServiceUnavailable"), fault)
+        if kind == "throttle":
+            # Each API's own throttling answer: SSO OIDC and STS say so in a
+            # 400, the portal with 429 TooManyRequestsException.
+            if op in OIDC_OPS:
+                r = Resp(400, jbytes({"__type": "ThrottlingException",
+                                      "message": "Rate exceeded"}),
+                         headers=[("x-amzn-ErrorType", "ThrottlingException")],
+                         error="ThrottlingException")
+            elif op in PORTAL_OPS:
+                r = portal_error("TooManyRequestsException", "Rate exceeded")
+            else:
+                r = sts_error(400, "Throttling", "Rate exceeded")
+            return self._with_retry_after(r, fault)
+        if kind == "slowdown":
+            if op in OIDC_OPS:
+                return oidc_error("SlowDownException", "Client is polling too quickly")
+            return Resp(400, jbytes({"__type": "SlowDownException", "message": "Slow down"}),
+                        headers=[("x-amzn-ErrorType", "SlowDownException")],
+                        error="SlowDownException")
         if kind == "html500":
             return Resp(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>",
                         ctype="text/html")
@@ -712,6 +762,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._make_huge(resp)
         if kind == "control_chars":
             return self._add_control_chars(resp)
+        return resp
+
+    @staticmethod
+    def _with_retry_after(resp, fault):
+        if fault.get("retry_after"):
+            resp.headers.append(("Retry-After", fault["retry_after"]))
         return resp
 
     @staticmethod
