@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "cache.h"
 
+#include "interrupt.h"
 #include "trust.h"
 
 #include <dirent.h>
@@ -167,6 +168,8 @@ static int open_lock(int dir_fd, const char *dir, const char *lockname, int *out
         close(fd);
         return sso_fail(err, PAM_SERVICE_ERR, "lock file %s/%s %s; refusing", dir, lockname, why);
     }
+    if (st.st_gid != 0) /* made by su: the caller's group (harmless at 0600; tidied) */
+        sso_chown_root(fd);
     *out = fd;
     return PAM_SUCCESS;
 }
@@ -189,6 +192,9 @@ static int take_lock(int fd, double wait_seconds, struct sso_error *err)
         if (errno != EWOULDBLOCK)
             return sso_fail(err, PAM_SERVICE_ERR, "cannot lock the registration cache: %s",
                             strerror(errno));
+        if (interrupt_pending())
+            return sso_fail(err, PAM_AUTH_ERR, "cancelled by the person (Ctrl-C) while waiting "
+                            "for the registration lock");
         double left = deadline - sso_monotonic();
         if (left <= 0)
             return sso_fail(err, PAM_AUTHINFO_UNAVAIL,
@@ -201,8 +207,10 @@ static int take_lock(int fd, double wait_seconds, struct sso_error *err)
     }
 }
 
-int cache_open(struct cache *c, const char *dir, const char *key_material, double wait_seconds,
-               struct sso_error *err)
+/* Open the directory and name the file; with lock_wait >= 0 also take the
+ * registration lock, waiting at most that long. */
+static int attach(struct cache *c, const char *dir, const char *key_material, double lock_wait,
+                  struct sso_error *err)
 {
     if (!c)
         return sso_fail(err, PAM_SERVICE_ERR, "no registration cache");
@@ -215,10 +223,10 @@ int cache_open(struct cache *c, const char *dir, const char *key_material, doubl
         rc = key_file_name(key_material, ".lock", lockname, sizeof(lockname), err);
     if (rc == PAM_SUCCESS)
         rc = cache_dir_open(dir, &dir_fd, err);
-    if (rc == PAM_SUCCESS)
+    if (rc == PAM_SUCCESS && lock_wait >= 0)
         rc = open_lock(dir_fd, dir, lockname, &lock_fd, err);
-    if (rc == PAM_SUCCESS)
-        rc = take_lock(lock_fd, wait_seconds, err);
+    if (rc == PAM_SUCCESS && lock_wait >= 0)
+        rc = take_lock(lock_fd, lock_wait, err);
     if (rc != PAM_SUCCESS) {
         if (lock_fd >= 0)
             close(lock_fd);
@@ -231,6 +239,18 @@ int cache_open(struct cache *c, const char *dir, const char *key_material, doubl
     c->lock_fd = lock_fd;
     c->active = true;
     return PAM_SUCCESS;
+}
+
+int cache_open(struct cache *c, const char *dir, const char *key_material, double wait_seconds,
+               struct sso_error *err)
+{
+    return attach(c, dir, key_material, wait_seconds > 0 ? wait_seconds : 0, err);
+}
+
+int cache_open_unlocked(struct cache *c, const char *dir, const char *key_material,
+                        struct sso_error *err)
+{
+    return attach(c, dir, key_material, -1, err);
 }
 
 /* ---- cache_load ------------------------------------------------------- */
@@ -486,6 +506,7 @@ static int create_temp(struct cache *c, const char *prefix, char *tmp, size_t tm
         int fd = openat(c->dir_fd, tmp,
                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd >= 0) {
+            sso_chown_root(fd); /* not the su caller's group */
             *out = fd;
             return 0;
         }
@@ -535,6 +556,9 @@ int cache_store(struct cache *c, const struct oidc_registration *reg, struct sso
     if (!cache_ready(c) || !reg)
         return sso_fail(err, PAM_SERVICE_ERR,
                         "cannot write registration cache: the cache is not open");
+    if (c->lock_fd < 0) /* only the lock's holder writes */
+        return sso_fail(err, PAM_SERVICE_ERR,
+                        "cannot write registration cache: the lock is not held");
     char buf[CACHE_FILE_MAX];
     size_t len = 0;
     int rc = build_json(reg, buf, sizeof(buf), &len, err);

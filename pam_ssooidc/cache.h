@@ -44,6 +44,13 @@ int cache_dir_open(const char *dir, int *fd, struct sso_error *err);
 int cache_open(struct cache *c, const char *dir, const char *key_material, double wait_seconds,
                struct sso_error *err);
 
+/* The same without the lock, for reading only: a reader always sees a whole
+ * file (writers rename into place), so only registering needs the lock. A
+ * login stopped while holding the lock (a user's SIGSTOP on their own su)
+ * must not hold up everyone else's. cache_store is refused on it. */
+int cache_open_unlocked(struct cache *c, const char *dir, const char *key_material,
+                        struct sso_error *err);
+
 /* Load a registration valid for at least another min_valid_seconds after now.
  * Returns PAM_SUCCESS when one is loaded; PAM_NO_MODULE_DATA when there is
  * none usable (missing, corrupt, expiring, or refused as unsafe - err says

@@ -14,7 +14,7 @@
 #include "qr.h"
 #include "sanitize.h"
 
-#define URL_CHARS 400 /* longest URL we display; real ones are < 100 */
+#define URL_CHARS URI_SHOWN_MAX /* longest URL shown (oidc.c refuses longer) */
 #define MSG_MAX 16384
 
 struct device_text {

@@ -9,10 +9,9 @@
  * it belongs to the user being authenticated (docs/threat-model.md). libcurl
  * reads proxies from it on every transfer (switched off below by explicit
  * empty CURLOPT_PROXY and CURLOPT_NOPROXY), and SSLKEYLOGFILE once, when the
- * library is initialised (see env_quarantine). Trust comes from ca_file,
+ * library is initialised (see init_library_quarantined). Trust comes from ca_file,
  * read by us through the trusted-path walk, or from libcurl's built-in
  * system store paths - never from SSL_CERT_FILE or SSL_CERT_DIR. */
-#define _GNU_SOURCE /* environ */
 #include "http.h"
 
 #include <curl/curl.h>
@@ -141,42 +140,50 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 }
 
 /* libcurl opens SSLKEYLOGFILE (for appending, creating it as root) when it
- * initialises its TLS layer, and OpenSSL loads the configuration named by
- * OPENSSL_CONF at the same moment. No option turns either off, so the
- * library is initialised with the process environment swapped for an empty
- * one, and the real one put back at once. A host may also answer getenv
- * itself: sudo does (its plugin's environment hooks), so SSLKEYLOGFILE can
- * be seen through getenv although environ is empty. Then it is unset for
- * the moment of the initialisation and set again, unchanged, after it.
- * This is the one place the module touches process-wide state; the lock
- * keeps two logins of one threaded host from interleaving. OpenSSL keeps
- * its own reads behind secure_getenv, which covers setuid hosts, but not
- * root-run ones. */
+ * initialises its TLS layer, and no option stops it. When the variable is
+ * visible - through environ, or through a host that answers getenv itself,
+ * as sudo's plugin does - it is unset for the moment of the initialisation
+ * and set again, unchanged, right after it: the host's environment is
+ * what it was, and no file is created or written. In the common case (no
+ * such variable) nothing process-wide is touched. The lock keeps two logins
+ * of one threaded host from interleaving; a host thread calling setenv at
+ * that very moment is not guarded against (setenv is not thread-safe).
+ *
+ * OpenSSL's configuration is loaded first, from the system's file named
+ * explicitly, so OPENSSL_CONF is never consulted (OpenSSL reads it through
+ * secure_getenv, which covers setuid hosts but not root-run ones). If the
+ * host loaded OpenSSL's configuration already, that was the host's doing. */
 static pthread_mutex_t env_quarantine_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define KEYLOG_VARIABLE "SSLKEYLOGFILE"
 
+static void load_openssl_config(void)
+{
+    char path[1024];
+    const char *dir = OPENSSL_info(OPENSSL_INFO_CONFIG_DIR);
+    OPENSSL_INIT_SETTINGS *settings = OPENSSL_INIT_new();
+    if (settings && dir && snprintf(path, sizeof(path), "%s/openssl.cnf", dir) < (int)sizeof(path))
+        OPENSSL_INIT_set_config_filename(settings, path);
+    OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, settings);
+    OPENSSL_INIT_free(settings);
+}
+
 static CURLcode init_library_quarantined(bool *refused)
 {
-    static char *const empty_environment[] = {NULL};
     CURLcode rc = CURLE_FAILED_INIT;
     *refused = false;
     pthread_mutex_lock(&env_quarantine_lock);
-    char **saved = environ;
-    environ = (char **)empty_environment;
-    const char *hooked = getenv(KEYLOG_VARIABLE);
-    char *keep = hooked ? strdup(hooked) : NULL;
-    if (hooked && (!keep || unsetenv(KEYLOG_VARIABLE) != 0 || getenv(KEYLOG_VARIABLE))) {
+    load_openssl_config();
+    const char *visible = getenv(KEYLOG_VARIABLE);
+    char *keep = visible ? strdup(visible) : NULL;
+    if (visible && (!keep || unsetenv(KEYLOG_VARIABLE) != 0 || getenv(KEYLOG_VARIABLE)))
         *refused = true; /* could not hide it: do not initialise at all */
-    } else {
-        OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+    else
         rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    }
     if (keep) {
         setenv(KEYLOG_VARIABLE, keep, 1);
         free(keep);
     }
-    environ = saved;
     pthread_mutex_unlock(&env_quarantine_lock);
     return rc;
 }

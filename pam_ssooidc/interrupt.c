@@ -2,9 +2,7 @@
 #define _GNU_SOURCE
 #include "interrupt.h"
 
-#include <errno.h>
 #include <pthread.h>
-#include <time.h>
 
 #include "util.h"
 
@@ -37,31 +35,23 @@ bool interrupt_pending(void)
     return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGQUIT) == 1;
 }
 
-/* sigtimedwait is the sleep: it returns the moment a blocked SIGINT or
- * SIGQUIT arrives. It takes the signal off the pending set, so it is raised
- * again at once (still blocked, it waits there for the host). */
+/* Short sleeps with a look at the pending set between them. Not
+ * sigtimedwait: that would take the signal off the process's queue, and a
+ * host that waits for SIGINT in a thread of its own (sigwait) would never
+ * see it. 100 ms keeps a Ctrl-C well within a second and costs nothing. */
+#define INTERRUPT_CHECK_EVERY 0.1
+
 bool interrupt_sleep_until(const struct interrupt_guard *g, double until)
 {
-    sigset_t set;
-    cancel_signals(&set);
     for (;;) {
-        if (interrupt_pending())
+        if (g->active && interrupt_pending())
             return true;
-        double left = until - sso_monotonic();
-        if (left <= 0)
+        double now = sso_monotonic();
+        if (now >= until)
             return false;
-        if (!g->active) { /* could not block: a plain, uninterruptible sleep */
-            sso_sleep_until(until);
-            return false;
-        }
-        struct timespec ts;
-        ts.tv_sec = (time_t)left;
-        ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
-        int sig = sigtimedwait(&set, NULL, &ts);
-        if (sig == SIGINT || sig == SIGQUIT) {
-            pthread_kill(pthread_self(), sig);
-            return true;
-        }
-        /* EAGAIN: time is up (checked at the top); EINTR: another signal. */
+        double step = until - now;
+        if (g->active && step > INTERRUPT_CHECK_EVERY)
+            step = INTERRUPT_CHECK_EVERY;
+        sso_sleep_until(now + step);
     }
 }

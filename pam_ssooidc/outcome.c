@@ -13,7 +13,7 @@
 
 /* Every value, escaped (at most doubled) and quoted, always fits: a cut
  * inside a quoted value would leave the line unparseable. */
-_Static_assert(OUTCOME_LINE_MAX > 5 * (2 * FIELD_BYTES + 16) + (2 * REASON_BYTES + 16) + 128,
+_Static_assert(OUTCOME_LINE_MAX > 5 * (4 * FIELD_BYTES + 16) + (4 * REASON_BYTES + 16) + 128,
                "the outcome line buffer holds every field at its longest");
 
 const char *outcome_code_name(int pam_code)
@@ -47,13 +47,17 @@ static void put_quoted(char *buf, size_t len, size_t *used, const char *key, con
     if (max_bytes > REASON_BYTES)
         max_bytes = REASON_BYTES;
     sanitize_display(clean, max_bytes + 1, value && value[0] ? value : "-", max_bytes);
-    char quoted[sizeof(clean) * 2 + 3];
+    char quoted[sizeof(clean) * 4 + 3];
     size_t o = 0;
     quoted[o++] = '"';
-    for (const char *p = clean; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)clean; *p; p++) {
+        if (*p >= 0x80) { /* ASCII only: no lookalike of '"' or '=' survives NFKC */
+            o += (size_t)snprintf(quoted + o, sizeof(quoted) - o, "\\x%02x", *p);
+            continue;
+        }
         if (*p == '"' || *p == '\\')
             quoted[o++] = '\\';
-        quoted[o++] = *p;
+        quoted[o++] = (char)*p;
     }
     quoted[o++] = '"';
     quoted[o] = '\0';
@@ -86,9 +90,11 @@ const char *outcome_format(char *buf, size_t len, const struct outcome *o)
     put_quoted(buf, len, &used, "rhost", o->rhost, FIELD_BYTES);
     put_quoted(buf, len, &used, "service", o->service, FIELD_BYTES);
     put_quoted(buf, len, &used, "approver", o->approver, FIELD_BYTES);
-    double secs = o->seconds >= 0 && o->seconds < 1e6 ? o->seconds : 0;
-    n = snprintf(buf + used, len - used, " seconds=%.1f retries=%ld request_id=%s", secs,
-                 o->retries >= 0 ? o->retries : 0, safe_request_id(o->request_id));
+    /* Tenths by hand: %f would follow the host's numeric locale ("12,3"). */
+    long tenths = o->seconds >= 0 && o->seconds < 1e6 ? (long)(o->seconds * 10 + 0.5) : 0;
+    n = snprintf(buf + used, len - used, " seconds=%ld.%ld retries=%ld request_id=%s",
+                 tenths / 10, tenths % 10, o->retries >= 0 ? o->retries : 0,
+                 safe_request_id(o->request_id));
     if (n > 0)
         used += (size_t)n < len - used ? (size_t)n : len - used - 1;
     put_quoted(buf, len, &used, "reason", o->reason, REASON_BYTES);

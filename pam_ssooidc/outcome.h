@@ -7,8 +7,9 @@
  * Keys are fixed and always present, in this order. result, seconds, retries
  * and request_id are single tokens of a safe charset (a request id that is
  * not [A-Za-z0-9-] becomes "-"); every other value is quoted, with '"' and
- * '\' escaped by a backslash, after the log sanitizer removed control,
- * invisible and direction-changing characters. So no value - a user name,
+ * '\' escaped by a backslash and every non-ASCII byte written as \xNN,
+ * after the log sanitizer removed control, invisible and direction-changing
+ * characters. So no value - a user name,
  * an rhost, a server's error text - can end its field early or add a key.
  * "-" stands for a value that is not known. docs/options-operation.md. */
 #ifndef SSO_OUTCOME_H
@@ -23,7 +24,7 @@ struct outcome {
     long retries;
 };
 
-#define OUTCOME_LINE_MAX 4096
+#define OUTCOME_LINE_MAX 8192
 
 /* Format the line (without syslog's prefix) into buf; returns buf. */
 const char *outcome_format(char *buf, size_t len, const struct outcome *o);

@@ -84,29 +84,56 @@ static int check_local_user(struct login *lg)
     return PAM_SUCCESS;
 }
 
-/* The registration is shared by every login of this host; the cache lock
- * makes concurrent first logins register once. `stale` is the client id the
- * service just rejected (or NULL): if another login already replaced it, we
- * use that registration instead of registering again. */
+/* A cached registration valid for another hour, unless it is the one the
+ * service just rejected (`stale`). Read without the lock: writers rename
+ * whole files into place, and a login stopped while holding the lock must
+ * not hold up anyone else's. */
+static int cached_registration(struct login *lg, const char *stale, struct cache *cache,
+                               struct sso_error *why)
+{
+    int rc = cache_load(cache, (int64_t)time(NULL), REGISTRATION_MIN_VALID, &lg->reg, why);
+    if (rc == PAM_SUCCESS && stale && strcmp(lg->reg.client_id, stale) == 0) {
+        sso_cleanse(&lg->reg, sizeof(lg->reg));
+        rc = sso_fail(why, PAM_NO_MODULE_DATA, "cached registration was rejected");
+    }
+    return rc;
+}
+
+/* The registration is shared by every login of this host. Only registering
+ * takes the cache lock, so that concurrent first logins register once; if
+ * the lock cannot be had in time, this login registers without caching
+ * rather than fail. `stale` is the client id the service just rejected (or
+ * NULL): if another login already replaced it, that registration is used. */
 static int obtain_registration(struct login *lg, const char *stale)
 {
     struct cache cache;
+    struct sso_error why = {{0}};
     char key[CFG_URL_MAX + 160];
     snprintf(key, sizeof(key), "%s\n%s", lg->cfg.oidc_endpoint, lg->cfg.client_name);
-    int rc = cache_open(&cache, lg->cfg.cache_dir, key, 2.0 * lg->cfg.http_timeout + 5, &lg->err);
+    int rc = cache_open_unlocked(&cache, lg->cfg.cache_dir, key, &lg->err);
     if (rc != PAM_SUCCESS)
         return rc;
-    struct sso_error why = {{0}};
-    rc = cache_load(&cache, (int64_t)time(NULL), REGISTRATION_MIN_VALID, &lg->reg, &why);
-    if (rc == PAM_SUCCESS && stale && strcmp(lg->reg.client_id, stale) == 0)
-        rc = sso_fail(&why, PAM_NO_MODULE_DATA, "cached registration was rejected");
-    if (rc != PAM_SUCCESS) {
-        /* Rare (about every 90 days), so always worth a line. */
-        pam_syslog(lg->pamh, LOG_NOTICE, "registering client: %s", why.msg);
-        rc = oidc_register(lg->http, &lg->cfg, &lg->reg, &lg->err);
-        if (rc == PAM_SUCCESS && cache_store(&cache, &lg->reg, &why) != PAM_SUCCESS)
-            pam_syslog(lg->pamh, LOG_WARNING, "registration not cached: %s", why.msg);
+    rc = cached_registration(lg, stale, &cache, &why);
+    cache_close(&cache);
+    if (rc == PAM_SUCCESS)
+        return PAM_SUCCESS;
+    /* Rare (about every 90 days), so always worth a line. */
+    pam_syslog(lg->pamh, LOG_NOTICE, "registering client: %s", why.msg);
+    struct sso_error lockerr = {{0}};
+    rc = cache_open(&cache, lg->cfg.cache_dir, key, 2.0 * lg->cfg.http_timeout + 5, &lockerr);
+    if (rc == PAM_AUTH_ERR || rc == PAM_SERVICE_ERR) /* cancelled; an unsafe cache */
+        return sso_fail(&lg->err, rc, "%s", lockerr.msg);
+    bool locked = rc == PAM_SUCCESS;
+    if (!locked)
+        pam_syslog(lg->pamh, LOG_WARNING, "%s; registering without caching", lockerr.msg);
+    /* Under the lock another login may have registered meanwhile. */
+    if (locked && cached_registration(lg, stale, &cache, &why) == PAM_SUCCESS) {
+        cache_close(&cache);
+        return PAM_SUCCESS;
     }
+    rc = oidc_register(lg->http, &lg->cfg, &lg->reg, &lg->err);
+    if (rc == PAM_SUCCESS && locked && cache_store(&cache, &lg->reg, &why) != PAM_SUCCESS)
+        pam_syslog(lg->pamh, LOG_WARNING, "registration not cached: %s", why.msg);
     cache_close(&cache);
     return rc;
 }

@@ -32,6 +32,8 @@ static int open_slot(int dir_fd, const char *dir, long index, struct sso_error *
         sso_fail(err, PAM_SERVICE_ERR, "slot %s/%s is not a root-owned regular file", dir, name);
         return -1;
     }
+    if (st.st_gid != 0) /* made by su: the caller's group */
+        sso_chown_root(fd);
     return fd;
 }
 

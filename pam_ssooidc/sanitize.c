@@ -195,6 +195,11 @@ bool sanitize_is_https_uri(const char *s)
         if (!ch || !ok || n >= URI_SHOWN_MAX)
             return false;
     }
+    /* No userinfo: "https://device.example@evil.example/" names evil.example. */
+    const char *authority = s + sizeof(scheme) - 1;
+    size_t alen = strcspn(authority, "/?#");
+    if (memchr(authority, '@', alen))
+        return false;
     char host0 = s[sizeof(scheme) - 1]; /* a host name or an IPv6 literal follows */
     return (host0 >= 'A' && host0 <= 'Z') || (host0 >= 'a' && host0 <= 'z') ||
            (host0 >= '0' && host0 <= '9') || host0 == '[';

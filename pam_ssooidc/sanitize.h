@@ -16,8 +16,9 @@
 /* A user code: 1..USER_CODE_MAX letters, digits and '-'. */
 bool sanitize_is_user_code(const char *s);
 
-/* An https:// URI with a host, of RFC 3986 characters only (printable
- * ASCII, no spaces, quotes or angle brackets), at most URI_SHOWN_MAX long. */
+/* An https:// URI with a host and no userinfo ('@' before the path), of
+ * RFC 3986 characters only (printable ASCII, no spaces, quotes or angle
+ * brackets), at most URI_SHOWN_MAX long. */
 bool sanitize_is_https_uri(const char *s);
 
 /* Copy src to dst (size dstlen, always NUL-terminated), dropping C0 controls,

@@ -84,16 +84,24 @@ static bool skip_reference(struct xml *x)
     bool hex = x->p < x->end && *x->p == 'x';
     x->p += hex;
     size_t digits = 0;
-    while (x->p < x->end && digits < 8 &&
-           ((*x->p >= '0' && *x->p <= '9') ||
-            (hex && ((*x->p >= 'a' && *x->p <= 'f') || (*x->p >= 'A' && *x->p <= 'F'))))) {
-        x->p++;
-        digits++;
+    unsigned long cp = 0;
+    for (; x->p < x->end && digits < 7; x->p++, digits++) {
+        char ch = *x->p;
+        if (ch >= '0' && ch <= '9')
+            cp = cp * (hex ? 16 : 10) + (unsigned long)(ch - '0');
+        else if (hex && ch >= 'a' && ch <= 'f')
+            cp = cp * 16 + (unsigned long)(ch - 'a' + 10);
+        else if (hex && ch >= 'A' && ch <= 'F')
+            cp = cp * 16 + (unsigned long)(ch - 'A' + 10);
+        else
+            break;
     }
     if (digits == 0 || x->p >= x->end || *x->p != ';')
         return false;
     x->p++;
-    return true;
+    /* XML 1.0's Char: tab, newline, CR, and the rest from U+0020 up. */
+    return cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) ||
+           (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
 /* Character data up to the next '<'; true when well-formed. */
@@ -223,10 +231,8 @@ static bool skip_comment(struct xml *x)
 {
     x->p += 4; /* "<!--" */
     while (x->p + 3 <= x->end) {
-        if (memcmp(x->p, "-->", 3) == 0) {
-            x->p += 3;
-            return true;
-        }
+        if (memcmp(x->p, "--", 2) == 0) /* "--" may only end a comment */
+            return x->p[2] == '>' ? (x->p += 3, true) : false;
         if (*x->p == '\0')
             return false;
         x->p++;

@@ -218,6 +218,8 @@ int trust_open_dir(const char *path, const char *what, bool create, int *fd, boo
         rc = examine_last(&w, last, true, &st, err);
     if (rc == PAM_SUCCESS)
         rc = open_last(&w, last, O_RDONLY | O_DIRECTORY, &st, fd, err);
+    if (rc == PAM_SUCCESS && created && *created)
+        sso_chown_root(*fd); /* under su it would have the caller's group */
     walk_end(&w);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int sso_fail(struct sso_error *e, int pam_code, const char *fmt, ...)
 {
@@ -37,6 +38,12 @@ void sso_cleanse(void *p, size_t len)
 {
     if (p && len)
         OPENSSL_cleanse(p, len);
+}
+
+void sso_chown_root(int fd)
+{
+    if (fchown(fd, 0, 0) != 0)
+        return; /* best effort, see util.h */
 }
 
 double sso_monotonic(void)

@@ -25,6 +25,11 @@ bool sso_strlcpy(char *dst, const char *src, size_t dstlen);
 /* Wipe a secret in a way the compiler may not optimise away. */
 void sso_cleanse(void *p, size_t len);
 
+/* Give a file the module just created to root's group. Under su (setuid,
+ * not setgid) new files get the caller's group; the modes (0700, 0600)
+ * keep it out anyway, so this is tidiness, and a failure is ignored. */
+void sso_chown_root(int fd);
+
 /* Seconds on CLOCK_MONOTONIC (never jumps with wall-clock changes). */
 double sso_monotonic(void);
 

@@ -14,6 +14,7 @@ Prints TAP."""
 import argparse
 import json
 import os
+import subprocess
 import stat
 import sys
 import time
@@ -443,6 +444,82 @@ def sigkill_mid_write_old_file_survives(c):
     r = check_recovery(c, cache, label)
     c.check(syslog_has(r, "registering client", "expires within"),
             "%s: the next login replaced the expiring registration" % label, r)
+
+
+# ---------------------------------------------------------------- the lock
+# A local user can stop their own su or sudo (SIGSTOP) while it holds the
+# registration lock. That must not hold up anyone else's login: reading the
+# cache takes no lock, and a login that must register and cannot get the
+# lock in time registers without caching. Ctrl-C ends the wait.
+
+def hold_lock(cache, sd_url):
+    import fcntl
+    os.makedirs(cache, mode=0o700, exist_ok=True)
+    path = os.path.join(cache, reg_file_name(sd_url).replace(".json", ".lock"))
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+@test
+def held_lock_does_not_block_cached_logins(c):
+    c.w.sd.reset(approve_after_polls=0)
+    cache = c.w.fresh_cache()
+    c.w.login(c.w.options(cache=cache))  # the registration is cached
+    fd = hold_lock(cache, c.w.sd.url)
+    try:
+        r = c.w.login(c.w.options(cache=cache, http_timeout=1))
+        c.expect(r, "PAM_SUCCESS", "cached registration while another login holds the lock")
+        c.check(r.seconds < 5, "it did not wait for the lock (%.1f s)" % r.seconds, r)
+        c.check(c.w.api_ops().count("RegisterClient") == 1, "no second registration", r)
+    finally:
+        os.close(fd)
+
+
+@test
+def held_lock_first_login_registers_uncached(c):
+    c.w.sd.reset(approve_after_polls=0)
+    cache = c.w.fresh_cache()
+    fd = hold_lock(cache, c.w.sd.url)
+    try:
+        r = c.w.login(c.w.options(cache=cache, http_timeout=1))  # lock wait 2*1+5 = 7 s
+        c.expect(r, "PAM_SUCCESS", "first login while another login holds the lock forever")
+        c.check(syslog_has(r, "timed out waiting for the registration lock",
+                           "registering without caching"),
+                "syslog says it registered without caching", r)
+        c.check(not os.path.exists(c.w.reg_path(cache)), "nothing was written to the cache", r)
+    finally:
+        os.close(fd)
+
+
+@test
+def ctrl_c_ends_the_lock_wait(c):
+    import signal
+    import threading
+    c.w.sd.reset(approve_after_polls=0)
+    cache = c.w.fresh_cache()
+    fd = hold_lock(cache, c.w.sd.url)
+    try:
+        service = "ssolock%d" % os.getpid()
+        c.w.host.service(c.w.options(cache=cache, http_timeout=20), service)
+        cmd = ["pamtester", "-v", service, "alice", "authenticate"]
+        env = c.w.host.env()
+        env["PAM_WRAPPER_DEBUGLEVEL"] = "2"
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env, text=True)
+        threading.Timer(2.0, lambda: p.send_signal(signal.SIGINT)).start()
+        t0 = time.monotonic()
+        out, err = p.communicate(timeout=60)
+        took = time.monotonic() - t0
+        lines = [l.split("SYSLOG(5): ", 1)[1] for l in err.splitlines()
+                 if "SYSLOG(5): login " in l]
+        c.check(took < 3.5, "the login ended %.1f s after it started (Ctrl-C at 2 s; the lock "
+                "wait would be 45 s)" % took, None, err[-2000:])
+        c.check(lines and "Ctrl-C" in lines[-1] and "result=PAM_AUTH_ERR" in lines[-1],
+                "its outcome line says PAM_AUTH_ERR, cancelled", None, err[-2000:])
+        c.check(not c.w.api_ops(), "nothing was sent", None, str(c.w.api_ops()))
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------- main

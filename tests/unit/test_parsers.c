@@ -248,6 +248,9 @@ static void test_sts_strict(void **state)
         "<!DOCTYPE x [<!ENTITY e \"arn:aws:sts::1:a/b/c\">]>" GCI("&e;"),
         GCI("<![CDATA[arn:aws:sts::1:a/b/c]]>"),
         GCI("arn:aws:sts::1:a/b/c<!-- x -->"),
+        GCI("arn:aws:sts::1:a/b/c") "<!-- a -- b -->",
+        "<GetCallerIdentityResponse a=\"&#0;\"><GetCallerIdentityResult><Arn>arn:aws:sts::1:a/b/c"
+        "</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>",
         "<GetCallerIdentityResponse a=\"1><GetCallerIdentityResult><Arn>arn:aws:sts::1:a/b/c</Arn>"
         "</GetCallerIdentityResult></GetCallerIdentityResponse>",
         "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn/></GetCallerIdentityResult>"
@@ -394,6 +397,8 @@ static void test_display_allow_lists(void **state)
         "https://d/\x1b]0;t\x07", "https://d.example/\xe2\x80\xae", "https://d.example/\"x\"",
         "https://d.example/<x>", "javascript:alert(1)", "https://d.example/\n",
         "HTTPS://d.example/", "https://?x",
+        "https://device.sso.us-east-1.amazonaws.com@evil.example/",
+        "https://user:pw@d.example/device",
     };
     for (size_t i = 0; i < sizeof(uris_bad) / sizeof(uris_bad[0]); i++)
         assert_false(sanitize_is_https_uri(uris_bad[i]));
@@ -502,6 +507,16 @@ static void test_outcome_line(void **state)
     assert_string_equal(vals[6], "2");
     assert_string_equal(vals[7], "-"); /* not [A-Za-z0-9-]: replaced */
     assert_null(strchr(line, 0x1b));
+    /* ASCII only: fullwidth quote and equals (NFKC would make them real). */
+    struct outcome uni = {.pam_code = PAM_SUCCESS,
+                          .user = "jos\xc3\xa9\xef\xbc\x82 a\xef\xbc\x9d" "1",
+                          .seconds = 0.05};
+    n = parse_outcome(outcome_format(line, sizeof(line), &uni), keys, vals);
+    assert_int_equal(n, 9);
+    assert_non_null(strstr(line, " user=\"jos\\xc3\\xa9\\xef\\xbc\\x82 a\\xef\\xbc\\x9d" "1\" "));
+    assert_string_equal(vals[5], "0.1");
+    for (const char *q = line; *q; q++)
+        assert_true((unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f);
     /* Absent values and the longest ones still parse. */
     char huge[3000];
     memset(huge, '"', sizeof(huge) - 1);
