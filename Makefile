@@ -41,6 +41,7 @@ SRC      := $(sort $(wildcard pam_ssooidc/*.c))
 HDR      := $(wildcard pam_ssooidc/*.h)
 LIB_SRC  := $(filter-out pam_ssooidc/pam_ssooidc.c,$(SRC))
 MODULE   := pam_ssooidc/pam_ssooidc.so
+CHECK    := pam_ssooidc/pam_ssooidc_check
 BUILD    := build
 # Changes with QR, so that switching QR=yes/no rebuilds what it affects.
 QR_STAMP := $(BUILD)/qr.$(QR)
@@ -50,16 +51,24 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
 PREFIX   ?= /usr
+SBINDIR  ?= $(PREFIX)/sbin
 SECDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONF  ?= /etc
 
 .PHONY: all check unit demo bench install clean deps deps-demo asan fuzz tools selinux
-all: $(MODULE)
+all: $(MODULE) $(CHECK)
 
 $(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -shared -o $@ $(SRC) $(LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
+
+# pam_ssooidc_check(8): the module's own code behind a command line; its
+# --login loads the installed module (SECDIR) in a one-line PAM stack.
+$(CHECK): pam_ssooidc/cmd/pam_ssooidc_check.c $(LIB_SRC) $(HDR) $(QR_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIE -Ipam_ssooidc -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' \
+	    -o $@ $< $(LIB_SRC) $(LDFLAGS) -pie $(LDLIBS) -lpam_misc
 
 # The same module built with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: $(BUILD)/asan/pam_ssooidc.so
@@ -97,9 +106,11 @@ bench: deps
 	@$(MAKE) --no-print-directory all tools
 	@tests/bench/run.sh
 
-install: $(MODULE)
+install: $(MODULE) $(CHECK)
 	install -d $(DESTDIR)$(SECDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(SECDIR)/pam_ssooidc.so
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(CHECK) $(DESTDIR)$(SBINDIR)/pam_ssooidc_check
 	@if [ -d docs/man ]; then \
 	  for f in docs/man/*.[0-9]; do s=$${f##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/; done; fi
@@ -117,7 +128,7 @@ $(BUILD)/selinux/pam_ssooidc.pp: selinux/pam_ssooidc.te selinux/pam_ssooidc.fc
 	semodule_package -o $@ -m $(@D)/pam_ssooidc.mod -f selinux/pam_ssooidc.fc
 
 clean:
-	rm -rf $(BUILD) $(MODULE)
+	rm -rf $(BUILD) $(MODULE) $(CHECK)
 
 # Fragments for fuzzing, packaging and end-to-end tests live beside them.
 -include $(sort $(wildcard tests/*/*.mk))

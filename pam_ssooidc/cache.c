@@ -193,8 +193,9 @@ static int take_lock(int fd, double wait_seconds, struct sso_error *err)
             return sso_fail(err, PAM_SERVICE_ERR, "cannot lock the registration cache: %s",
                             strerror(errno));
         if (interrupt_pending())
-            return sso_fail(err, PAM_AUTH_ERR, "cancelled by the person (Ctrl-C) while waiting "
-                            "for the registration lock");
+            return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_CANCELLED,
+                               "cancelled by the person (Ctrl-C) while waiting for the "
+                               "registration lock");
         double left = deadline - sso_monotonic();
         if (left <= 0)
             return sso_fail(err, PAM_AUTHINFO_UNAVAIL,

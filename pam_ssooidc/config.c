@@ -60,6 +60,7 @@ static const struct opt options[] = {
     {.name = "account_id", .kind = OPT_STRING, FIELD(account_id), .check = cfg_check_account_id},
     {.name = "role_name", .kind = OPT_STRING, FIELD(role_name), .check = cfg_check_role_name},
     {.name = "allow_any_approver", .kind = OPT_FLAG, FIELD(allow_any_approver)},
+    {.name = "fold_case", .kind = OPT_FLAG, FIELD(fold_case)},
     {.name = "username_suffix", .kind = OPT_STRING, FIELD(username_suffix),
      .check = cfg_check_username_suffix},
     {.name = "user_map", .kind = OPT_PATH, FIELD(user_map)},
@@ -83,11 +84,24 @@ static const struct opt options[] = {
 
 /* --------------------------------------------------- applying options */
 
-/* Where an option came from, for error messages. file == NULL: the stanza. */
+/* Where an option came from, for error messages (file == NULL: the
+ * stanza), and the trace to record it in (NULL: nobody asked). */
 struct origin {
     const char *file;
     unsigned line;
+    struct cfg_trace *trace;
 };
+
+_Static_assert(sizeof(options) / sizeof(options[0]) <= CFG_MAX_OPTIONS,
+               "struct cfg_trace has room for every option");
+
+static void trace_set(struct cfg_trace *trace, size_t idx, enum cfg_source source, unsigned line)
+{
+    if (trace && idx < CFG_MAX_OPTIONS) {
+        trace->of[idx].source = source;
+        trace->of[idx].line = line;
+    }
+}
 
 static int fail_at(struct sso_error *err, const struct origin *where, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -119,6 +133,8 @@ static int set_option(struct cfg *c, const struct opt *o, const char *value,
     char why[CFG_DETAIL_MAX];
     if (!cfg_store_value(c, o, value, why))
         return fail_at(err, where, "%s", why);
+    trace_set(where->trace, (size_t)(o - options), where->file ? CFG_SRC_FILE : CFG_SRC_STANZA,
+              where->line);
     return PAM_SUCCESS;
 }
 
@@ -235,16 +251,18 @@ static int feed_end(struct file_parse *fp)
 }
 
 static void file_parse_init(struct file_parse *fp, struct cfg *c, const char *name,
-                            struct sso_error *err)
+                            struct cfg_trace *trace, struct sso_error *err)
 {
     memset(fp, 0, sizeof(*fp));
     fp->c = c;
     fp->err = err;
     fp->where.file = name;
     fp->where.line = 1;
+    fp->where.trace = trace;
 }
 
-static int read_file(struct cfg *c, const char *path, bool explicit_path, struct sso_error *err)
+static int read_file(struct cfg *c, const char *path, bool explicit_path, struct cfg_trace *trace,
+                     struct sso_error *err)
 {
     struct file_parse fp;
     struct stat st;
@@ -271,7 +289,7 @@ static int read_file(struct cfg *c, const char *path, bool explicit_path, struct
         return rc;
     }
 
-    file_parse_init(&fp, c, path, err);
+    file_parse_init(&fp, c, path, trace, err);
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
@@ -298,14 +316,15 @@ static int read_file(struct cfg *c, const char *path, bool explicit_path, struct
     return rc;
 }
 
-static int parse_text(struct cfg *c, const char *text, struct sso_error *err)
+static int parse_text(struct cfg *c, const char *text, struct cfg_trace *trace,
+                      struct sso_error *err)
 {
     struct file_parse fp;
     size_t n = strnlen(text, (size_t)CFG_FILE_MAX + 1);
     if (n > CFG_FILE_MAX)
         return sso_fail(err, PAM_SERVICE_ERR, "%s: larger than %d bytes", CFG_TEXT_NAME,
                         CFG_FILE_MAX);
-    file_parse_init(&fp, c, CFG_TEXT_NAME, err);
+    file_parse_init(&fp, c, CFG_TEXT_NAME, trace, err);
     int rc = feed(&fp, text, n);
     return rc != PAM_SUCCESS ? rc : feed_end(&fp);
 }
@@ -321,10 +340,10 @@ static void split_arg(const char *arg, size_t *keylen, const char **value)
 
 /* conf=PATH, if given (last one wins); done before the file is read. */
 static int scan_conf(struct cfg *c, int argc, const char **argv, bool *explicit_path,
-                     struct sso_error *err)
+                     struct cfg_trace *trace, struct sso_error *err)
 {
     const struct opt *o = find_option("conf", 4);
-    struct origin stanza = {NULL, 0};
+    struct origin stanza = {NULL, 0, trace};
     *explicit_path = false;
     if (!o)
         return sso_fail(err, PAM_SERVICE_ERR, "internal error: no conf option");
@@ -344,9 +363,10 @@ static int scan_conf(struct cfg *c, int argc, const char **argv, bool *explicit_
     return PAM_SUCCESS;
 }
 
-static int apply_stanza(struct cfg *c, int argc, const char **argv, struct sso_error *err)
+static int apply_stanza(struct cfg *c, int argc, const char **argv, struct cfg_trace *trace,
+                        struct sso_error *err)
 {
-    struct origin stanza = {NULL, 0};
+    struct origin stanza = {NULL, 0, trace};
     char show[64];
     for (int i = 0; argv && i < argc; i++) {
         size_t keylen;
@@ -405,18 +425,34 @@ static void default_client_name(char *dst, size_t dstlen)
     dst[o] = '\0';
 }
 
-static int finish(struct cfg *c, struct sso_error *err)
+/* Mark an option as derived from others (for the trace). */
+static void derived(struct cfg_trace *trace, const char *name)
+{
+    const struct opt *o = find_option(name, strlen(name));
+    if (o)
+        trace_set(trace, (size_t)(o - options), CFG_SRC_DERIVED, 0);
+}
+
+static int finish(struct cfg *c, unsigned flags, struct cfg_trace *trace, struct sso_error *err)
 {
     if (c->region[0] == '\0')
         sso_strlcpy(c->region, CFG_DEFAULT_REGION, sizeof(c->region));
-    if (c->oidc_endpoint[0] == '\0')
+    if (c->oidc_endpoint[0] == '\0') {
         derive_endpoint(c->oidc_endpoint, sizeof(c->oidc_endpoint), "oidc", c->region);
-    if (c->portal_endpoint[0] == '\0')
+        derived(trace, "oidc_endpoint");
+    }
+    if (c->portal_endpoint[0] == '\0') {
         derive_endpoint(c->portal_endpoint, sizeof(c->portal_endpoint), "portal.sso", c->region);
-    if (c->sts_endpoint[0] == '\0')
+        derived(trace, "portal_endpoint");
+    }
+    if (c->sts_endpoint[0] == '\0') {
         derive_endpoint(c->sts_endpoint, sizeof(c->sts_endpoint), "sts", c->region);
-    if (c->client_name[0] == '\0')
+        derived(trace, "sts_endpoint");
+    }
+    if (c->client_name[0] == '\0') {
         default_client_name(c->client_name, sizeof(c->client_name));
+        derived(trace, "client_name");
+    }
 
     /* A build without libqrencode cannot honour qr: say so rather than
      * quietly show no code (the value that counts is the final one, so a
@@ -424,11 +460,11 @@ static int finish(struct cfg *c, struct sso_error *err)
     if (c->qr && !qr_available())
         return sso_fail(err, PAM_SERVICE_ERR, "qr is set, but this pam_ssooidc was built "
                         "without QR code support (libqrencode): set qr = no or remove it");
-    if (c->start_url[0] == '\0')
+    if (c->start_url[0] == '\0' && !(flags & CFG_PARTIAL))
         return sso_fail(err, PAM_SERVICE_ERR, "start_url is required (set it in %s or on the "
                         "PAM stanza)", c->conf_path);
     bool have_account = c->account_id[0] != '\0', have_role = c->role_name[0] != '\0';
-    if (have_account != have_role)
+    if (have_account != have_role && !(flags & CFG_PARTIAL))
         return sso_fail(err, PAM_SERVICE_ERR, "account_id and role_name must be set together "
                         "(only %s is set)", have_account ? "account_id" : "role_name");
     /* Both at once would silently disable the identity check the admin
@@ -437,7 +473,7 @@ static int finish(struct cfg *c, struct sso_error *err)
     if (c->allow_any_approver && (have_account || have_mapping))
         return sso_fail(err, PAM_SERVICE_ERR, "allow_any_approver contradicts %s: choose one "
                         "policy", have_account ? "account_id/role_name" : "the user mapping");
-    if (!have_account && !c->allow_any_approver)
+    if (!have_account && !c->allow_any_approver && !(flags & CFG_PARTIAL))
         return sso_fail(err, PAM_SERVICE_ERR, "no identity policy: set account_id and "
                         "role_name, or allow_any_approver (anyone who can approve at start_url "
                         "may then log in)");
@@ -449,7 +485,7 @@ static int finish(struct cfg *c, struct sso_error *err)
 /* text != NULL: parse it instead of the file (no ownership checks).
  * use_file: read the file named by conf= (or the default). */
 static int load(struct cfg *c, bool use_file, const char *text, int argc, const char **argv,
-                struct sso_error *err)
+                unsigned flags, struct cfg_trace *trace, struct sso_error *err)
 {
     bool explicit_path;
     int rc;
@@ -459,15 +495,17 @@ static int load(struct cfg *c, bool use_file, const char *text, int argc, const 
     if (!c)
         return sso_fail(err, PAM_SERVICE_ERR, "internal error: no configuration to fill");
     set_defaults(c);
-    rc = scan_conf(c, argc, argv, &explicit_path, err);
+    if (trace)
+        memset(trace, 0, sizeof(*trace)); /* CFG_SRC_DEFAULT everywhere */
+    rc = scan_conf(c, argc, argv, &explicit_path, trace, err);
     if (rc == PAM_SUCCESS && use_file)
-        rc = read_file(c, c->conf_path, explicit_path, err);
+        rc = read_file(c, c->conf_path, explicit_path, trace, err);
     if (rc == PAM_SUCCESS && text)
-        rc = parse_text(c, text, err);
+        rc = parse_text(c, text, trace, err);
     if (rc == PAM_SUCCESS)
-        rc = apply_stanza(c, argc, argv, err);
+        rc = apply_stanza(c, argc, argv, trace, err);
     if (rc == PAM_SUCCESS)
-        rc = finish(c, err);
+        rc = finish(c, flags, trace, err);
     if (rc != PAM_SUCCESS)
         memset(c, 0, sizeof(*c)); /* no half-applied policy for a careless caller */
     return rc;
@@ -475,13 +513,13 @@ static int load(struct cfg *c, bool use_file, const char *text, int argc, const 
 
 int cfg_load(struct cfg *c, int argc, const char **argv, struct sso_error *err)
 {
-    return load(c, true, NULL, argc, argv, err);
+    return load(c, true, NULL, argc, argv, 0, NULL, err);
 }
 
 int cfg_load_text(struct cfg *c, const char *text, int argc, const char **argv,
                   struct sso_error *err)
 {
-    return load(c, false, text, argc, argv, err);
+    return load(c, false, text, argc, argv, 0, NULL, err);
 }
 
 enum cfg_prompt cfg_prompt_for_service(const struct cfg *c, const char *service)
@@ -489,4 +527,27 @@ enum cfg_prompt cfg_prompt_for_service(const struct cfg *c, const char *service)
     if (c && c->prompt != CFG_PROMPT_AUTO)
         return c->prompt;
     return (service && strcmp(service, "sshd") == 0) ? CFG_PROMPT_ALWAYS : CFG_PROMPT_NEVER;
+}
+
+int cfg_load_traced(struct cfg *c, int argc, const char **argv, unsigned flags,
+                    struct cfg_trace *trace, struct sso_error *err)
+{
+    return load(c, true, NULL, argc, argv, flags, trace, err);
+}
+
+size_t cfg_option_count(void)
+{
+    return N_OPTIONS;
+}
+
+const char *cfg_option_name(size_t i)
+{
+    return i < N_OPTIONS ? options[i].name : NULL;
+}
+
+void cfg_option_text(const struct cfg *c, size_t i, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (i < N_OPTIONS)
+        cfg_format_value(c, &options[i], buf, len);
 }

@@ -13,6 +13,7 @@
 #define CFG_DEFAULT_CACHE_DIR "/var/cache/pam_ssooidc"
 #define CFG_URL_MAX 512
 #define CFG_PATH_MAX 512
+#define CFG_ROLES_MAX 8 /* permission sets in role_name */
 
 enum cfg_prompt { CFG_PROMPT_AUTO, CFG_PROMPT_ALWAYS, CFG_PROMPT_NEVER };
 
@@ -36,7 +37,8 @@ struct cfg {
     bool debug;
     bool qr;
     char account_id[16];
-    char role_name[72];
+    char role_name[CFG_ROLES_MAX * 65]; /* comma-separated: any one of them */
+    bool fold_case;    /* compare the approver's name in lower case */
     char username_suffix[128];
     char user_map[CFG_PATH_MAX];
 };
@@ -50,6 +52,29 @@ int cfg_load(struct cfg *c, int argc, const char **argv, struct sso_error *err);
  * unit tests and the fuzz target; no ownership checks). */
 int cfg_load_text(struct cfg *c, const char *text, int argc, const char **argv,
                   struct sso_error *err);
+
+/* Where each option's value came from (pam_ssooidc_check shows it). */
+enum cfg_source { CFG_SRC_DEFAULT = 0, CFG_SRC_FILE, CFG_SRC_STANZA, CFG_SRC_DERIVED };
+#define CFG_MAX_OPTIONS 64
+struct cfg_trace {
+    struct {
+        enum cfg_source source;
+        unsigned line; /* CFG_SRC_FILE: the line in c->conf_path */
+    } of[CFG_MAX_OPTIONS]; /* indexed like cfg_option_name */
+};
+
+#define CFG_PARTIAL 0x1u /* skip the checks that need a whole configuration
+                          * (start_url, a policy): for checking fragments */
+
+/* cfg_load, recording in trace (may be NULL) where every value came from. */
+int cfg_load_traced(struct cfg *c, int argc, const char **argv, unsigned flags,
+                    struct cfg_trace *trace, struct sso_error *err);
+
+/* The options, by index: their names, and a value as text (flags as
+ * yes/no, enums by name; nothing here is secret). */
+size_t cfg_option_count(void);
+const char *cfg_option_name(size_t i);
+void cfg_option_text(const struct cfg *c, size_t i, char *buf, size_t len);
 
 /* Resolve prompt=auto for the given PAM service name. */
 enum cfg_prompt cfg_prompt_for_service(const struct cfg *c, const char *service);

@@ -63,15 +63,26 @@ const char *cfg_check_account_id(const char *v)
     return (n == 12 && v[n] == '\0') ? NULL : "must be exactly 12 digits";
 }
 
+/* One or more permission set names, separated by commas (so a name with a
+ * comma in it cannot be given): each 1..64 of A-Za-z0-9+=.@_- */
 const char *cfg_check_role_name(const char *v)
 {
-    size_t n = strlen(v);
-    if (n > 64)
-        return "must be at most 64 characters";
-    for (const char *p = v; *p; p++)
-        if (!is_alnum(*p) && !strchr("+=,.@_-", *p))
-            return "may contain only letters, digits and + = , . @ _ -";
-    return NULL;
+    size_t names = 0;
+    for (const char *p = v;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0)
+            return "has an empty name (a list is NAME,NAME,...)";
+        if (n > 64)
+            return "names must be at most 64 characters";
+        for (size_t i = 0; i < n; i++)
+            if (!is_alnum(p[i]) && !strchr("+=.@_-", p[i]))
+                return "may contain only letters, digits and + = . @ _ - (commas separate names)";
+        if (++names > CFG_ROLES_MAX)
+            return "lists more than 8 permission sets";
+        if (p[n] == '\0')
+            return NULL;
+        p += n + 1;
+    }
 }
 
 const char *cfg_check_username_suffix(const char *v)
@@ -322,6 +333,33 @@ void cfg_store_default(struct cfg *c, const struct opt *o)
     case OPT_ENUM: {
         int v = (int)o->num_def;
         memcpy(field, &v, sizeof(v));
+        break;
+    }
+    }
+}
+
+void cfg_format_value(const struct cfg *c, const struct opt *o, char *buf, size_t len)
+{
+    const char *field = (const char *)c + o->offset;
+    switch (o->kind) {
+    case OPT_STRING:
+    case OPT_URL:
+    case OPT_PATH:
+        snprintf(buf, len, "%s", field);
+        break;
+    case OPT_LONG:
+        snprintf(buf, len, "%ld", *(const long *)field);
+        break;
+    case OPT_FLAG:
+        snprintf(buf, len, "%s", *(const bool *)field ? "yes" : "no");
+        break;
+    case OPT_ENUM: {
+        int v;
+        memcpy(&v, field, sizeof(v));
+        snprintf(buf, len, "?");
+        for (const struct opt_choice *ch = o->choices; ch->name; ch++)
+            if (ch->value == v)
+                snprintf(buf, len, "%s", ch->name);
         break;
     }
     }

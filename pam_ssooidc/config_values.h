@@ -63,6 +63,10 @@ void cfg_store_default(struct cfg *c, const struct opt *o);
 bool cfg_store_value(struct cfg *c, const struct opt *o, const char *value,
                      char why[CFG_DETAIL_MAX]);
 
+/* o's value in c as text: strings as they are, numbers in decimal, flags
+ * as yes/no, enums by name. */
+void cfg_format_value(const struct cfg *c, const struct opt *o, char *buf, size_t len);
+
 /* The first len bytes of s made safe and short enough to quote in a log
  * message, written into buf; returns buf. */
 const char *cfg_shown(char *buf, size_t buflen, const char *s, size_t len);

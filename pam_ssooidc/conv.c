@@ -100,6 +100,46 @@ int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
     return rc;
 }
 
+const char *conv_outcome_text(int pam_code, enum sso_case kase)
+{
+    switch (kase) {
+    case SSO_CASE_DENIED:
+        return "The sign-in request was denied.";
+    case SSO_CASE_EXPIRED:
+        return "The code expired before it was approved. Log in again for a new code.";
+    case SSO_CASE_TIMEOUT:
+        return "No approval arrived in time. Log in again for a new code.";
+    case SSO_CASE_WRONG_ACCOUNT:
+        return "The approval came from an account that may not log in as this user.";
+    case SSO_CASE_NOT_PERMITTED:
+        return "The approving account is not permitted to log in to this host.";
+    case SSO_CASE_CANCELLED:
+        return "Sign-in cancelled.";
+    case SSO_CASE_NONE:
+        break;
+    }
+    switch (pam_code) {
+    case PAM_SUCCESS:
+    case PAM_USER_UNKNOWN: /* no hint whether the name exists */
+    case PAM_CONV_ERR:     /* nobody is there to read it */
+        return NULL;
+    case PAM_AUTH_ERR:
+        return "The sign-in was not approved for this account.";
+    case PAM_SERVICE_ERR:
+        return "Sign-in is not set up correctly on this host. Contact the administrator.";
+    default: /* PAM_AUTHINFO_UNAVAIL, PAM_BUF_ERR */
+        return "The sign-in service could not be reached or did not answer properly. "
+               "Try again later.";
+    }
+}
+
+void conv_tell_outcome(pam_handle_t *pamh, bool silent, int pam_code, enum sso_case kase)
+{
+    const char *msg = conv_outcome_text(pam_code, kase);
+    if (msg)
+        conv_error(pamh, silent, msg);
+}
+
 void conv_info(pam_handle_t *pamh, bool silent, const char *msg)
 {
     if (!silent)

@@ -18,6 +18,17 @@
 int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
                      const struct oidc_device *dev, long seconds_left, struct sso_error *err);
 
+/* After a failed login, one PAM_ERROR_MSG naming the case and what to do:
+ * not approved (denied), expired or timed out, another account approved,
+ * not permitted, unreachable (try again), this host misconfigured (contact
+ * the administrator), cancelled. Never a secret or the approver's identity.
+ * Nothing for PAM_SUCCESS, PAM_USER_UNKNOWN (no hint that the name exists)
+ * or PAM_CONV_ERR; nothing under PAM_SILENT (sudo says it itself). */
+void conv_tell_outcome(pam_handle_t *pamh, bool silent, int pam_code, enum sso_case kase);
+
+/* The text conv_tell_outcome shows (NULL: nothing), for tests and docs. */
+const char *conv_outcome_text(int pam_code, enum sso_case kase);
+
 /* A one-line message (PAM_TEXT_INFO or PAM_ERROR_MSG). Honours PAM_SILENT
  * for info through `silent`. Failures are ignored: the verdict stands. */
 void conv_info(pam_handle_t *pamh, bool silent, const char *msg);

@@ -136,6 +136,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     take_header(data, n, "x-amzn-RequestId", r->request_id, sizeof(r->request_id), 0);
     take_header(data, n, "Content-Type", r->content_type, sizeof(r->content_type), 0);
     take_header(data, n, "Retry-After", r->retry_after, sizeof(r->retry_after), 0);
+    take_header(data, n, "Date", r->date, sizeof(r->date), 0);
     return n;
 }
 
@@ -455,7 +456,8 @@ static int transfer_error(struct http_client *h, const char *what, CURLcode rc,
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: no answer within http_timeout=%lds",
                         what, h->timeout);
     if (rc == CURLE_ABORTED_BY_CALLBACK && h->was_cancelled)
-        return sso_fail(err, PAM_AUTH_ERR, "%s: cancelled by the person (Ctrl-C)", what);
+        return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_CANCELLED,
+                           "%s: cancelled by the person (Ctrl-C)", what);
     return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s (%s)", what, curl_easy_strerror(rc),
                     h->errbuf[0] ? h->errbuf : "no detail");
 }
@@ -567,7 +569,8 @@ int http_request(struct http_client *h, const char *what, const char *method, co
         h->retries++;
         if (h->sleep_until && h->sleep_until(h->cancel_ctx, until)) {
             h->was_cancelled = true;
-            return sso_fail(err, PAM_AUTH_ERR, "%s: cancelled by the person (Ctrl-C)", what);
+            return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_CANCELLED,
+                           "%s: cancelled by the person (Ctrl-C)", what);
         }
     }
 }

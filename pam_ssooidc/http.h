@@ -21,6 +21,7 @@ struct http_response {
     char request_id[128]; /* x-amzn-RequestId, or empty */
     char content_type[128];
     char retry_after[16]; /* Retry-After, as sent */
+    char date[64];        /* Date, as sent (pam_ssooidc_check: clock skew) */
 };
 
 /* PAM_SUCCESS, or PAM_BUF_ERR / PAM_SERVICE_ERR with err set (an untrusted

@@ -71,31 +71,59 @@ int identity_session_from_arn(const char *arn, const char *partition, const char
     return 0;
 }
 
+/* Credentials for the first permission set of role_name the approver holds
+ * (in the order listed); its name into role. PAM_AUTH_ERR when they hold
+ * none of them; any other failure ends the search at once. */
+static int role_credentials(struct http_client *h, const struct cfg *c,
+                            const struct oidc_token *token, char *role, size_t rolelen,
+                            struct role_credentials *creds, struct sso_error *err)
+{
+    int rc = PAM_AUTH_ERR;
+    for (const char *p = c->role_name; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n >= rolelen)
+            return sso_fail(err, PAM_SERVICE_ERR, "role_name: a name is too long");
+        memcpy(role, p, n);
+        role[n] = '\0';
+        rc = portal_role_credentials(h, c, role, token, creds, err);
+        if (rc != PAM_AUTH_ERR)
+            return rc;
+        p += n + (p[n] == ',');
+    }
+    if (strchr(c->role_name, ','))
+        return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_NOT_PERMITTED,
+                           "the approver holds none of the permission sets %s in account %s",
+                           c->role_name, c->account_id);
+    return rc; /* the one set's own message */
+}
+
 int identity_verify(struct http_client *h, const struct cfg *c, const struct usermap *map,
                     const struct local_account *local, const struct oidc_token *token,
                     struct identity *who, struct sso_error *err)
 {
     memset(who, 0, sizeof(*who));
     struct role_credentials creds;
-    int rc = portal_role_credentials(h, c, token, &creds, err);
+    char role[72];
+    int rc = role_credentials(h, c, token, role, sizeof(role), &creds, err);
     char arn[512];
     if (rc == PAM_SUCCESS)
         rc = sts_caller_arn(h, c, &creds, arn, sizeof(arn), err);
     sso_cleanse(&creds, sizeof(creds));
     if (rc != PAM_SUCCESS)
         return rc;
+    /* The ARN must name the very permission set the credentials came from. */
     const char *partition = identity_partition(c->region);
-    if (identity_session_from_arn(arn, partition, c->account_id, c->role_name,
-                                  who->session_name, sizeof(who->session_name)) != 0)
+    if (identity_session_from_arn(arn, partition, c->account_id, role, who->session_name,
+                                  sizeof(who->session_name)) != 0)
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL,
                         "STS identity %s is not a session of permission set %s in account %s "
-                        "(partition %s)", arn, c->role_name, c->account_id, partition);
-    struct sso_error why = {{0}};
+                        "(partition %s)", arn, role, c->account_id, partition);
+    struct sso_error why = SSO_ERROR_INIT;
     rc = usermap_allows(c, map, who->session_name, local, &why);
     if (rc == PAM_AUTH_ERR)
-        return sso_fail(err, PAM_AUTH_ERR,
-                        "approved by Identity Center user %s, who does not map to local user %s "
-                        "(%s)", who->session_name, local->name, why.msg);
+        return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT,
+                           "approved by Identity Center user %s, who does not map to local user "
+                           "%s (%s)", who->session_name, local->name, why.msg);
     if (rc != PAM_SUCCESS)
         return sso_fail(err, rc, "%s", why.msg);
     if (rc == PAM_SUCCESS)

@@ -164,9 +164,11 @@ static int poll_error(const struct aws_error *aerr, enum oidc_poll_result *resul
         return PAM_SUCCESS;
     }
     if (strcmp(aerr->type, "AccessDeniedException") == 0)
-        return sso_fail(err, PAM_AUTH_ERR, "the sign-in request was denied at the portal");
+        return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_DENIED,
+                           "the sign-in request was denied at the portal");
     if (strcmp(aerr->type, "ExpiredTokenException") == 0)
-        return sso_fail(err, PAM_AUTH_ERR, "the device code expired before approval");
+        return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_EXPIRED,
+                           "the device code expired before approval");
     return unexpected_error("CreateToken", aerr, err);
 }
 

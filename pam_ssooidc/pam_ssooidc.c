@@ -107,7 +107,7 @@ static int cached_registration(struct login *lg, const char *stale, struct cache
 static int obtain_registration(struct login *lg, const char *stale)
 {
     struct cache cache;
-    struct sso_error why = {{0}};
+    struct sso_error why = SSO_ERROR_INIT;
     char key[CFG_URL_MAX + 160];
     snprintf(key, sizeof(key), "%s\n%s", lg->cfg.oidc_endpoint, lg->cfg.client_name);
     int rc = cache_open_unlocked(&cache, lg->cfg.cache_dir, key, &lg->err);
@@ -119,7 +119,7 @@ static int obtain_registration(struct login *lg, const char *stale)
         return PAM_SUCCESS;
     /* Rare (about every 90 days), so always worth a line. */
     pam_syslog(lg->pamh, LOG_NOTICE, "registering client: %s", why.msg);
-    struct sso_error lockerr = {{0}};
+    struct sso_error lockerr = SSO_ERROR_INIT;
     rc = cache_open(&cache, lg->cfg.cache_dir, key, 2.0 * lg->cfg.http_timeout + 5, &lockerr);
     if (rc == PAM_AUTH_ERR || rc == PAM_SERVICE_ERR) /* cancelled; an unsafe cache */
         return sso_fail(&lg->err, rc, "%s", lockerr.msg);
@@ -164,15 +164,17 @@ static int poll_for_approval(struct login *lg, double shown_at)
     double next = shown_at + (double)interval;
     for (;;) {
         if (next > deadline)
-            return sso_fail(&lg->err, PAM_AUTH_ERR, "not approved within %ld seconds", limit);
+            return sso_fail_as(&lg->err, PAM_AUTH_ERR, SSO_CASE_TIMEOUT,
+                               "not approved within %ld seconds", limit);
         if (interrupt_sleep_until(lg->guard, next))
-            return sso_fail(&lg->err, PAM_AUTH_ERR, "cancelled by the person (Ctrl-C) while "
-                            "waiting for approval");
+            return sso_fail_as(&lg->err, PAM_AUTH_ERR, SSO_CASE_CANCELLED,
+                               "cancelled by the person (Ctrl-C) while waiting for approval");
         double polled = sso_monotonic();
         /* A prompt (prompt=always) can outlast the deadline: the user may
          * press Enter long after the code was shown. Time is up all the same. */
         if (polled > deadline)
-            return sso_fail(&lg->err, PAM_AUTH_ERR, "not approved within %ld seconds", limit);
+            return sso_fail_as(&lg->err, PAM_AUTH_ERR, SSO_CASE_TIMEOUT,
+                               "not approved within %ld seconds", limit);
         enum oidc_poll_result result;
         int rc = oidc_poll(lg->http, &lg->cfg, &lg->reg, &lg->dev, &result, &lg->token, &lg->err);
         if (rc != PAM_SUCCESS || result == OIDC_APPROVED)
@@ -201,6 +203,8 @@ static int device_flow_polling(struct login *lg)
     /* The conversation is the host's: its own Ctrl-C handling applies. */
     interrupt_guard_end(lg->guard);
     rc = conv_show_device(lg->pamh, mode, lg->cfg.qr, &lg->dev, left, &lg->err);
+    if (rc == PAM_SUCCESS && mode == CFG_PROMPT_ALWAYS) /* Enter pressed; polling goes on */
+        conv_info(lg->pamh, lg->silent, "Waiting for the approval...");
     interrupt_guard_begin(lg->guard);
     if (rc != PAM_SUCCESS)
         return rc;
@@ -276,15 +280,11 @@ static int login_run(struct login *lg, int argc, const char **argv)
     return verdict(lg);
 }
 
-/* What the user is told when the login fails; the details go to syslog. */
+/* What the user is told when the login fails: the case, in words they can
+ * act on (conv.c); the details go to syslog. */
 static void tell_user(struct login *lg, int rc)
 {
-    if (rc == PAM_SUCCESS || rc == PAM_USER_UNKNOWN || rc == PAM_CONV_ERR)
-        return;
-    const char *msg = rc == PAM_AUTH_ERR
-                          ? "IAM Identity Center sign-in was not approved for this account."
-                          : "IAM Identity Center sign-in is unavailable; try again later.";
-    conv_error(lg->pamh, lg->silent, msg);
+    conv_tell_outcome(lg->pamh, lg->silent, rc, lg->err.kase);
 }
 
 /* The one line per login: who, from where, how it ended, and why

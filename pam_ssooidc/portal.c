@@ -32,26 +32,36 @@ int portal_parse_credentials(const char *body, size_t len, struct role_credentia
                     "GetRoleCredentials: answer is not a valid roleCredentials object");
 }
 
-static int portal_error(const struct cfg *c, long status, const struct aws_error *aerr,
-                        struct sso_error *err)
+static int portal_error(const struct cfg *c, const char *role, long status,
+                        const struct aws_error *aerr, struct sso_error *err)
 {
     if (status == 401 || status == 403 || status == 404)
-        return sso_fail(err, PAM_AUTH_ERR,
+        return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_NOT_PERMITTED,
                         "the approver lacks permission set %s in account %s (HTTP %ld %s)",
-                        c->role_name, c->account_id, status,
+                        role, c->account_id, status,
                         aerr->type[0] ? aerr->type : "no error type");
     return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "GetRoleCredentials: HTTP %ld %s", status,
                     aerr->type[0] ? aerr->type : "(no error type)");
 }
 
-int portal_role_credentials(struct http_client *h, const struct cfg *c,
+int portal_role_credentials(struct http_client *h, const struct cfg *c, const char *role,
                             const struct oidc_token *token, struct role_credentials *out,
                             struct sso_error *err)
 {
-    char url[CFG_URL_MAX + 160];
-    /* role_name and account_id are validated to URL-safe characters. */
+    char url[CFG_URL_MAX + 3 * 72 + 96], enc[3 * 72];
+    /* A permission set name may hold + = @, which mean something in a query:
+     * percent-encode all but RFC 3986's unreserved characters. */
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)role; *p && o + 4 < sizeof(enc); p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p))
+            enc[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(enc + o, sizeof(enc) - o, "%%%02X", *p);
+    }
+    enc[o] = '\0';
     snprintf(url, sizeof(url), "%s/federation/credentials?role_name=%s&account_id=%s",
-             c->portal_endpoint, c->role_name, c->account_id);
+             c->portal_endpoint, enc, c->account_id);
     char bearer[sizeof(token->access_token) + 32];
     snprintf(bearer, sizeof(bearer), "x-amz-sso_bearer_token: %s", token->access_token);
     const char *headers[] = {bearer, "Accept: application/json", NULL};
@@ -65,7 +75,7 @@ int portal_role_credentials(struct http_client *h, const struct cfg *c,
     } else {
         struct aws_error aerr;
         aws_error_decode(resp.error_type, resp.body, resp.body_len, &aerr);
-        rc = portal_error(c, resp.status, &aerr, err);
+        rc = portal_error(c, role, resp.status, &aerr, err);
     }
     http_response_free(&resp);
     return rc;

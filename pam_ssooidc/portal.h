@@ -13,10 +13,11 @@ struct role_credentials {
     char session_token[4096];
 };
 
-/* Short-lived credentials for role_name in account_id, for whoever approved.
- * PAM_AUTH_ERR when the approver lacks that permission set (401/403/404),
- * PAM_AUTHINFO_UNAVAIL for 5xx, throttling, network or malformed answers. */
-int portal_role_credentials(struct http_client *h, const struct cfg *c,
+/* Short-lived credentials for permission set `role` in account_id, for
+ * whoever approved. PAM_AUTH_ERR when the approver lacks that permission
+ * set (401/403/404), PAM_AUTHINFO_UNAVAIL for 5xx, throttling, network or
+ * malformed answers. */
+int portal_role_credentials(struct http_client *h, const struct cfg *c, const char *role,
                             const struct oidc_token *token, struct role_credentials *out,
                             struct sso_error *err);
 

@@ -94,9 +94,23 @@ static int suffix_allows(const char *suffix, const char *session, const char *lo
     return strcasecmp(session + ul, suffix) == 0;
 }
 
-int usermap_allows(const struct cfg *c, const struct usermap *m, const char *session,
+int usermap_allows(const struct cfg *c, const struct usermap *m, const char *session_as_sent,
                    const struct local_account *local, struct sso_error *err)
 {
+    /* fold_case: directories synced from Entra or Okta often capitalise
+     * (Alice@Example.com); the name is compared in lower case (ASCII). */
+    char folded[256];
+    const char *session = session_as_sent;
+    if (c->fold_case) {
+        size_t n = strlen(session_as_sent);
+        if (n >= sizeof(folded))
+            return sso_fail(err, PAM_AUTH_ERR, "the approver's name is too long to compare");
+        for (size_t i = 0; i <= n; i++) {
+            char ch = session_as_sent[i];
+            folded[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+        }
+        session = folded;
+    }
     const char *local_user = local->name;
     uid_t local_uid = local->uid;
     int ok;

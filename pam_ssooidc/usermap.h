@@ -27,7 +27,8 @@ struct usermap {
 int usermap_load(const struct cfg *c, struct usermap *m, struct sso_error *err);
 void usermap_free(struct usermap *m);
 
-/* Does SESSION (the Identity Center user name) map to local_user?
+/* Does SESSION (the Identity Center user name; with fold_case, in lower
+ * case: map files then list lower-case names) map to local_user?
  *  - user_map set: the file's "sso-name local-name" lines (one person may
  *    hold several lines), as loaded by usermap_load;
  *  - else username_suffix set: session == local_user + suffix, the domain

@@ -13,10 +13,27 @@
 int sso_fail(struct sso_error *e, int pam_code, const char *fmt, ...)
 {
     if (e) {
+        char msg[sizeof(e->msg)]; /* fmt's arguments may point into e->msg */
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        memcpy(e->msg, msg, sizeof(msg));
+        e->kase = SSO_CASE_NONE;
+    }
+    return pam_code;
+}
+
+int sso_fail_as(struct sso_error *e, int pam_code, enum sso_case kase, const char *fmt, ...)
+{
+    if (e) {
+        char msg[sizeof(e->msg)];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        memcpy(e->msg, msg, sizeof(msg));
+        e->kase = kase;
     }
     return pam_code;
 }

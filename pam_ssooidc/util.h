@@ -7,16 +7,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Which case the person logging in is told about (conv.c words each one),
+ * where the PAM code alone does not say it. */
+enum sso_case {
+    SSO_CASE_NONE = 0,       /* the PAM code decides */
+    SSO_CASE_DENIED,         /* the request was denied at the approval page */
+    SSO_CASE_EXPIRED,        /* the code expired */
+    SSO_CASE_TIMEOUT,        /* no approval within timeout */
+    SSO_CASE_WRONG_ACCOUNT,  /* approved by someone who does not map to this user */
+    SSO_CASE_NOT_PERMITTED,  /* the approver lacks the permission set or group */
+    SSO_CASE_CANCELLED,      /* Ctrl-C */
+};
+
 /* An error travels up the call chain as a PAM return code plus one sentence
  * of context; the entry file writes that sentence to syslog exactly once. */
 struct sso_error {
     char msg[384];
+    enum sso_case kase;
 };
 
+#define SSO_ERROR_INIT {.msg = "", .kase = SSO_CASE_NONE}
+
 /* Format e->msg and return pam_code, so callers can write
- *   return sso_fail(err, PAM_AUTH_ERR, "denied by %s", who);            */
+ *   return sso_fail(err, PAM_AUTH_ERR, "denied by %s", who);
+ * The case is reset; sso_fail_as sets it. */
 int sso_fail(struct sso_error *e, int pam_code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int sso_fail_as(struct sso_error *e, int pam_code, enum sso_case kase, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Copy src into dst (size dstlen). Returns false, leaving dst empty, when src
  * does not fit: a silently truncated identifier is worse than none. */

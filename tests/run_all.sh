@@ -63,8 +63,8 @@ suite_background module-valgrind "$PY" tests/module/test_module.py pam_ssooidc/p
 suite unit unit
 suite exported-symbols tests/check_symbols.sh pam_ssooidc/pam_ssooidc.so
 suite standin-botocore "$PY" tests/standin/test_botocore.py
-suite module "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so --jobs 4
-suite module-asan "$PY" tests/module/test_module.py build/asan/pam_ssooidc.so --wrap asan --jobs 4
+suite module "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so --jobs 8
+suite module-asan "$PY" tests/module/test_module.py build/asan/pam_ssooidc.so --wrap asan --jobs 8
 
 # Further suites (end-to-end, packaging, hardening) live in tests/suites.d/,
 # one file each, run in name order; each calls `suite NAME COMMAND...`.

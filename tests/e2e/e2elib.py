@@ -336,7 +336,7 @@ class World:
         os.chmod(tmp, 0o644)
         os.rename(tmp, path)
 
-    def module_conf(self, workdir, sd, **options):
+    def module_conf(self, workdir, sd, name="pam_ssooidc.conf", **options):
         """The module's config file: every endpoint is the stand-in."""
         opts = {
             "start_url": "https://example.awsapps.com/start",
@@ -349,7 +349,7 @@ class World:
             "role_name": ROLE,
         }
         opts.update(options)
-        path = os.path.join(workdir, "pam_ssooidc.conf")
+        path = os.path.join(workdir, name)
         with open(path, "w") as f:
             f.write("# pam_ssooidc end-to-end test configuration\n")
             for k, v in opts.items():
@@ -377,9 +377,9 @@ def sample_stanza(name, conf, *options):
     here come last, and the last one given wins)."""
     with open(os.path.join(ROOT, "conf", name + ".pam")) as f:
         text = f.read()
-    pat = re.compile(r"^(auth\s+required\s+)pam_ssooidc\.so\b([^\n]*)$", re.M)
+    pat = re.compile(r"^(auth\s+(?:required|\[[^\]]*\])\s+)pam_ssooidc\.so\b([^\n]*)$", re.M)
     if len(pat.findall(text)) != 1:
-        raise RuntimeError("conf/%s.pam: expected one 'auth required pam_ssooidc.so' line" % name)
+        raise RuntimeError("conf/%s.pam: expected one 'auth ... pam_ssooidc.so' line" % name)
     return pat.sub(lambda m: " ".join([m.group(1) + MODULE, "conf=" + conf,
                                        m.group(2).strip()] + list(options)).rstrip(), text)
 

@@ -32,7 +32,9 @@ LOGIN_GRACE = 60    # sshd's LoginGraceTime ...
 MODULE_TIMEOUT = 45  # ... stays above the module's timeout
 SHORT_TIMEOUT = 10  # the module's minimum, for the time-out cases
 PROMPT_END = "press Enter: "
-NOT_APPROVED = "IAM Identity Center sign-in was not approved for this account."
+DENIED = "The sign-in request was denied."
+WRONG_ACCOUNT = "The approval came from an account that may not log in as this user."
+TIMED_OUT = "No approval arrived in time. Log in again for a new code."
 COMMAND = "echo E2E-OK-$((6*7))"
 COMMAND_OUTPUT = "E2E-OK-42"
 
@@ -41,9 +43,11 @@ class Sshd:
     """Our own sshd on 127.0.0.1:<free port>, run as <work>/<service> so that
     its PAM service is <service>."""
 
-    def __init__(self, world, work, service, user, methods="keyboard-interactive", name="sshd"):
+    def __init__(self, world, work, service, user, methods="keyboard-interactive", name="sshd",
+                 extra=""):
         self.world, self.work, self.service, self.user = world, work, service, user
         self.methods = methods
+        self.extra = extra  # appended: Match blocks
         self.proc = None
         self.port = None
         self.logpath = os.path.join(work, name + ".log")
@@ -63,11 +67,12 @@ class Sshd:
             "KbdInteractiveAuthentication yes",
             "AuthenticationMethods %s" % self.methods,
             "PasswordAuthentication no",
-            "PubkeyAuthentication %s" % ("yes" if "publickey" in self.methods else "no"),
+            "PubkeyAuthentication %s" % ("yes" if "publickey" in self.methods or self.extra
+                                         else "no"),
             "HostbasedAuthentication no",
             "GSSAPIAuthentication no",
             "PermitRootLogin no",
-            "AllowUsers %s" % self.user,
+            "AllowUsers %s" % self.user.replace(",", " "),
             "LoginGraceTime %d" % LOGIN_GRACE,
             "MaxAuthTries 6",
             "StrictModes no",
@@ -77,6 +82,7 @@ class Sshd:
             "X11Forwarding no",
             "AllowTcpForwarding no",
             "LogLevel VERBOSE",
+            self.extra,
             "",
         ])
 
@@ -238,7 +244,7 @@ def denied_login_is_refused(c, x):
     t.press_enter()
     dev2, shown2 = x.wait_prompt(c, t, "a second prompt (ssh tries again)")
     between = shown2[len(shown):]
-    c.check(NOT_APPROVED in between, "after the denial the user is told: %s" % NOT_APPROVED)
+    c.check(DENIED in between, "after the denial the user is told: %s" % DENIED)
     c.check(dev2 and dev2["userCode"] != dev1["userCode"] and dev2["userCode"] in between,
             "the second attempt shows a new code", "%s %s" % (dev1, dev2))
     status, _ = x.browser.decide(dev2["userCode"], x.user, "deny")
@@ -263,7 +269,8 @@ def approved_by_the_wrong_person_is_refused(c, x):
     t.press_enter()
     rc = t.finish()
     after = t.text[len(shown):]
-    c.check(NOT_APPROVED in after, "the user is told: %s" % NOT_APPROVED)
+    c.check(WRONG_ACCOUNT in after and "bob" not in after,
+            "the user is told: %s (and not who approved)" % WRONG_ACCOUNT)
     c.check("Permission denied" in after, "ssh says Permission denied")
     c.check(rc not in (0, None), "ssh exits non-zero", "exit status %s" % rc)
     c.check(COMMAND_OUTPUT not in t.text, "the command did not run")
@@ -286,7 +293,7 @@ def not_approved_in_time_ends_before_login_grace_time(c, x):
     rc = t.finish(timeout=LOGIN_GRACE + 10)
     elapsed = time.monotonic() - shown_at
     after = t.text[len(shown):]
-    c.check(NOT_APPROVED in after, "the user is told: %s" % NOT_APPROVED)
+    c.check(TIMED_OUT in after, "the user is told: %s" % TIMED_OUT)
     c.check("Permission denied" in after, "ssh says Permission denied")
     c.check(rc not in (0, None), "ssh exits non-zero", "exit status %s" % rc)
     c.check(SHORT_TIMEOUT - 3 <= elapsed <= SHORT_TIMEOUT + 8,
@@ -375,6 +382,55 @@ CASES = [approved_login_runs_the_command, denied_login_is_refused,
 KEY_CASES = [key_then_approval_admits, approval_without_the_key_never_reaches_the_module]
 
 
+# ------------------------------------ break-glass: a Match block
+# conf/sshd_config.example: one emergency account logs in with its key
+# alone; everyone else still needs the approval (docs/break-glass.md).
+
+def breakglass_ssh(c, x, user, key):
+    args = ["-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "IdentitiesOnly=yes",
+            "-o", "PreferredAuthentications=publickey", "-o", "BatchMode=yes",
+            "-i", key, "-p", str(x.bg_sshd.port), "%s@127.0.0.1" % user, COMMAND]
+    return c.terminal("ssh", args, timeout=30)
+
+
+def breakglass_account_logs_in_with_its_key_alone(c, x):
+    x.stanza()
+    before = len(x.sd.log("StartDeviceAuthorization"))
+    t = breakglass_ssh(c, x, x.bg_user, x.bg_key)
+    rc = t.finish()
+    c.check(rc == 0 and COMMAND_OUTPUT in t.text, "the emergency account's key alone logs in",
+            "exit %s" % rc)
+    c.check(len(x.sd.log("StartDeviceAuthorization")) == before,
+            "no device authorization: the module was not involved")
+
+
+def everyone_else_still_needs_the_approval(c, x):
+    x.stanza()
+    t = breakglass_ssh(c, x, x.user, x.client_key)
+    rc = t.finish()
+    c.check(rc not in (0, None) and COMMAND_OUTPUT not in t.text,
+            "another user's key alone is not enough (keyboard-interactive still required)",
+            "exit %s" % rc)
+
+
+BREAKGLASS_CASES = [breakglass_account_logs_in_with_its_key_alone,
+                    everyone_else_still_needs_the_approval]
+
+
+def install_key(user, key):
+    import pwd
+    pw = pwd.getpwnam(user)
+    ssh_dir = os.path.join(pw.pw_dir, ".ssh")
+    os.makedirs(ssh_dir, mode=0o700, exist_ok=True)
+    path = os.path.join(ssh_dir, "authorized_keys")
+    with open(path, "a") as f:
+        f.write(open(key + ".pub").read())
+    for p in (ssh_dir, path):
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+    os.chmod(path, 0o600)
+
+
 def setup_keys(x):
     """A client key in the user's authorized_keys, and a stranger's key."""
     x.client_key = os.path.join(x.work, "id_user")
@@ -425,15 +481,28 @@ def main():
         comment("second sshd (AuthenticationMethods publickey,keyboard-interactive) on "
                 "127.0.0.1:%d" % ctx.keyed.port)
         run_cases(tap, KEY_CASES, ctx, diagnostics(ctx))
+        # Break-glass: a Match block for one emergency account.
+        ctx.bg_user = world.add_user("bg")
+        ctx.bg_key = os.path.join(work, "id_breakglass")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "e2e", "-f",
+                        ctx.bg_key], check=True, capture_output=True)
+        install_key(ctx.bg_user, ctx.bg_key)
+        install_key(user, ctx.client_key)
+        ctx.bg_sshd = Sshd(world, work, service, "%s,%s" % (user, ctx.bg_user),
+                           methods="keyboard-interactive", name="sshd-breakglass",
+                           extra="Match User %s\n    AuthenticationMethods publickey"
+                           % ctx.bg_user)
+        ctx.bg_sshd.start()
+        run_cases(tap, BREAKGLASS_CASES, ctx, diagnostics(ctx))
     except Exception:
         import traceback
         tap.check(False, "setup", traceback.format_exc())
     finally:
         world.cleanup.run()
     sshd_left = ["sshd pid %d" % ctx.sshd.proc.pid] if ctx is not None and ctx.sshd.alive() else []
-    keyed = getattr(ctx, "keyed", None)
-    if keyed is not None and keyed.alive():
-        sshd_left.append("sshd pid %d" % keyed.proc.pid)
+    for extra in (getattr(ctx, "keyed", None), getattr(ctx, "bg_sshd", None)):
+        if extra is not None and extra.alive():
+            sshd_left.append("sshd pid %d" % extra.proc.pid)
     check_clean_exit(tap, world, "sshd, user, /etc/pam.d file, temp dir", sshd_left)
     comment("e2e-sshd took %.1f s" % (time.monotonic() - t0))
     return tap.done()

@@ -23,17 +23,19 @@ sets passwd_tries=1 (as docs/sudo.md recommends) so a denial ends sudo; one
 case keeps the default to show the retry.
 -v (or E2E_VERBOSE=1) prints every transcript, not only failed ones."""
 import os
+import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (PAM_D, SUDOERS_D, Browser, Tap, World, check_clean_exit, comment, device,  # noqa: E402
-                    new_device, preconditions, run_cases, sample_stanza, shown_link)
+from e2elib import (ACCOUNT, PAM_D, ROLE, SUDOERS_D, Browser, Tap, World,  # noqa: E402
+                    check_clean_exit, comment, device, new_device, preconditions, run_cases,
+                    sample_stanza, shown_link)
 
 MODULE_TIMEOUT = 30
 SHOWN_END = r"It expires in [^\n]*\n"  # the last line of the device text
-NOT_APPROVED = "IAM Identity Center sign-in was not approved for this account."
+DENIED = "The sign-in request was denied."
 
 
 class Ctx:
@@ -142,7 +144,7 @@ def denied_sudo_fails_once_with_passwd_tries_1(c, x):
     c.check("sudo: 1 incorrect password attempt" in after,
             "sudo says: 1 incorrect password attempt")
     c.check("Sorry, try again." not in after, "passwd_tries=1: sudo does not start over")
-    c.check(NOT_APPROVED not in t.text,
+    c.check(DENIED not in t.text,
             "the module's own failure message stays quiet (PAM_SILENT)")
     time.sleep(1.5)
     c.check(new_device(x.sd, set(x.known), timeout=0.1) is None,
@@ -184,9 +186,118 @@ def login_shell_sudo_i_uses_pam_login_service(c, x):
             "sudo -i ran the command as root", "exit status %s" % rc)
 
 
+# ------------------------------------------------------------ roles
+# "LinuxLogin for ssh, LinuxAdmin for sudo": one config file, the sudo
+# stanza overrides role_name (docs/options-identity.md).
+
+def roles_login_for_ssh_admin_for_sudo(c, x):
+    x.world.root_file(os.path.join(PAM_D, x.service),
+                      "# sudo wants the admin permission set\n%s"
+                      % sample_stanza("sudo", x.conf, "role_name=LinuxAdmin"))
+    x.sudoers(passwd_tries=1)
+    try:
+        x.sd.scenario(assignments={x.user: [[ACCOUNT, "LinuxLogin"]]}, approver=x.user)
+        t = x.sudo(c, "id", "-un")
+        dev, shown = x.wait_shown(c, t)
+        x.browser.decide(dev["userCode"], x.user, "approve")
+        rc = t.finish()
+        c.check(rc not in (0, None) and "root" not in t.text[len(shown):].split(),
+                "holding only LinuxLogin, sudo (role_name=LinuxAdmin) is refused",
+                "exit %s" % rc)
+        asked = [r.get("role_name") for r in x.sd.log("GetRoleCredentials")][-1:]
+        c.check(asked == ["LinuxAdmin"], "the module asked the portal for LinuxAdmin", str(asked))
+        x.sd.scenario(assignments={x.user: [[ACCOUNT, "LinuxLogin"], [ACCOUNT, "LinuxAdmin"]]})
+        t = x.sudo(c, "id", "-un")
+        dev, shown = x.wait_shown(c, t)
+        x.browser.decide(dev["userCode"], x.user, "approve")
+        rc = t.finish()
+        c.check(rc == 0 and "root" in t.text[len(shown):].split(),
+                "holding LinuxAdmin too, sudo runs the command", "exit %s" % rc)
+    finally:
+        x.sd.scenario(assignments={"*": [[ACCOUNT, ROLE]]})
+        x.stanza()
+
+
+# ------------------------------------------------------------ break-glass
+# conf/sudo-breakglass.pam: members of one group may use their local
+# password only when the service is unreachable (docs/break-glass.md).
+
+PASSWORD_PROMPT = r"\[sudo\] password for"
+
+
+def breakglass_setup(x, member):
+    if not getattr(x, "bg_group", None):
+        x.bg_group = "ssobg" + x.world.tag
+        subprocess.run(["groupadd", x.bg_group], check=True, capture_output=True)
+        x.world.cleanup.push("group " + x.bg_group,
+                             lambda: subprocess.run(["groupdel", x.bg_group], capture_output=True))
+        x.bg_password = "Bg-" + x.world.tag + "-pass"
+        subprocess.run(["chpasswd"], input="%s:%s" % (x.user, x.bg_password), text=True,
+                       check=True, capture_output=True)
+        x.world.cleanup.push("lock password", lambda: subprocess.run(["usermod", "-L", x.user],
+                                                                     capture_output=True))
+    subprocess.run(["gpasswd", "-a" if member else "-d", x.user, x.bg_group],
+                   capture_output=True)
+
+
+def breakglass_stanza(x, conf):
+    text = sample_stanza("sudo-breakglass", conf).replace("ingroup breakglass",
+                                                          "ingroup " + x.bg_group)
+    x.world.root_file(os.path.join(PAM_D, x.service),
+                      "# break-glass stanza (conf/sudo-breakglass.pam)\n" + text)
+
+
+def breakglass_member_uses_password_when_unreachable(c, x):
+    breakglass_setup(x, member=True)
+    breakglass_stanza(x, x.conf_unreachable)
+    x.sudoers(passwd_tries=1)
+    try:
+        t = x.sudo(c, "id", "-un")
+        i = t.expect([PASSWORD_PROMPT, SHOWN_END], timeout=30)
+        c.check(i == 0, "service unreachable: sudo asks the member for the local password")
+        t.child.sendline(x.bg_password)
+        rc = t.finish()
+        c.check(rc == 0 and "root" in t.text.split(), "with the password, the command runs",
+                "exit %s" % rc)
+    finally:
+        x.stanza()
+
+
+def breakglass_never_after_a_refusal(c, x):
+    breakglass_setup(x, member=True)
+    breakglass_stanza(x, x.conf)
+    x.sudoers(passwd_tries=1)
+    try:
+        t = x.sudo(c, "id", "-un")
+        dev, shown = x.wait_shown(c, t)
+        x.browser.decide(dev["userCode"], x.user, "deny")
+        i = t.expect([PASSWORD_PROMPT], timeout=15)
+        rc = t.finish()
+        c.check(i != 0, "approval denied: no password prompt, even for a member")
+        c.check(rc not in (0, None), "sudo fails", "exit %s" % rc)
+    finally:
+        x.stanza()
+
+
+def breakglass_not_for_non_members(c, x):
+    breakglass_setup(x, member=False)
+    breakglass_stanza(x, x.conf_unreachable)
+    x.sudoers(passwd_tries=1)
+    try:
+        t = x.sudo(c, "id", "-un")
+        i = t.expect([PASSWORD_PROMPT], timeout=15)
+        rc = t.finish()
+        c.check(i != 0, "service unreachable, not a member: no password prompt")
+        c.check(rc not in (0, None), "sudo fails", "exit %s" % rc)
+    finally:
+        x.stanza()
+
+
 CASES = [approved_sudo_runs_the_command, denied_sudo_fails_once_with_passwd_tries_1,
          default_passwd_tries_starts_over_with_a_new_code,
-         login_shell_sudo_i_uses_pam_login_service]
+         login_shell_sudo_i_uses_pam_login_service, roles_login_for_ssh_admin_for_sudo,
+         breakglass_member_uses_password_when_unreachable, breakglass_never_after_a_refusal,
+         breakglass_not_for_non_members]
 
 
 def main():
@@ -202,6 +313,13 @@ def main():
         service = "sudo-ssooidc-e2e-" + world.tag
         conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT)
         ctx = Ctx(world, work, sd, user, service, conf)
+        import socket
+        dead = socket.socket()
+        dead.bind(("127.0.0.1", 0))  # nobody listens: the service is unreachable
+        world.cleanup.push("dead port", dead.close)
+        ctx.conf_unreachable = world.module_conf(
+            work, sd, name="unreachable.conf", timeout=MODULE_TIMEOUT, retries=0,
+            oidc_endpoint="https://127.0.0.1:%d" % dead.getsockname()[1])
         ctx.stanza()
         comment("sudo (pam_service %s, drop-in %s), stand-in %s, user %s"
                 % (service, ctx.dropin, sd.url, user))

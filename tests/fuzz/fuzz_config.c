@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct cfg *c = malloc(sizeof(*c)), *again = malloc(sizeof(*again));
     if (!c || !again)
         abort();
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     memset(c, 0xA5, sizeof(*c));
     int rc = cfg_load_text(c, text, argc, (const char **)args, &err);
     FUZZ_CHECK(rc == PAM_SUCCESS || rc == PAM_SERVICE_ERR, "PAM_SUCCESS or PAM_SERVICE_ERR");

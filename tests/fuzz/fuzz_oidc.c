@@ -34,7 +34,7 @@ static void check_rc(int rc, const struct sso_error *err)
 static void registration(const char *body, size_t len)
 {
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     memset(&r, 0xA5, sizeof(r)); /* stale garbage must not survive */
     int rc = oidc_parse_registration(body, len, &r, &err);
     check_rc(rc, &err);
@@ -53,7 +53,7 @@ static void registration(const char *body, size_t len)
 static void device(const char *body, size_t len)
 {
     struct oidc_device d;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     memset(&d, 0xA5, sizeof(d));
     int rc = oidc_parse_device(body, len, &d, &err);
     check_rc(rc, &err);
@@ -78,7 +78,7 @@ static void device(const char *body, size_t len)
 static void token(const char *body, size_t len)
 {
     struct oidc_token t;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     memset(&t, 0xA5, sizeof(t));
     int rc = oidc_parse_token(body, len, &t, &err);
     check_rc(rc, &err);

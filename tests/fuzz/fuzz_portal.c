@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *body = fuzz_dup_exact(data, size);
     struct role_credentials c, again;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     memset(&c, 0xA5, sizeof(c));
     int rc = portal_parse_credentials(body, size, &c, &err);
     FUZZ_CHECK(rc == PAM_SUCCESS || rc == PAM_AUTHINFO_UNAVAIL,

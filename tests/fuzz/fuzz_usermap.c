@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *session = fuzz_line(&in);
     char *local = fuzz_line(&in);
     char *text = fuzz_dup_exact(in.p, in.n);
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     int got = usermap_match_text(text, in.n, session, local, &err);
     FUZZ_CHECK(got == -1 || got == 0 || got == 1, "result in {-1, 0, 1}");
     FUZZ_CHECK(fuzz_terminated(err.msg, sizeof(err.msg)), "reason terminated");

@@ -110,7 +110,7 @@ static void write_str(const char *path, const char *data)
 /* Open the cache in f->dir with no wait, asserting success. */
 static void open_ok(struct fx *f, struct cache *c)
 {
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     int rc = cache_open(c, f->dir, KEY, 0, &err);
     if (rc != PAM_SUCCESS)
         fail_msg("cache_open: %d %s", rc, err.msg);
@@ -119,7 +119,7 @@ static void open_ok(struct fx *f, struct cache *c)
 static void store_ok(struct fx *f, const struct oidc_registration *r)
 {
     struct cache c = CACHE_INIT;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     open_ok(f, &c);
     int rc = cache_store(&c, r, &err);
     if (rc != PAM_SUCCESS)
@@ -199,7 +199,7 @@ static void test_roundtrip(void **state)
 {
     struct fx *f = *state;
     struct oidc_registration in, out;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     make_reg(&in, "client-one", NOW + 90 * 24 * HOUR);
     store_ok(f, &in);
 
@@ -247,7 +247,7 @@ static void test_missing(void **state)
 {
     struct fx *f = *state;
     struct oidc_registration out;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(load(f, HOUR, &out, &err), PAM_NO_MODULE_DATA);
     assert_string_equal(err.msg, "no cached registration");
 }
@@ -256,7 +256,7 @@ static void test_expiring(void **state)
 {
     struct fx *f = *state;
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
 
     make_reg(&r, "client-one", NOW + HOUR / 2);
     store_ok(f, &r);
@@ -352,7 +352,7 @@ static void test_field_too_long(void **state)
 {
     struct fx *f = *state;
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     char id[sizeof(r.client_id) + 1];
     memset(id, 'a', sizeof(id) - 1);
     id[sizeof(id) - 1] = '\0';
@@ -381,7 +381,7 @@ static void test_oversized(void **state)
 {
     struct fx *f = *state;
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     static char big[16 * 1024 + 2];
     assert_int_equal(mkdir(f->dir, 0700), 0);
 
@@ -402,7 +402,7 @@ static void test_store_refuses_oversized_and_incomplete(void **state)
 {
     struct fx *f = *state;
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     struct cache c = CACHE_INIT;
     open_ok(f, &c);
 
@@ -436,7 +436,7 @@ static void test_file_mode_refused(void **state)
     struct fx *f = *state;
     static const mode_t modes[] = {0644, 0640, 0604, 0660, 0602};
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(mkdir(f->dir, 0700), 0);
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         write_file(f->file, GOOD, strlen(GOOD), modes[i]);
@@ -455,7 +455,7 @@ static void test_file_owner_refused(void **state)
 {
     struct fx *f = *state;
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(mkdir(f->dir, 0700), 0);
     write_str(f->file, GOOD);
     assert_int_equal(chown(f->file, 1, 0), 0);
@@ -477,7 +477,7 @@ static void test_file_symlink_not_followed(void **state)
 {
     struct fx *f = *state;
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     char target[256];
     snprintf(target, sizeof(target), "%s/elsewhere.json", f->root);
     write_str(target, GOOD); /* a perfectly valid registration */
@@ -508,7 +508,7 @@ static void test_file_not_regular(void **state)
 {
     struct fx *f = *state;
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(mkdir(f->dir, 0700), 0);
 
     /* A FIFO must not hang the login. */
@@ -543,7 +543,7 @@ static void test_dir_parent_missing(void **state)
 {
     struct fx *f = *state;
     struct cache c = CACHE_INIT;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     char dir[256];
     snprintf(dir, sizeof(dir), "%s/no/such", f->root);
     assert_int_equal(cache_open(&c, dir, KEY, 0, &err), PAM_SERVICE_ERR);
@@ -565,7 +565,7 @@ static void test_dir_mode_refused(void **state)
     assert_int_equal(mkdir(f->dir, 0700), 0);
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         struct cache c = CACHE_INIT;
-        struct sso_error err = {{0}};
+        struct sso_error err = SSO_ERROR_INIT;
         assert_int_equal(chmod(f->dir, modes[i]), 0);
         assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
         char want[32];
@@ -587,7 +587,7 @@ static void test_dir_owner_refused(void **state)
 {
     struct fx *f = *state;
     struct cache c = CACHE_INIT;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(mkdir(f->dir, 0700), 0);
     assert_int_equal(chown(f->dir, 1, 0), 0);
     assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
@@ -604,7 +604,7 @@ static void test_dir_symlink_refused(void **state)
     assert_int_equal(symlink(real, f->dir), 0);
 
     struct cache c = CACHE_INIT;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, "symbolic link");
     assert_closed(&c);
@@ -624,7 +624,7 @@ static void test_dir_not_directory(void **state)
 {
     struct fx *f = *state;
     struct cache c = CACHE_INIT;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     write_str(f->dir, "x");
     assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, "not a directory");
@@ -635,7 +635,7 @@ static void test_lock_file_tampered(void **state)
 {
     struct fx *f = *state;
     struct cache c = CACHE_INIT;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     char target[256];
     snprintf(target, sizeof(target), "%s/target", f->root);
     assert_int_equal(mkdir(f->dir, 0700), 0);
@@ -692,7 +692,7 @@ static void test_closed_and_zeroed(void **state)
 
     struct cache c = CACHE_INIT;
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     make_reg(&r, "cid", NOW + 24 * HOUR);
     assert_int_equal(cache_load(&c, NOW, HOUR, &r, &err), PAM_NO_MODULE_DATA);
     assert_int_equal(cache_store(&c, &r, &err), PAM_SERVICE_ERR);
@@ -707,7 +707,7 @@ static void test_no_fd_leak(void **state)
     struct fx *f = *state;
     int before = count_fds();
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     make_reg(&r, "cid", NOW + 24 * HOUR);
     store_ok(f, &r);
     assert_int_equal(load(f, HOUR, &r, &err), PAM_SUCCESS);
@@ -753,7 +753,7 @@ static void test_lock_timeout_then_success(void **state)
     double t0 = mono();
 
     struct cache c = CACHE_INIT;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(cache_open(&c, f->dir, KEY, 0.1, &err), PAM_AUTHINFO_UNAVAIL);
     double waited = mono() - t0;
     assert_contains(err.msg, "timed out waiting for the registration lock");
@@ -855,7 +855,7 @@ static void test_concurrent_first_logins(void **state)
     assert_int_equal(st.st_size, 1); /* exactly one registration */
 
     struct oidc_registration r;
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(load(f, HOUR, &r, &err), PAM_SUCCESS);
     assert_string_equal(r.client_id, first);
 }

@@ -81,7 +81,7 @@ static void need_root(void)
 /* Open a file; expect rc, and every fragment in the message. */
 static void expect_file(const char *path, int want, const char *frag1, const char *frag2)
 {
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     int fd = -1;
     int rc = trust_open_file(path, "config file", &fd, &err);
     if (rc != want)
@@ -169,7 +169,7 @@ static void test_sticky_directory(void **state)
                 at("tmp"));
     file_mode("tmp/roots.conf", 0600, 0, "x");
     expect_file(at("tmp/roots.conf"), PAM_SERVICE_ERR, "writable by group or others", NULL);
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     int fd = -1;
     bool created = false;
     assert_int_equal(trust_open_dir(at("tmp/cache"), "cache_dir", true, &fd, &created, &err),
@@ -197,7 +197,7 @@ static void test_dir_created_and_read_bounds(void **state)
     (void)state;
     need_root();
     mkdir_mode("var", 0755, 0);
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     int fd = -1;
     bool created = false;
     assert_int_equal(trust_open_dir(at("var/cache"), "cache_dir", true, &fd, &created, &err),
