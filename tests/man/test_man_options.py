@@ -130,7 +130,7 @@ def main():
         return 1 if failed else 0
 
     env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8", MAN_KEEP_FORMATTING="")
-    for page in PAGES:
+    for page in PAGES + ["docs/man/pam_ssooidc_check.8"]:
         path = os.path.join(ROOT, page)
         rc, out, err = run(["groff", "-man", "-ww", "-z", path], env)
         check(rc == 0 and not err.strip(), f"{page}: groff -man -ww renders without warnings", err)

@@ -63,8 +63,10 @@ dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\.\//, "", $6); print $1, $2, $6}' >
 actual=$(awk '{print $3}' "$tmp/list" | sort)
 doc=usr/share/doc/$pkg
 expected="lib/$ma/security/pam_ssooidc.so
+usr/sbin/pam_ssooidc_check
 etc/security/pam_ssooidc.conf
 usr/share/man/man8/pam_ssooidc.8.gz
+usr/share/man/man8/pam_ssooidc_check.8.gz
 usr/share/man/man5/pam_ssooidc.conf.5.gz
 $doc/copyright
 $doc/changelog.Debian.gz
@@ -107,8 +109,9 @@ for lib in libpam0g libcurl4 libjansson4 libssl3 libqrencode4; do
     printf '%s\n' "$depends" | grep -qE "(^|, )$lib( |,|$)"
     check $? "Depends on $lib (from shlibs)" "$depends"
 done
-[ "$(dpkg-deb -f "$deb" Multi-Arch)" = same ] && [ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ]
-check $? "Architecture $arch, Multi-Arch: same"
+ma_field=$(dpkg-deb -f "$deb" Multi-Arch)
+{ [ -z "$ma_field" ] || [ "$ma_field" = no ]; } && [ "$(dpkg-deb -f "$deb" Architecture)" = "$arch" ]
+check $? "Architecture $arch, not Multi-Arch (it ships /usr/sbin/pam_ssooidc_check)"
 printf '%s\n' "$depends" | grep -qE '(^|, )ca-certificates( |,|$)'
 check $? "Depends on ca-certificates (the system trust store for HTTPS)" "$depends"
 [ "$(dpkg-deb -f "$deb" Suggests)" = pamtester ]

@@ -505,6 +505,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
+    def date_time_string(self, timestamp=None):
+        # The Date header follows the scenario's clock, as AWS's would if
+        # this host's clock were off by clock_offset.
+        if timestamp is None:
+            timestamp = time.time() + float(self.st.scenario.get("clock_offset") or 0)
+        return super().date_time_string(timestamp)
+
     def _drop(self, rst):
         self.close_connection = True
         try:

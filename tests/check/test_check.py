@@ -1,0 +1,228 @@
+#!/usr/bin/python3
+"""pam_ssooidc_check, tried as an administrator would (TAP).
+
+Real runs of the built command against the stand-in over real TLS: a good
+configuration, each kind of bad configuration, the service down, a skewed
+clock, --login approved and refused, --json, and a host with several
+mistakes planted at once (each must be found in one run).
+
+Usage: /usr/bin/python3 tests/check/test_check.py   (as root)"""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "module"))
+import harness  # noqa: E402
+
+CHECK = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc_check")
+MODULE = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc.so")
+tap = harness.Tap()
+
+
+def run(*args, stdin="\n", env=None):
+    p = subprocess.run([CHECK] + list(args), input=stdin, capture_output=True, text=True,
+                       timeout=120, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+def lines(out, status):
+    return [l for l in out.splitlines() if l.startswith(status + " ")]
+
+
+def write(path, text, mode=0o600):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def dead_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s, "https://127.0.0.1:%d" % s.getsockname()[1]
+
+
+def base_conf(sd, work, **over):
+    opts = {"start_url": "https://example.awsapps.com/start", "oidc_endpoint": sd.url,
+            "portal_endpoint": sd.url, "sts_endpoint": sd.url, "ca_file": sd.ca,
+            "cache_dir": os.path.join(work, "cache"), "account_id": harness.ACCOUNT,
+            "role_name": harness.ROLE}
+    opts.update(over)
+    return "".join("%s = %s\n" % kv for kv in opts.items() if kv[1] is not None)
+
+
+def main():
+    if os.geteuid() != 0:
+        print("ok 1 - pam_ssooidc_check # SKIP needs root (trusted files)")
+        print("1..1")
+        return 0
+    work = harness.trusted_tempdir("ssooidc-check-")
+    sd = harness.Standin(work)
+    try:
+        cases(sd, work)
+    finally:
+        sd.stop()
+        subprocess.run(["rm", "-rf", work])
+        harness.cleanup_pam_wrapper_dirs()
+    return tap.done()
+
+
+def cases(sd, work):
+    conf = write(os.path.join(work, "good.conf"), "# a good configuration\n" + base_conf(sd, work))
+    # ---- a good configuration
+    rc, out, err = run("--conf", conf, "prompt=never")
+    tap.check(rc == 0 and out.rstrip().endswith("all is well") and not lines(out, "FAIL")
+              and not lines(out, "warn"), "good configuration: exit 0, all is well", out + err)
+    tap.check(re.search(r"^  start_url\s+= https://example.awsapps.com/start\s+\(%s:2\)$"
+                        % re.escape(conf), out, re.M)
+              and re.search(r"^  prompt\s+= never\s+\(argument\)$", out, re.M)
+              and re.search(r"^  timeout\s+= 300\s+\(default\)$", out, re.M)
+              and re.search(r"^  client_name\s+= pam_ssooidc on \S+\s+\(derived\)$", out, re.M),
+              "each value with where it came from: file:line, argument, default, derived", out)
+    tap.check(all(re.search(r"^ok +%s: TLS verified, HTTP \d+" % ep, out, re.M)
+                  for ep in ("oidc_endpoint", "portal_endpoint", "sts_endpoint"))
+              and re.search(r"^ok +oidc_endpoint: TCP connection", out, re.M)
+              and re.search(r"^ok +oidc_endpoint: 127.0.0.1 resolves", out, re.M),
+              "each endpoint: name resolution, TCP, TLS, an HTTP answer", out)
+    tap.check(re.search(r"^info +trusted path: cache_dir .* does not exist yet", out, re.M)
+              and re.search(r"^ok +clock: ", out, re.M),
+              "a new host's missing cache is information, not a finding; the clock agrees", out)
+    users = subprocess.run(["id", "alice"], capture_output=True).returncode == 0
+    # ---- bad configurations, each named with its origin
+    bad = write(os.path.join(work, "bad.conf"), base_conf(sd, work) + "timeout = 5\n")
+    rc, out, err = run("--conf", bad)
+    tap.check(rc == 1 and re.search(r"^FAIL +configuration: %s line 9: timeout: 5 is out of "
+                                    r"range" % re.escape(bad), out, re.M),
+              "an out-of-range value: FAIL naming file:line, exit 1", out)
+    rc, out, err = run("--conf", conf, "frobnicate=1")
+    tap.check(rc == 1 and "PAM stanza: unknown option 'frobnicate'" in out,
+              "an unknown argument: FAIL naming the stanza", out)
+    nopol = write(os.path.join(work, "nopolicy.conf"), base_conf(sd, work, account_id=None,
+                                                                 role_name=None))
+    rc, out, err = run("--conf", nopol)
+    tap.check(rc == 1 and "no identity policy" in out, "no identity policy: FAIL", out)
+    gw = os.path.join(work, "gw")
+    os.mkdir(gw)
+    os.chmod(gw, 0o775)
+    gwconf = write(os.path.join(gw, "c.conf"), base_conf(sd, work))
+    rc, out, err = run("--conf", gwconf)
+    tap.check(rc == 1 and "writable by group or others" in out and gw in out,
+              "a config file in a group-writable directory: FAIL naming the directory", out)
+    rc, out, err = run("--conf", "/nonexistent/x.conf")
+    tap.check(rc == 1 and "does not exist" in out, "a missing --conf file: FAIL", out)
+    rc, out, err = run("--bogus")
+    tap.check(rc == 2 and "usage:" in err, "a usage error: exit 2", out + err)
+    # ---- the service down
+    s, dead = dead_port()
+    rc, out, err = run("--conf", conf, "oidc_endpoint=" + dead)
+    s.close()
+    tap.check(rc == 1 and re.search(r"^FAIL +oidc_endpoint: no TCP connection", out, re.M),
+              "the OIDC endpoint down: FAIL at TCP", out)
+    # ---- a TLS trust problem
+    rc, out, err = run("--conf", conf, "ca_file=/etc/ssl/certs/ca-certificates.crt")
+    tap.check(rc == 1 and re.search(r"^FAIL +sts_endpoint: .*(certificate|SSL)", out, re.M),
+              "the service's certificate is not trusted: FAIL at TLS", out)
+    # ---- a skewed clock
+    sd.reset(clock_offset=1200)
+    rc, out, err = run("--conf", conf)
+    tap.check(rc == 1 and re.search(r"^FAIL +clock: this host's clock is 1[12]\d\d s behind",
+                                    out, re.M), "a clock 20 minutes off: FAIL (STS refuses)", out)
+    sd.reset(clock_offset=-400)
+    rc, out, err = run("--conf", conf)
+    tap.check(rc == 1 and re.search(r"^warn +clock: this host's clock is \d+ s ahead", out, re.M),
+              "a clock 400 s off: warn", out)
+    sd.reset()
+    # ---- --json
+    rc, out, err = run("--conf", conf, "--json")
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        doc = None
+    tap.check(doc and doc["ok"] is True and rc == 0
+              and {f["status"] for f in doc["findings"]} <= {"ok", "info"}
+              and any(o["option"] == "start_url" and o["from"] == conf + ":2"
+                      for o in doc["configuration"]),
+              "--json: the same findings and configuration as JSON", out[:2000])
+    rc, out, err = run("--conf", bad, "--json")
+    doc = json.loads(out) if out.strip().startswith("{") else None
+    tap.check(doc and doc["ok"] is False and rc == 1
+              and any(f["status"] == "FAIL" and "line 9" in f["detail"] for f in doc["findings"]),
+              "--json with a bad file: ok false, the FAIL with its line", out[:2000])
+    # ---- --login, approved and refused
+    if not users:
+        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", "ssochkuser"], check=True)
+    user = "alice" if users else "ssochkuser"
+    try:
+        sd.reset(approve_after_polls=0, approver=user)
+        rc, out, err = run("--conf", conf, "prompt=never", "--login", user, "--module", MODULE)
+        tap.check(rc == 0 and "--- verdict: PAM_SUCCESS" in out
+                  and "StartDeviceAuthorization: POST" in err and "CreateToken: POST" in err
+                  and "GetCallerIdentity: POST" in err and 'result=PAM_SUCCESS' in err,
+                  "--login approved: each step (start, polls, portal, STS) and the verdict", out + err)
+        sd.reset(approve_after_polls=0, decision="deny", approver=user)
+        rc, out, err = run("--conf", conf, "prompt=never", "--login", user, "--module", MODULE)
+        tap.check(rc == 1 and "--- verdict: PAM_AUTH_ERR" in out and "denied" in err
+                  and "The sign-in request was denied." in out + err,
+                  "--login refused: the verdict with its reason, exit 1", out + err)
+        # The logins registered: the cache is shown by its id's prefix and
+        # expiry, never its secret.
+        rc, out, err = run("--conf", conf)
+        m = re.search(r"^ok +registration: client id (\S+)\.\.\. valid until \S+ \S+ UTC "
+                      r"\((\d+) days\)$", out, re.M)
+        secret = [x for x in harness.SECRET_MARKERS if x in out + err]
+        full_ids = re.findall(r"cid-[0-9a-f]{24}", out)
+        tap.check(m and len(m.group(1)) == 8 and int(m.group(2)) >= 89 and not secret
+                  and not full_ids, "the registration: an 8-character id prefix and its expiry "
+                  "(%s), no secret, no whole id" % (m.group(0) if m else "no line"), out)
+    finally:
+        if not users:
+            subprocess.run(["userdel", "ssochkuser"], capture_output=True)
+    # ---- an untrusted ca_file: named, and endpoints still reached
+    ca_dir = os.path.join(work, "ca")
+    os.mkdir(ca_dir)
+    os.chmod(ca_dir, 0o770)
+    with open(sd.ca) as f:
+        ca = write(os.path.join(ca_dir, "ca.pem"), f.read(), 0o644)
+    rc, out, err = run("--conf", conf, "ca_file=" + ca)
+    tap.check(rc == 1 and re.search(r"^FAIL +trusted path: ca_file: %s is writable by group"
+                                    % re.escape(ca_dir), out, re.M)
+              and re.search(r"^ok +sts_endpoint: TCP connection", out, re.M),
+              "ca_file in a group-writable directory: FAIL naming it; TCP still checked", out)
+    # ---- a new host with five mistakes planted: all found in one run
+    host = os.path.join(work, "planted")
+    os.mkdir(host)
+    real_map = write(os.path.join(host, "real.map"), "alice alice\n")
+    os.symlink(real_map, os.path.join(host, "users.map"))
+    cache = os.path.join(host, "cache")
+    os.mkdir(cache)
+    os.chmod(cache, 0o755)
+    s, dead = dead_port()
+    planted = write(os.path.join(host, "p.conf"), base_conf(
+        sd, work, user_map=os.path.join(host, "users.map"), cache_dir=cache,
+        sts_endpoint=dead, portal_endpoint="https://portal.no-such-host.invalid"))
+    sd.reset(clock_offset=1800)
+    rc, out, err = run("--conf", planted)
+    s.close()
+    sd.reset()
+    found = {
+        "user_map is a symbolic link": re.search(r"^FAIL .*users\.map is a symbolic link", out,
+                                                 re.M),
+        "cache_dir readable by others": re.search(r"^FAIL .*cache_dir %s is group- or world-"
+                                                  r"accessible" % re.escape(cache), out, re.M),
+        "STS endpoint down": re.search(r"^FAIL +sts_endpoint: no TCP connection", out, re.M),
+        "portal host name does not resolve": re.search(
+            r"^FAIL +portal_endpoint: name resolution of portal.no-such-host.invalid", out, re.M),
+        "clock 30 minutes off": re.search(r"^FAIL +clock: ", out, re.M),
+    }
+    for what, hit in found.items():
+        tap.check(hit, "planted mistake found in the one run: %s" % what, out)
+    tap.check(rc == 1, "and the run exits 1", out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
