@@ -11,6 +11,7 @@ struct jose_key {
     const char *kty; /* static: "RSA", "EC", "OKP" */
     const char *crv; /* static: "P-256", ..., "" for RSA */
     unsigned algs;   /* what it may verify */
+    bool alg_member; /* algs narrowed by the JWK's own "alg" */
     int bits;
     size_t sig_len; /* the exact length of a signature by this key */
     EVP_PKEY *pkey;

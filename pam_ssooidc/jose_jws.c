@@ -177,7 +177,7 @@ static int select_key(const struct jose_jwks *keys, unsigned alg, const char *ki
     if (!((*key)->algs & alg)) {
         const struct jose_key *k = *key;
         char what[48];
-        if (k->algs & (k->algs - 1)) /* several bits: the type's set, no "alg" member */
+        if (!k->alg_member)
             snprintf(what, sizeof(what), "%s%s%s", k->kty, k->crv[0] ? " " : "", k->crv);
         else
             snprintf(what, sizeof(what), "%s%s%s, alg %s", k->kty, k->crv[0] ? " " : "",
