@@ -154,11 +154,14 @@ class _Forms(html.parser.HTMLParser):
         self.forms = []
         self._cur = None
         self._stray = []
+        self._skip = 0
         self.text = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
-        if tag == "form":
+        if tag in ("style", "script"):
+            self._skip += 1
+        elif tag == "form":
             self._cur = {"id": a.get("id"), "action": a.get("action") or "",
                          "method": (a.get("method") or "get").lower(), "fields": {},
                          "buttons": []}
@@ -183,9 +186,11 @@ class _Forms(html.parser.HTMLParser):
     def handle_endtag(self, tag):
         if tag == "form":
             self._cur = None
+        elif tag in ("style", "script") and self._skip:
+            self._skip -= 1
 
     def handle_data(self, data):
-        if data.strip():
+        if data.strip() and not self._skip:
             self.text.append(data.strip())
 
     def close(self):
@@ -222,12 +227,16 @@ class Provider:
                     none, the code stays pending until it expires)
     interval        the interval the device authorization response carries
                     (None: the response has none, RFC 8628's default 5 applies)
+    quirks          what this provider does where providers differ (see the
+                    class attribute; tests/providers/test_providers.py checks
+                    every entry)
     log             the server's log file
     """
 
     name = "?"
     deny_error = None
     interval = None
+    quirks = {}
 
     def __init__(self):
         self.proc = None
@@ -321,6 +330,20 @@ class Panva(Provider):
     name = "oidc-provider"
     deny_error = "access_denied"
     interval = None  # oidc-provider sends no interval
+    quirks = {
+        "interval_sent": False,         # device authorization response has no interval
+        "slow_down": False,             # polling faster is never answered with slow_down
+        "pending_status": 400,
+        "deny_error": "access_denied",  # consent Deny, or [ Abort ] on the device page
+        "expired_error": "expired_token",  # for clockTolerance (15 s) after expiry, then invalid_grant
+        "reused_code_error": "invalid_grant",
+        "unknown_code_error": "invalid_grant",
+        "empty_groups": [],             # a user in no group: "groups": []
+        "aud_type": str,
+        "azp": False,                   # no azp claim
+        "none_advertised": True,        # "none" in token_endpoint_auth_methods_supported
+        "basic_post_interchangeable": True,  # a client_secret_basic client may post its secret
+    }
 
     def __init__(self, workdir, id_token_alg="RS256", device_ttl=600, auth_method="none",
                  issuer_path="", users=None):
@@ -546,6 +569,20 @@ class Glewlwyd(Provider):
     """Debian's glewlwyd, a throw-away instance configured through its API."""
     name = "glewlwyd"
     deny_error = None  # glewlwyd has no refusal: the code stays pending
+    quirks = {
+        "interval_sent": True,
+        "slow_down": True,              # a poll sooner than interval after the last one
+        "pending_status": 400,
+        "deny_error": None,             # no way to refuse; the code stays pending
+        "expired_error": "expired_token",
+        "reused_code_error": "access_denied",
+        "unknown_code_error": "access_denied",
+        "empty_groups": "absent",       # a user in no group: no groups claim at all
+        "aud_type": str,
+        "azp": True,                    # azp = client_id, always
+        "none_advertised": False,       # public clients work, "none" is not advertised
+        "basic_post_interchangeable": False,  # token_endpoint_auth_method is enforced
+    }
 
     PLUGIN = "oidc"
 
