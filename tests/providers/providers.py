@@ -29,6 +29,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -50,6 +51,7 @@ AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
 ALGS = ("RS256", "ES256")
 SCOPES = ("openid", "profile", "groups")
 START_TIMEOUT = 30
+MIN_NODE = (20, 19)  # oidc-provider 9's jose 6; tested on 20.20
 UNPRIVILEGED = "nobody"
 
 GLEWLWYD_BIN = "/usr/bin/glewlwyd"
@@ -111,18 +113,27 @@ def _others_can_reach(path):
 
 
 def _run_as(instdir):
-    """As root, run servers as nobody when their directory is reachable for
-    nobody; the instance directory is then given to nobody. Returns the
-    command prefix (empty when staying as we are)."""
-    if os.geteuid() != 0 or not _others_can_reach(os.path.dirname(instdir)):
+    """The command prefix for a server: setpriv(1), which
+    - as root, runs it as nobody when nobody can reach its directory (the
+      instance directory is then given to nobody);
+    - when called from the main thread, asks the kernel to send the server
+      SIGTERM when this process dies, even by SIGKILL (the parent-death
+      signal follows the creating thread, hence not from other threads).
+    Returns [] when neither applies."""
+    opts = []
+    if threading.current_thread() is threading.main_thread():
+        opts += ["--pdeathsig", "TERM"]
+    if os.geteuid() == 0 and _others_can_reach(os.path.dirname(instdir)):
+        pw = pwd.getpwnam(UNPRIVILEGED)
+        for dirpath, dirnames, filenames in os.walk(instdir):
+            for n in [dirpath] + [os.path.join(dirpath, f) for f in dirnames + filenames]:
+                os.chown(n, pw.pw_uid, pw.pw_gid)
+        os.chmod(instdir, 0o700)
+        opts += ["--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid, "--clear-groups",
+                 "--inh-caps=-all"]
+    if not opts or shutil.which("setpriv") is None:
         return []
-    pw = pwd.getpwnam(UNPRIVILEGED)
-    for dirpath, dirnames, filenames in os.walk(instdir):
-        for n in [dirpath] + [os.path.join(dirpath, f) for f in dirnames + filenames]:
-            os.chown(n, pw.pw_uid, pw.pw_gid)
-    os.chmod(instdir, 0o700)
-    return ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
-            "--clear-groups", "--inh-caps=-all", "--"]
+    return ["setpriv"] + opts + ["--"]
 
 
 def _free_port():
@@ -352,6 +363,11 @@ class Panva(Provider):
         server = os.path.join(PANVA_DIR, "server.mjs")
         if node is None:
             raise ProviderUnavailable("node is not installed (tests/providers/deps.sh)")
+        version = subprocess.run([node, "-p", "process.versions.node"], capture_output=True,
+                                 text=True).stdout.strip()
+        if tuple(int(x) for x in version.split(".")[:2]) < MIN_NODE:
+            raise ProviderUnavailable("node %s: oidc-provider 9 needs %d.%d or later"
+                                      % (version, *MIN_NODE))
         if not os.path.isdir(os.path.join(PANVA_DIR, "node_modules", "oidc-provider")):
             raise ProviderUnavailable("oidc-provider is not installed: run tests/providers/deps.sh")
         self.dir = tempfile.mkdtemp(prefix="panva-", dir=workdir)
@@ -605,10 +621,13 @@ class Glewlwyd(Provider):
         opener = gzip.open if sql.endswith(".gz") else open
         with opener(sql, "rt") as f:
             script = f.read()
+        # One transaction (statement by statement, each commit is an fsync:
+        # seconds), and WAL, which stays with the file: cheaper commits for
+        # glewlwyd's own writes. A throw-away database needs no more.
         con = sqlite3.connect(self.db)
         try:
-            con.executescript(script)
-            con.commit()
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript("BEGIN;\n" + script + "\nCOMMIT;")
         finally:
             con.close()
         prefix = _run_as(self.dir)
@@ -621,7 +640,7 @@ class Glewlwyd(Provider):
                     port=self.port, base=self.base_url, log=self.log, lib=GLEWLWYD_LIB,
                     key=os.path.join(self.dir, "server.key"), log_level=log_level,
                     cert=os.path.join(self.dir, "server.pem"), db=self.db))
-            if prefix:
+            if "--reuid=%d" % pwd.getpwnam(UNPRIVILEGED).pw_uid in prefix:
                 os.chown(conf, pwd.getpwnam(UNPRIVILEGED).pw_uid, -1)
             self._spawn(prefix + [GLEWLWYD_BIN, "--config-file", conf], cwd=self.dir)
             if self._wait_ready():
