@@ -251,6 +251,7 @@ class Provider:
 
     def __init__(self):
         self.proc = None
+        self._out = None
         self.users = {}
         self.clients = {}
         self.issuer = None
@@ -753,7 +754,7 @@ class Glewlwyd(Provider):
         for name, u in self.users.items():
             body = {"username": name, "name": name.title(), "email": "", "enabled": True,
                     "password": u.password, "scope": ["g_profile"] + list(SCOPES)}
-            if u.groups:  # glewlwyd refuses an empty list for a property
+            if u.groups:  # an empty list is not stored: no groups claim at all
                 body["groups"] = u.groups
             self._api("POST", "/user/", body)
         for auth in AUTH_METHODS:
