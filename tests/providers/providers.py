@@ -112,10 +112,11 @@ def _others_can_reach(path):
         path = parent
 
 
-def _run_as(instdir):
+def _run_as(instdir, reads=()):
     """The command prefix for a server: setpriv(1), which
-    - as root, runs it as nobody when nobody can reach its directory (the
-      instance directory is then given to nobody);
+    - as root, runs it as nobody when nobody can reach its directory and
+      read the files in `reads` (the instance directory is then given to
+      nobody);
     - when called from the main thread, asks the kernel to send the server
       SIGTERM when this process dies, even by SIGKILL (the parent-death
       signal follows the creating thread, hence not from other threads).
@@ -123,7 +124,9 @@ def _run_as(instdir):
     opts = []
     if threading.current_thread() is threading.main_thread():
         opts += ["--pdeathsig", "TERM"]
-    if os.geteuid() == 0 and _others_can_reach(os.path.dirname(instdir)):
+    if (os.geteuid() == 0 and _others_can_reach(os.path.dirname(instdir))
+            and all(_others_can_reach(os.path.dirname(f)) and os.stat(f).st_mode & 0o004
+                    for f in reads)):
         pw = pwd.getpwnam(UNPRIVILEGED)
         for dirpath, dirnames, filenames in os.walk(instdir):
             for n in [dirpath] + [os.path.join(dirpath, f) for f in dirnames + filenames]:
@@ -412,7 +415,8 @@ class Panva(Provider):
                 json.dump(conf, f, indent=1)
         finally:
             os.umask(old)
-        prefix = _run_as(self.dir)
+        prefix = _run_as(self.dir, reads=(server, os.path.join(
+            PANVA_DIR, "node_modules", "oidc-provider", "lib", "index.js")))
         self._spawn(prefix + [node, server, conf_path], cwd=PANVA_DIR)
         deadline = time.time() + START_TIMEOUT
         while not os.path.exists(port_file):
