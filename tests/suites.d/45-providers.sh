@@ -1,0 +1,8 @@
+# Real OpenID providers (tests/providers/): panva's oidc-provider (npm) and
+# Glewlwyd (Debian), each started on 127.0.0.1 with a CA, keys, clients and
+# users made at test time; a full device flow through each with the ID token
+# verified in Python, denial, expiry, key rotation and the providers' quirks.
+# tests/providers/deps.sh installs glewlwyd, python3-cryptography and the
+# pinned oidc-provider (npm ci) when missing. About 25 s.
+# Sourced by tests/run_all.sh, which defines `suite`.
+suite providers tests/providers/run.sh
