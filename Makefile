@@ -32,13 +32,18 @@ endif
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -fPIC -fvisibility=hidden -fstack-protector-strong $(WARN) \
-            -D_FORTIFY_SOURCE=2 -D_DEFAULT_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+            -D_FORTIFY_SOURCE=2 -D_DEFAULT_SOURCE $(INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
             $(QR_CFLAGS)
 LDLIBS   := -lpam $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
 LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 
-SRC      := $(sort $(wildcard pam_ssooidc/*.c))
-HDR      := $(wildcard pam_ssooidc/*.h)
+# The folders show the architecture: core/ (HTTP, configuration, the file
+# store, conversation, sanitizer, mapping), aws/ (IAM Identity Center) and
+# openid/ (any OpenID provider), behind the provider seam (provider.h).
+SRCDIRS  := pam_ssooidc pam_ssooidc/core pam_ssooidc/aws pam_ssooidc/openid
+SRC      := $(sort $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.c)))
+HDR      := $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.h))
+INC      := $(addprefix -I,$(SRCDIRS))
 LIB_SRC  := $(filter-out pam_ssooidc/pam_ssooidc.c,$(SRC))
 MODULE   := pam_ssooidc/pam_ssooidc.so
 CHECK    := pam_ssooidc/pam_ssooidc_check
@@ -67,7 +72,7 @@ $(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
 # --login loads the installed module (SECDIR) in a one-line PAM stack.
 $(CHECK): pam_ssooidc/cmd/pam_ssooidc_check.c $(LIB_SRC) $(HDR) $(QR_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fPIE -Ipam_ssooidc -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' \
+	$(CC) $(CFLAGS) -fPIE -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' \
 	    -o $@ $< $(LIB_SRC) $(LDFLAGS) -pie $(LDLIBS) -lpam_misc
 
 # The same module built with AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -79,7 +84,7 @@ $(BUILD)/asan/pam_ssooidc.so: $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
 # Unit tests link the module's sources (minus the PAM entry file) directly.
 $(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(HDR) $(QR_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O1 $(SAN) -Ipam_ssooidc -o $@ $< $(LIB_SRC) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 

@@ -22,7 +22,7 @@
 #include "http.h"
 #include "identity.h"
 #include "interrupt.h"
-#include "oidc.h"
+#include "ssooidc.h"
 #include "outcome.h"
 #include "pending.h"
 #include "usermap.h"
@@ -44,9 +44,9 @@ struct login {
     struct usermap map;
     struct http_client *http;
     struct pending_slot slot; /* one of max_pending, while a code is open */
-    struct oidc_registration reg;
-    struct oidc_device dev;
-    struct oidc_token token;
+    struct client_registration reg;
+    struct device_auth dev;
+    struct ssooidc_token token;
     struct identity who;
     struct sso_error err;
     double started;
@@ -131,7 +131,7 @@ static int obtain_registration(struct login *lg, const char *stale)
         cache_close(&cache);
         return PAM_SUCCESS;
     }
-    rc = oidc_register(lg->http, &lg->cfg, &lg->reg, &lg->err);
+    rc = ssooidc_register(lg->http, &lg->cfg, &lg->reg, &lg->err);
     if (rc == PAM_SUCCESS && locked && cache_store(&cache, &lg->reg, &why) != PAM_SUCCESS)
         pam_syslog(lg->pamh, LOG_WARNING, "registration not cached: %s", why.msg);
     cache_close(&cache);
@@ -175,15 +175,15 @@ static int poll_for_approval(struct login *lg, double shown_at)
         if (polled > deadline)
             return sso_fail_as(&lg->err, PAM_AUTH_ERR, SSO_CASE_TIMEOUT,
                                "not approved within %ld seconds", limit);
-        enum oidc_poll_result result;
-        int rc = oidc_poll(lg->http, &lg->cfg, &lg->reg, &lg->dev, &result, &lg->token, &lg->err);
-        if (rc != PAM_SUCCESS || result == OIDC_APPROVED)
+        enum poll_result result;
+        int rc = ssooidc_poll(lg->http, &lg->cfg, &lg->reg, &lg->dev, &result, &lg->token, &lg->err);
+        if (rc != PAM_SUCCESS || result == POLL_APPROVED)
             return rc;
-        if (result == OIDC_POLL_FAILED && (rc = missed_poll(lg, &failed)) != PAM_SUCCESS)
+        if (result == POLL_FAILED && (rc = missed_poll(lg, &failed)) != PAM_SUCCESS)
             return rc;
-        if (result != OIDC_POLL_FAILED)
+        if (result != POLL_FAILED)
             failed = 0;
-        if (result == OIDC_SLOW_DOWN)
+        if (result == POLL_SLOW_DOWN)
             interval += SLOW_DOWN_STEP;
         next = polled + (double)interval;
     }
@@ -192,7 +192,7 @@ static int poll_for_approval(struct login *lg, double shown_at)
 /* Start a device authorization, show it, and poll for the decision. */
 static int device_flow_polling(struct login *lg)
 {
-    int rc = oidc_start(lg->http, &lg->cfg, &lg->reg, &lg->dev, &lg->err);
+    int rc = ssooidc_start(lg->http, &lg->cfg, &lg->reg, &lg->dev, &lg->err);
     if (rc != PAM_SUCCESS)
         return rc;
     double shown_at = sso_monotonic();

@@ -208,7 +208,7 @@ static void check_registration(struct report *r, const struct cfg *c)
     char key[REGISTRATION_KEY_MAX];
     snprintf(key, sizeof(key), "%s\n%s", c->oidc_endpoint, c->client_name);
     struct cache cache;
-    struct oidc_registration reg;
+    struct client_registration reg;
     struct sso_error err = SSO_ERROR_INIT;
     if (cache_open_unlocked(&cache, c->cache_dir, key, &err) != PAM_SUCCESS) {
         finding(r, ST_FAIL, "registration", "%s", err.msg);

@@ -14,7 +14,7 @@ FUZZ_ALL     := $(sort $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
-FUZZ_CFLAGS  := -std=c11 -g -O1 -D_DEFAULT_SOURCE -Wall -Wextra $(FUZZ_SAN) $(QR_CFLAGS) \
+FUZZ_CFLAGS  := -std=c11 -g -O1 -D_DEFAULT_SOURCE -Wall -Wextra $(FUZZ_SAN) $(QR_CFLAGS) $(INC) \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_OBJS    := $(patsubst pam_ssooidc/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRC))
 
@@ -32,7 +32,7 @@ $(FUZZ_DIR)/obj/%.o: pam_ssooidc/%.c $(HDR)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Ipam_ssooidc -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
 
 # `make tools` (and so `make check`) builds the targets for the short runs
 # in tests/suites.d/60-fuzz-alloc.sh.

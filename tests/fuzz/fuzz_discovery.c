@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *issuer = fuzz_line(&in);
     char *body = fuzz_dup_exact(in.p, in.n);
     struct discovery *d = malloc(sizeof(*d)), *again = malloc(sizeof(*d));
-    struct sso_error err = {{0}}, err2 = {{0}};
+    struct sso_error err = SSO_ERROR_INIT, err2 = SSO_ERROR_INIT;
     if (!d || !again)
         abort();
     memset(d, 0xA5, sizeof(*d));

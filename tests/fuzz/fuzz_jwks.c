@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct jose_jwks *truth = fixture_keys();
     char *body = fuzz_dup_exact(data, size);
     struct jose_jwks *keys = (struct jose_jwks *)&keys, *again = NULL;
-    struct sso_error err = {{0}}, err2 = {{0}};
+    struct sso_error err = SSO_ERROR_INIT, err2 = SSO_ERROR_INIT;
     int rc = jose_jwks_parse(body, size, &keys, &err);
     FUZZ_CHECK(rc == PAM_SUCCESS || rc == PAM_AUTHINFO_UNAVAIL || rc == PAM_BUF_ERR,
                "PAM_SUCCESS, PAM_AUTHINFO_UNAVAIL or PAM_BUF_ERR");

@@ -222,7 +222,7 @@ static void check_claims(const struct jose_claims *c, int leeway)
 
     /* accessors: what they return is what the object holds */
     char user[64];
-    struct sso_error err = {{0}};
+    struct sso_error err = SSO_ERROR_INIT;
     json_t *u = json_object_get(o, "preferred_username");
     int rc = jose_claim_string(c, "preferred_username", user, sizeof(user), &err);
     if (rc == PAM_SUCCESS) {

@@ -1,9 +1,9 @@
 /* fuzz_oidc - the SSO OIDC answer parsers and the restJson1 error decoder.
  *
  * Input: one selector byte, then the answer.
- *   '0' (and 4, 8, ...): oidc_parse_registration (RegisterClient body)
- *   '1': oidc_parse_device (StartDeviceAuthorization body)
- *   '2': oidc_parse_token (CreateToken body)
+ *   '0' (and 4, 8, ...): ssooidc_parse_registration (RegisterClient body)
+ *   '1': ssooidc_parse_device (StartDeviceAuthorization body)
+ *   '2': ssooidc_parse_token (CreateToken body)
  *   '3': aws_error_decode: the first line is the x-amzn-ErrorType header
  *        value, the rest the error body.
  * Invariants:
@@ -19,7 +19,7 @@
 
 #include "awserr.h"
 #include "fuzz_common.h"
-#include "oidc.h"
+#include "ssooidc.h"
 #include "util.h"
 
 static void check_rc(int rc, const struct sso_error *err)
@@ -33,10 +33,10 @@ static void check_rc(int rc, const struct sso_error *err)
 
 static void registration(const char *body, size_t len)
 {
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     memset(&r, 0xA5, sizeof(r)); /* stale garbage must not survive */
-    int rc = oidc_parse_registration(body, len, &r, &err);
+    int rc = ssooidc_parse_registration(body, len, &r, &err);
     check_rc(rc, &err);
     if (rc != PAM_SUCCESS) {
         FUZZ_CHECK(fuzz_all_zero(&r, sizeof(r)), "failed registration parse leaves *out zeroed");
@@ -52,10 +52,10 @@ static void registration(const char *body, size_t len)
 
 static void device(const char *body, size_t len)
 {
-    struct oidc_device d;
+    struct device_auth d;
     struct sso_error err = SSO_ERROR_INIT;
     memset(&d, 0xA5, sizeof(d));
-    int rc = oidc_parse_device(body, len, &d, &err);
+    int rc = ssooidc_parse_device(body, len, &d, &err);
     check_rc(rc, &err);
     if (rc != PAM_SUCCESS) {
         FUZZ_CHECK(fuzz_all_zero(&d, sizeof(d)), "failed device parse leaves *out zeroed");
@@ -77,10 +77,10 @@ static void device(const char *body, size_t len)
 
 static void token(const char *body, size_t len)
 {
-    struct oidc_token t;
+    struct ssooidc_token t;
     struct sso_error err = SSO_ERROR_INIT;
     memset(&t, 0xA5, sizeof(t));
-    int rc = oidc_parse_token(body, len, &t, &err);
+    int rc = ssooidc_parse_token(body, len, &t, &err);
     check_rc(rc, &err);
     if (rc != PAM_SUCCESS) {
         FUZZ_CHECK(fuzz_all_zero(&t, sizeof(t)), "failed token parse leaves *out zeroed");

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The man pages document every option the code accepts, and render cleanly (TAP).
 
-Option names come from the `options` table in pam_ssooidc/config.c (the source
+Option names come from the `options` table in pam_ssooidc/core/config.c (the source
 of truth). Each must appear as a .TP entry (the line after .TP starts with
 .B/.BI/.BR NAME or NAME=...) in the OPTIONS section of both
 docs/man/pam_ssooidc.8 and docs/man/pam_ssooidc.conf.5, and neither page may
@@ -100,7 +100,7 @@ def self_check(config_c, options):
 
 
 def main():
-    config_c = os.path.join(ROOT, "pam_ssooidc/config.c")
+    config_c = os.path.join(ROOT, "pam_ssooidc/core/config.c")
     nested = False
     if len(sys.argv) == 3 and sys.argv[1] == "--config-c":
         config_c, nested = sys.argv[2], True

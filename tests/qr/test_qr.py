@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """QR rendering round trip (TAP).
 
-Builds tests/qr/qr_print.c with pam_ssooidc/qr.c (warnings are errors, under
+Builds tests/qr/qr_print.c with pam_ssooidc/core/qr.c (warnings are errors, under
 AddressSanitizer so a leak fails the run), renders URLs through qr_render(),
 parses the half-block text back into a module matrix, draws that matrix as a
 PNG with PIL (our own drawing, not libqrencode's), decodes the PNG with
@@ -65,8 +65,8 @@ def check(cond, desc, diag=None):
 def build(tmp):
     exe = os.path.join(tmp, "qr_print")
     cmd = [os.environ.get("CC", "cc"), "-std=c11", "-O1", "-g", "-D_DEFAULT_SOURCE",
-           *WARN, *SAN, "-I" + os.path.join(ROOT, "pam_ssooidc"), "-o", exe,
-           os.path.join(ROOT, "tests/qr/qr_print.c"), os.path.join(ROOT, "pam_ssooidc/qr.c"),
+           *WARN, *SAN, "-I" + os.path.join(ROOT, "pam_ssooidc", "core"), "-o", exe,
+           os.path.join(ROOT, "tests/qr/qr_print.c"), os.path.join(ROOT, "pam_ssooidc/core/qr.c"),
            "-DHAVE_QRENCODE", "-lqrencode"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     ok = check(r.returncode == 0 and not r.stderr.strip(),

@@ -65,7 +65,7 @@ grep -v '^#' "$fc" | grep -E '\S' | grep -vE ':s0$'
 [ $? -ne 0 ]
 check $? "every context has an MLS/MCS level (s0), as targeted policy needs"
 # The module's compiled-in defaults, from config.h, must be labelled.
-out=$(python3 - "$fc" pam_ssooidc/config.h <<'PY'
+out=$(python3 - "$fc" pam_ssooidc/core/config.h <<'PY'
 import re, sys
 fc = [l.split() for l in open(sys.argv[1]) if l.strip() and not l.startswith("#")]
 h = open(sys.argv[2]).read()

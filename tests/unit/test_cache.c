@@ -84,7 +84,7 @@ static int teardown(void **state)
     return rc;
 }
 
-static void make_reg(struct oidc_registration *r, const char *id, int64_t expires)
+static void make_reg(struct client_registration *r, const char *id, int64_t expires)
 {
     memset(r, 0, sizeof(*r));
     snprintf(r->client_id, sizeof(r->client_id), "%s", id);
@@ -116,7 +116,7 @@ static void open_ok(struct fx *f, struct cache *c)
         fail_msg("cache_open: %d %s", rc, err.msg);
 }
 
-static void store_ok(struct fx *f, const struct oidc_registration *r)
+static void store_ok(struct fx *f, const struct client_registration *r)
 {
     struct cache c = CACHE_INIT;
     struct sso_error err = SSO_ERROR_INIT;
@@ -128,7 +128,7 @@ static void store_ok(struct fx *f, const struct oidc_registration *r)
 }
 
 /* cache_load with a fresh cache; returns the PAM code, err and reg filled. */
-static int load(struct fx *f, int64_t min_valid, struct oidc_registration *r,
+static int load(struct fx *f, int64_t min_valid, struct client_registration *r,
                 struct sso_error *err)
 {
     struct cache c = CACHE_INIT;
@@ -198,7 +198,7 @@ static void sleep_ms(long ms)
 static void test_roundtrip(void **state)
 {
     struct fx *f = *state;
-    struct oidc_registration in, out;
+    struct client_registration in, out;
     struct sso_error err = SSO_ERROR_INIT;
     make_reg(&in, "client-one", NOW + 90 * 24 * HOUR);
     store_ok(f, &in);
@@ -220,7 +220,7 @@ static void test_roundtrip(void **state)
 static void test_name_and_file_mode(void **state)
 {
     struct fx *f = *state;
-    struct oidc_registration in;
+    struct client_registration in;
     make_reg(&in, "client-one", NOW + 24 * HOUR);
     umask(022);
     store_ok(f, &in);
@@ -246,7 +246,7 @@ static void test_name_and_file_mode(void **state)
 static void test_missing(void **state)
 {
     struct fx *f = *state;
-    struct oidc_registration out;
+    struct client_registration out;
     struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(load(f, HOUR, &out, &err), PAM_NO_MODULE_DATA);
     assert_string_equal(err.msg, "no cached registration");
@@ -255,7 +255,7 @@ static void test_missing(void **state)
 static void test_expiring(void **state)
 {
     struct fx *f = *state;
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
 
     make_reg(&r, "client-one", NOW + HOUR / 2);
@@ -326,7 +326,7 @@ static void test_corrupt(void **state)
         "{\"version\":1,\"clientId\":\"c\xff\",\"clientSecret\":\"sec\","
         "\"clientIdIssuedAt\":1,\"clientSecretExpiresAt\":1800000000}",
     };
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err;
 
     /* The valid base case loads, so each failure below is the mutation's. */
@@ -351,7 +351,7 @@ static void test_corrupt(void **state)
 static void test_field_too_long(void **state)
 {
     struct fx *f = *state;
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     char id[sizeof(r.client_id) + 1];
     memset(id, 'a', sizeof(id) - 1);
@@ -380,7 +380,7 @@ static void test_field_too_long(void **state)
 static void test_oversized(void **state)
 {
     struct fx *f = *state;
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     static char big[16 * 1024 + 2];
     assert_int_equal(mkdir(f->dir, 0700), 0);
@@ -401,7 +401,7 @@ static void test_oversized(void **state)
 static void test_store_refuses_oversized_and_incomplete(void **state)
 {
     struct fx *f = *state;
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     struct cache c = CACHE_INIT;
     open_ok(f, &c);
@@ -435,7 +435,7 @@ static void test_file_mode_refused(void **state)
 {
     struct fx *f = *state;
     static const mode_t modes[] = {0644, 0640, 0604, 0660, 0602};
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(mkdir(f->dir, 0700), 0);
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -454,7 +454,7 @@ static void test_file_mode_refused(void **state)
 static void test_file_owner_refused(void **state)
 {
     struct fx *f = *state;
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(mkdir(f->dir, 0700), 0);
     write_str(f->file, GOOD);
@@ -476,7 +476,7 @@ static void test_file_owner_refused(void **state)
 static void test_file_symlink_not_followed(void **state)
 {
     struct fx *f = *state;
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     char target[256];
     snprintf(target, sizeof(target), "%s/elsewhere.json", f->root);
@@ -507,7 +507,7 @@ static void test_file_symlink_not_followed(void **state)
 static void test_file_not_regular(void **state)
 {
     struct fx *f = *state;
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(mkdir(f->dir, 0700), 0);
 
@@ -668,7 +668,7 @@ static void test_stale_temp_removed(void **state)
     write_str(mine, "partial");
     write_str(other, "another key's write in progress");
 
-    struct oidc_registration r;
+    struct client_registration r;
     make_reg(&r, "cid", NOW + 24 * HOUR);
     store_ok(f, &r);
     struct stat st;
@@ -691,7 +691,7 @@ static void test_closed_and_zeroed(void **state)
     cache_close(NULL);
 
     struct cache c = CACHE_INIT;
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     make_reg(&r, "cid", NOW + 24 * HOUR);
     assert_int_equal(cache_load(&c, NOW, HOUR, &r, &err), PAM_NO_MODULE_DATA);
@@ -706,7 +706,7 @@ static void test_no_fd_leak(void **state)
 {
     struct fx *f = *state;
     int before = count_fds();
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     make_reg(&r, "cid", NOW + 24 * HOUR);
     store_ok(f, &r);
@@ -781,7 +781,7 @@ static int racer(struct fx *f, const char *counter, int out)
 {
     struct cache c = CACHE_INIT;
     struct sso_error err;
-    struct oidc_registration r;
+    struct client_registration r;
     if (cache_open(&c, f->dir, KEY, 10, &err) != PAM_SUCCESS)
         return 1;
     int rc = cache_load(&c, NOW, HOUR, &r, &err);
@@ -854,7 +854,7 @@ static void test_concurrent_first_logins(void **state)
     assert_int_equal(stat(counter, &st), 0);
     assert_int_equal(st.st_size, 1); /* exactly one registration */
 
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(load(f, HOUR, &r, &err), PAM_SUCCESS);
     assert_string_equal(r.client_id, first);

@@ -11,7 +11,7 @@
 
 #include "awserr.h"
 #include "identity.h"
-#include "oidc.h"
+#include "ssooidc.h"
 #include "outcome.h"
 #include "portal.h"
 #include "sanitize.h"
@@ -131,17 +131,17 @@ static void test_sanitize_bounds(void **state)
 static void test_parse_device(void **state)
 {
     (void)state;
-    struct oidc_device d;
+    struct device_auth d;
     struct sso_error err;
     const char *ok = "{\"deviceCode\":\"dc\",\"userCode\":\"ABCD-EFGH\",\"verificationUri\":"
                      "\"https://d/\",\"verificationUriComplete\":\"https://d/?user_code=ABCD-EFGH\","
                      "\"expiresIn\":600,\"interval\":1}";
-    assert_int_equal(oidc_parse_device(S(ok), &d, &err), PAM_SUCCESS);
+    assert_int_equal(ssooidc_parse_device(S(ok), &d, &err), PAM_SUCCESS);
     assert_int_equal(d.interval, 1);
     assert_int_equal(d.expires_in, 600);
     const char *no_interval = "{\"deviceCode\":\"dc\",\"userCode\":\"U\",\"verificationUri\":"
                               "\"https://d/\",\"expiresIn\":600}";
-    assert_int_equal(oidc_parse_device(S(no_interval), &d, &err), PAM_SUCCESS);
+    assert_int_equal(ssooidc_parse_device(S(no_interval), &d, &err), PAM_SUCCESS);
     assert_int_equal(d.interval, 5);
     const char *bad[] = {
         "{\"deviceCode\":\"dc\",\"userCode\":\"U\",\"verificationUri\":\"u\",\"expiresIn\":\"600\"}",
@@ -153,7 +153,7 @@ static void test_parse_device(void **state)
         "[1,2]", "garbage", "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(oidc_parse_device(S(bad[i]), &d, &err), PAM_AUTHINFO_UNAVAIL);
+        assert_int_equal(ssooidc_parse_device(S(bad[i]), &d, &err), PAM_AUTHINFO_UNAVAIL);
         assert_string_equal(d.device_code, ""); /* nothing half-filled survives */
     }
 }
@@ -161,15 +161,15 @@ static void test_parse_device(void **state)
 static void test_parse_token(void **state)
 {
     (void)state;
-    struct oidc_token t;
+    struct ssooidc_token t;
     struct sso_error err;
-    assert_int_equal(oidc_parse_token(S("{\"accessToken\":\"a\",\"tokenType\":\"Bearer\"}"), &t,
+    assert_int_equal(ssooidc_parse_token(S("{\"accessToken\":\"a\",\"tokenType\":\"Bearer\"}"), &t,
                                       &err), PAM_SUCCESS);
-    assert_int_equal(oidc_parse_token(S("{\"accessToken\":\"\",\"tokenType\":\"Bearer\"}"), &t,
+    assert_int_equal(ssooidc_parse_token(S("{\"accessToken\":\"\",\"tokenType\":\"Bearer\"}"), &t,
                                       &err), PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(oidc_parse_token(S("{\"accessToken\":\"a\",\"tokenType\":\"MAC\"}"), &t,
+    assert_int_equal(ssooidc_parse_token(S("{\"accessToken\":\"a\",\"tokenType\":\"MAC\"}"), &t,
                                       &err), PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(oidc_parse_token(S("{\"accessToken\":7,\"tokenType\":\"Bearer\"}"), &t,
+    assert_int_equal(ssooidc_parse_token(S("{\"accessToken\":7,\"tokenType\":\"Bearer\"}"), &t,
                                       &err), PAM_AUTHINFO_UNAVAIL);
     assert_string_equal(t.access_token, "");
 }
@@ -177,15 +177,15 @@ static void test_parse_token(void **state)
 static void test_parse_registration(void **state)
 {
     (void)state;
-    struct oidc_registration r;
+    struct client_registration r;
     struct sso_error err;
-    assert_int_equal(oidc_parse_registration(S("{\"clientId\":\"c\",\"clientSecret\":\"s\","
+    assert_int_equal(ssooidc_parse_registration(S("{\"clientId\":\"c\",\"clientSecret\":\"s\","
                                                "\"clientIdIssuedAt\":1,\"clientSecretExpiresAt\":2}"),
                                              &r, &err), PAM_SUCCESS);
     assert_int_equal(r.expires_at, 2);
-    assert_int_equal(oidc_parse_registration(S("{\"clientId\":\"c\",\"clientSecret\":\"s\"}"), &r,
+    assert_int_equal(ssooidc_parse_registration(S("{\"clientId\":\"c\",\"clientSecret\":\"s\"}"), &r,
                                              &err), PAM_AUTHINFO_UNAVAIL);
-    assert_int_equal(oidc_parse_registration(S("{\"clientId\":\"c\",\"clientId\":\"d\","
+    assert_int_equal(ssooidc_parse_registration(S("{\"clientId\":\"c\",\"clientId\":\"d\","
                                                "\"clientSecret\":\"s\",\"clientSecretExpiresAt\":2}"),
                                              &r, &err), PAM_AUTHINFO_UNAVAIL); /* duplicate key */
 }
@@ -416,7 +416,7 @@ static void test_display_allow_lists(void **state)
 static void test_parse_device_hostile(void **state)
 {
     (void)state;
-    struct oidc_device d;
+    struct device_auth d;
     struct sso_error err;
     const char *bad[] = {
         "{\"deviceCode\":\"dc\",\"userCode\":\"ABCD EFGH\",\"verificationUri\":\"https://d/\",\"expiresIn\":600}",
@@ -428,7 +428,7 @@ static void test_parse_device_hostile(void **state)
         "\"verificationUriComplete\":\"https://d/\\u200b\",\"expiresIn\":600}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(oidc_parse_device(S(bad[i]), &d, &err), PAM_AUTHINFO_UNAVAIL);
+        assert_int_equal(ssooidc_parse_device(S(bad[i]), &d, &err), PAM_AUTHINFO_UNAVAIL);
         assert_non_null(strstr(err.msg, "shape"));
         assert_string_equal(d.user_code, "");
     }

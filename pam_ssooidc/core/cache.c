@@ -359,7 +359,7 @@ static bool get_time(json_t *root, const char *key, int64_t *out)
 
 /* Strict: exactly the five members this file writes, with exactly the types
  * it writes them with. Anything else was not written by us. */
-static bool parse_registration(const char *buf, size_t len, struct oidc_registration *reg)
+static bool parse_registration(const char *buf, size_t len, struct client_registration *reg)
 {
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -390,7 +390,7 @@ static int64_t seconds_left(int64_t expires_at, int64_t now)
 }
 
 int cache_load(struct cache *c, int64_t now, int64_t min_valid_seconds,
-               struct oidc_registration *reg, struct sso_error *err)
+               struct client_registration *reg, struct sso_error *err)
 {
     if (!cache_ready(c) || !reg)
         return sso_fail(err, PAM_NO_MODULE_DATA, "registration cache is not open");
@@ -439,7 +439,7 @@ static bool fixed_string_ok(const char *s, size_t size)
 
 /* Serialise into buf (cap bytes, not NUL-terminated). jansson does the
  * escaping; its copy of the secret is wiped before it is freed. */
-static int build_json(const struct oidc_registration *reg, char *buf, size_t cap, size_t *len,
+static int build_json(const struct client_registration *reg, char *buf, size_t cap, size_t *len,
                       struct sso_error *err)
 {
     if (!fixed_string_ok(reg->client_id, sizeof(reg->client_id)) ||
@@ -552,7 +552,7 @@ static int publish(struct cache *c, const char *tmp, int fd, const char *buf, si
     return e;
 }
 
-int cache_store(struct cache *c, const struct oidc_registration *reg, struct sso_error *err)
+int cache_store(struct cache *c, const struct client_registration *reg, struct sso_error *err)
 {
     if (!cache_ready(c) || !reg)
         return sso_fail(err, PAM_SERVICE_ERR,

@@ -75,7 +75,7 @@ int identity_session_from_arn(const char *arn, const char *partition, const char
  * (in the order listed); its name into role. PAM_AUTH_ERR when they hold
  * none of them; any other failure ends the search at once. */
 static int role_credentials(struct http_client *h, const struct cfg *c,
-                            const struct oidc_token *token, char *role, size_t rolelen,
+                            const struct ssooidc_token *token, char *role, size_t rolelen,
                             struct role_credentials *creds, struct sso_error *err)
 {
     int rc = PAM_AUTH_ERR;
@@ -98,7 +98,7 @@ static int role_credentials(struct http_client *h, const struct cfg *c,
 }
 
 int identity_verify(struct http_client *h, const struct cfg *c, const struct usermap *map,
-                    const struct local_account *local, const struct oidc_token *token,
+                    const struct local_account *local, const struct ssooidc_token *token,
                     struct identity *who, struct sso_error *err)
 {
     memset(who, 0, sizeof(*who));

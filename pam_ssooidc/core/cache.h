@@ -11,8 +11,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "oidc.h"
 #include "util.h"
+
+/* A client registration (RFC 7591 style: AWS's RegisterClient answer). */
+struct client_registration {
+    char client_id[512];
+    char client_secret[4096];
+    int64_t issued_at;  /* clientIdIssuedAt, epoch seconds */
+    int64_t expires_at; /* clientSecretExpiresAt, epoch seconds */
+};
 
 struct cache {
     int dir_fd;  /* -1 when closed */
@@ -56,13 +63,13 @@ int cache_open_unlocked(struct cache *c, const char *dir, const char *key_materi
  * none usable (missing, corrupt, expiring, or refused as unsafe - err says
  * why, so the caller can log it and register afresh); *reg is then zeroed. */
 int cache_load(struct cache *c, int64_t now, int64_t min_valid_seconds,
-               struct oidc_registration *reg, struct sso_error *err);
+               struct client_registration *reg, struct sso_error *err);
 
 /* Atomically replace the cached registration: a reader sees the old file or
  * the new one, never a torn one. PAM_SUCCESS, or PAM_SERVICE_ERR with err
  * set ("cannot write registration cache: ..."); the caller decides whether
  * to carry on with the registration it holds in memory. */
-int cache_store(struct cache *c, const struct oidc_registration *reg, struct sso_error *err);
+int cache_store(struct cache *c, const struct client_registration *reg, struct sso_error *err);
 
 /* Release the lock and close everything. Safe on a zeroed or closed cache. */
 void cache_close(struct cache *c);

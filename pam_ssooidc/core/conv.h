@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "oidc.h"
+#include "device.h"
 #include "util.h"
 
 /* Show the verification URL(s), the user code and the time left.
@@ -16,7 +16,7 @@
  * passes it, and the user cannot log in without seeing the code.
  * All server text is sanitized. PAM_SUCCESS or PAM_CONV_ERR. */
 int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
-                     const struct oidc_device *dev, long seconds_left, struct sso_error *err);
+                     const struct device_auth *dev, long seconds_left, struct sso_error *err);
 
 /* After a failed login, one PAM_ERROR_MSG naming the case and what to do:
  * not approved (denied), expired or timed out, another account approved,

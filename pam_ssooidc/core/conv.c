@@ -23,7 +23,7 @@ struct device_text {
     char code[64 * 4 + 8];
 };
 
-static void sanitize_device(const struct oidc_device *dev, struct device_text *t)
+static void sanitize_device(const struct device_auth *dev, struct device_text *t)
 {
     sanitize_display(t->uri, sizeof(t->uri), dev->verification_uri, URL_CHARS);
     sanitize_display(t->uri_complete, sizeof(t->uri_complete), dev->verification_uri_complete,
@@ -70,7 +70,7 @@ static int compose(char *msg, size_t len, const struct device_text *t, bool with
 }
 
 int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
-                     const struct oidc_device *dev, long seconds_left, struct sso_error *err)
+                     const struct device_auth *dev, long seconds_left, struct sso_error *err)
 {
     struct device_text t;
     sanitize_device(dev, &t);

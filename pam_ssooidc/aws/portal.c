@@ -45,7 +45,7 @@ static int portal_error(const struct cfg *c, const char *role, long status,
 }
 
 int portal_role_credentials(struct http_client *h, const struct cfg *c, const char *role,
-                            const struct oidc_token *token, struct role_credentials *out,
+                            const struct ssooidc_token *token, struct role_credentials *out,
                             struct sso_error *err)
 {
     char url[CFG_URL_MAX + 3 * 72 + 96], enc[3 * 72];

@@ -4,7 +4,7 @@
 
 #include "config.h"
 #include "http.h"
-#include "oidc.h"
+#include "ssooidc.h"
 #include "util.h"
 
 struct role_credentials {
@@ -18,7 +18,7 @@ struct role_credentials {
  * set (401/403/404), PAM_AUTHINFO_UNAVAIL for 5xx, throttling, network or
  * malformed answers. */
 int portal_role_credentials(struct http_client *h, const struct cfg *c, const char *role,
-                            const struct oidc_token *token, struct role_credentials *out,
+                            const struct ssooidc_token *token, struct role_credentials *out,
                             struct sso_error *err);
 
 int portal_parse_credentials(const char *body, size_t len, struct role_credentials *out,

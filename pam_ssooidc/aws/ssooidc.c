@@ -1,7 +1,7 @@
 /* oidc.c - RegisterClient, StartDeviceAuthorization and CreateToken, exactly
  * as botocore's sso-oidc model describes them: POST, JSON bodies with
  * camelCase members, no request signing. */
-#include "oidc.h"
+#include "ssooidc.h"
 
 #include <security/pam_modules.h>
 #include <stdio.h>
@@ -69,7 +69,7 @@ static const char *const json_headers[] = {"Content-Type: application/json",
  * holds a 200 answer; on any other code it has been freed. With `transient`
  * (polling) the call is made once, and *transient says whether a failure
  * was of the kind a later poll may not meet again. */
-static int oidc_call(struct http_client *h, const struct cfg *c, const char *what,
+static int ssooidc_call(struct http_client *h, const struct cfg *c, const char *what,
                      const char *path, struct body *b, struct http_response *resp,
                      struct aws_error *aerr, bool *transient, struct sso_error *err)
 {
@@ -111,7 +111,7 @@ static int unexpected_error(const char *what, const struct aws_error *aerr, stru
     return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: service answered %s", what, aerr->type);
 }
 
-int oidc_register(struct http_client *h, const struct cfg *c, struct oidc_registration *out,
+int ssooidc_register(struct http_client *h, const struct cfg *c, struct client_registration *out,
                   struct sso_error *err)
 {
     struct body b;
@@ -120,18 +120,18 @@ int oidc_register(struct http_client *h, const struct cfg *c, struct oidc_regist
     body_member(&b, "clientType", "public");
     struct http_response resp;
     struct aws_error aerr;
-    int rc = oidc_call(h, c, "RegisterClient", "/client/register", &b, &resp, &aerr, NULL, err);
+    int rc = ssooidc_call(h, c, "RegisterClient", "/client/register", &b, &resp, &aerr, NULL, err);
     if (rc == PAM_CRED_EXPIRED || rc == PAM_IGNORE)
         return unexpected_error("RegisterClient", &aerr, err);
     if (rc != PAM_SUCCESS)
         return rc;
-    rc = oidc_parse_registration(resp.body, resp.body_len, out, err);
+    rc = ssooidc_parse_registration(resp.body, resp.body_len, out, err);
     http_response_free(&resp);
     return rc;
 }
 
-int oidc_start(struct http_client *h, const struct cfg *c, const struct oidc_registration *reg,
-               struct oidc_device *out, struct sso_error *err)
+int ssooidc_start(struct http_client *h, const struct cfg *c, const struct client_registration *reg,
+               struct device_auth *out, struct sso_error *err)
 {
     struct body b;
     body_begin(&b);
@@ -140,27 +140,27 @@ int oidc_start(struct http_client *h, const struct cfg *c, const struct oidc_reg
     body_member(&b, "startUrl", c->start_url);
     struct http_response resp;
     struct aws_error aerr;
-    int rc = oidc_call(h, c, "StartDeviceAuthorization", "/device_authorization", &b, &resp,
+    int rc = ssooidc_call(h, c, "StartDeviceAuthorization", "/device_authorization", &b, &resp,
                        &aerr, NULL, err);
     if (rc == PAM_IGNORE)
         return unexpected_error("StartDeviceAuthorization", &aerr, err);
     if (rc != PAM_SUCCESS)
         return rc;
-    rc = oidc_parse_device(resp.body, resp.body_len, out, err);
+    rc = ssooidc_parse_device(resp.body, resp.body_len, out, err);
     http_response_free(&resp);
     return rc;
 }
 
 /* Map CreateToken's modelled errors to the poll loop's next step. */
-static int poll_error(const struct aws_error *aerr, enum oidc_poll_result *result,
+static int poll_error(const struct aws_error *aerr, enum poll_result *result,
                       struct sso_error *err)
 {
     if (strcmp(aerr->type, "AuthorizationPendingException") == 0) {
-        *result = OIDC_PENDING;
+        *result = POLL_PENDING;
         return PAM_SUCCESS;
     }
     if (strcmp(aerr->type, "SlowDownException") == 0) {
-        *result = OIDC_SLOW_DOWN;
+        *result = POLL_SLOW_DOWN;
         return PAM_SUCCESS;
     }
     if (strcmp(aerr->type, "AccessDeniedException") == 0)
@@ -172,9 +172,9 @@ static int poll_error(const struct aws_error *aerr, enum oidc_poll_result *resul
     return unexpected_error("CreateToken", aerr, err);
 }
 
-int oidc_poll(struct http_client *h, const struct cfg *c, const struct oidc_registration *reg,
-              const struct oidc_device *dev, enum oidc_poll_result *result,
-              struct oidc_token *token, struct sso_error *err)
+int ssooidc_poll(struct http_client *h, const struct cfg *c, const struct client_registration *reg,
+              const struct device_auth *dev, enum poll_result *result,
+              struct ssooidc_token *token, struct sso_error *err)
 {
     struct body b;
     body_begin(&b);
@@ -185,19 +185,19 @@ int oidc_poll(struct http_client *h, const struct cfg *c, const struct oidc_regi
     struct http_response resp;
     struct aws_error aerr;
     bool transient = false;
-    int rc = oidc_call(h, c, "CreateToken", "/token", &b, &resp, &aerr, &transient, err);
+    int rc = ssooidc_call(h, c, "CreateToken", "/token", &b, &resp, &aerr, &transient, err);
     if (rc == PAM_IGNORE)
         return poll_error(&aerr, result, err);
     if (rc == PAM_AUTHINFO_UNAVAIL && transient) {
-        *result = OIDC_POLL_FAILED; /* a missed poll: err says why */
+        *result = POLL_FAILED; /* a missed poll: err says why */
         return PAM_SUCCESS;
     }
     if (rc != PAM_SUCCESS)
         return rc;
-    rc = oidc_parse_token(resp.body, resp.body_len, token, err);
+    rc = ssooidc_parse_token(resp.body, resp.body_len, token, err);
     http_response_free(&resp);
     if (rc == PAM_SUCCESS)
-        *result = OIDC_APPROVED;
+        *result = POLL_APPROVED;
     return rc;
 }
 
@@ -221,7 +221,7 @@ static int need_string(json_t *o, const char *key, char *dst, size_t len)
     return sso_json_string(o, key, dst, len) == SSO_JSON_OK && dst[0] ? 0 : -1;
 }
 
-int oidc_parse_registration(const char *body, size_t len, struct oidc_registration *out,
+int ssooidc_parse_registration(const char *body, size_t len, struct client_registration *out,
                             struct sso_error *err)
 {
     static const char what[] = "RegisterClient";
@@ -249,7 +249,7 @@ int oidc_parse_registration(const char *body, size_t len, struct oidc_registrati
     return PAM_SUCCESS;
 }
 
-int oidc_parse_device(const char *body, size_t len, struct oidc_device *out,
+int ssooidc_parse_device(const char *body, size_t len, struct device_auth *out,
                       struct sso_error *err)
 {
     static const char what[] = "StartDeviceAuthorization";
@@ -293,7 +293,7 @@ int oidc_parse_device(const char *body, size_t len, struct oidc_device *out,
     return PAM_SUCCESS;
 }
 
-int oidc_parse_token(const char *body, size_t len, struct oidc_token *out,
+int ssooidc_parse_token(const char *body, size_t len, struct ssooidc_token *out,
                      struct sso_error *err)
 {
     static const char what[] = "CreateToken";

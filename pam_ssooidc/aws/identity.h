@@ -7,7 +7,7 @@
 
 #include "config.h"
 #include "http.h"
-#include "oidc.h"
+#include "ssooidc.h"
 #include "usermap.h"
 #include "util.h"
 
@@ -21,7 +21,7 @@ struct identity {
  * PAM_AUTHINFO_UNAVAIL when the answers cannot be had or trusted,
  * PAM_SERVICE_ERR for an unusable user_map. who is filled as far as known. */
 int identity_verify(struct http_client *h, const struct cfg *c, const struct usermap *map,
-                    const struct local_account *local, const struct oidc_token *token,
+                    const struct local_account *local, const struct ssooidc_token *token,
                     struct identity *who, struct sso_error *err);
 
 /* arn:PARTITION:sts::ACCOUNT:assumed-role/AWSReservedSSO_ROLE_SUFFIX/SESSION,
