@@ -11,7 +11,6 @@
 
 #include "portal.h"
 #include "sts.h"
-#include "usermap.h"
 
 #define ROLE_PREFIX "AWSReservedSSO_"
 
@@ -97,11 +96,11 @@ static int role_credentials(struct http_client *h, const struct cfg *c,
     return rc; /* the one set's own message */
 }
 
-int identity_verify(struct http_client *h, const struct cfg *c, const struct usermap *map,
-                    const struct local_account *local, const struct ssooidc_token *token,
-                    struct identity *who, struct sso_error *err)
+int identity_approver(struct http_client *h, const struct cfg *c,
+                      const struct ssooidc_token *token, char *session, size_t len,
+                      struct sso_error *err)
 {
-    memset(who, 0, sizeof(*who));
+    session[0] = '\0';
     struct role_credentials creds;
     char role[72];
     int rc = role_credentials(h, c, token, role, sizeof(role), &creds, err);
@@ -113,20 +112,9 @@ int identity_verify(struct http_client *h, const struct cfg *c, const struct use
         return rc;
     /* The ARN must name the very permission set the credentials came from. */
     const char *partition = identity_partition(c->region);
-    if (identity_session_from_arn(arn, partition, c->account_id, role, who->session_name,
-                                  sizeof(who->session_name)) != 0)
+    if (identity_session_from_arn(arn, partition, c->account_id, role, session, len) != 0)
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL,
                         "STS identity %s is not a session of permission set %s in account %s "
                         "(partition %s)", arn, role, c->account_id, partition);
-    struct sso_error why = SSO_ERROR_INIT;
-    rc = usermap_allows(c, map, who->session_name, local, &why);
-    if (rc == PAM_AUTH_ERR)
-        return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT,
-                           "approved by Identity Center user %s, who does not map to local user "
-                           "%s (%s)", who->session_name, local->name, why.msg);
-    if (rc != PAM_SUCCESS)
-        return sso_fail(err, rc, "%s", why.msg);
-    if (rc == PAM_SUCCESS)
-        sso_strlcpy(who->local_name, local->name, sizeof(who->local_name));
-    return rc;
+    return PAM_SUCCESS;
 }

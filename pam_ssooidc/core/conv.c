@@ -41,36 +41,40 @@ static void describe_time(long seconds, char *buf, size_t len)
 
 /* The verification URI is opaque: shown exactly as sent, never built or
  * parsed, and the user code is always shown beside it. */
-static int compose(char *msg, size_t len, const struct device_text *t, bool with_qr,
-                   const char *qr_text, long seconds_left, bool prompt)
+static int compose(char *msg, size_t len, const struct conv_wording *w,
+                   const struct device_text *t, bool with_qr, const char *qr_text,
+                   long seconds_left, bool prompt)
 {
     char left[32];
     describe_time(seconds_left, left, sizeof(left));
     int n;
     if (t->uri_complete[0])
         n = snprintf(msg, len,
-                     "Sign in with AWS IAM Identity Center.\n"
+                     "%s\n"
                      "%s%s"
-                     "Open this link in a browser where you are signed in to the access portal:\n"
+                     "Open this link in %s:\n"
                      "\n    %s\n\n"
                      "or open %s and enter the code:\n"
                      "\n    %s\n\n"
                      "Check that the page shows this code. It expires in %s.\n%s",
-                     with_qr ? qr_text : "", with_qr ? "\n" : "", t->uri_complete, t->uri,
-                     t->code, left, prompt ? "After approving, press Enter: " : "");
+                     w->title, with_qr ? qr_text : "", with_qr ? "\n" : "", w->where,
+                     t->uri_complete, t->uri, t->code, left,
+                     prompt ? "After approving, press Enter: " : "");
     else
         n = snprintf(msg, len,
-                     "Sign in with AWS IAM Identity Center.\n"
-                     "Open %s in a browser where you are signed in to the access portal\n"
+                     "%s\n"
+                     "Open %s in %s\n"
                      "and enter the code:\n"
                      "\n    %s\n\n"
                      "It expires in %s.\n%s",
-                     t->uri, t->code, left, prompt ? "After approving, press Enter: " : "");
+                     w->title, t->uri, w->where, t->code, left,
+                     prompt ? "After approving, press Enter: " : "");
     return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
 int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
-                     const struct device_auth *dev, long seconds_left, struct sso_error *err)
+                     const struct conv_wording *words, const struct device_auth *dev,
+                     long seconds_left, struct sso_error *err)
 {
     struct device_text t;
     sanitize_device(dev, &t);
@@ -86,7 +90,7 @@ int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
     }
     bool prompt = mode == CFG_PROMPT_ALWAYS;
     int rc = PAM_SUCCESS;
-    if (compose(msg, MSG_MAX, &t, qr_text != NULL, qr_text, seconds_left, prompt) != 0) {
+    if (compose(msg, MSG_MAX, words, &t, qr_text != NULL, qr_text, seconds_left, prompt) != 0) {
         rc = sso_fail(err, PAM_BUF_ERR, "device prompt too long");
     } else {
         char *answer = NULL;

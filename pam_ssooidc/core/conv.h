@@ -15,8 +15,14 @@
  * PAM_TEXT_INFO. PAM_SILENT is deliberately not honoured here: sudo always
  * passes it, and the user cannot log in without seeing the code.
  * All server text is sanitized. PAM_SUCCESS or PAM_CONV_ERR. */
+struct conv_wording {
+    const char *title; /* "Sign in with AWS IAM Identity Center." */
+    const char *where; /* "a browser where you are signed in to the access portal" */
+};
+
 int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
-                     const struct device_auth *dev, long seconds_left, struct sso_error *err);
+                     const struct conv_wording *words, const struct device_auth *dev,
+                     long seconds_left, struct sso_error *err);
 
 /* After a failed login, one PAM_ERROR_MSG naming the case and what to do:
  * not approved (denied), expired or timed out, another account approved,

@@ -346,11 +346,15 @@ void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx),
     h->cancel_ctx = ctx;
 }
 
-void http_set_retry(struct http_client *h, long max_retries, double deadline,
-                    bool (*throttled)(const struct http_response *r))
+void http_set_retry(struct http_client *h, long max_retries, double deadline)
 {
     h->max_retries = max_retries;
     h->deadline = deadline;
+}
+
+void http_set_retry_classifier(struct http_client *h,
+                               bool (*throttled)(const struct http_response *r))
+{
     h->throttled = throttled;
 }
 

@@ -48,10 +48,12 @@ int http_request_once(struct http_client *h, const char *what, const char *metho
                       struct http_response *resp, bool *was_transient, struct sso_error *err);
 
 /* The retry policy: at most max_retries extra attempts per call, no wait
- * past deadline (sso_monotonic seconds); throttled (may be NULL) tells a
- * modelled throttling answer apart from other 4xx. */
-void http_set_retry(struct http_client *h, long max_retries, double deadline,
-                    bool (*throttled)(const struct http_response *r));
+ * past deadline (sso_monotonic seconds). */
+void http_set_retry(struct http_client *h, long max_retries, double deadline);
+
+/* The provider's word on which 4xx answers are throttling (may be NULL). */
+void http_set_retry_classifier(struct http_client *h,
+                               bool (*throttled)(const struct http_response *r));
 void http_set_deadline(struct http_client *h, double deadline);
 
 /* Extra attempts made so far (and missed polls counted by the caller). */

@@ -7,8 +7,10 @@ timing assertions (the figures are the benchmark's business: make storm).
 Two more storms over the same registration logic:
 - the cached registration is unknown to the service (InvalidClientException
   for everyone): still exactly one new RegisterClient, all succeed;
-- the first RegisterClient fails (500 once): that one login fails, the next
-  lock holder registers, everyone else succeeds.
+- RegisterClient fails once (500): the retry policy (retries=2) absorbs it,
+  everyone succeeds;
+- RegisterClient fails three times in a row (500, more than retries=2): that
+  one login fails, the next lock holder registers, everyone else succeeds.
 
 Usage: test_storm.py [-n 30] [--module SO]   Prints TAP."""
 import argparse
@@ -67,19 +69,29 @@ def main():
         tap.check(s["cache_ok"] and not s["temp_left"],
                   "stale registration storm: valid cache file, no temp file", d)
 
-        # 3. the first RegisterClient fails
+        # 3. RegisterClient fails once: retried within the same login
         raw = storm.drive(w, a.n, w.fresh_cache(), 180,
                           {"faults": {"RegisterClient": {"kind": "http500", "count": 1}}})
+        s = storm.analyse(raw)
+        d = detail_of(s, raw)
+        tap.check(s["success"] == a.n, "RegisterClient fails once: retried, all %d logins "
+                  "PAM_SUCCESS (%d)" % (a.n, s["success"]), d)
+        tap.check(s["register_client"] == 2, "RegisterClient fails once: exactly one more "
+                  "RegisterClient (%d in all)" % s["register_client"], d)
+
+        # 4. RegisterClient fails more often than one login retries
+        raw = storm.drive(w, a.n, w.fresh_cache(), 180,
+                          {"faults": {"RegisterClient": {"kind": "http500", "count": 3}}})
         s = storm.analyse(raw)
         codes = sorted(lg["code"] for lg in raw["logins"])
         d = detail_of(s, raw)
         tap.check(codes.count("PAM_AUTHINFO_UNAVAIL") == 1 and s["success"] == a.n - 1,
-                  "first RegisterClient fails: that login PAM_AUTHINFO_UNAVAIL, the other %d "
+                  "RegisterClient fails 3 times: that login PAM_AUTHINFO_UNAVAIL, the other %d "
                   "PAM_SUCCESS" % (a.n - 1), d)
-        tap.check(s["register_client"] == 2, "first RegisterClient fails: exactly one more "
-                  "RegisterClient (%d in all)" % s["register_client"], d)
+        tap.check(s["register_client"] == 4, "RegisterClient fails 3 times: the next lock "
+                  "holder registers once (%d in all)" % s["register_client"], d)
         tap.check(s["cache_ok"] and not s["temp_left"],
-                  "first RegisterClient fails: valid cache file, no temp file", d)
+                  "RegisterClient fails 3 times: valid cache file, no temp file", d)
     finally:
         w.close()
     return tap.done()

@@ -1,0 +1,157 @@
+/* provider_aws.c - AWS IAM Identity Center behind the provider seam
+ * (provider.h): the client registration shared by every login of the host
+ * (cached in the file store), SSO OIDC's device authorization and
+ * CreateToken, and the approver proven by the portal and STS. */
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "awserr.h"
+#include "cache.h"
+#include "identity.h"
+#include "provider.h"
+#include "ssooidc.h"
+
+#define REGISTRATION_MIN_VALID 3600 /* register again when < 1 h remains */
+
+struct aws_state {
+    struct client_registration reg;
+    struct ssooidc_token token;
+};
+
+static void notice(const struct provider_ctx *p, int prio, const char *what, const char *detail)
+{
+    if (p->pamh)
+        pam_syslog(p->pamh, prio, "%s%s", what, detail);
+}
+
+/* A cached registration valid for another hour, unless it is the one the
+ * service just rejected (`stale`). */
+static int cached(struct aws_state *s, const char *stale, struct cache *cache,
+                  struct sso_error *why)
+{
+    int rc = cache_load(cache, (int64_t)time(NULL), REGISTRATION_MIN_VALID, &s->reg, why);
+    if (rc == PAM_SUCCESS && stale && strcmp(s->reg.client_id, stale) == 0) {
+        sso_cleanse(&s->reg, sizeof(s->reg));
+        rc = sso_fail(why, PAM_NO_MODULE_DATA, "cached registration was rejected");
+    }
+    return rc;
+}
+
+/* The registration is shared by every login of this host. It is read
+ * without the lock (writers rename whole files into place, and a login
+ * stopped while holding the lock must not hold up anyone else's); only
+ * registering takes it, so that concurrent first logins register once. If
+ * the lock cannot be had in time, this login registers without caching
+ * rather than fail. `stale`: the client id the service just rejected (or
+ * NULL); if another login already replaced it, that registration is used. */
+static int registration(struct provider_ctx *p, struct aws_state *s, const char *stale)
+{
+    const struct cfg *c = p->cfg;
+    struct cache cache;
+    struct sso_error why = SSO_ERROR_INIT, lockerr = SSO_ERROR_INIT;
+    char key[CFG_URL_MAX + 160];
+    snprintf(key, sizeof(key), "%s\n%s", c->oidc_endpoint, c->client_name);
+    int rc = cache_open_unlocked(&cache, c->cache_dir, key, p->err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    rc = cached(s, stale, &cache, &why);
+    cache_close(&cache);
+    if (rc == PAM_SUCCESS)
+        return PAM_SUCCESS;
+    /* Rare (about every 90 days), so always worth a line. */
+    notice(p, LOG_NOTICE, "registering client: ", why.msg);
+    rc = cache_open(&cache, c->cache_dir, key, 2.0 * c->http_timeout + 5, &lockerr);
+    if (rc == PAM_AUTH_ERR || rc == PAM_SERVICE_ERR) { /* cancelled; an unsafe cache */
+        *p->err = lockerr;
+        return rc;
+    }
+    bool locked = rc == PAM_SUCCESS;
+    if (!locked)
+        notice(p, LOG_WARNING, lockerr.msg, "; registering without caching");
+    /* Under the lock another login may have registered meanwhile. */
+    if (locked && cached(s, stale, &cache, &why) == PAM_SUCCESS) {
+        cache_close(&cache);
+        return PAM_SUCCESS;
+    }
+    rc = ssooidc_register(p->http, c, &s->reg, p->err);
+    if (rc == PAM_SUCCESS && locked && cache_store(&cache, &s->reg, &why) != PAM_SUCCESS)
+        notice(p, LOG_WARNING, "registration not cached: ", why.msg);
+    cache_close(&cache);
+    return rc;
+}
+
+static int aws_validate(const struct cfg *c, struct sso_error *err)
+{
+    (void)c, (void)err; /* config.c checks the AWS options */
+    return PAM_SUCCESS;
+}
+
+static int aws_open(struct provider_ctx *p)
+{
+    struct aws_state *s = calloc(1, sizeof(*s));
+    if (!s)
+        return sso_fail(p->err, PAM_BUF_ERR, "out of memory");
+    p->state = s;
+    http_set_retry_classifier(p->http, aws_throttled);
+    return registration(p, s, NULL);
+}
+
+/* InvalidClientException: the registration is gone or expired at the
+ * service. Register again (once per login, the flow makes sure). */
+static int aws_renew(struct provider_ctx *p)
+{
+    struct aws_state *s = p->state;
+    notice(p, LOG_NOTICE, "the service rejected the cached registration; registering again",
+           "");
+    char stale[sizeof(s->reg.client_id)];
+    sso_strlcpy(stale, s->reg.client_id, sizeof(stale));
+    sso_cleanse(&s->reg, sizeof(s->reg));
+    return registration(p, s, stale);
+}
+
+static int aws_start(struct provider_ctx *p, struct device_auth *dev)
+{
+    struct aws_state *s = p->state;
+    return ssooidc_start(p->http, p->cfg, &s->reg, dev, p->err);
+}
+
+static int aws_poll(struct provider_ctx *p, const struct device_auth *dev,
+                    enum poll_result *result)
+{
+    struct aws_state *s = p->state;
+    return ssooidc_poll(p->http, p->cfg, &s->reg, dev, result, &s->token, p->err);
+}
+
+static int aws_identify(struct provider_ctx *p, char *approver, size_t len)
+{
+    struct aws_state *s = p->state;
+    return identity_approver(p->http, p->cfg, &s->token, approver, len, p->err);
+}
+
+static void aws_close(struct provider_ctx *p)
+{
+    if (p->state) {
+        sso_cleanse(p->state, sizeof(struct aws_state));
+        free(p->state);
+    }
+    p->state = NULL;
+}
+
+const struct provider provider_aws = {
+    .name = "aws",
+    .title = "Sign in with AWS IAM Identity Center.",
+    .where = "a browser where you are signed in to the access portal",
+    .validate = aws_validate,
+    .open = aws_open,
+    .start = aws_start,
+    .poll = aws_poll,
+    .renew = aws_renew,
+    .identify = aws_identify,
+    .identify_always = false,
+    .close = aws_close,
+};

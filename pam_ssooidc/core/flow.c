@@ -1,0 +1,121 @@
+/* flow.c - see flow.h. */
+#include "flow.h"
+
+#include <security/pam_ext.h>
+#include <syslog.h>
+
+#include "conv.h"
+#include "pending.h"
+
+#define SLOW_DOWN_STEP 5 /* RFC 8628 section 3.5 */
+
+/* A transient failure of one poll is a missed poll (retry.h): polling goes
+ * on at the interval, and only `retries`+1 failures in a row end the login. */
+static int missed_poll(struct flow *f, long *failed)
+{
+    const struct cfg *c = f->ctx->cfg;
+    char why[sizeof(f->ctx->err->msg)];
+    sso_strlcpy(why, f->ctx->err->msg, sizeof(why));
+    http_count_retry(f->ctx->http);
+    if (++*failed > c->retries)
+        return sso_fail(f->ctx->err, PAM_AUTHINFO_UNAVAIL,
+                        "%ld polls in a row failed; the last: %s", *failed, why);
+    if (c->debug && f->ctx->pamh)
+        pam_syslog(f->ctx->pamh, LOG_DEBUG, "missed poll %ld of at most %ld in a row: %s",
+                   *failed, c->retries, why);
+    return PAM_SUCCESS;
+}
+
+/* Poll every `interval` seconds on the monotonic clock until the person
+ * approves or denies, the code expires, or `timeout` runs out. */
+static int poll_for_approval(struct flow *f, double shown_at)
+{
+    const struct cfg *c = f->ctx->cfg;
+    struct sso_error *err = f->ctx->err;
+    long limit = c->timeout < f->dev.expires_in ? c->timeout : f->dev.expires_in;
+    double deadline = shown_at + (double)limit;
+    long interval = f->dev.interval, failed = 0;
+    double next = shown_at + (double)interval;
+    for (;;) {
+        if (next > deadline)
+            return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_TIMEOUT,
+                               "not approved within %ld seconds", limit);
+        if (interrupt_sleep_until(f->guard, next))
+            return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_CANCELLED,
+                               "cancelled by the person (Ctrl-C) while waiting for approval");
+        double polled = sso_monotonic();
+        /* A prompt (prompt=always) can outlast the deadline: the user may
+         * press Enter long after the code was shown. Time is up all the same. */
+        if (polled > deadline)
+            return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_TIMEOUT,
+                               "not approved within %ld seconds", limit);
+        enum poll_result result;
+        int rc = f->provider->poll(f->ctx, &f->dev, &result);
+        if (rc != PAM_SUCCESS || result == POLL_APPROVED)
+            return rc;
+        if (result == POLL_FAILED && (rc = missed_poll(f, &failed)) != PAM_SUCCESS)
+            return rc;
+        if (result != POLL_FAILED)
+            failed = 0;
+        if (result == POLL_SLOW_DOWN)
+            interval += SLOW_DOWN_STEP;
+        next = polled + (double)interval;
+    }
+}
+
+/* Start a device authorization, show it, and poll for the decision. */
+static int start_show_poll(struct flow *f)
+{
+    const struct cfg *c = f->ctx->cfg;
+    pam_handle_t *pamh = f->ctx->pamh;
+    int rc = f->provider->start(f->ctx, &f->dev);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    double shown_at = sso_monotonic();
+    long left = c->timeout < f->dev.expires_in ? c->timeout : f->dev.expires_in;
+    const char *service = NULL;
+    pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+    enum cfg_prompt mode = cfg_prompt_for_service(c, service);
+    const struct conv_wording words = {f->provider->title, f->provider->where};
+    /* The conversation is the host's: its own Ctrl-C handling applies. */
+    interrupt_guard_end(f->guard);
+    rc = conv_show_device(pamh, mode, c->qr, &words, &f->dev, left, f->ctx->err);
+    if (rc == PAM_SUCCESS && mode == CFG_PROMPT_ALWAYS) /* Enter pressed; polling goes on */
+        conv_info(pamh, f->silent, "Waiting for the approval...");
+    interrupt_guard_begin(f->guard);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    return poll_for_approval(f, shown_at);
+}
+
+static int once(struct flow *f)
+{
+    /* A slot of max_pending is held while a code is open (pending.h). */
+    struct pending_slot slot = PENDING_SLOT_NONE;
+    const struct cfg *c = f->ctx->cfg;
+    int rc = pending_acquire(c->cache_dir, c->max_pending, &slot, f->ctx->err);
+    if (rc == PAM_SUCCESS)
+        rc = start_show_poll(f);
+    pending_release(&slot);
+    return rc;
+}
+
+/* A refused client (AWS: InvalidClientException, the registration is gone
+ * or expired) is renewed once per login, and the flow starts over with a
+ * new code. */
+int flow_run(struct flow *f)
+{
+    int rc = once(f);
+    if (rc != PAM_CRED_EXPIRED)
+        return rc;
+    if (!f->provider->renew)
+        return sso_fail(f->ctx->err, PAM_AUTHINFO_UNAVAIL, "the provider refused the client");
+    sso_cleanse(&f->dev, sizeof(f->dev));
+    if ((rc = f->provider->renew(f->ctx)) != PAM_SUCCESS)
+        return rc;
+    rc = once(f);
+    if (rc == PAM_CRED_EXPIRED)
+        rc = sso_fail(f->ctx->err, PAM_AUTHINFO_UNAVAIL,
+                      "the service rejected a fresh registration too");
+    return rc;
+}

@@ -1,0 +1,68 @@
+/* provider.h - the seam between a login and the service that approves it.
+ *
+ * One small table of functions per provider, as curl's vtls/ keeps one per
+ * TLS backend: AWS IAM Identity Center (aws/provider_aws.c) and any OpenID
+ * provider with the device grant (openid/provider_openid.c). The login
+ * (pam_ssooidc.c, core/flow.c) drives them in this order:
+ *
+ *   validate -> open -> start -> poll ... -> identify -> close
+ *
+ * and everything else - HTTP with its retries, the file store, the
+ * conversation, the polling rules, max_pending, the mapping of the approver
+ * to the local user - is shared core. */
+#ifndef SSO_PROVIDER_H
+#define SSO_PROVIDER_H
+
+#include <security/pam_modules.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "device.h"
+#include "http.h"
+#include "util.h"
+
+/* What a provider works with. `state` is its own: made by open, wiped and
+ * freed by close. */
+struct provider_ctx {
+    pam_handle_t *pamh; /* for syslog notices (NULL in pam_ssooidc_check) */
+    const struct cfg *cfg;
+    struct http_client *http;
+    struct sso_error *err;
+    void *state;
+};
+
+struct provider {
+    const char *name;  /* for logs and pam_ssooidc_check: "aws", "openid" */
+    const char *title; /* the device text's first line */
+    const char *where; /* where the person approves: "a browser where you are ..." */
+    /* Checks of the configuration only this provider can make (before
+     * anything is sent): PAM_SUCCESS or PAM_SERVICE_ERR. */
+    int (*validate)(const struct cfg *c, struct sso_error *err);
+    /* Ready the client: the registration (AWS), the discovery document and
+     * the client secret (OpenID). */
+    int (*open)(struct provider_ctx *p);
+    /* A device authorization, its shown parts allow-listed. */
+    int (*start)(struct provider_ctx *p, struct device_auth *dev);
+    /* One poll; a transient failure is POLL_FAILED with PAM_SUCCESS. */
+    int (*poll)(struct provider_ctx *p, const struct device_auth *dev,
+                enum poll_result *result);
+    /* After start or poll returned PAM_CRED_EXPIRED (the client was
+     * refused): renew the client once; NULL when it cannot be renewed. */
+    int (*renew)(struct provider_ctx *p);
+    /* Who approved, proven: the name to map to the local user. PAM_AUTH_ERR
+     * when the approver is not permitted (no permission set, not in a
+     * required group); PAM_AUTHINFO_UNAVAIL when it cannot be proven. */
+    int (*identify)(struct provider_ctx *p, char *approver, size_t len);
+    /* Whether identify runs even with allow_any_approver: for OpenID the
+     * verified ID token is the proof that anyone approved at all. */
+    bool identify_always;
+    void (*close)(struct provider_ctx *p);
+};
+
+extern const struct provider provider_aws;
+
+/* The provider the configuration selects: issuer -> OpenID, else AWS. */
+const struct provider *provider_select(const struct cfg *c);
+
+#endif
