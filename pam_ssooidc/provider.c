@@ -3,6 +3,5 @@
 
 const struct provider *provider_select(const struct cfg *c)
 {
-    (void)c;
-    return &provider_aws;
+    return cfg_is_openid(c) ? &provider_openid : &provider_aws;
 }

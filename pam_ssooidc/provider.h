@@ -61,6 +61,7 @@ struct provider {
 };
 
 extern const struct provider provider_aws;
+extern const struct provider provider_openid;
 
 /* The provider the configuration selects: issuer -> OpenID, else AWS. */
 const struct provider *provider_select(const struct cfg *c);

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <openssl/evp.h>
 #include <security/pam_modules.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@
 #define CACHE_TMP_ATTEMPTS 8             /* O_EXCL collisions before giving up */
 #define CACHE_SCAN_MAX 4096              /* directory entries looked at */
 #define CACHE_TMP_INFIX ".tmp."
+#define CACHE_DOC_FUTURE 300             /* seconds of clock skew on a document's mtime */
+#define CACHE_DOC_TMP_AGE 60             /* seconds: an older document temp file is a leftover */
 
 void cache_init(struct cache *c)
 {
@@ -119,11 +122,11 @@ int cache_dir_open(const char *dir, int *out, struct sso_error *err)
     return PAM_SUCCESS;
 }
 
-/* "reg-" + hex(SHA-256(key_material))[0..32) + suffix. Hashing keeps any
+/* prefix + hex(SHA-256(key_material))[0..32) + suffix. Hashing keeps any
  * characters of the endpoint or client name out of the file name, and 128
  * bits make accidental collisions between configurations irrelevant. */
-static int key_file_name(const char *key, const char *suffix, char *out, size_t outlen,
-                         struct sso_error *err)
+static int key_file_name(const char *prefix, const char *key, const char *suffix, char *out,
+                         size_t outlen, struct sso_error *err)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -135,7 +138,7 @@ static int key_file_name(const char *key, const char *suffix, char *out, size_t 
     char hex[CACHE_KEY_HEX + 1];
     for (size_t i = 0; i < CACHE_KEY_HEX / 2; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    int n = snprintf(out, outlen, "reg-%s%s", hex, suffix);
+    int n = snprintf(out, outlen, "%s%s%s", prefix, hex, suffix);
     if (n < 0 || (size_t)n >= outlen)
         return sso_fail(err, PAM_SERVICE_ERR, "registration cache name too long");
     return PAM_SUCCESS;
@@ -219,9 +222,9 @@ static int attach(struct cache *c, const char *dir, const char *key_material, do
 
     char lockname[sizeof(c->name)];
     int dir_fd = -1, lock_fd = -1;
-    int rc = key_file_name(key_material, ".json", c->name, sizeof(c->name), err);
+    int rc = key_file_name("reg-", key_material, ".json", c->name, sizeof(c->name), err);
     if (rc == PAM_SUCCESS)
-        rc = key_file_name(key_material, ".lock", lockname, sizeof(lockname), err);
+        rc = key_file_name("reg-", key_material, ".lock", lockname, sizeof(lockname), err);
     if (rc == PAM_SUCCESS)
         rc = cache_dir_open(dir, &dir_fd, err);
     if (rc == PAM_SUCCESS && lock_wait >= 0)
@@ -256,48 +259,57 @@ int cache_open_unlocked(struct cache *c, const char *dir, const char *key_materi
 
 /* ---- cache_load ------------------------------------------------------- */
 
-static int open_cached(struct cache *c, int *out, struct sso_error *err)
+/* Open a file of the store for reading: a regular file, root's, mode 0600
+ * (nothing else could have been written by us), at most `max` bytes.
+ * `label` names it in errors ("cached registration"), `again` says what
+ * happens next ("registering again"). Anything else is
+ * PAM_NO_MODULE_DATA with err saying why: the caller fetches afresh. */
+static int open_stored(int dir_fd, const char *name, const char *label, const char *again,
+                       off_t max, int *out, struct stat *st, struct sso_error *err)
 {
     /* O_NONBLOCK: a FIFO planted under the name must not hang the login. */
-    int fd = openat(c->dir_fd, c->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         if (errno == ENOENT)
-            return sso_fail(err, PAM_NO_MODULE_DATA, "no cached registration");
+            return sso_fail(err, PAM_NO_MODULE_DATA, "no %s", label);
         if (errno == ELOOP) {
             /* Remove the link now so that nothing, not even a later change
-             * to this code, can ever follow it; cache_store writes anew. */
-            unlinkat(c->dir_fd, c->name, 0);
+             * to this code, can ever follow it; the next store writes anew. */
+            unlinkat(dir_fd, name, 0);
             return sso_fail(err, PAM_NO_MODULE_DATA,
-                            "cached registration %s was a symbolic link; not followed, it will be "
-                            "replaced",
-                            c->name);
+                            "%s %s was a symbolic link; not followed, it will be replaced",
+                            label, name);
         }
-        return sso_fail(err, PAM_NO_MODULE_DATA, "cannot open cached registration %s: %s",
-                        c->name, strerror(errno));
+        return sso_fail(err, PAM_NO_MODULE_DATA, "cannot open %s %s: %s", label, name,
+                        strerror(errno));
     }
-    struct stat st;
     int rc = PAM_SUCCESS;
-    if (fstat(fd, &st) != 0)
-        rc = sso_fail(err, PAM_NO_MODULE_DATA, "cannot stat cached registration %s: %s", c->name,
+    if (fstat(fd, st) != 0)
+        rc = sso_fail(err, PAM_NO_MODULE_DATA, "cannot stat %s %s: %s", label, name,
                       strerror(errno));
-    else if (!S_ISREG(st.st_mode))
+    else if (!S_ISREG(st->st_mode))
+        rc = sso_fail(err, PAM_NO_MODULE_DATA, "%s %s is not a regular file; refusing to read it",
+                      label, name);
+    else if (st->st_uid != 0 || (st->st_mode & 077) != 0)
         rc = sso_fail(err, PAM_NO_MODULE_DATA,
-                      "cached registration %s is not a regular file; refusing to read it",
-                      c->name);
-    else if (st.st_uid != 0 || (st.st_mode & 077) != 0)
-        rc = sso_fail(err, PAM_NO_MODULE_DATA,
-                      "cached registration %s has owner uid %u and mode %04o (want root, 0600); "
-                      "refusing to read it",
-                      c->name, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-    else if (st.st_size > CACHE_FILE_MAX)
-        rc = sso_fail(err, PAM_NO_MODULE_DATA, /* we never write one this big */
-                      "cached registration is corrupt; registering again");
+                      "%s %s has owner uid %u and mode %04o (want root, 0600); refusing to read it",
+                      label, name, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+    else if (st->st_size > max)
+        rc = sso_fail(err, PAM_NO_MODULE_DATA, "%s is corrupt; %s", label,
+                      again); /* we never write one this big */
     if (rc != PAM_SUCCESS) {
         close(fd);
         return rc;
     }
     *out = fd;
     return PAM_SUCCESS;
+}
+
+static int open_cached(struct cache *c, int *out, struct sso_error *err)
+{
+    struct stat st;
+    return open_stored(c->dir_fd, c->name, "cached registration", "registering again",
+                       CACHE_FILE_MAX, out, &st, err);
 }
 
 /* Read the whole file into buf (cap bytes). Returns 0 with *len set, 1 when
@@ -592,3 +604,119 @@ int cache_store(struct cache *c, const struct client_registration *reg, struct s
     return PAM_SUCCESS;
 }
 
+
+/* ---- documents -------------------------------------------------------- */
+
+/* A document's file: doc-<hash of key>.json, in the checked directory. */
+static int doc_attach(struct cache *c, const char *dir, const char *key, struct sso_error *err)
+{
+    cache_init(c);
+    int rc = key_file_name("doc-", key, ".json", c->name, sizeof(c->name), err);
+    if (rc == PAM_SUCCESS)
+        rc = cache_dir_open(dir, &c->dir_fd, err);
+    if (rc != PAM_SUCCESS) {
+        cache_close(c);
+        cache_init(c);
+        return rc;
+    }
+    c->active = true;
+    return PAM_SUCCESS;
+}
+
+int cache_doc_load(const char *dir, const char *key, const char *label, int64_t max_age,
+                   char **body, size_t *len, struct sso_error *err)
+{
+    *body = NULL;
+    *len = 0;
+    struct cache c;
+    int rc = doc_attach(&c, dir, key, err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    int fd = -1;
+    struct stat st;
+    rc = open_stored(c.dir_fd, c.name, label, "fetching it again", CACHE_DOC_MAX, &fd, &st, err);
+    cache_close(&c);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    /* The mtime is when we wrote it: only root can set it otherwise. A
+     * clock set back makes the file look new; one from the future (by
+     * more than a little skew) is not trusted to be fresh. */
+    int64_t age = (int64_t)time(NULL) - (int64_t)st.st_mtime;
+    if (age > max_age || age < -CACHE_DOC_FUTURE) {
+        close(fd);
+        return sso_fail(err, PAM_NO_MODULE_DATA, "cached %s is %" PRId64 " s old (at most %"
+                        PRId64 " s); fetching it again", label, age, max_age);
+    }
+    char *buf = malloc(CACHE_DOC_MAX + 1);
+    if (!buf) {
+        close(fd);
+        return sso_fail(err, PAM_BUF_ERR, "out of memory");
+    }
+    size_t n = 0;
+    int r = read_bounded(fd, buf, CACHE_DOC_MAX, &n);
+    close(fd);
+    if (r != 0) {
+        free(buf);
+        return sso_fail(err, PAM_NO_MODULE_DATA, "cannot read cached %s; fetching it again",
+                        label);
+    }
+    buf[n] = '\0';
+    *body = buf;
+    *len = n;
+    return PAM_SUCCESS;
+}
+
+/* Without a lock, a temp file may be another login's, being written now:
+ * only those older than a minute are leftovers. Best effort and bounded. */
+static void remove_old_temps(struct cache *c, const char *prefix)
+{
+    int fd = openat(c->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
+    }
+    size_t plen = strlen(prefix);
+    time_t now = time(NULL);
+    struct dirent *de;
+    struct stat st;
+    for (int i = 0; i < CACHE_SCAN_MAX && (de = readdir(d)) != NULL; i++)
+        if (strncmp(de->d_name, prefix, plen) == 0 &&
+            fstatat(c->dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            now - st.st_mtime > CACHE_DOC_TMP_AGE)
+            unlinkat(c->dir_fd, de->d_name, 0);
+    closedir(d);
+}
+
+int cache_doc_store(const char *dir, const char *key, const char *body, size_t len,
+                    struct sso_error *err)
+{
+    if (len > CACHE_DOC_MAX)
+        return sso_fail(err, PAM_SERVICE_ERR, "cannot cache a document of %zu bytes", len);
+    struct cache c;
+    int rc = doc_attach(&c, dir, key, err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    char prefix[sizeof(c.name)];
+    size_t stem = strlen(c.name) - strlen(".json");
+    snprintf(prefix, sizeof(prefix), "%.*s%s", (int)stem, c.name, CACHE_TMP_INFIX);
+    remove_old_temps(&c, prefix);
+    char tmp[sizeof(c.name) + 48];
+    int fd = -1, e = 0;
+    if (create_temp(&c, prefix, tmp, sizeof(tmp), &fd) != 0) {
+        e = errno;
+    } else {
+        e = publish(&c, tmp, fd, body, len);
+        if (e != 0)
+            unlinkat(c.dir_fd, tmp, 0);
+    }
+    if (e == 0 && fsync(c.dir_fd) != 0)
+        e = errno;
+    cache_close(&c);
+    if (e != 0)
+        return sso_fail(err, PAM_SERVICE_ERR, "cannot write the document cache: %s",
+                        strerror(e));
+    return PAM_SUCCESS;
+}

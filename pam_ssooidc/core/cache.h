@@ -1,4 +1,5 @@
-/* cache.h - the persisted client registration (RegisterClient answer).
+/* cache.h - the module's one root-only file store: the persisted client
+ * registration (RegisterClient answer) and an OpenID provider's documents.
  *
  * Layout: cache_dir (root, 0700) holds reg-<key>.json (root, 0600) and
  * reg-<key>.lock. Writes go to a temp file that is renamed into place; an
@@ -73,5 +74,24 @@ int cache_store(struct cache *c, const struct client_registration *reg, struct s
 
 /* Release the lock and close everything. Safe on a zeroed or closed cache. */
 void cache_close(struct cache *c);
+
+/* ---- documents: an OpenID provider's discovery document and JWKS ----
+ * doc-<key>.json (root, 0600) in the same directory, with the same checks;
+ * the file's mtime is when it was fetched. Public data, so no lock: two
+ * logins that fetch at once both write whole files by rename, and the last
+ * one wins. key names the document (its URL and what it is for). */
+#define CACHE_DOC_MAX (64 * 1024)
+
+/* A document fetched at most max_age seconds ago: PAM_SUCCESS with *body
+ * (malloc'd, NUL-terminated, *len bytes; the caller frees it);
+ * PAM_NO_MODULE_DATA when there is none usable (missing, too old, unsafe:
+ * err says why, `label` naming it); PAM_SERVICE_ERR for an unsafe
+ * cache_dir; PAM_BUF_ERR. */
+int cache_doc_load(const char *dir, const char *key, const char *label, int64_t max_age,
+                   char **body, size_t *len, struct sso_error *err);
+
+/* Replace the document atomically. PAM_SUCCESS or PAM_SERVICE_ERR. */
+int cache_doc_store(const char *dir, const char *key, const char *body, size_t len,
+                    struct sso_error *err);
 
 #endif

@@ -44,21 +44,60 @@ static const struct opt_choice prompt_choices[] = {
 
 _Static_assert(sizeof(enum cfg_prompt) == sizeof(int), "enum options are stored as int");
 
+static const struct opt_choice client_auth_choices[] = {
+    {"auto", CFG_AUTH_AUTO},
+    {"basic", CFG_AUTH_BASIC},
+    {"post", CFG_AUTH_POST},
+    {NULL, 0},
+};
+
+_Static_assert(sizeof(enum cfg_client_auth) == sizeof(int), "enum options are stored as int");
+
+#define AWS OPT_AWS
+#define OIDC OPT_OPENID
+
 static const struct opt options[] = {
     {.name = "conf", .kind = OPT_PATH, FIELD(conf_path), .def = CFG_DEFAULT_FILE,
      .flags = OPT_STANZA_ONLY | OPT_NONEMPTY},
-    /* service endpoints */
-    {.name = "start_url", .kind = OPT_URL, FIELD(start_url)},
+    /* AWS IAM Identity Center */
+    {.name = "start_url", .kind = OPT_URL, FIELD(start_url), .flags = AWS},
     {.name = "region", .kind = OPT_STRING, FIELD(region), .def = CFG_DEFAULT_REGION,
-     .check = cfg_check_region},
-    {.name = "oidc_endpoint", .kind = OPT_URL, FIELD(oidc_endpoint), .flags = OPT_BASE_URL},
-    {.name = "portal_endpoint", .kind = OPT_URL, FIELD(portal_endpoint), .flags = OPT_BASE_URL},
-    {.name = "sts_endpoint", .kind = OPT_URL, FIELD(sts_endpoint), .flags = OPT_BASE_URL},
+     .check = cfg_check_region, .flags = AWS},
+    {.name = "oidc_endpoint", .kind = OPT_URL, FIELD(oidc_endpoint), .flags = OPT_BASE_URL | AWS},
+    {.name = "portal_endpoint", .kind = OPT_URL, FIELD(portal_endpoint),
+     .flags = OPT_BASE_URL | AWS},
+    {.name = "sts_endpoint", .kind = OPT_URL, FIELD(sts_endpoint), .flags = OPT_BASE_URL | AWS},
+    {.name = "account_id", .kind = OPT_STRING, FIELD(account_id), .check = cfg_check_account_id,
+     .flags = AWS},
+    {.name = "role_name", .kind = OPT_STRING, FIELD(role_name), .check = cfg_check_role_name,
+     .flags = AWS},
+    {.name = "client_name", .kind = OPT_STRING, FIELD(client_name), .check = cfg_check_client_name,
+     .flags = AWS},
+    /* an OpenID provider */
+    {.name = "issuer", .kind = OPT_URL, FIELD(issuer), .flags = OPT_NO_QUERY | OIDC},
+    {.name = "client_id", .kind = OPT_STRING, FIELD(client_id), .check = cfg_check_client_id,
+     .flags = OIDC},
+    {.name = "client_secret_file", .kind = OPT_PATH, FIELD(client_secret_file), .flags = OIDC},
+    {.name = "client_auth", .kind = OPT_ENUM, FIELD(client_auth), .num_def = CFG_AUTH_AUTO,
+     .choices = client_auth_choices, .flags = OIDC},
+    {.name = "scopes", .kind = OPT_STRING, FIELD(scopes), .def = "openid",
+     .check = cfg_check_scopes, .flags = OIDC},
+    {.name = "device_authorization_endpoint", .kind = OPT_URL,
+     FIELD(device_authorization_endpoint), .flags = OIDC},
+    {.name = "token_endpoint", .kind = OPT_URL, FIELD(token_endpoint), .flags = OIDC},
+    {.name = "jwks_uri", .kind = OPT_URL, FIELD(jwks_uri), .flags = OIDC},
+    {.name = "id_token_algs", .kind = OPT_STRING, FIELD(id_token_algs),
+     .def = "RS256,PS256,ES256", .check = cfg_check_alg_names, .flags = OIDC},
+    {.name = "username_claim", .kind = OPT_STRING, FIELD(username_claim),
+     .def = "preferred_username", .check = cfg_check_claim_name, .flags = OIDC},
+    {.name = "groups_claim", .kind = OPT_STRING, FIELD(groups_claim), .def = "groups",
+     .check = cfg_check_claim_name, .flags = OIDC},
+    {.name = "required_groups", .kind = OPT_STRING, FIELD(required_groups),
+     .check = cfg_check_groups, .flags = OIDC},
+    /* both: transport */
     {.name = "ca_file", .kind = OPT_PATH, FIELD(ca_file)},
     {.name = "proxy", .kind = OPT_URL, FIELD(proxy), .flags = OPT_BASE_URL | OPT_PROXY_URL},
-    /* identity policy */
-    {.name = "account_id", .kind = OPT_STRING, FIELD(account_id), .check = cfg_check_account_id},
-    {.name = "role_name", .kind = OPT_STRING, FIELD(role_name), .check = cfg_check_role_name},
+    /* both: who may log in as whom */
     {.name = "allow_any_approver", .kind = OPT_FLAG, FIELD(allow_any_approver)},
     {.name = "fold_case", .kind = OPT_FLAG, FIELD(fold_case)},
     {.name = "username_suffix", .kind = OPT_STRING, FIELD(username_suffix),
@@ -68,7 +107,6 @@ static const struct opt options[] = {
     {.name = "prompt", .kind = OPT_ENUM, FIELD(prompt), .num_def = CFG_PROMPT_AUTO,
      .choices = prompt_choices},
     {.name = "qr", .kind = OPT_FLAG, FIELD(qr)},
-    {.name = "client_name", .kind = OPT_STRING, FIELD(client_name), .check = cfg_check_client_name},
     /* operation */
     {.name = "timeout", .kind = OPT_LONG, FIELD(timeout), .num_def = 300, .min = 10, .max = 3600},
     {.name = "http_timeout", .kind = OPT_LONG, FIELD(http_timeout), .num_def = 10, .min = 1,
@@ -79,6 +117,9 @@ static const struct opt options[] = {
     {.name = "cache_dir", .kind = OPT_PATH, FIELD(cache_dir), .def = CFG_DEFAULT_CACHE_DIR},
     {.name = "debug", .kind = OPT_FLAG, FIELD(debug)},
 };
+
+#undef AWS
+#undef OIDC
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -433,7 +474,29 @@ static void derived(struct cfg_trace *trace, const char *name)
         trace_set(trace, (size_t)(o - options), CFG_SRC_DERIVED, 0);
 }
 
-static int finish(struct cfg *c, unsigned flags, struct cfg_trace *trace, struct sso_error *err)
+/* An option of the other provider, set explicitly, is a mistake worth
+ * saying: it would silently do nothing. */
+static int check_provider_options(const struct cfg *c, const struct cfg_trace *trace,
+                                  struct sso_error *err)
+{
+    bool openid = cfg_is_openid(c);
+    unsigned foreign = openid ? OPT_AWS : OPT_OPENID;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        enum cfg_source src = trace->of[i].source;
+        if (!(options[i].flags & foreign) || src == CFG_SRC_DEFAULT || src == CFG_SRC_DERIVED)
+            continue;
+        if (openid)
+            return sso_fail(err, PAM_SERVICE_ERR, "%s is an AWS IAM Identity Center option, "
+                            "but issuer selects an OpenID provider: remove it",
+                            options[i].name);
+        return sso_fail(err, PAM_SERVICE_ERR, "%s is an OpenID provider option, but there is "
+                        "no issuer (start_url selects AWS IAM Identity Center): remove it",
+                        options[i].name);
+    }
+    return PAM_SUCCESS;
+}
+
+static void derive_aws(struct cfg *c, struct cfg_trace *trace)
 {
     if (c->region[0] == '\0')
         sso_strlcpy(c->region, CFG_DEFAULT_REGION, sizeof(c->region));
@@ -453,23 +516,19 @@ static int finish(struct cfg *c, unsigned flags, struct cfg_trace *trace, struct
         default_client_name(c->client_name, sizeof(c->client_name));
         derived(trace, "client_name");
     }
+}
 
-    /* A build without libqrencode cannot honour qr: say so rather than
-     * quietly show no code (the value that counts is the final one, so a
-     * stanza's qr=no may override a file's qr = yes). */
-    if (c->qr && !qr_available())
-        return sso_fail(err, PAM_SERVICE_ERR, "qr is set, but this pam_ssooidc was built "
-                        "without QR code support (libqrencode): set qr = no or remove it");
-    if (c->start_url[0] == '\0' && !(flags & CFG_PARTIAL))
-        return sso_fail(err, PAM_SERVICE_ERR, "start_url is required (set it in %s or on the "
-                        "PAM stanza)", c->conf_path);
+/* AWS: account_id with role_name (the permission sets), or
+ * allow_any_approver. */
+static int aws_policy(const struct cfg *c, unsigned flags, bool have_mapping,
+                      struct sso_error *err)
+{
     bool have_account = c->account_id[0] != '\0', have_role = c->role_name[0] != '\0';
     if (have_account != have_role && !(flags & CFG_PARTIAL))
         return sso_fail(err, PAM_SERVICE_ERR, "account_id and role_name must be set together "
                         "(only %s is set)", have_account ? "account_id" : "role_name");
     /* Both at once would silently disable the identity check the admin
      * believes is active (e.g. a flag on one stanza over a shared file). */
-    bool have_mapping = c->username_suffix[0] != '\0' || c->user_map[0] != '\0';
     if (c->allow_any_approver && (have_account || have_mapping))
         return sso_fail(err, PAM_SERVICE_ERR, "allow_any_approver contradicts %s: choose one "
                         "policy", have_account ? "account_id/role_name" : "the user mapping");
@@ -478,6 +537,57 @@ static int finish(struct cfg *c, unsigned flags, struct cfg_trace *trace, struct
                         "role_name, or allow_any_approver (anyone who can approve at start_url "
                         "may then log in)");
     return PAM_SUCCESS;
+}
+
+/* OpenID: a client_id, and required_groups (the counterpart of the
+ * permission sets) or allow_any_approver. */
+static int openid_policy(const struct cfg *c, unsigned flags, bool have_mapping,
+                         struct sso_error *err)
+{
+    bool have_groups = c->required_groups[0] != '\0';
+    if (c->client_id[0] == '\0' && !(flags & CFG_PARTIAL))
+        return sso_fail(err, PAM_SERVICE_ERR, "client_id is required with issuer (the client "
+                        "registered for this host at the provider)");
+    if (c->allow_any_approver && (have_groups || have_mapping))
+        return sso_fail(err, PAM_SERVICE_ERR, "allow_any_approver contradicts %s: choose one "
+                        "policy", have_groups ? "required_groups" : "the user mapping");
+    if (!have_groups && !c->allow_any_approver && !(flags & CFG_PARTIAL))
+        return sso_fail(err, PAM_SERVICE_ERR, "no identity policy: set required_groups (the "
+                        "groups in the ID token's %s claim that may log in), or "
+                        "allow_any_approver (anyone the provider signs in may then log in)",
+                        c->groups_claim);
+    return PAM_SUCCESS;
+}
+
+static int finish(struct cfg *c, unsigned flags, struct cfg_trace *trace, struct sso_error *err)
+{
+    bool openid = cfg_is_openid(c);
+    if (openid && c->start_url[0])
+        return sso_fail(err, PAM_SERVICE_ERR, "start_url and issuer are both set: start_url "
+                        "selects AWS IAM Identity Center, issuer an OpenID provider; keep one");
+    if (!openid && c->start_url[0] == '\0' && !(flags & CFG_PARTIAL))
+        return sso_fail(err, PAM_SERVICE_ERR, "start_url is required for AWS IAM Identity "
+                        "Center, or issuer for an OpenID provider (set it in %s or on the PAM "
+                        "stanza)",
+                        c->conf_path);
+    /* A fragment without either says nothing about the provider yet. */
+    if (openid || c->start_url[0]) {
+        int rc = check_provider_options(c, trace, err);
+        if (rc != PAM_SUCCESS)
+            return rc;
+    }
+    if (!openid)
+        derive_aws(c, trace);
+
+    /* A build without libqrencode cannot honour qr: say so rather than
+     * quietly show no code (the value that counts is the final one, so a
+     * stanza's qr=no may override a file's qr = yes). */
+    if (c->qr && !qr_available())
+        return sso_fail(err, PAM_SERVICE_ERR, "qr is set, but this pam_ssooidc was built "
+                        "without QR code support (libqrencode): set qr = no or remove it");
+    bool have_mapping = c->username_suffix[0] != '\0' || c->user_map[0] != '\0';
+    return openid ? openid_policy(c, flags, have_mapping, err)
+                  : aws_policy(c, flags, have_mapping, err);
 }
 
 /* ------------------------------------------------------------ entry */
@@ -489,14 +599,16 @@ static int load(struct cfg *c, bool use_file, const char *text, int argc, const 
 {
     bool explicit_path;
     int rc;
+    struct cfg_trace own_trace; /* which options were set, when nobody asked */
 
     if (err)
         err->msg[0] = '\0';
     if (!c)
         return sso_fail(err, PAM_SERVICE_ERR, "internal error: no configuration to fill");
     set_defaults(c);
-    if (trace)
-        memset(trace, 0, sizeof(*trace)); /* CFG_SRC_DEFAULT everywhere */
+    if (!trace)
+        trace = &own_trace;
+    memset(trace, 0, sizeof(*trace)); /* CFG_SRC_DEFAULT everywhere */
     rc = scan_conf(c, argc, argv, &explicit_path, trace, err);
     if (rc == PAM_SUCCESS && use_file)
         rc = read_file(c, c->conf_path, explicit_path, trace, err);

@@ -13,17 +13,36 @@
 #define CFG_DEFAULT_CACHE_DIR "/var/cache/pam_ssooidc"
 #define CFG_URL_MAX 512
 #define CFG_PATH_MAX 512
-#define CFG_ROLES_MAX 8 /* permission sets in role_name */
+#define CFG_ROLES_MAX 8   /* permission sets in role_name */
+#define CFG_GROUPS_MAX 32 /* groups in required_groups */
+#define CFG_SCOPES_MAX 16 /* scopes in scopes */
 
 enum cfg_prompt { CFG_PROMPT_AUTO, CFG_PROMPT_ALWAYS, CFG_PROMPT_NEVER };
+/* How a confidential OpenID client authenticates at the provider. */
+enum cfg_client_auth { CFG_AUTH_AUTO, CFG_AUTH_BASIC, CFG_AUTH_POST };
 
 struct cfg {
     char conf_path[CFG_PATH_MAX];
+    /* AWS IAM Identity Center (start_url) ... */
     char start_url[CFG_URL_MAX];
     char region[32];
     char oidc_endpoint[CFG_URL_MAX];   /* derived from region unless set */
     char portal_endpoint[CFG_URL_MAX]; /* derived from region unless set */
     char sts_endpoint[CFG_URL_MAX];    /* derived from region unless set */
+    /* ... or an OpenID provider (issuer): exactly one of the two */
+    char issuer[CFG_URL_MAX];
+    char client_id[256];
+    char client_secret_file[CFG_PATH_MAX]; /* empty: a public client */
+    enum cfg_client_auth client_auth;
+    char scopes[512];                   /* comma-separated; openid always sent */
+    char device_authorization_endpoint[CFG_URL_MAX]; /* empty: discovery's */
+    char token_endpoint[CFG_URL_MAX];                /* empty: discovery's */
+    char jwks_uri[CFG_URL_MAX];                      /* empty: discovery's */
+    char id_token_algs[128];            /* comma-separated allow-list */
+    char username_claim[128];
+    char groups_claim[128];
+    char required_groups[2048];         /* comma-separated: any one of them */
+    /* both */
     char ca_file[CFG_PATH_MAX];        /* empty: system trust store */
     char proxy[CFG_URL_MAX];           /* empty: no proxy, whatever the environment says */
     char cache_dir[CFG_PATH_MAX];
@@ -75,6 +94,12 @@ int cfg_load_traced(struct cfg *c, int argc, const char **argv, unsigned flags,
 size_t cfg_option_count(void);
 const char *cfg_option_name(size_t i);
 void cfg_option_text(const struct cfg *c, size_t i, char *buf, size_t len);
+
+/* Which provider the configuration selects: an issuer means OpenID. */
+static inline bool cfg_is_openid(const struct cfg *c)
+{
+    return c->issuer[0] != '\0';
+}
 
 /* Resolve prompt=auto for the given PAM service name. */
 enum cfg_prompt cfg_prompt_for_service(const struct cfg *c, const char *service);

@@ -95,6 +95,89 @@ const char *cfg_check_username_suffix(const char *v)
     return NULL;
 }
 
+/* RFC 6749 appendix A.1: client_id is VSCHAR (printable ASCII); a space
+ * could not be given on a PAM stanza, so it is refused everywhere. */
+const char *cfg_check_client_id(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (*p <= 0x20 || *p > 0x7e)
+            return "must be printable ASCII without spaces";
+    return NULL;
+}
+
+/* A comma-separated list of 1..max items of at most item_max bytes, each
+ * passing ok(); the shared shape of scopes and required_groups. */
+static const char *check_list(const char *v, size_t max, size_t item_max, bool (*ok)(char),
+                              bool inner_spaces, const char *chars_rule, const char *count_rule)
+{
+    size_t items = 0;
+    for (const char *p = v;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0)
+            return "has an empty entry (a list is NAME,NAME,...)";
+        if (n > item_max)
+            return "has an entry that is too long";
+        if (p[0] == ' ' || p[n - 1] == ' ')
+            return "has an entry that starts or ends with a space";
+        for (size_t i = 0; i < n; i++)
+            if (!ok(p[i]) && !(inner_spaces && p[i] == ' '))
+                return chars_rule;
+        if (++items > max)
+            return count_rule;
+        if (p[n] == '\0')
+            return NULL;
+        p += n + 1;
+    }
+}
+
+/* RFC 6749 section 3.3: scope-token = 1*NQCHAR (no space, '"' or '\'). */
+static bool is_scope_char(char ch)
+{
+    return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\' && ch != ',';
+}
+
+const char *cfg_check_scopes(const char *v)
+{
+    return check_list(v, CFG_SCOPES_MAX, 128, is_scope_char, false,
+                      "may contain only printable ASCII other than space, '\"' and '\\' "
+                      "(commas separate scopes)",
+                      "lists more than 16 scopes");
+}
+
+/* Names like RS256 (what they mean is checked against the list of
+ * algorithms we verify when the provider is opened). */
+const char *cfg_check_alg_names(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (!is_alnum(*p) && *p != ',')
+            return "must be algorithm names separated by commas, e.g. RS256,ES256";
+    return NULL;
+}
+
+/* A claim is one top-level member of the ID token: "groups",
+ * "cognito:groups", "https://example.com/roles". */
+const char *cfg_check_claim_name(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (*p <= 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+            return "must be printable ASCII without spaces, quotes or backslashes";
+    return NULL;
+}
+
+/* Group names as providers write them: "/linux/admins" (Keycloak), a GUID
+ * (Entra), "admins@example.com", "Linux Admins". */
+static bool is_group_char(char ch)
+{
+    return ch > 0x20 && ch < 0x7f && ch != ',';
+}
+
+const char *cfg_check_groups(const char *v)
+{
+    return check_list(v, CFG_GROUPS_MAX, 255, is_group_char, true,
+                      "may contain only printable ASCII (commas separate groups)",
+                      "lists more than 32 groups");
+}
+
 static bool has_control(const char *v)
 {
     for (const unsigned char *p = (const unsigned char *)v; *p; p++)
@@ -131,7 +214,7 @@ static const char *check_url(const char *v, unsigned flags)
         return "has no host name";
     if (proxy && *p && strcmp(p, "/") != 0)
         return "must be scheme://host:port, nothing after it";
-    if ((flags & OPT_BASE_URL) && strpbrk(p, "?#"))
+    if ((flags & (OPT_BASE_URL | OPT_NO_QUERY)) && strpbrk(p, "?#"))
         return "must not have a query or fragment (paths are appended to it)";
     return NULL;
 }

@@ -24,6 +24,9 @@ enum opt_kind {
 #define OPT_NONEMPTY 0x2u    /* an empty value is an error, not "default" */
 #define OPT_BASE_URL 0x4u    /* endpoint: no query or fragment, one trailing '/' dropped */
 #define OPT_PROXY_URL 0x8u   /* http:// allowed too, and nothing after host[:port] */
+#define OPT_NO_QUERY 0x10u   /* no query or fragment, kept exactly as given */
+#define OPT_AWS 0x20u        /* applies to AWS IAM Identity Center (start_url) only */
+#define OPT_OPENID 0x40u     /* applies to an OpenID provider (issuer) only */
 
 struct opt_choice {
     const char *name;
@@ -53,6 +56,11 @@ const char *cfg_check_client_name(const char *v);
 const char *cfg_check_account_id(const char *v);
 const char *cfg_check_role_name(const char *v);
 const char *cfg_check_username_suffix(const char *v);
+const char *cfg_check_client_id(const char *v);
+const char *cfg_check_scopes(const char *v);
+const char *cfg_check_alg_names(const char *v);
+const char *cfg_check_claim_name(const char *v);
+const char *cfg_check_groups(const char *v);
 
 /* Store o's default into its field of c. */
 void cfg_store_default(struct cfg *c, const struct opt *o);

@@ -33,6 +33,7 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
         return PAM_BUF_ERR;
     for (int i = 0; i < n; i++) {
         printf("%s\n", msg[i]->msg);
+        fflush(stdout); /* a test reads the code while the login waits */
         if (msg[i]->msg_style == PAM_PROMPT_ECHO_ON || msg[i]->msg_style == PAM_PROMPT_ECHO_OFF) {
             if (job->delay > 0)
                 sleep((unsigned)job->delay);

@@ -1,0 +1,426 @@
+/* provider_openid.c - any OpenID provider with the device grant, behind the
+ * provider seam (provider.h): the discovery document and the JWKS from the
+ * file store (fetched when missing or a day old), the client secret from a
+ * root-only file, RFC 8628's two calls (device_grant.h), and the approver
+ * read from an ID token verified before a single claim is believed
+ * (jose.h; docs/id-token-verification.md). */
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "device_grant.h"
+#include "discovery.h"
+#include "jose.h"
+#include "provider.h"
+#include "trust.h"
+
+#define DOC_MAX_AGE 86400       /* seconds a cached discovery document or JWKS is used */
+#define JWKS_REFETCH_FLOOR 10   /* seconds: no JWKS fetch sooner after the last one */
+#define SECRET_MAX 1024         /* bytes of a client secret */
+#define WELL_KNOWN "/.well-known/openid-configuration"
+
+struct openid_state {
+    struct discovery disco; /* the endpoints, after the options' overrides */
+    unsigned algs;          /* id_token_algs */
+    char secret[SECRET_MAX];
+    char scope[600];
+    struct grant_client client;
+    struct jose_jwks *keys;
+    bool keys_fetched; /* fetched from the provider during this login */
+    char *id_token;    /* the approval's, until identify has read it */
+};
+
+/* A cached or fetched document, read into the state. */
+typedef int (*doc_reader)(struct provider_ctx *p, const char *body, size_t len,
+                          struct sso_error *err);
+
+static void notice(const struct provider_ctx *p, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A syslog line (debug ones only with debug). */
+static void notice(const struct provider_ctx *p, int prio, const char *fmt, ...)
+{
+    if (!p->pamh || (prio == LOG_DEBUG && !p->cfg->debug))
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    pam_syslog(p->pamh, prio, "%s", line);
+}
+
+/* ---- documents: from the file store, else from the provider ---- */
+
+static int fetch_document(struct provider_ctx *p, const char *label, const char *key,
+                          const char *url, doc_reader read)
+{
+    struct http_response resp;
+    int rc = http_request(p->http, label, "GET", url, NULL, NULL, &resp, p->err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    if (resp.status != 200) {
+        long status = resp.status;
+        http_response_free(&resp);
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld from the provider", label,
+                        status);
+    }
+    rc = read(p, resp.body, resp.body_len, p->err);
+    struct sso_error why = SSO_ERROR_INIT;
+    if (rc == PAM_SUCCESS &&
+        cache_doc_store(p->cfg->cache_dir, key, resp.body, resp.body_len, &why) != PAM_SUCCESS)
+        notice(p, LOG_WARNING, "%s not cached: %s", label, why.msg);
+    http_response_free(&resp);
+    return rc;
+}
+
+/* From the store when fetched at most max_age seconds ago and still
+ * acceptable; else from the provider. *fetched says which. */
+static int document(struct provider_ctx *p, const char *label, const char *key,
+                    const char *url, long max_age, doc_reader read, bool *fetched)
+{
+    char *body = NULL;
+    size_t len = 0;
+    struct sso_error why = SSO_ERROR_INIT;
+    *fetched = false;
+    int rc = cache_doc_load(p->cfg->cache_dir, key, label, max_age, &body, &len, &why);
+    if (rc == PAM_SERVICE_ERR || rc == PAM_BUF_ERR) {
+        *p->err = why;
+        return rc;
+    }
+    if (rc == PAM_SUCCESS) {
+        rc = read(p, body, len, &why);
+        free(body);
+        if (rc == PAM_SUCCESS || rc == PAM_BUF_ERR) {
+            if (rc != PAM_SUCCESS)
+                *p->err = why;
+            return rc;
+        }
+        notice(p, LOG_NOTICE, "cached %s refused (%s); fetching it again", label, why.msg);
+    } else {
+        notice(p, LOG_DEBUG, "%s", why.msg);
+    }
+    *fetched = true;
+    return fetch_document(p, label, key, url, read);
+}
+
+static int read_discovery(struct provider_ctx *p, const char *body, size_t len,
+                          struct sso_error *err)
+{
+    struct openid_state *s = p->state;
+    return discovery_parse(body, len, p->cfg->issuer, &s->disco, err);
+}
+
+static int read_jwks(struct provider_ctx *p, const char *body, size_t len, struct sso_error *err)
+{
+    struct openid_state *s = p->state;
+    struct jose_jwks *keys = NULL;
+    int rc = jose_jwks_parse(body, len, &keys, err);
+    if (rc == PAM_SUCCESS) {
+        jose_jwks_free(s->keys);
+        s->keys = keys;
+    }
+    return rc;
+}
+
+/* {issuer}/.well-known/openid-configuration, the issuer's one trailing
+ * '/' dropped first (OpenID Connect Discovery 1.0, section 4). */
+static int discover(struct provider_ctx *p)
+{
+    const struct cfg *c = p->cfg;
+    char url[CFG_URL_MAX + sizeof(WELL_KNOWN)], key[CFG_URL_MAX + 16];
+    size_t n = strlen(c->issuer);
+    if (n && c->issuer[n - 1] == '/')
+        n--;
+    snprintf(url, sizeof(url), "%.*s%s", (int)n, c->issuer, WELL_KNOWN);
+    snprintf(key, sizeof(key), "discovery\n%s", c->issuer);
+    bool fetched;
+    return document(p, "discovery document", key, url, DOC_MAX_AGE, read_discovery, &fetched);
+}
+
+static void jwks_key(const struct provider_ctx *p, char *key, size_t len)
+{
+    const struct openid_state *s = p->state;
+    snprintf(key, len, "jwks\n%s\n%s", p->cfg->issuer, s->disco.jwks_uri);
+}
+
+static int load_keys(struct provider_ctx *p)
+{
+    struct openid_state *s = p->state;
+    char key[2 * DISCOVERY_URL_MAX + 16];
+    jwks_key(p, key, sizeof(key));
+    return document(p, "JWKS", key, s->disco.jwks_uri, DOC_MAX_AGE, read_jwks,
+                    &s->keys_fetched);
+}
+
+/* The token names a key we do not hold: the provider may have rotated its
+ * keys. Fetch the JWKS again - once per login, and not if any login did so
+ * within the floor (then its copy is the one to use). */
+static int reload_keys(struct provider_ctx *p)
+{
+    struct openid_state *s = p->state;
+    if (s->keys_fetched)
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "%s (in a JWKS fetched during this login)",
+                        p->err->msg);
+    char key[2 * DISCOVERY_URL_MAX + 16];
+    jwks_key(p, key, sizeof(key));
+    notice(p, LOG_NOTICE, "%s; fetching the JWKS again", p->err->msg);
+    bool fetched;
+    int rc = document(p, "JWKS", key, s->disco.jwks_uri, JWKS_REFETCH_FLOOR, read_jwks,
+                      &fetched);
+    s->keys_fetched = true;
+    return rc;
+}
+
+/* ---- the client ---- */
+
+/* The secret: root's file, mode 0600 or stricter, one line. */
+static int load_secret(struct provider_ctx *p, struct openid_state *s)
+{
+    const char *path = p->cfg->client_secret_file;
+    int fd = -1;
+    if (!path[0])
+        return PAM_SUCCESS; /* a public client */
+    int rc = trust_open_file(path, "client_secret_file", &fd, p->err);
+    if (rc == PAM_NO_MODULE_DATA)
+        return sso_fail(p->err, PAM_SERVICE_ERR, "client_secret_file %s does not exist", path);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    struct stat st;
+    ssize_t n = -1;
+    if (fstat(fd, &st) != 0)
+        rc = sso_fail(p->err, PAM_SERVICE_ERR, "client_secret_file %s: cannot stat it", path);
+    else if (st.st_mode & 077)
+        rc = sso_fail(p->err, PAM_SERVICE_ERR, "client_secret_file %s has mode %04o: others "
+                      "may read it (chmod 600)", path, (unsigned)(st.st_mode & 07777));
+    else if ((n = read(fd, s->secret, sizeof(s->secret))) < 0)
+        rc = sso_fail(p->err, PAM_SERVICE_ERR, "client_secret_file %s: read error", path);
+    close(fd);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    size_t len = (size_t)n;
+    if (len == sizeof(s->secret))
+        rc = sso_fail(p->err, PAM_SERVICE_ERR, "client_secret_file %s: longer than %d bytes",
+                      path, SECRET_MAX - 1);
+    if (rc == PAM_SUCCESS && len && s->secret[len - 1] == '\n')
+        len--;
+    if (rc == PAM_SUCCESS && len && s->secret[len - 1] == '\r')
+        len--;
+    for (size_t i = 0; rc == PAM_SUCCESS && i < len; i++)
+        if ((unsigned char)s->secret[i] < 0x20 || (unsigned char)s->secret[i] > 0x7e)
+            rc = sso_fail(p->err, PAM_SERVICE_ERR, "client_secret_file %s: the secret must be "
+                          "one line of printable ASCII", path);
+    if (rc == PAM_SUCCESS && len == 0)
+        rc = sso_fail(p->err, PAM_SERVICE_ERR, "client_secret_file %s is empty", path);
+    if (rc != PAM_SUCCESS) {
+        sso_cleanse(s->secret, sizeof(s->secret));
+        return rc;
+    }
+    s->secret[len] = '\0';
+    return PAM_SUCCESS;
+}
+
+/* "openid" first, then the configured scopes, space-separated. */
+static void build_scope(const struct cfg *c, char *dst, size_t len)
+{
+    size_t used = (size_t)snprintf(dst, len, "openid");
+    for (const char *q = c->scopes; *q && used < len;) {
+        size_t n = strcspn(q, ",");
+        if (!(n == 6 && strncmp(q, "openid", 6) == 0))
+            used += (size_t)snprintf(dst + used, len - used, " %.*s", (int)n, q);
+        q += n + (q[n] == ',');
+    }
+}
+
+/* HTTP Basic or the body, as client_auth says; `auto` follows the
+ * discovery document (Basic when it lists it or lists nothing: RFC 8414). */
+static int choose_client_auth(struct provider_ctx *p, struct openid_state *s)
+{
+    const struct cfg *c = p->cfg;
+    s->client.basic = false;
+    if (!s->secret[0])
+        return PAM_SUCCESS;
+    if (c->client_auth != CFG_AUTH_AUTO) {
+        s->client.basic = c->client_auth == CFG_AUTH_BASIC;
+        return PAM_SUCCESS;
+    }
+    if (s->disco.auth_methods & DISCOVERY_AUTH_BASIC)
+        s->client.basic = true;
+    else if (!(s->disco.auth_methods & DISCOVERY_AUTH_POST))
+        return sso_fail(p->err, PAM_SERVICE_ERR, "the provider lists neither "
+                        "client_secret_basic nor client_secret_post for client "
+                        "authentication: set client_auth if it accepts one of them");
+    return PAM_SUCCESS;
+}
+
+/* The options' endpoints over the discovery document's. */
+static int apply_overrides(struct provider_ctx *p, struct openid_state *s)
+{
+    const struct cfg *c = p->cfg;
+    struct discovery *d = &s->disco;
+    if (c->device_authorization_endpoint[0])
+        sso_strlcpy(d->device_authorization_endpoint, c->device_authorization_endpoint,
+                    sizeof(d->device_authorization_endpoint));
+    if (c->token_endpoint[0])
+        sso_strlcpy(d->token_endpoint, c->token_endpoint, sizeof(d->token_endpoint));
+    if (c->jwks_uri[0])
+        sso_strlcpy(d->jwks_uri, c->jwks_uri, sizeof(d->jwks_uri));
+    if (!d->device_authorization_endpoint[0])
+        return sso_fail(p->err, PAM_SERVICE_ERR, "the provider's discovery document names no "
+                        "device_authorization_endpoint (is the device grant enabled?): set "
+                        "device_authorization_endpoint");
+    return PAM_SUCCESS;
+}
+
+/* ---- the seam ---- */
+
+static int openid_validate(const struct cfg *c, struct sso_error *err)
+{
+    unsigned algs;
+    struct sso_error why = SSO_ERROR_INIT;
+    if (jose_alg_list(c->id_token_algs, &algs, &why) != PAM_SUCCESS)
+        return sso_fail(err, PAM_SERVICE_ERR, "id_token_algs: %s", why.msg);
+    return PAM_SUCCESS;
+}
+
+static int openid_open(struct provider_ctx *p)
+{
+    struct openid_state *s = calloc(1, sizeof(*s));
+    if (!s)
+        return sso_fail(p->err, PAM_BUF_ERR, "out of memory");
+    p->state = s;
+    struct sso_error why = SSO_ERROR_INIT;
+    if (jose_alg_list(p->cfg->id_token_algs, &s->algs, &why) != PAM_SUCCESS)
+        return sso_fail(p->err, PAM_SERVICE_ERR, "id_token_algs: %s", why.msg);
+    build_scope(p->cfg, s->scope, sizeof(s->scope));
+    s->client = (struct grant_client){p->cfg->client_id, s->secret, false, s->scope};
+    int rc = load_secret(p, s);
+    if (rc == PAM_SUCCESS)
+        rc = discover(p);
+    if (rc == PAM_SUCCESS)
+        rc = apply_overrides(p, s);
+    if (rc == PAM_SUCCESS)
+        rc = choose_client_auth(p, s);
+    /* Before the person is shown a code: a provider whose keys cannot be
+     * had would waste their approval. */
+    if (rc == PAM_SUCCESS)
+        rc = load_keys(p);
+    return rc;
+}
+
+static int openid_start(struct provider_ctx *p, struct device_auth *dev)
+{
+    struct openid_state *s = p->state;
+    return grant_start(p->http, &s->client, s->disco.device_authorization_endpoint, dev,
+                       p->err);
+}
+
+static int openid_poll(struct provider_ctx *p, const struct device_auth *dev,
+                       enum poll_result *result)
+{
+    struct openid_state *s = p->state;
+    char *id_token = NULL;
+    int rc = grant_poll(p->http, &s->client, s->disco.token_endpoint, dev, result, &id_token,
+                        p->err);
+    if (id_token) {
+        s->id_token = id_token;
+    }
+    return rc;
+}
+
+/* Any one of required_groups in the groups claim. */
+static int group_gate(struct provider_ctx *p, const struct jose_claims *claims,
+                      const char *approver)
+{
+    const struct cfg *c = p->cfg;
+    char group[256];
+    for (const char *q = c->required_groups; *q;) {
+        size_t n = strcspn(q, ",");
+        snprintf(group, sizeof(group), "%.*s", (int)n, q);
+        q += n + (q[n] == ',');
+        bool member = false;
+        struct sso_error why = SSO_ERROR_INIT;
+        if (jose_claim_has_group(claims, c->groups_claim, group, &member, &why) != PAM_SUCCESS)
+            return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "%s", why.msg);
+        if (member)
+            return PAM_SUCCESS;
+    }
+    return sso_fail_as(p->err, PAM_AUTH_ERR, SSO_CASE_NOT_PERMITTED,
+                       "approved by %s, who is in none of required_groups (ID token claim %s)",
+                       approver, c->groups_claim);
+}
+
+static int verify(struct provider_ctx *p, struct jose_claims **claims)
+{
+    struct openid_state *s = p->state;
+    const struct jose_policy policy = {p->cfg->issuer, p->cfg->client_id, s->algs,
+                                       JOSE_LEEWAY_DEFAULT, 0};
+    size_t len = strlen(s->id_token);
+    int rc = jose_verify_id_token(s->id_token, len, s->keys, &policy, claims, p->err);
+    if (rc == JOSE_UNKNOWN_KID && (rc = reload_keys(p)) == PAM_SUCCESS)
+        rc = jose_verify_id_token(s->id_token, len, s->keys, &policy, claims, p->err);
+    if (rc == JOSE_UNKNOWN_KID) /* an internal signal: never out of here */
+        rc = PAM_AUTHINFO_UNAVAIL;
+    return rc;
+}
+
+static int openid_identify(struct provider_ctx *p, char *approver, size_t len)
+{
+    struct openid_state *s = p->state;
+    const struct cfg *c = p->cfg;
+    struct jose_claims *claims = NULL;
+    approver[0] = '\0';
+    if (!s->id_token)
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "no ID token to verify");
+    int rc = verify(p, &claims);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    struct sso_error why = SSO_ERROR_INIT;
+    rc = jose_claim_string(claims, c->username_claim, approver, len, &why);
+    if (rc != PAM_SUCCESS)
+        rc = sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the verified ID token has no usable %s "
+                      "claim (username_claim): %s", c->username_claim, why.msg);
+    if (rc == PAM_SUCCESS && c->required_groups[0])
+        rc = group_gate(p, claims, approver);
+    if (rc == PAM_SUCCESS)
+        notice(p, LOG_DEBUG, "ID token verified (alg %s, kid %s)", jose_claims_alg(claims),
+               jose_claims_kid(claims));
+    jose_claims_free(claims);
+    return rc;
+}
+
+static void openid_close(struct provider_ctx *p)
+{
+    struct openid_state *s = p->state;
+    if (!s)
+        return;
+    if (s->id_token) {
+        sso_cleanse(s->id_token, strlen(s->id_token));
+        free(s->id_token);
+    }
+    jose_jwks_free(s->keys);
+    sso_cleanse(s, sizeof(*s));
+    free(s);
+    p->state = NULL;
+}
+
+const struct provider provider_openid = {
+    .name = "openid",
+    .title = "Sign in with your organization's identity provider.",
+    .where = "a browser where you are signed in to your identity provider",
+    .validate = openid_validate,
+    .open = openid_open,
+    .start = openid_start,
+    .poll = openid_poll,
+    .renew = NULL, /* the client is configured, not registered: nothing to renew */
+    .identify = openid_identify,
+    .identify_always = true,
+    .close = openid_close,
+};
