@@ -44,6 +44,7 @@ demo   openssl                 openssl
 check  libqrencode-dev         qrencode-devel
 check  libcmocka-dev           libcmocka-devel
 check  python3-botocore        python3-botocore
+check  python3-cryptography    python3-cryptography
 check  python3-pil             python3-pillow
 check  python3-pexpect         python3-pexpect
 check  curl                    curl

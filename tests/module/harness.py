@@ -61,10 +61,10 @@ def _lib(name):
 
 
 class Standin:
-    def __init__(self, workdir, scenario=None):
+    def __init__(self, workdir, scenario=None, mode="aws"):
         self.dir = os.path.join(workdir, "standin")
         os.makedirs(self.dir, exist_ok=True)
-        args = [PY, STANDIN, "--dir", self.dir, "--port", "0"]
+        args = [PY, STANDIN, "--dir", self.dir, "--port", "0", "--mode", mode]
         if scenario:
             args += ["--scenario", json.dumps(scenario)]
         self.out = open(os.path.join(self.dir, "stdout.log"), "w")
@@ -123,6 +123,11 @@ class Standin:
         return self._call("POST", "/device/decide",
                           urlencode({"user_code": user_code, "user": user,
                                      "decision": decision}), form=True)
+
+    def rotate(self, keep_old=False):
+        """oidc mode: new signing keys (rsa-N, ec-N); returns the JWKS's kids."""
+        _, body = self._call("POST", "/_standin/rotate", {"keep_old": keep_old})
+        return json.loads(body)["kids"]
 
     def stop(self):
         self.proc.terminate()

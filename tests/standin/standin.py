@@ -11,7 +11,12 @@ plus an approval page for people (/device) and a control API for tests
 (/_standin/...).  The wire format follows botocore's service models
 (sso-oidc/2019-06-10, sso/2019-06-10, sts/2011-06-15).  Standard library only.
 
-Usage: standin.py --dir DIR [--port 0] [--scenario JSON]
+With --mode oidc the same server is instead a deliberately hostile OpenID
+provider: discovery, JWKS, RFC 8628 device authorization and token
+endpoints, ID tokens signed (or mis-signed) as the scenario says.  That mode
+needs python3-cryptography; the AWS mode does not import it.
+
+Usage: standin.py --dir DIR [--port 0] [--scenario JSON] [--mode aws|oidc]
 See README.md next to this file for the contract.
 """
 
@@ -119,6 +124,141 @@ DEFAULT_SCENARIO = {
     "random_faults": None,
 }
 
+# ---- OpenID provider mode (--mode oidc) ------------------------------------
+
+OIDC_API_OPS = ("Discovery", "JWKS", "DeviceAuthorization", "Token")
+OIDC_ACCESS_TOKEN_TTL = 3600
+JWKS_HUGE_DEFAULT = 65537        # one byte over 64 KiB
+JWKS_DEEP_DEFAULT = 100
+JWKS_MANY_DEFAULT = 1000
+ID_TOKEN_ALGS = ("RS256", "PS256", "ES256", "none", "HS256-pubkey", "HS256-pubkey-der")
+CLIENT_AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
+# Claims the stand-in sets itself; extra_claims may not name them
+# (claims_override is the knob that replaces them).
+STANDARD_CLAIMS = ("iss", "sub", "aud", "azp", "exp", "iat", "nbf", "preferred_username", "groups")
+# Entra ID's AADSTS numbers for the errors it sends (illustrative: Microsoft
+# says clients must not depend on them, and neither may the module).
+ENTRA_CODES = {
+    "authorization_pending": (70016, "OAuth 2.0 device flow error. Authorization is pending. "
+                                     "Continue polling."),
+    "authorization_declined": (70000, "The user has declined the authorization request."),
+    "expired_token": (70019, "Verification code expired."),
+    "invalid_grant": (70000, "The provided value for the 'device_code' is not valid."),
+    "invalid_client": (7000215, "Invalid client secret provided."),
+    "invalid_request": (900144, "The request body must contain the required parameters."),
+    "invalid_scope": (70011, "The provided value for the input parameter 'scope' is not valid."),
+    "unsupported_grant_type": (70003, "The app requested an unsupported grant type."),
+    "slow_down": (50196, "The server terminated an operation because it encountered a "
+                         "client request loop."),
+    "server_error": (90033, "A transient error has occurred. Please try again."),
+    "temporarily_unavailable": (90033, "A transient error has occurred. Please try again."),
+}
+
+OIDC_DEFAULT_SCENARIO = {
+    # the device flow, as in the AWS mode
+    "interval": 1,
+    "expires_in": 600,
+    "enforce_interval": True,
+    "slow_down_sticky": False,
+    "approve_after_polls": None,
+    "approve_after_seconds": None,
+    "decision": "approve",
+    "approver": "alice",
+    "expire_after_polls": None,
+    "slow_down_polls": [],
+    "faults": {},
+    "hang_seconds": 30,
+    "latency": 0,
+    "random_faults": None,
+    # the provider
+    "issuer_path": "",
+    "clients": {"pam-test": {"secret": None, "auth": "none"},
+                "pam-conf": {"secret": "s3cret-conf", "auth": "client_secret_basic"}},
+    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+    "groups": {"*": ["linux-users"]},
+    "extra_claims": {},
+    # hostile knobs
+    "shape": "standard",
+    "error_status": {},
+    "device_overrides": {},
+    "discovery_issuer_override": None,
+    "discovery_overrides": {},
+    "id_token_alg": "RS256",
+    "kid_override": False,
+    "iss_override": None,
+    "aud_override": None,
+    "azp": None,
+    "exp_offset": 300,
+    "iat_offset": 0,
+    "nbf_offset": None,
+    "signature_der": False,
+    "tamper": None,
+    "claims_override": {},
+    "claims_remove": [],
+    "omit_id_token": False,
+    "jwks_wrong_type": False,
+    "jwks_huge": False,
+    "jwks_deep": False,
+    "jwks_many": False,
+}
+
+
+def _is_str_list(v):
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def oidc_value_ok(k, v):
+    """Validation of the keys only the oidc mode has (True: acceptable)."""
+    if k == "slow_down_sticky" or k in ("signature_der", "omit_id_token", "jwks_wrong_type"):
+        return isinstance(v, bool)
+    if k == "issuer_path":
+        seg = r"/[A-Za-z0-9._~!$&'()*+,;=:@%-]+"
+        return isinstance(v, str) and (v == "" or re.fullmatch("(%s)+" % seg, v) is not None)
+    if k == "clients":
+        return isinstance(v, dict) and all(
+            isinstance(cid, str) and cid and isinstance(c, dict) and set(c) <= {"secret", "auth"}
+            and c.get("auth", "none") in CLIENT_AUTH_METHODS
+            and ((c.get("auth", "none") == "none" and c.get("secret") is None)
+                 or (c.get("auth", "none") != "none" and isinstance(c.get("secret"), str)
+                     and c["secret"]))
+            for cid, c in v.items())
+    if k == "token_endpoint_auth_methods_supported":
+        return _is_str_list(v)
+    if k == "groups":
+        return isinstance(v, dict) and all(_is_str_list(g) for g in v.values())
+    if k == "extra_claims":
+        return isinstance(v, dict) and not set(v) & set(STANDARD_CLAIMS)
+    if k in ("claims_override", "discovery_overrides", "device_overrides"):
+        return isinstance(v, dict)
+    if k == "claims_remove":
+        return _is_str_list(v)
+    if k == "shape":
+        return v in ("standard", "google", "entra")
+    if k == "error_status":
+        return isinstance(v, dict) and all(_is_int(x) and 100 <= x <= 599 for x in v.values())
+    if k in ("discovery_issuer_override", "iss_override", "azp"):
+        return v is None or isinstance(v, str)
+    if k == "id_token_alg":
+        return v in ID_TOKEN_ALGS
+    if k == "kid_override":
+        return v is False or v is None or isinstance(v, str)
+    if k == "aud_override":
+        return v is None or isinstance(v, str) or _is_str_list(v)
+    if k in ("exp_offset", "iat_offset"):
+        return _is_int(v)
+    if k == "nbf_offset":
+        return v is None or _is_int(v)
+    if k == "tamper":
+        return v in (None, "payload", "header")
+    if k == "jwks_huge":
+        return isinstance(v, bool) or (_is_int(v) and 0 <= v <= 64 * 1024 * 1024)
+    if k == "jwks_deep":
+        return isinstance(v, bool) or (_is_int(v) and 4 <= v <= 100000)
+    if k == "jwks_many":
+        return isinstance(v, bool) or (_is_int(v) and 0 <= v <= 100000)
+    return False
+
+
 STOP = threading.Event()
 
 
@@ -134,12 +274,14 @@ def _is_num(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def validate_scenario(upd):
+def validate_scenario(upd, mode="aws"):
     """Raise ValueError if the update is not acceptable."""
     if not isinstance(upd, dict):
         raise ValueError("scenario must be a JSON object")
+    defaults = DEFAULT_SCENARIO if mode == "aws" else OIDC_DEFAULT_SCENARIO
+    api_ops = API_OPS if mode == "aws" else OIDC_API_OPS
     for k, v in upd.items():
-        if k not in DEFAULT_SCENARIO:
+        if k not in defaults:
             raise ValueError("unknown scenario key: %s" % k)
         bad = False
         if k in ("interval", "approve_after_polls", "expire_after_polls"):
@@ -167,7 +309,7 @@ def validate_scenario(upd):
                 isinstance(v, dict) and set(v) <= {"rate", "kinds", "ops", "seed"}
                 and _is_num(v.get("rate")) and 0 <= v["rate"] <= 1
                 and all(x in FAULT_KINDS for x in v.get("kinds", TRANSIENT_KINDS))
-                and all(x in API_OPS for x in v.get("ops", API_OPS))
+                and all(x in api_ops for x in v.get("ops", api_ops))
                 and _is_int(v.get("seed", 0))))
         elif k == "assignments":
             bad = not (isinstance(v, dict) and all(
@@ -179,9 +321,9 @@ def validate_scenario(upd):
                 bad = True
             else:
                 for op, spec in v.items():
-                    if op not in API_OPS:
+                    if op not in api_ops:
                         raise ValueError("faults: unknown operation %r (one of %s)"
-                                         % (op, ", ".join(API_OPS)))
+                                         % (op, ", ".join(api_ops)))
                     if not isinstance(spec, dict) or spec.get("kind") not in FAULT_KINDS:
                         raise ValueError("faults[%s]: kind must be one of %s"
                                          % (op, ", ".join(FAULT_KINDS)))
@@ -200,6 +342,8 @@ def validate_scenario(upd):
                             raise ValueError("faults[%s]: headers must be a string->string object" % op)
                         if not isinstance(spec.get("body", ""), str):
                             raise ValueError("faults[%s]: body must be a string" % op)
+        elif mode == "oidc":
+            bad = not oidc_value_ok(k, v)
         if bad:
             raise ValueError("bad value for scenario key %s: %s" % (k, json.dumps(v)))
 
@@ -340,23 +484,133 @@ def normalize_user_code(s):
 
 
 # --------------------------------------------------------------------------
+# OpenID mode: keys, JWKS and ID tokens (python3-cryptography, loaded lazily)
+# --------------------------------------------------------------------------
+
+def b64url(data):
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _int_bytes(n, length=None):
+    return n.to_bytes(length or max(1, (n.bit_length() + 7) // 8), "big")
+
+
+class SigningKey:
+    """One signing key: kid, kty ("RSA" or "EC"), the private key, its JWK."""
+
+    def __init__(self, kty, kid):
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+        self.kty, self.kid = kty, kid
+        if kty == "RSA":
+            self.priv = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pn = self.priv.public_key().public_numbers()
+            self.jwk = {"kty": "RSA", "use": "sig", "kid": kid,
+                        "n": b64url(_int_bytes(pn.n)), "e": b64url(_int_bytes(pn.e))}
+        else:
+            self.priv = ec.generate_private_key(ec.SECP256R1())
+            pn = self.priv.public_key().public_numbers()
+            self.jwk = {"kty": "EC", "use": "sig", "kid": kid, "crv": "P-256",
+                        "x": b64url(_int_bytes(pn.x, 32)), "y": b64url(_int_bytes(pn.y, 32))}
+
+    def public_pem(self):
+        from cryptography.hazmat.primitives import serialization
+        return self.priv.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def public_der(self):
+        from cryptography.hazmat.primitives import serialization
+        return self.priv.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def jws_sign(alg, key, signing_input, der=False):
+    """The JWS signature bytes for alg (ID_TOKEN_ALGS names) with key."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
+    if alg == "RS256":
+        return key.priv.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    if alg == "PS256":
+        return key.priv.sign(signing_input, padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                                                        salt_length=32), hashes.SHA256())
+    if alg == "ES256":
+        sig = key.priv.sign(signing_input, ec.ECDSA(hashes.SHA256()))
+        if der:
+            return sig
+        r, s_ = utils.decode_dss_signature(sig)
+        return _int_bytes(r, 32) + _int_bytes(s_, 32)
+    if alg == "HS256-pubkey":
+        return hmac.new(key.public_pem(), signing_input, hashlib.sha256).digest()
+    if alg == "HS256-pubkey-der":
+        return hmac.new(key.public_der(), signing_input, hashlib.sha256).digest()
+    if alg == "none":
+        return b""
+    raise ValueError(alg)
+
+
+def _flip_char(c):
+    if c.isdigit():
+        return str((int(c) + 1) % 10)
+    return c.swapcase()
+
+
+def tamper_json(text, part):
+    """One character of a JOSE header or claims set changed, JSON still valid:
+    header: the last letter of "typ"'s value has its case swapped (JWT -> JWt);
+    payload: the last digit of "exp" is incremented mod 10. Without those
+    members, the last letter or digit of the text is changed instead."""
+    pat = r'"typ":"[^"]*([A-Za-z0-9])"' if part == "header" else r'"exp":-?\d*(\d)'
+    m = re.search(pat, text)
+    if m:
+        i = m.start(1)
+    else:
+        i = max(j for j, c in enumerate(text) if c.isalnum())
+    return text[:i] + _flip_char(text[i]) + text[i + 1:]
+
+
+_FILLERS = []
+
+
+def filler_keys(n):
+    """n RSA-shaped public JWKs with random 2048-bit moduli, kids filler-0001...
+    The same n keys every time (fixed seed), so a cached JWKS stays valid."""
+    import random
+    if len(_FILLERS) < n:
+        rng = random.Random(4242 + len(_FILLERS))
+        for i in range(len(_FILLERS), n):
+            modulus = rng.getrandbits(2048) | (1 << 2047) | 1
+            _FILLERS.append({"kty": "RSA", "use": "sig", "kid": "filler-%04d" % (i + 1),
+                             "n": b64url(_int_bytes(modulus, 256)), "e": "AQAB"})
+    return [dict(k) for k in _FILLERS[:n]]
+
+
+# --------------------------------------------------------------------------
 # State
 # --------------------------------------------------------------------------
 
 class State:
-    def __init__(self, directory, initial_scenario):
+    def __init__(self, directory, initial_scenario, mode="aws"):
         self.lock = threading.RLock()
         self.dir = directory
+        self.mode = mode
+        self.api_ops = API_OPS if mode == "aws" else OIDC_API_OPS
+        self.defaults = DEFAULT_SCENARIO if mode == "aws" else OIDC_DEFAULT_SCENARIO
         self.log_path = os.path.join(directory, "requests.jsonl")
         self.logf = open(self.log_path, "w", buffering=1)
         self.port = None
         self._conn = 0
+        if mode == "oidc":
+            # Made once; reset brings back these very keys (rsa-1, ec-1).
+            self.initial_keys = [SigningKey("RSA", "rsa-1"), SigningKey("EC", "ec-1")]
         self._reset_locked()
         if initial_scenario:
             self.merge_scenario(initial_scenario)
 
     def _reset_locked(self):
-        self.scenario = _copy(DEFAULT_SCENARIO)
+        self.scenario = _copy(self.defaults)
+        if self.mode == "oidc":
+            self.keys = list(self.initial_keys)   # newest first
+            self.key_gen = 1
         self.clients = {}      # clientId -> dict
         self.devices = {}      # deviceCode -> dict
         self.user_codes = {}   # userCode -> deviceCode
@@ -388,7 +642,7 @@ class State:
             self.logf.write(line + "\n")
 
     def merge_scenario(self, upd):
-        validate_scenario(upd)
+        validate_scenario(upd, self.mode)
         with self.lock:
             self.scenario.update(_copy(upd))
             if "faults" in upd:
@@ -405,7 +659,7 @@ class State:
             i = self.fault_calls.get(op, 0)
             self.fault_calls[op] = i + 1
             rnd = self.scenario.get("random_faults")
-            if not spec and rnd and op in rnd.get("ops", API_OPS):
+            if not spec and rnd and op in rnd.get("ops", self.api_ops):
                 if self.rng.random() < rnd["rate"]:
                     return {"kind": self.rng.choice(list(rnd.get("kinds", TRANSIENT_KINDS))),
                             "random": True}
@@ -430,6 +684,21 @@ class State:
         if dev["expired"] or now >= dev["deadline"]:
             return "expired"
         return dev["status"]
+
+    # OpenID mode (lock held)
+    def issuer(self):
+        return "https://127.0.0.1:%d%s" % (self.port, self.scenario["issuer_path"])
+
+    def current_key(self, kty):
+        return next(k for k in self.keys if k.kty == kty)
+
+    def rotate(self, keep_old):
+        """New RSA and EC keys (rsa-N, ec-N); the old ones stay only if keep_old."""
+        self.key_gen += 1
+        new = [SigningKey("RSA", "rsa-%d" % self.key_gen),
+               SigningKey("EC", "ec-%d" % self.key_gen)]
+        self.keys = new + (self.keys if keep_old else [])
+        return [k.kid for k in self.keys]
 
     def settle_timed(self, dev, now):
         if (dev["status"] == "pending" and dev["auto_at"] is not None
@@ -580,7 +849,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.close_connection = True
         else:
-            self.send_header("x-amzn-RequestId", rid)
+            if self.st.mode == "aws":
+                self.send_header("x-amzn-RequestId", rid)
             if resp.ctype:
                 self.send_header("Content-Type", resp.ctype)
             for k, v in resp.headers:
@@ -599,6 +869,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _route(self, method, path, query):
         if path.startswith("/_standin/"):
             return "Control"
+        if self.st.mode == "oidc":
+            return self._route_oidc(method, path)
         table = {
             ("POST", "/client/register"): "RegisterClient",
             ("POST", "/device_authorization"): "StartDeviceAuthorization",
@@ -624,10 +896,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path, query = url.path, url.query
         method = self.command
         op = self._route(method, path, query)
-        rec = {"t": round(t0, 6), "conn": self.conn_id, "op": op, "method": method,
-               "path": self.path[:2048], "status": None, "error": None, "fault": None,
-               "client_id": None, "user_code": None, "approver": None, "sigv4": None,
-               "user_agent": self.headers.get("User-Agent"), "members": None}
+        if self.st.mode == "aws":
+            rec = {"t": round(t0, 6), "conn": self.conn_id, "op": op, "method": method,
+                   "path": self.path[:2048], "status": None, "error": None, "fault": None,
+                   "client_id": None, "user_code": None, "approver": None, "sigv4": None,
+                   "user_agent": self.headers.get("User-Agent"), "members": None}
+        else:
+            rec = {"t": round(t0, 6), "conn": self.conn_id, "op": op, "method": method,
+                   "path": self.path[:2048], "status": None, "error": None, "fault": None,
+                   "client_id": None, "auth": None, "grant": None, "scope": None,
+                   "user_code": None, "approver": None, "poll": None, "kid": None, "alg": None,
+                   "user_agent": self.headers.get("User-Agent"), "members": None}
         try:
             body = self._read_body()
         except BodyError as e:
@@ -639,15 +918,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
 
         fault = None
-        if op in API_OPS:
+        if op in self.st.api_ops:
             fault = self.st.pick_fault(op)
         if fault:
             rec["fault"] = fault["kind"]
-            resp = self._fault_response(op, fault, rec, body, path, query)
+            if self.st.mode == "aws":
+                resp = self._fault_response(op, fault, rec, body, path, query)
+            else:
+                resp = self._oidc_fault_response(op, fault, rec, body, path, query)
         else:
             resp = self._handle(op, rec, body, path, query)
 
-        if op in API_OPS:
+        if op in self.st.api_ops:
             lat = self.st.scenario.get("latency") or 0
             if lat > 0:
                 STOP.wait(lat)
@@ -676,6 +958,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.h_page(rec, query)
         if op == "Decide":
             return self.h_decide(rec, body)
+        if op == "Unknown" and self.st.mode == "oidc":
+            return Resp(404, jbytes({"error": "not_found",
+                                     "error_description": "no such endpoint"}),
+                        error="not_found")
         if op == "Unknown":
             return Resp(404, jbytes({"message": "Not Found"}),
                         headers=[("x-amzn-ErrorType", "UnknownOperationException")],
@@ -1193,6 +1479,396 @@ class Handler(http.server.BaseHTTPRequestHandler):
         r.request_id = rid
         return r
 
+    # ---- OpenID provider (--mode oidc) ---------------------------------------------
+    def _route_oidc(self, method, path):
+        with self.st.lock:
+            ip = self.st.scenario["issuer_path"]
+        table = {
+            ("GET", ip + "/.well-known/openid-configuration"): "Discovery",
+            ("GET", ip + "/jwks"): "JWKS",
+            ("POST", ip + "/device_authorization"): "DeviceAuthorization",
+            ("POST", ip + "/token"): "Token",
+        }
+        if (method, path) in table:
+            return table[(method, path)]
+        if method == "GET" and path in ("/", "/device", "/device/",
+                                        ip + "/device", ip + "/device/"):
+            return "Page"
+        if method == "POST" and path in ("/device/decide", ip + "/device/decide"):
+            return "Decide"
+        return "Unknown"
+
+    def _oerr(self, sc, code, desc, status=None, basic=False):
+        """An OAuth error answer in the scenario's shape (lock held or sc a copy)."""
+        shape = sc["shape"]
+        if status is None:
+            status = 401 if code == "invalid_client" else 400
+            if shape == "google" and code == "authorization_pending":
+                status = 428
+        status = sc["error_status"].get(code, status)
+        body = {"error": code, "error_description": desc}
+        if shape == "entra":
+            num, text = ENTRA_CODES.get(code, (90000, desc))
+            trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+            ts = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())
+            body = {"error": code,
+                    "error_description": "AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\n"
+                                         "Timestamp: %s" % (num, text, trace, corr, ts),
+                    "error_codes": [num], "timestamp": ts, "trace_id": trace,
+                    "correlation_id": corr,
+                    "error_uri": "https://login.microsoftonline.com/error?code=%d" % num}
+        headers = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+        if basic and status == 401:
+            headers.append(("WWW-Authenticate", 'Basic realm="standin"'))
+        return Resp(status, jbytes(body), headers=headers, error=code)
+
+    def _form(self, rec, body, sc):
+        """The form parameters as {name: value}, or (None, error answer).
+        Strict as RFC 6749 asks: form-encoded, no parameter twice; an empty
+        value counts as absent (RFC 6749 3.1)."""
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            return None, self._oerr(sc, "invalid_request",
+                                    "Content-Type must be application/x-www-form-urlencoded")
+        try:
+            pairs = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                                           strict_parsing=bool(body), errors="strict")
+        except (ValueError, UnicodeDecodeError):
+            return None, self._oerr(sc, "invalid_request", "malformed form body")
+        rec["members"] = sorted(set(k for k, _ in pairs))
+        form = {}
+        for k, v in pairs:
+            if k in form:
+                return None, self._oerr(sc, "invalid_request", "parameter %s repeated" % k[:64])
+            form[k] = v
+        return {k: v for k, v in form.items() if v != ""}, None
+
+    def _client_auth(self, rec, form, sc):
+        """Authenticate the client (RFC 6749 2.3); return (client_id, None) or
+        (None, error answer). Each client must use exactly its own method."""
+        import base64
+        import binascii
+        authz = self.headers.get("Authorization")
+        body_id, body_secret = form.get("client_id"), form.get("client_secret")
+        basic = authz is not None
+        if basic:
+            scheme, _, cred = authz.strip().partition(" ")
+            rec["auth"] = "client_secret_basic"
+            if scheme.lower() != "basic":
+                rec["auth"] = scheme[:32]
+                return None, self._oerr(sc, "invalid_client",
+                                        "unsupported authorization scheme", basic=True)
+            try:
+                raw = base64.b64decode(cred.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, ValueError):
+                return None, self._oerr(sc, "invalid_client", "malformed Basic credentials",
+                                        basic=True)
+            user, colon, pw = raw.partition(":")
+            cid, secret = urllib.parse.unquote_plus(user), urllib.parse.unquote_plus(pw)
+            rec["client_id"] = cid[:128] or None
+            if not colon or not cid:
+                return None, self._oerr(sc, "invalid_client", "malformed Basic credentials",
+                                        basic=True)
+            if body_secret is not None:
+                return None, self._oerr(sc, "invalid_request",
+                                        "more than one client authentication method")
+            if body_id is not None and body_id != cid:
+                return None, self._oerr(sc, "invalid_client",
+                                        "client_id differs from the Basic credentials",
+                                        basic=True)
+            method = "client_secret_basic"
+        elif body_secret is not None:
+            method, cid, secret = "client_secret_post", body_id, body_secret
+        elif body_id is not None:
+            method, cid, secret = "none", body_id, None
+        else:
+            return None, self._oerr(sc, "invalid_client", "no client authentication")
+        rec["auth"], rec["client_id"] = method, cid[:128] if cid else None
+        if not cid:
+            return None, self._oerr(sc, "invalid_client", "client_id is required")
+        c = sc["clients"].get(cid)
+        if c is None:
+            return None, self._oerr(sc, "invalid_client", "unknown client", basic=basic)
+        want = c.get("auth", "none")
+        if want != method:
+            return None, self._oerr(sc, "invalid_client",
+                                    "this client authenticates with %s, not %s" % (want, method),
+                                    basic=basic)
+        if method != "none" and not hmac.compare_digest(c["secret"].encode(), secret.encode()):
+            return None, self._oerr(sc, "invalid_client", "wrong client secret", basic=basic)
+        return cid, None
+
+    def h_Discovery(self, rec, body, query):
+        with self.st.lock:
+            sc = _copy(self.st.scenario)
+            iss = self.st.issuer()
+        doc = {
+            "issuer": iss,
+            "device_authorization_endpoint": iss + "/device_authorization",
+            "token_endpoint": iss + "/token",
+            "jwks_uri": iss + "/jwks",
+            "token_endpoint_auth_methods_supported": sc["token_endpoint_auth_methods_supported"],
+            "id_token_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "grant_types_supported": [DEVICE_GRANT],
+        }
+        if sc["discovery_issuer_override"] is not None:
+            doc["issuer"] = sc["discovery_issuer_override"]
+        for k, v in sc["discovery_overrides"].items():
+            if v is None:
+                doc.pop(k, None)
+            else:
+                doc[k] = v
+        return Resp(200, jbytes(doc))
+
+    def h_JWKS(self, rec, body, query):
+        with self.st.lock:
+            sc = self.st.scenario
+            keys = [dict(k.jwk) for k in self.st.keys]
+            if sc["jwks_wrong_type"]:
+                rk, ek = self.st.current_key("RSA"), self.st.current_key("EC")
+                for j in keys:
+                    if j["kid"] == rk.kid and j["kty"] == "RSA":
+                        j["kid"] = ek.kid
+                    elif j["kid"] == ek.kid and j["kty"] == "EC":
+                        j["kid"] = rk.kid
+            many, deep, huge = sc["jwks_many"], sc["jwks_deep"], sc["jwks_huge"]
+        if many is not False:
+            n = JWKS_MANY_DEFAULT if many is True else many
+            keys = filler_keys(max(0, n - len(keys))) + keys
+        if deep is not False:
+            d = JWKS_DEEP_DEFAULT if deep is True else deep
+            # {"keys":[{..., "x-deep":[[...]]}]}: object, array, object, then d-3 arrays.
+            keys = [{"kty": "EC", "use": "sig", "kid": "deep", "crv": "P-256",
+                     "x-deep": "@DEEP@"}] + keys
+            out = jbytes({"keys": keys}).replace(b'"@DEEP@"', b"[" * (d - 3) + b"]" * (d - 3))
+        else:
+            out = jbytes({"keys": keys})
+        if huge is not False:
+            size = JWKS_HUGE_DEFAULT if huge is True else huge
+            prefix = out[:-1] + b',"padding":"'
+            out = prefix + b"A" * max(0, size - len(prefix) - 2) + b'"}'
+        return Resp(200, out)
+
+    def h_DeviceAuthorization(self, rec, body, query):
+        with self.st.lock:
+            sc = self.st.scenario
+            form, err = self._form(rec, body, sc)
+            if err:
+                return err
+            cid, err = self._client_auth(rec, form, sc)
+            if err:
+                return err
+            scope = form.get("scope")
+            rec["scope"] = scope[:512] if scope else None
+            if scope is None or "openid" not in scope.split(" "):
+                return self._oerr(sc, "invalid_scope", "the scope must include openid")
+            now = time.time()
+            while True:
+                a = "".join(secrets.choice(string.ascii_uppercase) for _ in range(8))
+                ucode = a[:4] + "-" + a[4:]
+                if ucode not in self.st.user_codes:
+                    break
+            dcode = "devcode-" + rand_hex(24)
+            interval = 5 if sc["shape"] == "entra" else sc["interval"]
+            t = sc["approve_after_seconds"]
+            dev = {"device_code": dcode, "user_code": ucode, "client_id": cid,
+                   "start": now, "deadline": now + sc["expires_in"],
+                   "interval": interval, "status": "pending", "approver": None,
+                   "expired": False, "polls": 0, "pending_answers": 0, "slow_downs": 0,
+                   "last_poll": None, "auto_at": None if t is None else now + t,
+                   "auto_decision": sc["decision"], "auto_approver": sc["approver"],
+                   "scope": scope}
+            self.st.devices[dcode] = dev
+            self.st.user_codes[ucode] = dcode
+            page = self.st.issuer() + "/device"
+            uri_name = "verification_url" if sc["shape"] == "google" else "verification_uri"
+            out = {"device_code": dcode, "user_code": ucode, uri_name: page,
+                   "verification_uri_complete": page + "?user_code=" + ucode,
+                   "expires_in": sc["expires_in"]}
+            if interval is not None:
+                out["interval"] = interval
+            for k, v in sc["device_overrides"].items():
+                if v is None:
+                    out.pop(k, None)
+                else:
+                    out[k] = v
+        rec["user_code"] = ucode
+        return Resp(200, jbytes(out), headers=[("Cache-Control", "no-store")])
+
+    def _id_token(self, sc, dev, client_id, now):
+        """The ID token for an approved device, as the scenario shapes it
+        (lock held). Returns (token, kid or None, alg of the header)."""
+        alg = sc["id_token_alg"]
+        key = self.st.current_key("EC" if alg == "ES256" else "RSA")
+        header = {"alg": {"HS256-pubkey": "HS256", "HS256-pubkey-der": "HS256"}.get(alg, alg),
+                  "typ": "JWT"}
+        kid = key.kid if sc["kid_override"] is False else sc["kid_override"]
+        if kid is not None:
+            header["kid"] = kid
+        now = int(now)
+        who = dev["approver"]
+        claims = {"iss": self.st.issuer() if sc["iss_override"] is None else sc["iss_override"],
+                  "sub": who,
+                  "aud": client_id if sc["aud_override"] is None else sc["aud_override"]}
+        if sc["azp"] is not None:
+            claims["azp"] = sc["azp"]
+        claims["exp"] = now + sc["exp_offset"]
+        claims["iat"] = now + sc["iat_offset"]
+        if sc["nbf_offset"] is not None:
+            claims["nbf"] = now + sc["nbf_offset"]
+        claims["preferred_username"] = who
+        groups = sc["groups"]
+        if who in groups or "*" in groups:
+            claims["groups"] = list(groups[who] if who in groups else groups["*"])
+        claims.update(_copy(sc["extra_claims"]))
+        claims.update(_copy(sc["claims_override"]))
+        for name in sc["claims_remove"]:
+            claims.pop(name, None)
+        htext = jbytes(header).decode()
+        ptext = json.dumps(claims, separators=(",", ":"), ensure_ascii=False)
+        signing_input = (b64url(htext.encode()) + "." + b64url(ptext.encode())).encode()
+        sig = jws_sign(alg, key, signing_input, der=sc["signature_der"])
+        if sc["tamper"] == "header":
+            htext = tamper_json(htext, "header")
+        elif sc["tamper"] == "payload":
+            ptext = tamper_json(ptext, "payload")
+        token = "%s.%s.%s" % (b64url(htext.encode()), b64url(ptext.encode()), b64url(sig))
+        return token, header.get("kid"), header["alg"]
+
+    def h_Token(self, rec, body, query):
+        now = time.time()
+        with self.st.lock:
+            sc = self.st.scenario
+            form, err = self._form(rec, body, sc)
+            if err:
+                return err
+            cid, err = self._client_auth(rec, form, sc)
+            if err:
+                return err
+            gt = form.get("grant_type")
+            rec["grant"] = gt[:128] if gt else None
+            if gt is None:
+                return self._oerr(sc, "invalid_request", "grant_type is required")
+            if gt != DEVICE_GRANT:
+                return self._oerr(sc, "unsupported_grant_type",
+                                  "only %s is supported" % DEVICE_GRANT)
+            dc = form.get("device_code")
+            if dc is None:
+                return self._oerr(sc, "invalid_request", "device_code is required")
+            dev = self.st.devices.get(dc)
+            if dev is None or dev["client_id"] != cid:
+                return self._oerr(sc, "invalid_grant", "unknown device_code")
+            rec["user_code"] = dev["user_code"]
+            rec["scope"] = dev["scope"][:512]
+            if dev["status"] == "redeemed":
+                return self._oerr(sc, "invalid_grant", "device_code already used")
+            if self.st.dev_status(dev, now) == "expired":
+                return self._oerr(sc, "expired_token", "device_code expired")
+            dev["polls"] += 1
+            idx = dev["polls"]
+            rec["poll"] = idx
+            prev, dev["last_poll"] = dev["last_poll"], now
+            interval = dev["interval"] if dev["interval"] is not None else 5
+            if sc["enforce_interval"] and prev is not None and now - prev < interval - 0.25:
+                return self._slow_down(sc, dev)
+            if idx in sc["slow_down_polls"]:
+                return self._slow_down(sc, dev)
+            if sc["expire_after_polls"] is not None and idx > sc["expire_after_polls"]:
+                dev["expired"] = True
+                return self._oerr(sc, "expired_token", "device_code expired")
+            self.st.settle_timed(dev, now)
+            if (dev["status"] == "pending" and sc["approve_after_polls"] is not None
+                    and dev["pending_answers"] >= sc["approve_after_polls"]):
+                dev["status"] = "approved" if sc["decision"] == "approve" else "denied"
+                dev["approver"] = sc["approver"]
+            rec["approver"] = dev["approver"]
+            if dev["status"] == "denied":
+                if sc["shape"] == "entra":
+                    return self._oerr(sc, "authorization_declined", "the user declined")
+                return self._oerr(sc, "access_denied", "the user denied the request")
+            if dev["status"] == "approved":
+                out = {"access_token": "atoken-" + rand_hex(32), "token_type": "Bearer",
+                       "expires_in": OIDC_ACCESS_TOKEN_TTL}
+                if not sc["omit_id_token"]:
+                    out["id_token"], rec["kid"], rec["alg"] = self._id_token(sc, dev, cid, now)
+                dev["status"] = "redeemed"
+                return Resp(200, jbytes(out),
+                            headers=[("Cache-Control", "no-store"), ("Pragma", "no-cache")])
+            dev["pending_answers"] += 1
+            return self._oerr(sc, "authorization_pending", "the user has not decided yet")
+
+    def _slow_down(self, sc, dev):
+        dev["slow_downs"] += 1
+        if sc["slow_down_sticky"]:
+            # RFC 8628 3.5: the interval grows by 5 s for this and every later poll.
+            dev["interval"] = (dev["interval"] if dev["interval"] is not None else 5) + 5
+        return self._oerr(sc, "slow_down", "polling too fast")
+
+    def _oidc_fault_response(self, op, fault, rec, body, path, query):
+        kind = fault["kind"]
+        with self.st.lock:
+            sc = _copy(self.st.scenario)
+        if kind == "http500":
+            return self._oerr(sc, "server_error", "internal error", status=500)
+        if kind == "http503":
+            return self._with_retry_after(
+                Resp(503, jbytes({"message": "Service Unavailable"}), error="ServiceUnavailable"),
+                fault)
+        if kind == "html503":
+            return self._with_retry_after(
+                Resp(503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+                     ctype="text/html", error="ServiceUnavailable"), fault)
+        if kind == "html500":
+            return Resp(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>",
+                        ctype="text/html")
+        if kind == "throttle":
+            return self._with_retry_after(
+                self._oerr(sc, "temporarily_unavailable", "rate exceeded", status=429), fault)
+        if kind == "slowdown":
+            return self._oerr(sc, "slow_down", "polling too fast")
+        if kind == "garbage":
+            return Resp(200, b"\x00\xff not json {{{")
+        if kind == "illtyped":
+            bad = {
+                "Discovery": {"issuer": 42, "device_authorization_endpoint": ["x"],
+                              "token_endpoint": {"u": 1}, "jwks_uri": True,
+                              "token_endpoint_auth_methods_supported": "none"},
+                "JWKS": {"keys": "x"},
+                "DeviceAuthorization": {"device_code": 1, "user_code": ["ABCD-EFGH"],
+                                        "verification_uri": 5,
+                                        "verification_uri_complete": {"u": 1},
+                                        "expires_in": "600", "interval": "fast"},
+                "Token": {"access_token": 7, "token_type": ["Bearer"], "expires_in": "3600",
+                          "id_token": 42},
+            }
+            return Resp(200, jbytes(bad[op]))
+        if kind in ("hang", "reset", "close"):
+            return Resp(action=kind)
+        if kind == "invalid_client":
+            return self._oerr(sc, "invalid_client", "client authentication failed")
+        if kind == "raw":
+            hdrs = list(fault.get("headers", {}).items())
+            return Resp(fault.get("status", 200), fault.get("body", "").encode("utf-8"),
+                        headers=hdrs, raw=True)
+        resp = self._handle(op, rec, body, path, query)
+        if kind == "huge":
+            return self._make_huge(resp)
+        if kind == "control_chars":
+            try:
+                obj = json.loads(resp.body)
+            except ValueError:
+                return resp
+            if isinstance(obj, dict):
+                for k in ("user_code", "verification_uri", "verification_url",
+                          "verification_uri_complete", "error_description", "message"):
+                    if isinstance(obj.get(k), str):
+                        obj[k] = CC_PREFIX + obj[k] + CC_SUFFIX
+                resp.body = jbytes(obj)
+            return resp
+        return resp
+
     # ---- approval page -----------------------------------------------------------
     def h_page(self, rec, query):
         q = urllib.parse.parse_qs(query, keep_blank_values=True)
@@ -1212,8 +1888,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "<button class=\"ok\" type=\"submit\" name=\"decision\" value=\"approve\">"
                  "Approve</button>"
                  "<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>"
-                 "</form><p class=\"note\">Local test stand-in &mdash; not an AWS service.</p>"
-                 % (html.escape(code, quote=True), html.escape(user, quote=True)))
+                 "</form><p class=\"note\">Local test stand-in &mdash; not %s.</p>"
+                 % (html.escape(code, quote=True), html.escape(user, quote=True),
+                    "an AWS service" if self.st.mode == "aws" else "a real identity provider"))
+        if self.st.mode == "oidc":
+            return html_page("Stand-in OpenID provider \u2014 authorize request", inner)
         return html_page("Stand-in for AWS access portal \u2014 authorize request", inner)
 
     def h_decide(self, rec, body):
@@ -1282,6 +1961,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 "approver": dev["approver"], "clientId": dev["client_id"],
                                 "polls": dev["polls"], "slowDowns": dev["slow_downs"]})
             return ok(out)
+        if path == "/_standin/rotate" and m == "POST" and self.st.mode == "oidc":
+            try:
+                upd = json.loads(body.decode("utf-8")) if body else {}
+                if not (isinstance(upd, dict) and set(upd) <= {"keep_old"}
+                        and isinstance(upd.get("keep_old", False), bool)):
+                    raise ValueError('rotate takes {"keep_old": true|false}')
+            except (ValueError, UnicodeDecodeError) as e:
+                return Resp(400, jbytes({"error": str(e)}), error="BadRotate")
+            rec["members"] = sorted(upd)
+            with self.st.lock:
+                return ok({"ok": True, "kids": self.st.rotate(upd.get("keep_old", False))})
         return Resp(404, jbytes({"error": "unknown control endpoint"}), error="NotFound")
 
 
@@ -1346,15 +2036,22 @@ def main(argv=None):
     ap.add_argument("--dir", required=True, help="state directory (certs, port, requests.jsonl)")
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = any free)")
     ap.add_argument("--scenario", default=None, help="JSON object of initial scenario keys")
+    ap.add_argument("--mode", choices=("aws", "oidc"), default="aws",
+                    help="aws: IAM Identity Center (default); oidc: a hostile OpenID provider")
     a = ap.parse_args(argv)
 
     initial = None
     if a.scenario:
         try:
             initial = json.loads(a.scenario)
-            validate_scenario(initial)
+            validate_scenario(initial, a.mode)
         except ValueError as e:
             print("standin: bad --scenario: %s" % e, file=sys.stderr)
+            return 2
+    if a.mode == "oidc":
+        import importlib.util
+        if importlib.util.find_spec("cryptography") is None:
+            print("standin: --mode oidc needs python3-cryptography", file=sys.stderr)
             return 2
 
     d = os.path.abspath(a.dir)
@@ -1371,7 +2068,7 @@ def main(argv=None):
     ctx.load_cert_chain(cert, key)
     ctx.set_alpn_protocols(["http/1.1"])
 
-    state = State(d, initial)
+    state = State(d, initial, a.mode)
     srv = Server(("127.0.0.1", a.port), state, ctx)
     state.port = srv.server_address[1]
 
