@@ -97,7 +97,7 @@ static int open_http(struct login *lg)
 static int open_provider(struct login *lg)
 {
     lg->provider = provider_select(&lg->cfg);
-    lg->ctx = (struct provider_ctx){lg->pamh, &lg->cfg, lg->http, &lg->err, NULL};
+    lg->ctx = (struct provider_ctx){lg->pamh, &lg->cfg, lg->http, &lg->err, NULL, false};
     int rc = lg->provider->validate(&lg->cfg, &lg->err);
     if (rc != PAM_SUCCESS)
         return rc;

@@ -30,6 +30,7 @@ struct provider_ctx {
     struct http_client *http;
     struct sso_error *err;
     void *state;
+    bool refresh; /* pam_ssooidc_check: fetch every document afresh */
 };
 
 struct provider {

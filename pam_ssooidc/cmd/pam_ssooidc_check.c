@@ -6,7 +6,8 @@
  * Reads the configuration exactly as the module does (the file, then the
  * stanza options given as arguments), prints the effective configuration
  * with where each value came from, checks every trusted path, the
- * registration cache and every endpoint (name resolution, TCP, TLS with the
+ * registration cache (AWS) or the provider's discovery document, client
+ * and JWKS (OpenID), every endpoint (name resolution, TCP, TLS with the
  * configured trust, an HTTP answer, through `proxy` when set) and the clock
  * against the service's. With --login it runs a real device login through
  * the installed module in a one-line PAM stack, with this terminal as the
@@ -36,6 +37,7 @@
 #include "config.h"
 #include "http.h"
 #include "outcome.h"
+#include "provider.h"
 #include "trust.h"
 #include "usermap.h"
 
@@ -97,6 +99,8 @@ static void print_config(struct report *r, json_t *out, const struct cfg *c,
     if (!r->json)
         printf("effective configuration (%s):\n", c->conf_path);
     for (size_t i = 0; i < cfg_option_count(); i++) {
+        if (!cfg_option_applies(c, i)) /* the other provider's */
+            continue;
         char value[CFG_URL_MAX + 8], src[CFG_PATH_MAX + 16];
         cfg_option_text(c, i, value, sizeof(value));
         const char *from = source_text(t, i, c->conf_path, src, sizeof(src));
@@ -105,7 +109,7 @@ static void print_config(struct report *r, json_t *out, const struct cfg *c,
                                                  cfg_option_name(i), "value", value, "from",
                                                  from));
         else
-            printf("  %-20s = %-44s (%s)\n", cfg_option_name(i), value[0] ? value : "\"\"",
+            printf("  %-29s = %-44s (%s)\n", cfg_option_name(i), value[0] ? value : "\"\"",
                    from);
     }
     if (r->json)
@@ -187,6 +191,8 @@ static void check_paths(struct report *r, const struct cfg *c, bool explicit_con
     check_file(r, "config file", c->conf_path, explicit_conf);
     if (c->ca_file[0])
         check_file(r, "ca_file", c->ca_file, true);
+    if (c->client_secret_file[0]) /* its mode is the provider's check (check_openid) */
+        check_file(r, "client_secret_file", c->client_secret_file, true);
     if (c->user_map[0]) {
         struct usermap map;
         struct sso_error err = SSO_ERROR_INIT;
@@ -358,13 +364,16 @@ struct endpoint {
 
 static void check_endpoints(struct report *r, const struct cfg *c)
 {
-    const struct endpoint eps[] = {
+    const struct endpoint aws[] = {
         {"oidc_endpoint", c->oidc_endpoint},
         {"portal_endpoint", c->portal_endpoint},
         {"sts_endpoint", c->sts_endpoint},
     };
-    enum { N = sizeof(eps) / sizeof(eps[0]) };
-    bool reached[N];
+    const struct endpoint openid[] = {{"issuer", c->issuer}};
+    enum { MAX_EPS = 3 };
+    const struct endpoint *eps = cfg_is_openid(c) ? openid : aws;
+    size_t N = cfg_is_openid(c) ? 1 : 3;
+    bool reached[MAX_EPS];
     /* Name resolution and TCP first: they need no trust, so a bad ca_file
      * does not hide a dead endpoint. Through a proxy, the proxy is what
      * this host reaches. */
@@ -396,7 +405,8 @@ static void check_endpoints(struct report *r, const struct cfg *c)
         finding(r, ST_OK, eps[i].name, "TLS verified%s, HTTP %ld in %.0f ms",
                 c->proxy[0] ? " through the proxy" : "", resp.status,
                 (sso_monotonic() - t0) * 1000);
-        if (resp.date[0] && (!date[0] || strcmp(eps[i].name, "sts_endpoint") == 0))
+        if (resp.date[0] && (!date[0] || strcmp(eps[i].name, "sts_endpoint") == 0 ||
+                             strcmp(eps[i].name, "issuer") == 0))
             snprintf(date, sizeof(date), "%s", resp.date);
         http_response_free(&resp);
     }
@@ -405,6 +415,36 @@ static void check_endpoints(struct report *r, const struct cfg *c)
         check_skew(r, date);
     else
         finding(r, ST_INFO, "clock", "not checked: no endpoint answered");
+}
+
+/* ------------------------------------------------------- OpenID */
+
+/* What the module does before it shows a code, done the same way (the
+ * provider's own open): the client secret, the discovery document with its
+ * issuer, the endpoints and client authentication, the JWKS. Both
+ * documents are fetched afresh (and stored for the next login). */
+static void check_openid(struct report *r, const struct cfg *c)
+{
+    const struct provider *prov = provider_select(c);
+    struct http_client *h = NULL;
+    struct sso_error err = SSO_ERROR_INIT;
+    if (prov->validate(c, &err) != PAM_SUCCESS) {
+        finding(r, ST_FAIL, "provider", "%s", err.msg);
+        return;
+    }
+    if (http_open(&h, c, &err) != PAM_SUCCESS) {
+        finding(r, ST_FAIL, "provider", "not checked: %s", err.msg);
+        return;
+    }
+    http_set_retry(h, 0, sso_monotonic() + 2.0 * (double)c->http_timeout);
+    struct provider_ctx ctx = {NULL, c, h, &err, NULL, true};
+    if (prov->open(&ctx) == PAM_SUCCESS)
+        finding(r, ST_OK, "provider", "discovery document of %s, client %s%s and JWKS ready",
+                c->issuer, c->client_id, c->client_secret_file[0] ? " (with secret)" : "");
+    else
+        finding(r, ST_FAIL, "provider", "%s", err.msg);
+    prov->close(&ctx);
+    http_close(h);
 }
 
 /* ------------------------------------------------------- --login */
@@ -523,9 +563,11 @@ int main(int argc, char **argv)
         if (!fragment) {
             bool cache_ok = false;
             check_paths(&r, &c, explicit_conf, &cache_ok);
-            if (cache_ok)
+            if (cache_ok && !cfg_is_openid(&c))
                 check_registration(&r, &c);
             check_endpoints(&r, &c);
+            if (cfg_is_openid(&c)) /* creates cache_dir if missing, as a login would */
+                check_openid(&r, &c);
         }
     }
     int verdict = -1;

@@ -663,3 +663,11 @@ void cfg_option_text(const struct cfg *c, size_t i, char *buf, size_t len)
     if (i < N_OPTIONS)
         cfg_format_value(c, &options[i], buf, len);
 }
+
+bool cfg_option_applies(const struct cfg *c, size_t i)
+{
+    if (i >= N_OPTIONS)
+        return false;
+    unsigned foreign = cfg_is_openid(c) ? OPT_AWS : OPT_OPENID;
+    return !(options[i].flags & foreign);
+}

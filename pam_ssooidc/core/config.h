@@ -95,6 +95,10 @@ size_t cfg_option_count(void);
 const char *cfg_option_name(size_t i);
 void cfg_option_text(const struct cfg *c, size_t i, char *buf, size_t len);
 
+/* Whether option i means anything for the provider c selects (an AWS-only
+ * option does not with an issuer, and the other way round). */
+bool cfg_option_applies(const struct cfg *c, size_t i);
+
 /* Which provider the configuration selects: an issuer means OpenID. */
 static inline bool cfg_is_openid(const struct cfg *c)
 {

@@ -90,7 +90,9 @@ static int document(struct provider_ctx *p, const char *label, const char *key,
     size_t len = 0;
     struct sso_error why = SSO_ERROR_INIT;
     *fetched = false;
-    int rc = cache_doc_load(p->cfg->cache_dir, key, label, max_age, &body, &len, &why);
+    int rc = p->refresh ? sso_fail(&why, PAM_NO_MODULE_DATA, "%s: fetched afresh", label)
+                        : cache_doc_load(p->cfg->cache_dir, key, label, max_age, &body, &len,
+                                         &why);
     if (rc == PAM_SERVICE_ERR || rc == PAM_BUF_ERR) {
         *p->err = why;
         return rc;

@@ -63,10 +63,13 @@ def main():
         return 0
     work = harness.trusted_tempdir("ssooidc-check-")
     sd = harness.Standin(work)
+    od = harness.Standin(os.path.join(work, "oidc"), mode="oidc")
     try:
         cases(sd, work)
+        openid_cases(od, work)
     finally:
         sd.stop()
+        od.stop()
         subprocess.run(["rm", "-rf", work])
         harness.cleanup_pam_wrapper_dirs()
     return tap.done()
@@ -222,6 +225,42 @@ def cases(sd, work):
     for what, hit in found.items():
         tap.check(hit, "planted mistake found in the one run: %s" % what, out)
     tap.check(rc == 1, "and the run exits 1", out)
+
+
+def openid_conf(od, work, **over):
+    opts = {"issuer": od.url, "client_id": "pam-test", "ca_file": od.ca,
+            "cache_dir": os.path.join(work, "oidc-cache"), "required_groups": "linux-users"}
+    opts.update(over)
+    return "".join("%s = %s\n" % kv for kv in opts.items() if kv[1] is not None)
+
+
+def openid_cases(od, work):
+    conf = write(os.path.join(work, "oidc.conf"), openid_conf(od, work))
+    rc, out, err = run("--conf", conf, "prompt=never")
+    tap.check(rc == 0 and re.search(r"^ok +provider: discovery document of %s, client pam-test "
+                                    r"and JWKS ready" % re.escape(od.url), out, re.M)
+              and re.search(r"^ok +issuer: TLS verified", out, re.M)
+              and not re.search(r"oidc_endpoint|registration", out),
+              "OpenID: discovery, client and JWKS checked; nothing of AWS shown", out + err)
+    secret = write(os.path.join(work, "secret"), "s3cret-conf\n", mode=0o640)
+    bad = write(os.path.join(work, "oidc-bad.conf"), openid_conf(
+        od, work, client_id="pam-conf", client_secret_file=secret))
+    rc, out, err = run("--conf", bad)
+    tap.check(rc == 1 and re.search(r"^FAIL +provider: client_secret_file %s has mode 0640"
+                                    % re.escape(secret), out, re.M),
+              "OpenID: a client secret others may read is a FAIL naming the file and mode",
+              out + err)
+    tap.check("s3cret-conf" not in out + err, "OpenID: the secret itself is never printed",
+              out + err)
+    od.reset(discovery_issuer_override=od.url + "/")
+    rc, out, err = run("--conf", conf)
+    od.reset()
+    tap.check(rc == 1 and re.search(r"^FAIL +provider: discovery document: issuer", out, re.M),
+              "OpenID: a discovery document for another issuer is a FAIL", out + err)
+    rc, out, err = run("--conf", conf, "region=eu-west-1")
+    tap.check(rc == 1 and re.search(r"^FAIL +configuration: .*region is an AWS IAM Identity "
+                                    r"Center option", out, re.M),
+              "OpenID: an AWS option beside issuer is a FAIL that says so", out + err)
 
 
 if __name__ == "__main__":

@@ -6,3 +6,8 @@
 # pinned oidc-provider (npm ci) when missing. About 25 s.
 # Sourced by tests/run_all.sh, which defines `suite`.
 suite providers tests/providers/run.sh
+# The module itself against both, through their own approval pages: the
+# right user admitted, another refused, a user outside required_groups
+# refused, denial, expiry, RS256 and ES256, public and confidential clients,
+# a key rotation between two logins. About 2 minutes.
+suite module-providers /usr/bin/python3 tests/providers/test_module_oidc.py

@@ -1062,6 +1062,138 @@ static uint32_t rng_next(uint32_t *s)
 
 /* Random bytes and random recombinations of valid fragments: never a crash,
  * always a definite answer, and an error always comes with a message. */
+/* ---------------------------------------------------- OpenID mode */
+
+#define ISSUER "issuer=https://id.example.com/realms/corp"
+#define CLIENT "client_id=pam-host"
+#define GROUPS "required_groups=linux-users,/linux/admins"
+
+static void test_openid_defaults(void **state)
+{
+    (void)state;
+    struct cfg c;
+    struct sso_error err = SSO_ERROR_INIT;
+    ASSERT_OK(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS), err);
+    assert_true(cfg_is_openid(&c));
+    assert_string_equal(c.issuer, "https://id.example.com/realms/corp");
+    assert_string_equal(c.scopes, "openid");
+    assert_string_equal(c.id_token_algs, "RS256,PS256,ES256");
+    assert_string_equal(c.username_claim, "preferred_username");
+    assert_string_equal(c.groups_claim, "groups");
+    assert_int_equal(c.client_auth, CFG_AUTH_AUTO);
+    /* nothing of AWS is derived for an OpenID provider */
+    assert_string_equal(c.oidc_endpoint, "");
+    assert_string_equal(c.sts_endpoint, "");
+    assert_string_equal(c.client_name, "");
+}
+
+static void test_openid_issuer_kept_exactly(void **state)
+{
+    (void)state;
+    struct cfg c;
+    struct sso_error err = SSO_ERROR_INIT;
+    /* Authentik's issuers end in '/': compared byte for byte, so kept. */
+    ASSERT_OK(LOAD_TEXT(&c, "", &err, "issuer=https://auth.example.com/application/o/pam/",
+                        CLIENT, GROUPS), err);
+    assert_string_equal(c.issuer, "https://auth.example.com/application/o/pam/");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, "issuer=https://id.example.com/?x=1", CLIENT, GROUPS),
+                 err, "issuer", "query or fragment");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, "issuer=http://id.example.com", CLIENT, GROUPS), err,
+                 "issuer", "https://");
+}
+
+static void test_openid_exactly_one_provider(void **state)
+{
+    (void)state;
+    struct cfg c;
+    struct sso_error err = SSO_ERROR_INIT;
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, START, ISSUER, CLIENT, GROUPS), err,
+                 "start_url and issuer are both set");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, "allow_any_approver"), err, "start_url is required",
+                 "or issuer");
+}
+
+static void test_openid_foreign_options(void **state)
+{
+    (void)state;
+    struct cfg c;
+    struct sso_error err = SSO_ERROR_INIT;
+    static const char *const aws_only[] = {"region=eu-west-1", "account_id=123456789012",
+                                           "role_name=Login", "client_name=x",
+                                           "oidc_endpoint=https://o.example.com"};
+    for (size_t i = 0; i < sizeof(aws_only) / sizeof(aws_only[0]); i++) {
+        const char *argv[] = {ISSUER, CLIENT, GROUPS, aws_only[i]};
+        char name[32];
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(aws_only[i], "="), aws_only[i]);
+        ASSERT_FAILS(cfg_load_text(&c, "", 4, argv, &err), err, name,
+                     "AWS IAM Identity Center option");
+    }
+    static const char *const oidc_only[] = {"client_id=x", "scopes=openid,email",
+                                            "required_groups=a", "username_claim=email",
+                                            "client_auth=post", "jwks_uri=https://k.example.com"};
+    for (size_t i = 0; i < sizeof(oidc_only) / sizeof(oidc_only[0]); i++) {
+        const char *argv[] = {START, "allow_any_approver", oidc_only[i]};
+        char name[32];
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(oidc_only[i], "="), oidc_only[i]);
+        ASSERT_FAILS(cfg_load_text(&c, "", 3, argv, &err), err, name, "OpenID provider option");
+    }
+    /* the same option in the file is named with its line */
+    ASSERT_FAILS(LOAD_TEXT(&c, "region = eu-west-1\n", &err, ISSUER, CLIENT, GROUPS), err,
+                 "region");
+}
+
+static void test_openid_policy(void **state)
+{
+    (void)state;
+    struct cfg c;
+    struct sso_error err = SSO_ERROR_INIT;
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, GROUPS), err, "client_id is required");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT), err, "no identity policy",
+                 "required_groups", "allow_any_approver");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "allow_any_approver"), err,
+                 "allow_any_approver contradicts required_groups");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, "allow_any_approver",
+                           "username_suffix=@example.com"),
+                 err, "allow_any_approver contradicts the user mapping");
+    ASSERT_OK(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, "allow_any_approver"), err);
+    ASSERT_OK(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "username_suffix=@example.com"),
+              err);
+}
+
+static void test_openid_value_rules(void **state)
+{
+    (void)state;
+    struct cfg c;
+    struct sso_error err = SSO_ERROR_INIT;
+    /* group names as providers write them */
+    ASSERT_OK(LOAD_TEXT(&c, "required_groups = /linux/admins,Linux Admins,"
+                            "0b1c2d3e-aaaa-bbbb-cccc-123456789012,ops@example.com\n",
+                        &err, ISSUER, CLIENT), err);
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, "required_groups=a,,b"), err,
+                 "required_groups", "empty entry");
+    ASSERT_FAILS(LOAD_TEXT(&c, "required_groups = a, b\n", &err, ISSUER, CLIENT), err,
+                 "required_groups", "space");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "scopes=openid,\"x"), err,
+                 "scopes");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "scopes=openid email"), err,
+                 "scopes");
+    ASSERT_OK(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS,
+                        "scopes=openid,profile,api://pam/login"), err);
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "id_token_algs=RS256 ES256"),
+                 err, "id_token_algs");
+    ASSERT_OK(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "groups_claim=cognito:groups",
+                        "username_claim=https://example.com/login"), err);
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "username_claim=a\"b"), err,
+                 "username_claim");
+    ASSERT_FAILS(LOAD_TEXT(&c, "client_id = a b\n", &err, ISSUER, GROUPS), err, "client_id");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "client_auth=jwt"), err,
+                 "client_auth", "auto|basic|post");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS,
+                           "token_endpoint=http://id.example.com/token"), err, "token_endpoint");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "client_secret_file=secret"),
+                 err, "client_secret_file", "absolute");
+}
+
 static void test_arbitrary_input(void **state)
 {
     (void)state;
@@ -1114,6 +1246,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_openid_defaults),
+        cmocka_unit_test(test_openid_issuer_kept_exactly),
+        cmocka_unit_test(test_openid_exactly_one_provider),
+        cmocka_unit_test(test_openid_foreign_options),
+        cmocka_unit_test(test_openid_policy),
+        cmocka_unit_test(test_openid_value_rules),
         cmocka_unit_test(test_defaults_reset_each_load),
         cmocka_unit_test(test_derived_endpoints),
         cmocka_unit_test(test_derived_endpoints_china),
