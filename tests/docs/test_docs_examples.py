@@ -189,7 +189,7 @@ def compare_default(where, name, doc_value, code):
     if not o or o["from"] == "derived":
         return
     if name == "conf":  # given to the checker as --conf: compare with config.h
-        header = open(os.path.join(ROOT, "pam_ssooidc", "config.h")).read()
+        header = open(os.path.join(ROOT, "pam_ssooidc", "core", "config.h")).read()
         o = {"value": re.search(r'CFG_DEFAULT_FILE "([^"]+)"', header).group(1)}
     d, c = norm(doc_value), o["value"]
     ok = (c == "" and (d in EMPTYISH or d.startswith("empty"))) or d == c
