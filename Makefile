@@ -145,4 +145,7 @@ $(BUILD)/tools/pam_drive: tests/tools/pam_drive.c
 $(BUILD)/tools/runstat: tests/tools/runstat.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_DEFAULT_SOURCE -o $@ $<
-tools: $(BUILD)/tools/pam_drive $(BUILD)/tools/runstat
+$(BUILD)/tools/jose_bench: tests/tools/jose_bench.c $(LIB_SRC) $(HDR) $(QR_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -O2 -o $@ $< $(LIB_SRC) $(LDLIBS)
+tools: $(BUILD)/tools/pam_drive $(BUILD)/tools/runstat $(BUILD)/tools/jose_bench

@@ -204,6 +204,9 @@ SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int
         rc = PAM_AUTHINFO_UNAVAIL;
     tell_user(lg, rc);
     log_outcome(lg, rc);
+    if (lg->cfg.debug && lg->http)
+        pam_syslog(pamh, LOG_DEBUG, "%ld TCP connection(s) opened by this login",
+                   http_connections(lg->http));
     if (lg->provider)
         lg->provider->close(&lg->ctx);
     http_close(lg->http);

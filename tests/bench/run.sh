@@ -1,3 +1,7 @@
 #!/bin/sh
-# make bench: see tests/bench/bench.py (and storm.py for the login storm).
-cd "$(dirname "$0")/../.." && exec /usr/bin/python3 tests/bench/bench.py "$@"
+# make bench: see tests/bench/bench.py (and storm.py for the login storm,
+# faults.py for a flaky wire, oidc_bench.py for an OpenID provider).
+cd "$(dirname "$0")/../.." || exit 1
+# oidc-provider for the OpenID part (npm ci; glewlwyd from Debian).
+tests/providers/deps.sh >/dev/null || echo "(OpenID provider dependencies missing: that part is skipped)"
+exec /usr/bin/python3 tests/bench/bench.py "$@"
