@@ -154,6 +154,25 @@ static int login_run(struct login *lg, int argc, const char **argv)
     return rc;
 }
 
+/* Only the codes the man page promises leave the module; anything else is
+ * an internal signal (PAM_CRED_EXPIRED: a refused client; JOSE_UNKNOWN_KID;
+ * PAM_NO_MODULE_DATA: nothing cached) that must never reach the host. */
+static int public_code(int rc)
+{
+    switch (rc) {
+    case PAM_SUCCESS:
+    case PAM_AUTH_ERR:
+    case PAM_AUTHINFO_UNAVAIL:
+    case PAM_SERVICE_ERR:
+    case PAM_USER_UNKNOWN:
+    case PAM_CONV_ERR:
+    case PAM_BUF_ERR:
+        return rc;
+    default:
+        return PAM_AUTHINFO_UNAVAIL;
+    }
+}
+
 /* What the user is told when the login fails: the case, in words they can
  * act on (conv.c); the details go to syslog. */
 static void tell_user(struct login *lg, int rc)
@@ -199,9 +218,7 @@ SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int
     lg->silent = (flags & PAM_SILENT) != 0;
     lg->guard = &guard;
         lg->started = sso_monotonic();
-    int rc = login_run(lg, argc, argv);
-    if (rc == PAM_CRED_EXPIRED || rc == PAM_IGNORE) /* internal signals never escape */
-        rc = PAM_AUTHINFO_UNAVAIL;
+    int rc = public_code(login_run(lg, argc, argv));
     tell_user(lg, rc);
     log_outcome(lg, rc);
     if (lg->cfg.debug && lg->http)
