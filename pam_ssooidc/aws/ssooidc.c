@@ -10,10 +10,8 @@
 
 #include "awserr.h"
 #include "json.h"
-#include "sanitize.h"
 
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
-#define DEFAULT_INTERVAL 5
 #define BODY_MAX 16384
 
 /* A request body assembled in a fixed buffer we can wipe: the bodies carry
@@ -209,12 +207,6 @@ static int malformed(const char *what, const char *member, struct sso_error *err
                     member);
 }
 
-static int untrusted_text(const char *what, const char *member, struct sso_error *err)
-{
-    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s does not have the shape of one (not "
-                    "shown; answer not trusted)", what, member);
-}
-
 /* Required strings must be present, strings, non-empty and fit. */
 static int need_string(json_t *o, const char *key, char *dst, size_t len)
 {
@@ -250,47 +242,12 @@ int ssooidc_parse_registration(const char *body, size_t len, struct client_regis
 }
 
 int ssooidc_parse_device(const char *body, size_t len, struct device_auth *out,
-                      struct sso_error *err)
+                         struct sso_error *err)
 {
-    static const char what[] = "StartDeviceAuthorization";
-    memset(out, 0, sizeof(*out));
-    json_t *o = sso_json_parse_object(body, len);
-    int rc = PAM_SUCCESS;
-    long long expires = 0, interval = DEFAULT_INTERVAL;
-    if (!o)
-        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: answer is not a JSON object", what);
-    else if (need_string(o, "deviceCode", out->device_code, sizeof(out->device_code)))
-        rc = malformed(what, "deviceCode", err);
-    else if (need_string(o, "userCode", out->user_code, sizeof(out->user_code)))
-        rc = malformed(what, "userCode", err);
-    else if (need_string(o, "verificationUri", out->verification_uri,
-                         sizeof(out->verification_uri)))
-        rc = malformed(what, "verificationUri", err);
-    else if (sso_json_string(o, "verificationUriComplete", out->verification_uri_complete,
-                             sizeof(out->verification_uri_complete)) == SSO_JSON_BAD)
-        rc = malformed(what, "verificationUriComplete", err);
-    else if (sso_json_integer(o, "expiresIn", 1, 86400, &expires) != SSO_JSON_OK)
-        rc = malformed(what, "expiresIn", err);
-    else if (sso_json_integer(o, "interval", 1, 600, &interval) == SSO_JSON_BAD)
-        rc = malformed(what, "interval", err);
-    /* What the person will be shown must have the shape it should: a short
-     * code and plain https:// links. Anything else is not filtered into
-     * shape but refused, answer and all. */
-    else if (!sanitize_is_user_code(out->user_code))
-        rc = untrusted_text(what, "userCode", err);
-    else if (!sanitize_is_https_uri(out->verification_uri))
-        rc = untrusted_text(what, "verificationUri", err);
-    else if (out->verification_uri_complete[0] &&
-             !sanitize_is_https_uri(out->verification_uri_complete))
-        rc = untrusted_text(what, "verificationUriComplete", err);
-    sso_json_free(o);
-    if (rc != PAM_SUCCESS) {
-        sso_cleanse(out, sizeof(*out));
-        return rc;
-    }
-    out->expires_in = (long)expires;
-    out->interval = (long)interval;
-    return PAM_SUCCESS;
+    static const struct device_names names = {
+        "StartDeviceAuthorization", "deviceCode", "userCode", "verificationUri", NULL,
+        "verificationUriComplete", "expiresIn", "interval", 1};
+    return device_parse(body, len, &names, out, err);
 }
 
 int ssooidc_parse_token(const char *body, size_t len, struct ssooidc_token *out,

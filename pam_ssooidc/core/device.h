@@ -4,6 +4,10 @@
 #ifndef SSO_DEVICE_H
 #define SSO_DEVICE_H
 
+#include <stddef.h>
+
+#include "util.h"
+
 struct device_auth {
     char device_code[2048];              /* secret: never shown or logged */
     char user_code[64];                  /* allow-listed (sanitize.h) */
@@ -19,5 +23,22 @@ enum poll_result {
     POLL_SLOW_DOWN, /* add 5 s to the interval, for good (RFC 8628 3.5) */
     POLL_FAILED,    /* a transient failure (err says which): a missed poll */
 };
+
+/* How one provider names the members of its device authorization answer
+ * (AWS: camelCase; RFC 8628: snake_case). */
+struct device_names {
+    const char *what; /* the call, in messages */
+    const char *device_code, *user_code, *uri;
+    const char *uri_alt; /* another name for the URI (Google's), or NULL */
+    const char *uri_complete, *expires_in, *interval;
+    long interval_min;   /* 0: an interval of 0 is taken as 1 */
+};
+
+/* Parse the answer strictly: every required member present, typed and of
+ * its size, expires_in 1..86400, interval interval_min..600 (5 when
+ * absent), and what the person will be shown of the allow-listed shape
+ * (sanitize.h). PAM_SUCCESS, or PAM_AUTHINFO_UNAVAIL with *out all zero. */
+int device_parse(const char *body, size_t len, const struct device_names *n,
+                 struct device_auth *out, struct sso_error *err);
 
 #endif

@@ -9,7 +9,6 @@
 
 #include "jose.h"
 #include "json.h"
-#include "sanitize.h"
 
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 #define FORM_MAX 8192  /* bytes of a request body */
@@ -256,78 +255,13 @@ int grant_poll(struct http_client *h, const struct grant_client *cl, const char 
 
 /* ---- parsers: an answer is either entirely valid or refused ---- */
 
-static int malformed(const char *what, const char *member, struct sso_error *err)
-{
-    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: answer has a missing or ill-typed %s", what,
-                    member);
-}
-
-static int untrusted_text(const char *what, const char *member, struct sso_error *err)
-{
-    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s does not have the shape of one (not "
-                    "shown; answer not trusted)", what, member);
-}
-
-static bool need_string(json_t *o, const char *key, char *dst, size_t len)
-{
-    return sso_json_string(o, key, dst, len) == SSO_JSON_OK && dst[0];
-}
-
-/* verification_uri, or Google's verification_url. Both present is a
- * contradiction we do not resolve. */
-static int verification_uri(json_t *o, struct device_auth *out)
-{
-    enum sso_json_get uri = sso_json_string(o, "verification_uri", out->verification_uri,
-                                            sizeof(out->verification_uri));
-    char alt[sizeof(out->verification_uri)];
-    enum sso_json_get url = sso_json_string(o, "verification_url", alt, sizeof(alt));
-    if (uri == SSO_JSON_BAD || url == SSO_JSON_BAD || (uri == SSO_JSON_OK) == (url == SSO_JSON_OK))
-        return -1;
-    if (url == SSO_JSON_OK)
-        memcpy(out->verification_uri, alt, sizeof(alt));
-    return out->verification_uri[0] ? 0 : -1;
-}
-
 int grant_parse_device(const char *body, size_t len, struct device_auth *out,
                        struct sso_error *err)
 {
-    static const char what[] = "device authorization";
-    memset(out, 0, sizeof(*out));
-    json_t *o = sso_json_parse_object(body, len);
-    int rc = PAM_SUCCESS;
-    long long expires = 0, interval = GRANT_DEFAULT_INTERVAL;
-    if (!o)
-        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: answer is not a JSON object", what);
-    else if (!need_string(o, "device_code", out->device_code, sizeof(out->device_code)))
-        rc = malformed(what, "device_code", err);
-    else if (!need_string(o, "user_code", out->user_code, sizeof(out->user_code)))
-        rc = malformed(what, "user_code", err);
-    else if (verification_uri(o, out) != 0)
-        rc = malformed(what, "verification_uri", err);
-    else if (sso_json_string(o, "verification_uri_complete", out->verification_uri_complete,
-                             sizeof(out->verification_uri_complete)) == SSO_JSON_BAD)
-        rc = malformed(what, "verification_uri_complete", err);
-    else if (sso_json_integer(o, "expires_in", 1, 86400, &expires) != SSO_JSON_OK)
-        rc = malformed(what, "expires_in", err);
-    else if (sso_json_integer(o, "interval", 0, 600, &interval) == SSO_JSON_BAD)
-        rc = malformed(what, "interval", err);
-    /* What the person will be shown must have the shape it should: a short
-     * code and plain https:// links; anything else is refused, not mended. */
-    else if (!sanitize_is_user_code(out->user_code))
-        rc = untrusted_text(what, "user_code", err);
-    else if (!sanitize_is_https_uri(out->verification_uri))
-        rc = untrusted_text(what, "verification_uri", err);
-    else if (out->verification_uri_complete[0] &&
-             !sanitize_is_https_uri(out->verification_uri_complete))
-        rc = untrusted_text(what, "verification_uri_complete", err);
-    sso_json_free(o);
-    if (rc != PAM_SUCCESS) {
-        sso_cleanse(out, sizeof(*out));
-        return rc;
-    }
-    out->expires_in = (long)expires;
-    out->interval = interval < 1 ? 1 : (long)interval; /* 0 would be a busy loop */
-    return PAM_SUCCESS;
+    static const struct device_names names = {
+        "device authorization", "device_code", "user_code", "verification_uri",
+        "verification_url", "verification_uri_complete", "expires_in", "interval", 0};
+    return device_parse(body, len, &names, out, err);
 }
 
 int grant_parse_token(const char *body, size_t len, char **id_token, struct sso_error *err)
@@ -344,14 +278,14 @@ int grant_parse_token(const char *body, size_t len, char **id_token, struct sso_
                       "scopes, and the client an OpenID Connect client?)", what);
     else if (!json_is_string(v) || json_string_length(v) == 0 ||
              json_string_length(v) > JOSE_TOKEN_MAX)
-        rc = malformed(what, "id_token", err);
+        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: ill-typed id_token", what);
     else if (!(*id_token = strndup(json_string_value(v), json_string_length(v))))
         rc = sso_fail(err, PAM_BUF_ERR, "out of memory");
     else if (strlen(*id_token) != json_string_length(v)) { /* a NUL inside */
         sso_cleanse(*id_token, strlen(*id_token));
         free(*id_token);
         *id_token = NULL;
-        rc = malformed(what, "id_token", err);
+        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: ill-typed id_token", what);
     }
     sso_json_free(o); /* cleanses the access and refresh tokens too */
     return rc;

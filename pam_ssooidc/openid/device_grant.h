@@ -13,7 +13,6 @@
 #include "http.h"
 #include "util.h"
 
-#define GRANT_DEFAULT_INTERVAL 5 /* RFC 8628 3.2: when the answer names none */
 
 /* Who asks: a public client sends client_id in the body; a confidential one
  * its secret too, by HTTP Basic (basic) or as client_secret (!basic). */
