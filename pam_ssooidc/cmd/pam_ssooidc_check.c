@@ -343,19 +343,26 @@ static time_t http_date(const char *s)
     return end && *end == '\0' ? timegm(&tm) : (time_t)-1;
 }
 
-static void check_skew(struct report *r, const char *date)
+/* AWS: STS refuses a signature more than 900 s off. OpenID: an ID token is
+ * refused when its times are more than the leeway (60 s) off ours. */
+static void check_skew(struct report *r, const struct cfg *c, const char *date)
 {
     time_t theirs = http_date(date), ours = time(NULL);
     if (theirs < 0) {
         finding(r, ST_INFO, "clock", "the service sent no usable Date header");
         return;
     }
+    bool openid = cfg_is_openid(c);
+    long fail = openid ? 60 : 900, warn = openid ? 30 : 300;
     long skew = (long)(theirs - ours);
     long a = skew < 0 ? -skew : skew;
-    enum status st = a > 900 ? ST_FAIL : a > 300 ? ST_WARN : ST_OK;
+    enum status st = a > fail ? ST_FAIL : a > warn ? ST_WARN : ST_OK;
+    char why[96] = "";
+    if (st != ST_OK)
+        snprintf(why, sizeof(why), " (%s refuses more than %ld s; check NTP)",
+                 openid ? "ID token verification" : "STS", fail);
     finding(r, st, "clock", "this host's clock is %ld s %s the service's%s", a,
-            skew > 0 ? "behind" : "ahead of",
-            st == ST_OK ? "" : " (STS refuses more than 900 s; check NTP)");
+            skew > 0 ? "behind" : "ahead of", why);
 }
 
 struct endpoint {
@@ -412,7 +419,7 @@ static void check_endpoints(struct report *r, const struct cfg *c)
     }
     http_close(h);
     if (date[0])
-        check_skew(r, date);
+        check_skew(r, c, date);
     else
         finding(r, ST_INFO, "clock", "not checked: no endpoint answered");
 }
@@ -558,8 +565,16 @@ int main(int argc, char **argv)
         finding(&r, ST_FAIL, "configuration", "%s", err.msg);
     } else {
         print_config(&r, out, &c, &trace);
-        finding(&r, ST_OK, "configuration", "loaded without errors%s",
-                fragment ? " (as a fragment)" : "");
+        /* What only the provider can judge (id_token_algs), checked before a
+         * login would send anything: a fragment without start_url may be
+         * for either, so the OpenID checks apply to it. */
+        const struct provider *prov = fragment && !c.start_url[0] ? &provider_openid
+                                                                   : provider_select(&c);
+        if (prov->validate(&c, &err) != PAM_SUCCESS)
+            finding(&r, ST_FAIL, "configuration", "%s", err.msg);
+        else
+            finding(&r, ST_OK, "configuration", "loaded without errors%s",
+                    fragment ? " (as a fragment)" : "");
         if (!fragment) {
             bool cache_ok = false;
             check_paths(&r, &c, explicit_conf, &cache_ok);

@@ -83,9 +83,10 @@ static const struct opt options[] = {
     {.name = "scopes", .kind = OPT_STRING, FIELD(scopes), .def = "openid",
      .check = cfg_check_scopes, .flags = OIDC},
     {.name = "device_authorization_endpoint", .kind = OPT_URL,
-     FIELD(device_authorization_endpoint), .flags = OIDC},
-    {.name = "token_endpoint", .kind = OPT_URL, FIELD(token_endpoint), .flags = OIDC},
-    {.name = "jwks_uri", .kind = OPT_URL, FIELD(jwks_uri), .flags = OIDC},
+     FIELD(device_authorization_endpoint), .flags = OPT_NO_FRAGMENT | OIDC},
+    {.name = "token_endpoint", .kind = OPT_URL, FIELD(token_endpoint),
+     .flags = OPT_NO_FRAGMENT | OIDC},
+    {.name = "jwks_uri", .kind = OPT_URL, FIELD(jwks_uri), .flags = OPT_NO_FRAGMENT | OIDC},
     {.name = "id_token_algs", .kind = OPT_STRING, FIELD(id_token_algs),
      .def = "RS256,PS256,ES256", .check = cfg_check_alg_names, .flags = OIDC},
     {.name = "username_claim", .kind = OPT_STRING, FIELD(username_claim),
@@ -548,6 +549,10 @@ static int openid_policy(const struct cfg *c, unsigned flags, bool have_mapping,
     if (c->client_id[0] == '\0' && !(flags & CFG_PARTIAL))
         return sso_fail(err, PAM_SERVICE_ERR, "client_id is required with issuer (the client "
                         "registered for this host at the provider)");
+    if (c->client_auth != CFG_AUTH_AUTO && !c->client_secret_file[0])
+        return sso_fail(err, PAM_SERVICE_ERR, "client_auth = %s needs client_secret_file (a "
+                        "public client sends no secret)",
+                        c->client_auth == CFG_AUTH_BASIC ? "basic" : "post");
     if (c->allow_any_approver && (have_groups || have_mapping))
         return sso_fail(err, PAM_SERVICE_ERR, "allow_any_approver contradicts %s: choose one "
                         "policy", have_groups ? "required_groups" : "the user mapping");

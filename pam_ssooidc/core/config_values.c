@@ -216,6 +216,8 @@ static const char *check_url(const char *v, unsigned flags)
         return "must be scheme://host:port, nothing after it";
     if ((flags & (OPT_BASE_URL | OPT_NO_QUERY)) && strpbrk(p, "?#"))
         return "must not have a query or fragment (paths are appended to it)";
+    if ((flags & OPT_NO_FRAGMENT) && strchr(p, '#'))
+        return "must not have a fragment";
     return NULL;
 }
 

@@ -25,6 +25,7 @@ enum opt_kind {
 #define OPT_BASE_URL 0x4u    /* endpoint: no query or fragment, one trailing '/' dropped */
 #define OPT_PROXY_URL 0x8u   /* http:// allowed too, and nothing after host[:port] */
 #define OPT_NO_QUERY 0x10u   /* no query or fragment, kept exactly as given */
+#define OPT_NO_FRAGMENT 0x80u /* no fragment (a query is fine: Azure B2C's ?p=) */
 #define OPT_AWS 0x20u        /* applies to AWS IAM Identity Center (start_url) only */
 #define OPT_OPENID 0x40u     /* applies to an OpenID provider (issuer) only */
 

@@ -130,9 +130,16 @@ def check_stanza(where, lines, canon):
 # ---------------------------------------------------------- config files
 
 def option_names():
-    rc, out = check_run("--fragment", "--json", "--conf", EMPTY)
-    doc = json.loads(out[:out.rindex("}") + 1])
-    return {o["option"]: o for o in doc["configuration"]}
+    """Every option with its default: the checker lists only the options of
+    the provider a configuration selects, so ask as AWS and as OpenID."""
+    names = {}
+    for extra in ([], ["issuer=https://id.example.com"]):
+        rc, out = check_run("--fragment", "--json", "--conf", EMPTY, *extra)
+        doc = json.loads(out[:out.rindex("}") + 1])
+        for o in doc["configuration"]:
+            names.setdefault(o["option"], o)
+    names["issuer"] = dict(names["issuer"], value="")  # given above, not a default
+    return names
 
 
 def is_config(lines, names):

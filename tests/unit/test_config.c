@@ -1192,6 +1192,14 @@ static void test_openid_value_rules(void **state)
                            "token_endpoint=http://id.example.com/token"), err, "token_endpoint");
     ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "client_secret_file=secret"),
                  err, "client_secret_file", "absolute");
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "client_auth=post"), err,
+                 "client_auth = post needs client_secret_file");
+    ASSERT_OK(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS, "client_auth=auto"), err);
+    ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS,
+                           "jwks_uri=https://id.example.com/keys#x"), err, "jwks_uri",
+                 "fragment");
+    ASSERT_OK(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS,
+                        "token_endpoint=https://b2c.example.com/token?p=B2C_1_signin"), err);
 }
 
 static void test_arbitrary_input(void **state)
