@@ -77,6 +77,13 @@ static int check_local_user(struct login *lg)
     if (!pw)
         return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no such local user");
     lg->uid = pw->pw_uid;
+    /* allow_any_approver maps nobody to anybody: never to root or a system
+     * account (those take an explicit user_map line). Said before a code
+     * is shown, so that nobody approves in vain. */
+    if (lg->cfg.allow_any_approver && !usermap_ordinary_account(lg->uid))
+        return sso_fail(&lg->err, PAM_AUTH_ERR, "allow_any_approver never admits %s (uid %u: "
+                        "root or a system account); map it in user_map under an identity "
+                        "policy", lg->user, (unsigned)lg->uid);
     return PAM_SUCCESS;
 }
 

@@ -14,6 +14,9 @@
 
 #define MAP_MAX_BYTES (1024 * 1024)
 #define MAP_MAX_LINE 512
+#define LOGIN_DEFS "/etc/login.defs"
+#define LOGIN_DEFS_MAX (256 * 1024)
+#define UID_MIN_DEFAULT 1000 /* shadow's default, and every distribution's */
 
 /* Split one line into at most two whitespace-separated words; '#' starts a
  * comment. Returns the number of words, or -1 for more than two. */
@@ -94,6 +97,40 @@ static int suffix_allows(const char *suffix, const char *session, const char *lo
     return strcasecmp(session + ul, suffix) == 0;
 }
 
+/* The first uid of an ordinary user: UID_MIN of login.defs (a root-owned
+ * file, read through the trusted-path walk), else 1000. Below it live the
+ * system accounts (daemon, backup, www-data, postgres). */
+static uid_t uid_min(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    struct sso_error ignored = SSO_ERROR_INIT;
+    long v = UID_MIN_DEFAULT;
+    if (trust_read_file(LOGIN_DEFS, "login.defs", LOGIN_DEFS_MAX, &text, &len, &ignored) !=
+        PAM_SUCCESS)
+        return UID_MIN_DEFAULT;
+    for (char *line = text; line && *line;) {
+        char *next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        line += strspn(line, " \t");
+        if (strncmp(line, "UID_MIN", 7) == 0 && (line[7] == ' ' || line[7] == '\t')) {
+            char *end;
+            long n = strtol(line + 7, &end, 10);
+            if (end != line + 7 && n > 0 && n < 1000000)
+                v = n;
+        }
+        line = next;
+    }
+    free(text);
+    return (uid_t)v;
+}
+
+bool usermap_ordinary_account(uid_t uid)
+{
+    return uid != 0 && uid >= uid_min();
+}
+
 int usermap_allows(const struct cfg *c, const struct usermap *m, const char *session_as_sent,
                    const struct local_account *local, struct sso_error *err)
 {
@@ -126,6 +163,13 @@ int usermap_allows(const struct cfg *c, const struct usermap *m, const char *ses
     if (local_uid == 0)
         return sso_fail(err, PAM_AUTH_ERR, "local user %s has uid 0, which only an explicit "
                         "user_map line can admit", local_user);
+    /* Nor a system account: an approver who may choose their own name at
+     * the provider must not become "backup" or "postgres" by asking. */
+    uid_t first = uid_min();
+    if (local_uid < first)
+        return sso_fail(err, PAM_AUTH_ERR, "local user %s is a system account (uid %u, below "
+                        "UID_MIN %u), which only an explicit user_map line can admit",
+                        local_user, (unsigned)local_uid, (unsigned)first);
     if (c->username_suffix[0])
         ok = suffix_allows(c->username_suffix, session, local_user);
     else

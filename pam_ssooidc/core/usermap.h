@@ -34,11 +34,16 @@ void usermap_free(struct usermap *m);
  *  - else username_suffix set: session == local_user + suffix, the domain
  *    part compared case-insensitively;
  *  - else: session == local_user exactly.
- * The root account (uid 0) is reached only through an explicit
- * user_map line: neither the exact-name rule nor the suffix ever admits it.
+ * The root account (uid 0) and the system accounts (uid below UID_MIN of
+ * /etc/login.defs, 1000 without it) are reached only through an explicit
+ * user_map line: neither the exact-name rule nor the suffix admits them.
  * PAM_SUCCESS when it maps, PAM_AUTH_ERR (err set) when it does not. */
 int usermap_allows(const struct cfg *c, const struct usermap *m, const char *session,
                    const struct local_account *local, struct sso_error *err);
+
+/* Not root and not a system account (uid at least UID_MIN): the accounts
+ * a rule other than an explicit user_map line may admit. */
+bool usermap_ordinary_account(uid_t uid);
 
 /* The map-file matcher on in-memory text (tests, fuzzing): 1 when a line maps
  * session to local_user, 0 when none does, -1 (err set) for a malformed file. */

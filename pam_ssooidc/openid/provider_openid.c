@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -19,12 +20,17 @@
 #include "discovery.h"
 #include "jose.h"
 #include "provider.h"
+#include "sanitize.h"
 #include "trust.h"
 
 #define DOC_MAX_AGE 86400       /* seconds a cached discovery document or JWKS is used */
 #define JWKS_REFETCH_FLOOR 10   /* seconds: no JWKS fetch sooner after the last one */
 #define SECRET_MAX 1024         /* bytes of a client secret */
+#define ID_TOKEN_LIFETIME_MAX 86400 /* seconds from iat to exp: providers say minutes or hours */
 #define WELL_KNOWN "/.well-known/openid-configuration"
+/* Documents are kept per trust setting too: a copy fetched through one
+ * stanza's ca_file or proxy is not another stanza's. */
+#define JWKS_KEY_MAX (2 * DISCOVERY_URL_MAX + CFG_PATH_MAX + CFG_URL_MAX + 16)
 
 struct openid_state {
     struct discovery disco; /* the endpoints, after the options' overrides */
@@ -35,6 +41,7 @@ struct openid_state {
     struct jose_jwks *keys;
     bool keys_fetched; /* fetched from the provider during this login */
     char *id_token;    /* the approval's, until identify has read it */
+    time_t started;    /* wall clock when the device authorization was asked for */
 };
 
 /* A cached or fetched document, read into the state. */
@@ -137,12 +144,12 @@ static int read_jwks(struct provider_ctx *p, const char *body, size_t len, struc
 static int discover(struct provider_ctx *p)
 {
     const struct cfg *c = p->cfg;
-    char url[CFG_URL_MAX + sizeof(WELL_KNOWN)], key[CFG_URL_MAX + 16];
+    char url[CFG_URL_MAX + sizeof(WELL_KNOWN)], key[2 * CFG_URL_MAX + CFG_PATH_MAX + 16];
     size_t n = strlen(c->issuer);
     if (n && c->issuer[n - 1] == '/')
         n--;
     snprintf(url, sizeof(url), "%.*s%s", (int)n, c->issuer, WELL_KNOWN);
-    snprintf(key, sizeof(key), "discovery\n%s", c->issuer);
+    snprintf(key, sizeof(key), "discovery\n%s\n%s\n%s", c->issuer, c->ca_file, c->proxy);
     bool fetched;
     return document(p, "discovery document", key, url, DOC_MAX_AGE, read_discovery, &fetched);
 }
@@ -150,13 +157,14 @@ static int discover(struct provider_ctx *p)
 static void jwks_key(const struct provider_ctx *p, char *key, size_t len)
 {
     const struct openid_state *s = p->state;
-    snprintf(key, len, "jwks\n%s\n%s", p->cfg->issuer, s->disco.jwks_uri);
+    snprintf(key, len, "jwks\n%s\n%s\n%s\n%s", p->cfg->issuer, s->disco.jwks_uri,
+             p->cfg->ca_file, p->cfg->proxy);
 }
 
 static int load_keys(struct provider_ctx *p)
 {
     struct openid_state *s = p->state;
-    char key[2 * DISCOVERY_URL_MAX + 16];
+    char key[JWKS_KEY_MAX];
     jwks_key(p, key, sizeof(key));
     return document(p, "JWKS", key, s->disco.jwks_uri, DOC_MAX_AGE, read_jwks,
                     &s->keys_fetched);
@@ -171,7 +179,7 @@ static int reload_keys(struct provider_ctx *p)
     if (s->keys_fetched)
         return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "%s (in a JWKS fetched during this login)",
                         p->err->msg);
-    char key[2 * DISCOVERY_URL_MAX + 16];
+    char key[JWKS_KEY_MAX];
     jwks_key(p, key, sizeof(key));
     notice(p, LOG_NOTICE, "%s; fetching the JWKS again", p->err->msg);
     bool fetched;
@@ -320,6 +328,7 @@ static int openid_open(struct provider_ctx *p)
 static int openid_start(struct provider_ctx *p, struct device_auth *dev)
 {
     struct openid_state *s = p->state;
+    s->started = time(NULL);
     return grant_start(p->http, &s->client, s->disco.device_authorization_endpoint, dev,
                        p->err);
 }
@@ -373,6 +382,66 @@ static int verify(struct provider_ctx *p, struct jose_claims **claims)
     return rc;
 }
 
+/* The token is this login's: issued after the device authorization was
+ * asked for (within the leeway), and not meant to live for days. A token
+ * captured elsewhere cannot be replayed here through a token endpoint the
+ * attacker answers. */
+static int fresh(struct provider_ctx *p, const struct jose_claims *claims)
+{
+    struct openid_state *s = p->state;
+    const json_t *o = jose_claims_json(claims);
+    double iat = json_number_value(json_object_get(o, "iat"));
+    double exp = json_number_value(json_object_get(o, "exp"));
+    if (iat < (double)s->started - JOSE_LEEWAY_DEFAULT)
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the ID token was issued %.0f s before "
+                        "this login asked for a code: not this login's token",
+                        (double)s->started - iat);
+    if (exp - iat > ID_TOKEN_LIFETIME_MAX)
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the ID token is valid for %.0f s (more "
+                        "than %d): refused", exp - iat, ID_TOKEN_LIFETIME_MAX);
+    return PAM_SUCCESS;
+}
+
+/* An email address names the person only once the provider has verified
+ * that they own it. */
+static int email_verified(struct provider_ctx *p, const struct jose_claims *claims)
+{
+    const struct cfg *c = p->cfg;
+    if (strcmp(c->username_claim, "email") != 0 &&
+        !(c->required_groups[0] && strcmp(c->groups_claim, "email") == 0))
+        return PAM_SUCCESS;
+    if (json_is_true(json_object_get(jose_claims_json(claims), "email_verified")))
+        return PAM_SUCCESS;
+    return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the ID token's email is not marked "
+                    "email_verified: it cannot name the person");
+}
+
+/* The approver's name: username_claim, as a string a person can read in
+ * the log (no control, invisible or reordering characters: "alice" plus a
+ * zero-width space must not be logged as alice). With allow_any_approver no
+ * name is needed to decide, so "sub" stands in when the claim is absent. */
+static int approver_name(struct provider_ctx *p, const struct jose_claims *claims,
+                         char *approver, size_t len)
+{
+    const struct cfg *c = p->cfg;
+    struct sso_error why = SSO_ERROR_INIT;
+    int rc = jose_claim_string(claims, c->username_claim, approver, len, &why);
+    if (rc != PAM_SUCCESS && c->allow_any_approver)
+        rc = jose_claim_string(claims, "sub", approver, len, &why);
+    if (rc != PAM_SUCCESS)
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the verified ID token has no usable %s "
+                        "claim (username_claim): %s", c->username_claim, why.msg);
+    char shown[256];
+    sanitize_display(shown, sizeof(shown), approver, sizeof(shown));
+    if (strcmp(shown, approver) != 0) {
+        approver[0] = '\0';
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the ID token's %s holds characters that "
+                        "cannot be shown as they are (control or invisible): refused",
+                        c->username_claim);
+    }
+    return PAM_SUCCESS;
+}
+
 static int openid_identify(struct provider_ctx *p, char *approver, size_t len)
 {
     struct openid_state *s = p->state;
@@ -384,11 +453,11 @@ static int openid_identify(struct provider_ctx *p, char *approver, size_t len)
     int rc = verify(p, &claims);
     if (rc != PAM_SUCCESS)
         return rc;
-    struct sso_error why = SSO_ERROR_INIT;
-    rc = jose_claim_string(claims, c->username_claim, approver, len, &why);
-    if (rc != PAM_SUCCESS)
-        rc = sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the verified ID token has no usable %s "
-                      "claim (username_claim): %s", c->username_claim, why.msg);
+    rc = fresh(p, claims);
+    if (rc == PAM_SUCCESS)
+        rc = email_verified(p, claims);
+    if (rc == PAM_SUCCESS)
+        rc = approver_name(p, claims, approver, len);
     if (rc == PAM_SUCCESS && c->required_groups[0])
         rc = group_gate(p, claims, approver);
     if (rc == PAM_SUCCESS)

@@ -239,10 +239,12 @@ class Host:
         self.group = os.path.join(workdir, "group")
         with open(self.passwd, "w") as f:
             f.write("root:x:0:0:root:/root:/bin/sh\n")
+            f.write("backup:x:34:34:backup:/var/backups:/bin/sh\n")  # a system account
             for i, u in enumerate(self.USERS):
                 f.write("%s:x:%d:%d:%s:/home/%s:/bin/sh\n" % (u, 2001 + i, 2001 + i, u, u))
         with open(self.group, "w") as f:
             f.write("root:x:0:\n")
+            f.write("backup:x:34:\n")
             for i, u in enumerate(self.USERS):
                 f.write("%s:x:%d:\n" % (u, 2001 + i))
         self.conf = os.path.join(workdir, "pam_ssooidc.conf")

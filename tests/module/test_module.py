@@ -682,6 +682,35 @@ def root_only_through_user_map(c):
 
 
 @test
+def system_accounts_only_through_user_map(c):
+    """An approver who is called 'backup' is not the backup account (uid 34,
+    below UID_MIN): a name chosen at the provider must not reach it."""
+    c.sd.reset(approve_after_polls=0, approver="backup")
+    r = c.login("backup")
+    c.expect(r, "PAM_AUTH_ERR", "Identity Center user 'backup' for local backup (uid 34)")
+    c.check("system account" in r.login_line, "syslog says a system account needs user_map", r)
+    path = os.path.join(c.workdir, "backup_map")
+    with open(path, "w") as f:
+        f.write("ops.backup backup\n")
+    os.chmod(path, 0o600)
+    c.sd.reset(approve_after_polls=0, approver="ops.backup")
+    r = c.login("backup", c.options(user_map=path))
+    c.expect(r, "PAM_SUCCESS", "an explicit user_map line admits the system account")
+
+
+@test
+def allow_any_approver_never_root_or_system(c):
+    """allow_any_approver maps anybody to anybody, but never to root or a
+    system account, and says so before a code is shown."""
+    c.sd.reset(approve_after_polls=0)
+    for user in ("root", "backup"):
+        r = c.login(user, c.options(policy="any"))
+        c.expect(r, "PAM_AUTH_ERR", "allow_any_approver for local %s" % user)
+        c.check("never admits" in r.login_line and not c.sd.log("StartDeviceAuthorization"),
+                "syslog says why; no code was asked for (%s)" % user, r)
+
+
+@test
 def outcome_line_cannot_be_forged(c):
     """Hostile rhost, request id and error text: the line still parses into
     exactly the fixed keys, each value intact."""

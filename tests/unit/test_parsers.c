@@ -373,7 +373,30 @@ static void test_usermap_root(void **state)
     assert_int_equal(usermap_allows(&c, &none, "toor", &(struct local_account){"toor", 0}, &err), PAM_AUTH_ERR); /* any uid-0 name */
     strcpy(c.username_suffix, "@example.com");
     assert_int_equal(usermap_allows(&c, &none, "root@example.com", &(struct local_account){"root", 0}, &err), PAM_AUTH_ERR);
-    assert_int_equal(usermap_allows(&c, &none, "root@example.com", &(struct local_account){"root", 1}, &err), PAM_SUCCESS);
+    assert_int_equal(usermap_allows(&c, &none, "root@example.com", &(struct local_account){"root", 1000}, &err), PAM_SUCCESS);
+}
+
+/* System accounts (below UID_MIN) only through an explicit user_map line:
+ * an approver named "backup" is not the backup account. */
+static void test_usermap_system_accounts(void **state)
+{
+    (void)state;
+    struct cfg c;
+    struct sso_error err;
+    const struct usermap none = {NULL, 0};
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(usermap_allows(&c, &none, "backup", &(struct local_account){"backup", 34}, &err), PAM_AUTH_ERR);
+    assert_non_null(strstr(err.msg, "system account"));
+    assert_int_equal(usermap_allows(&c, &none, "postgres", &(struct local_account){"postgres", 999}, &err), PAM_AUTH_ERR);
+    assert_int_equal(usermap_allows(&c, &none, "alice", &(struct local_account){"alice", 1000}, &err), PAM_SUCCESS);
+    strcpy(c.username_suffix, "@example.com");
+    assert_int_equal(usermap_allows(&c, &none, "www-data@example.com", &(struct local_account){"www-data", 33}, &err), PAM_AUTH_ERR);
+    /* an explicit line still admits one */
+    memset(&c, 0, sizeof(c));
+    strcpy(c.user_map, "/etc/security/map");
+    static const char text[] = "ops.backup backup\n";
+    const struct usermap m = {(char *)text, sizeof(text) - 1};
+    assert_int_equal(usermap_allows(&c, &m, "ops.backup", &(struct local_account){"backup", 34}, &err), PAM_SUCCESS);
 }
 
 /* ---- what may reach a terminal ---- */
@@ -554,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_usermap_text),
         cmocka_unit_test(test_usermap_policies),
         cmocka_unit_test(test_usermap_root),
+        cmocka_unit_test(test_usermap_system_accounts),
         cmocka_unit_test(test_display_allow_lists),
         cmocka_unit_test(test_parse_device_hostile),
         cmocka_unit_test(test_sanitize_invisible),
