@@ -12,3 +12,9 @@ suite e2e-hostile-env /usr/bin/python3 tests/e2e/test_hostile_env.py
 # Ctrl-C while the module waits, under real sudo, su and login (su's and
 # login's PAM files are replaced for the run and restored, checked).
 suite e2e-interrupt /usr/bin/python3 tests/e2e/test_interrupt.py
+# The OpenID mode through real sudo and sshd against panva's oidc-provider
+# (tests/providers/): approvals through the provider's own pages, the wrong
+# approver and a user outside required_groups refused, and the hostile
+# environment (the caller's CA bundle and proxy) ignored. About 40 s; one
+# skip when the provider is not installed (tests/providers/deps.sh).
+suite e2e-openid /usr/bin/python3 tests/e2e/test_openid.py
