@@ -17,4 +17,6 @@ suite e2e-interrupt /usr/bin/python3 tests/e2e/test_interrupt.py
 # approver and a user outside required_groups refused, and the hostile
 # environment (the caller's CA bundle and proxy) ignored. About 40 s; one
 # skip when the provider is not installed (tests/providers/deps.sh).
-suite e2e-openid /usr/bin/python3 tests/e2e/test_openid.py
+# OpenID mode in the real sudo and sshd against oidc-provider (its npm
+# dependencies installed first: this suite runs before 45-providers).
+suite e2e-openid sh -c 'tests/providers/deps.sh >/dev/null && exec /usr/bin/python3 tests/e2e/test_openid.py'
