@@ -67,4 +67,9 @@ extern const struct provider provider_openid;
 /* The provider the configuration selects: issuer -> OpenID, else AWS. */
 const struct provider *provider_select(const struct cfg *c);
 
+/* A syslog line for the provider's notices (none without a PAM handle, as
+ * in pam_ssooidc_check; LOG_DEBUG ones only with debug). */
+void provider_log(const struct provider_ctx *p, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -23,12 +23,6 @@ struct aws_state {
     struct ssooidc_token token;
 };
 
-static void notice(const struct provider_ctx *p, int prio, const char *what, const char *detail)
-{
-    if (p->pamh)
-        pam_syslog(p->pamh, prio, "%s%s", what, detail);
-}
-
 /* A cached registration valid for another hour, unless it is the one the
  * service just rejected (`stale`). */
 static int cached(struct aws_state *s, const char *stale, struct cache *cache,
@@ -64,7 +58,7 @@ static int registration(struct provider_ctx *p, struct aws_state *s, const char 
     if (rc == PAM_SUCCESS)
         return PAM_SUCCESS;
     /* Rare (about every 90 days), so always worth a line. */
-    notice(p, LOG_NOTICE, "registering client: ", why.msg);
+    provider_log(p, LOG_NOTICE, "registering client: %s", why.msg);
     rc = cache_open(&cache, c->cache_dir, key, 2.0 * c->http_timeout + 5, &lockerr);
     if (rc == PAM_AUTH_ERR || rc == PAM_SERVICE_ERR) { /* cancelled; an unsafe cache */
         *p->err = lockerr;
@@ -72,7 +66,7 @@ static int registration(struct provider_ctx *p, struct aws_state *s, const char 
     }
     bool locked = rc == PAM_SUCCESS;
     if (!locked)
-        notice(p, LOG_WARNING, lockerr.msg, "; registering without caching");
+        provider_log(p, LOG_WARNING, "%s; registering without caching", lockerr.msg);
     /* Under the lock another login may have registered meanwhile. */
     if (locked && cached(s, stale, &cache, &why) == PAM_SUCCESS) {
         cache_close(&cache);
@@ -80,7 +74,7 @@ static int registration(struct provider_ctx *p, struct aws_state *s, const char 
     }
     rc = ssooidc_register(p->http, c, &s->reg, p->err);
     if (rc == PAM_SUCCESS && locked && cache_store(&cache, &s->reg, &why) != PAM_SUCCESS)
-        notice(p, LOG_WARNING, "registration not cached: ", why.msg);
+        provider_log(p, LOG_WARNING, "registration not cached: %s", why.msg);
     cache_close(&cache);
     return rc;
 }
@@ -106,8 +100,8 @@ static int aws_open(struct provider_ctx *p)
 static int aws_renew(struct provider_ctx *p)
 {
     struct aws_state *s = p->state;
-    notice(p, LOG_NOTICE, "the service rejected the cached registration; registering again",
-           "");
+    provider_log(p, LOG_NOTICE, "the service rejected the cached registration; registering "
+                 "again");
     char stale[sizeof(s->reg.client_id)];
     sso_strlcpy(stale, s->reg.client_id, sizeof(stale));
     sso_cleanse(&s->reg, sizeof(s->reg));

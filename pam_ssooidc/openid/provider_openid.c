@@ -1,12 +1,11 @@
 /* provider_openid.c - any OpenID provider with the device grant, behind the
- * provider seam (provider.h): the discovery document and the JWKS from the
- * file store (fetched when missing or a day old), the client secret from a
+ * provider seam (provider.h): the discovery document and the JWKS
+ * (documents.h), the client secret from a
  * root-only file, RFC 8628's two calls (device_grant.h), and the approver
  * read from an ID token verified before a single claim is believed
  * (jose.h; docs/id-token-verification.md). */
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +14,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "device_grant.h"
 #include "discovery.h"
+#include "documents.h"
 #include "jose.h"
 #include "provider.h"
 #include "sanitize.h"
 #include "trust.h"
 
-#define DOC_MAX_AGE 86400       /* seconds a cached discovery document or JWKS is used */
 #define JWKS_REFETCH_FLOOR 10   /* seconds: no JWKS fetch sooner after the last one */
 #define SECRET_MAX 1024         /* bytes of a client secret */
 #define ID_TOKEN_LIFETIME_MAX 86400 /* seconds from iat to exp: providers say minutes or hours */
-#define WELL_KNOWN "/.well-known/openid-configuration"
-/* Documents are kept per trust setting too: a copy fetched through one
- * stanza's ca_file or proxy is not another stanza's. */
-#define JWKS_KEY_MAX (2 * DISCOVERY_URL_MAX + CFG_PATH_MAX + CFG_URL_MAX + 16)
 
 struct openid_state {
     struct discovery disco; /* the endpoints, after the options' overrides */
@@ -44,130 +38,10 @@ struct openid_state {
     time_t started;    /* wall clock when the device authorization was asked for */
 };
 
-/* A cached or fetched document, read into the state. */
-typedef int (*doc_reader)(struct provider_ctx *p, const char *body, size_t len,
-                          struct sso_error *err);
-
-static void notice(const struct provider_ctx *p, int prio, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* A syslog line (debug ones only with debug). */
-static void notice(const struct provider_ctx *p, int prio, const char *fmt, ...)
-{
-    if (!p->pamh || (prio == LOG_DEBUG && !p->cfg->debug))
-        return;
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    pam_syslog(p->pamh, prio, "%s", line);
-}
-
-/* ---- documents: from the file store, else from the provider ---- */
-
-static int fetch_document(struct provider_ctx *p, const char *label, const char *key,
-                          const char *url, doc_reader read)
-{
-    struct http_response resp;
-    int rc = http_request(p->http, label, "GET", url, NULL, NULL, &resp, p->err);
-    if (rc != PAM_SUCCESS)
-        return rc;
-    if (resp.status != 200) {
-        long status = resp.status;
-        http_response_free(&resp);
-        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld from the provider", label,
-                        status);
-    }
-    rc = read(p, resp.body, resp.body_len, p->err);
-    struct sso_error why = SSO_ERROR_INIT;
-    if (rc == PAM_SUCCESS &&
-        cache_doc_store(p->cfg->cache_dir, key, resp.body, resp.body_len, &why) != PAM_SUCCESS)
-        notice(p, LOG_WARNING, "%s not cached: %s", label, why.msg);
-    http_response_free(&resp);
-    return rc;
-}
-
-/* From the store when fetched at most max_age seconds ago and still
- * acceptable; else from the provider. *fetched says which. */
-static int document(struct provider_ctx *p, const char *label, const char *key,
-                    const char *url, long max_age, doc_reader read, bool *fetched)
-{
-    char *body = NULL;
-    size_t len = 0;
-    struct sso_error why = SSO_ERROR_INIT;
-    *fetched = false;
-    int rc = p->refresh ? sso_fail(&why, PAM_NO_MODULE_DATA, "%s: fetched afresh", label)
-                        : cache_doc_load(p->cfg->cache_dir, key, label, max_age, &body, &len,
-                                         &why);
-    if (rc == PAM_SERVICE_ERR || rc == PAM_BUF_ERR) {
-        *p->err = why;
-        return rc;
-    }
-    if (rc == PAM_SUCCESS) {
-        rc = read(p, body, len, &why);
-        free(body);
-        if (rc == PAM_SUCCESS || rc == PAM_BUF_ERR) {
-            if (rc != PAM_SUCCESS)
-                *p->err = why;
-            return rc;
-        }
-        notice(p, LOG_NOTICE, "cached %s refused (%s); fetching it again", label, why.msg);
-    } else {
-        notice(p, LOG_DEBUG, "%s", why.msg);
-    }
-    *fetched = true;
-    return fetch_document(p, label, key, url, read);
-}
-
-static int read_discovery(struct provider_ctx *p, const char *body, size_t len,
-                          struct sso_error *err)
-{
-    struct openid_state *s = p->state;
-    return discovery_parse(body, len, p->cfg->issuer, &s->disco, err);
-}
-
-static int read_jwks(struct provider_ctx *p, const char *body, size_t len, struct sso_error *err)
-{
-    struct openid_state *s = p->state;
-    struct jose_jwks *keys = NULL;
-    int rc = jose_jwks_parse(body, len, &keys, err);
-    if (rc == PAM_SUCCESS) {
-        jose_jwks_free(s->keys);
-        s->keys = keys;
-    }
-    return rc;
-}
-
-/* {issuer}/.well-known/openid-configuration, the issuer's one trailing
- * '/' dropped first (OpenID Connect Discovery 1.0, section 4). */
-static int discover(struct provider_ctx *p)
-{
-    const struct cfg *c = p->cfg;
-    char url[CFG_URL_MAX + sizeof(WELL_KNOWN)], key[2 * CFG_URL_MAX + CFG_PATH_MAX + 16];
-    size_t n = strlen(c->issuer);
-    if (n && c->issuer[n - 1] == '/')
-        n--;
-    snprintf(url, sizeof(url), "%.*s%s", (int)n, c->issuer, WELL_KNOWN);
-    snprintf(key, sizeof(key), "discovery\n%s\n%s\n%s", c->issuer, c->ca_file, c->proxy);
-    bool fetched;
-    return document(p, "discovery document", key, url, DOC_MAX_AGE, read_discovery, &fetched);
-}
-
-static void jwks_key(const struct provider_ctx *p, char *key, size_t len)
-{
-    const struct openid_state *s = p->state;
-    snprintf(key, len, "jwks\n%s\n%s\n%s\n%s", p->cfg->issuer, s->disco.jwks_uri,
-             p->cfg->ca_file, p->cfg->proxy);
-}
-
 static int load_keys(struct provider_ctx *p)
 {
     struct openid_state *s = p->state;
-    char key[JWKS_KEY_MAX];
-    jwks_key(p, key, sizeof(key));
-    return document(p, "JWKS", key, s->disco.jwks_uri, DOC_MAX_AGE, read_jwks,
-                    &s->keys_fetched);
+    return documents_keys(p, s->disco.jwks_uri, DOCUMENTS_MAX_AGE, &s->keys, &s->keys_fetched);
 }
 
 /* The token names a key we do not hold: the provider may have rotated its
@@ -179,12 +53,9 @@ static int reload_keys(struct provider_ctx *p)
     if (s->keys_fetched)
         return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "%s (in a JWKS fetched during this login)",
                         p->err->msg);
-    char key[JWKS_KEY_MAX];
-    jwks_key(p, key, sizeof(key));
-    notice(p, LOG_NOTICE, "%s; fetching the JWKS again", p->err->msg);
+    provider_log(p, LOG_NOTICE, "%s; fetching the JWKS again", p->err->msg);
     bool fetched;
-    int rc = document(p, "JWKS", key, s->disco.jwks_uri, JWKS_REFETCH_FLOOR, read_jwks,
-                      &fetched);
+    int rc = documents_keys(p, s->disco.jwks_uri, JWKS_REFETCH_FLOOR, &s->keys, &fetched);
     s->keys_fetched = true;
     return rc;
 }
@@ -313,7 +184,7 @@ static int openid_open(struct provider_ctx *p)
     s->client = (struct grant_client){p->cfg->client_id, s->secret, false, s->scope};
     int rc = load_secret(p, s);
     if (rc == PAM_SUCCESS)
-        rc = discover(p);
+        rc = documents_discover(p, &s->disco);
     if (rc == PAM_SUCCESS)
         rc = apply_overrides(p, s);
     if (rc == PAM_SUCCESS)
@@ -461,7 +332,7 @@ static int openid_identify(struct provider_ctx *p, char *approver, size_t len)
     if (rc == PAM_SUCCESS && c->required_groups[0])
         rc = group_gate(p, claims, approver);
     if (rc == PAM_SUCCESS)
-        notice(p, LOG_DEBUG, "ID token verified (alg %s, kid %s)", jose_claims_alg(claims),
+        provider_log(p, LOG_DEBUG, "ID token verified (alg %s, kid %s)", jose_claims_alg(claims),
                jose_claims_kid(claims));
     jose_claims_free(claims);
     return rc;

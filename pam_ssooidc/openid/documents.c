@@ -1,0 +1,114 @@
+/* documents.c - see documents.h. */
+#include "documents.h"
+
+#include <security/pam_modules.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "cache.h"
+
+#define WELL_KNOWN "/.well-known/openid-configuration"
+#define KEY_MAX (2 * DISCOVERY_URL_MAX + CFG_PATH_MAX + CFG_URL_MAX + 16)
+
+/* Reads a document (stored or fetched) into `into`; its own checks. */
+typedef int (*doc_reader)(const struct provider_ctx *p, void *into, const char *body,
+                          size_t len, struct sso_error *err);
+
+static int fetch(struct provider_ctx *p, const char *label, const char *key, const char *url,
+                 doc_reader read, void *into)
+{
+    struct http_response resp;
+    int rc = http_request(p->http, label, "GET", url, NULL, NULL, &resp, p->err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    if (resp.status != 200) {
+        long status = resp.status;
+        http_response_free(&resp);
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld from the provider", label,
+                        status);
+    }
+    rc = read(p, into, resp.body, resp.body_len, p->err);
+    struct sso_error why = SSO_ERROR_INIT;
+    if (rc == PAM_SUCCESS &&
+        cache_doc_store(p->cfg->cache_dir, key, resp.body, resp.body_len, &why) != PAM_SUCCESS)
+        provider_log(p, LOG_WARNING, "%s not cached: %s", label, why.msg);
+    http_response_free(&resp);
+    return rc;
+}
+
+/* From the store when fetched at most max_age seconds ago and still
+ * acceptable (pam_ssooidc_check always fetches); else from the provider. */
+static int document(struct provider_ctx *p, const char *label, const char *key,
+                    const char *url, long max_age, doc_reader read, void *into, bool *fetched)
+{
+    char *body = NULL;
+    size_t len = 0;
+    struct sso_error why = SSO_ERROR_INIT;
+    *fetched = false;
+    int rc = p->refresh ? sso_fail(&why, PAM_NO_MODULE_DATA, "%s: fetched afresh", label)
+                        : cache_doc_load(p->cfg->cache_dir, key, label, max_age, &body, &len,
+                                         &why);
+    if (rc == PAM_SERVICE_ERR || rc == PAM_BUF_ERR) {
+        *p->err = why;
+        return rc;
+    }
+    if (rc == PAM_SUCCESS) {
+        rc = read(p, into, body, len, &why);
+        free(body);
+        if (rc == PAM_SUCCESS || rc == PAM_BUF_ERR) {
+            if (rc != PAM_SUCCESS)
+                *p->err = why;
+            return rc;
+        }
+        provider_log(p, LOG_NOTICE, "cached %s refused (%s); fetching it again", label, why.msg);
+    } else {
+        provider_log(p, LOG_DEBUG, "%s", why.msg);
+    }
+    *fetched = true;
+    return fetch(p, label, key, url, read, into);
+}
+
+static int read_discovery(const struct provider_ctx *p, void *into, const char *body,
+                          size_t len, struct sso_error *err)
+{
+    return discovery_parse(body, len, p->cfg->issuer, into, err);
+}
+
+static int read_jwks(const struct provider_ctx *p, void *into, const char *body, size_t len,
+                     struct sso_error *err)
+{
+    (void)p;
+    struct jose_jwks **keys = into, *parsed = NULL;
+    int rc = jose_jwks_parse(body, len, &parsed, err);
+    if (rc == PAM_SUCCESS) {
+        jose_jwks_free(*keys);
+        *keys = parsed;
+    }
+    return rc;
+}
+
+int documents_discover(struct provider_ctx *p, struct discovery *out)
+{
+    const struct cfg *c = p->cfg;
+    char url[CFG_URL_MAX + sizeof(WELL_KNOWN)], key[KEY_MAX];
+    size_t n = strlen(c->issuer);
+    if (n && c->issuer[n - 1] == '/')
+        n--;
+    snprintf(url, sizeof(url), "%.*s%s", (int)n, c->issuer, WELL_KNOWN);
+    snprintf(key, sizeof(key), "discovery\n%s\n%s\n%s", c->issuer, c->ca_file, c->proxy);
+    bool fetched;
+    return document(p, "discovery document", key, url, DOCUMENTS_MAX_AGE, read_discovery, out,
+                    &fetched);
+}
+
+int documents_keys(struct provider_ctx *p, const char *jwks_uri, long max_age,
+                   struct jose_jwks **keys, bool *fetched)
+{
+    const struct cfg *c = p->cfg;
+    char key[KEY_MAX];
+    snprintf(key, sizeof(key), "jwks\n%s\n%s\n%s\n%s", c->issuer, jwks_uri, c->ca_file,
+             c->proxy);
+    return document(p, "JWKS", key, jwks_uri, max_age, read_jwks, keys, fetched);
+}
