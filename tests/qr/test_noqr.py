@@ -45,9 +45,11 @@ def needed(so):
 
 def includes(qr_flag):
     """Headers the module's sources include, with or without -DHAVE_QRENCODE."""
-    srcs = sorted(os.path.join("pam_ssooidc", f) for f in os.listdir(
-        os.path.join(ROOT, "pam_ssooidc")) if f.endswith(".c"))
+    dirs = ["pam_ssooidc"] + ["pam_ssooidc/" + d for d in ("core", "aws", "openid")]
+    srcs = sorted(os.path.join(d, f) for d in dirs
+                  for f in os.listdir(os.path.join(ROOT, d)) if f.endswith(".c"))
     cflags = run(["pkg-config", "--cflags", "libcurl", "jansson", "libcrypto"]).stdout.split()
+    cflags += ["-I" + d for d in dirs]
     r = run(["cc", "-std=c11", "-D_DEFAULT_SOURCE", *cflags, *qr_flag, "-M", *srcs])
     return r.returncode, r.stdout + r.stderr
 
