@@ -50,13 +50,19 @@ def storm_user_env(w):
     """The threaded driver looks the user up from many threads at once, and
     nss_wrapper's lookups are not safe for that (seen: sporadic "no such
     local user"). Real logins are one process each, so the storm uses a real
-    system user (created once, removed at exit) and leaves nss_wrapper out.
+    user (created once, removed at exit) and leaves nss_wrapper out.
     Without root, fall back to nss_wrapper's alice."""
     if os.geteuid() != 0:
         return "alice", w.host.env()
-    if subprocess.run(["id", "-u", STORM_USER], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", STORM_USER], check=True)
+    uid = subprocess.run(["id", "-u", STORM_USER], capture_output=True, text=True)
+    if uid.returncode == 0 and int(uid.stdout) < 1000:
+        # an earlier version made a system account, which no name rule admits
+        subprocess.run(["userdel", STORM_USER], capture_output=True)
+        uid = subprocess.run(["id", "-u", STORM_USER], capture_output=True, text=True)
+    if uid.returncode != 0:
+        # an ordinary account (uid >= UID_MIN): the exact-name rule admits it
+        subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        STORM_USER], check=True)
         atexit.register(subprocess.run, ["userdel", STORM_USER], capture_output=True)
     env = w.host.env()
     env["LD_PRELOAD"] = " ".join(l for l in env["LD_PRELOAD"].split()
