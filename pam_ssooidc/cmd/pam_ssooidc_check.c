@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "store.h"
 #include "config.h"
 #include "http.h"
 #include "outcome.h"
@@ -175,7 +176,7 @@ static bool check_cache_dir(struct report *r, const struct cfg *c)
         return false;
     }
     close(fd);
-    rc = cache_dir_open(c->cache_dir, &fd, &err); /* the 0700 rule too */
+    rc = store_dir_open(c->cache_dir, &fd, &err); /* the 0700 rule too */
     if (rc != PAM_SUCCESS) {
         finding(r, ST_FAIL, "trusted path", "%s", err.msg);
         return false;

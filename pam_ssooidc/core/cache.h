@@ -1,5 +1,5 @@
-/* cache.h - the module's one root-only file store: the persisted client
- * registration (RegisterClient answer) and an OpenID provider's documents.
+/* cache.h - the persisted client registration (RegisterClient answer), in
+ * the module's root-only file store (store.h).
  *
  * Layout: cache_dir (root, 0700) holds reg-<key>.json (root, 0600) and
  * reg-<key>.lock. Writes go to a temp file that is renamed into place; an
@@ -37,12 +37,6 @@ struct cache {
  * treated as closed, so either works before cache_open/cache_close. */
 void cache_init(struct cache *c);
 
-/* Open (creating if missing) cache_dir: a trusted path (trust.h), root's,
- * mode 0700. The one root-only file store of the module: the registration,
- * the pending-login slots (pending.h) and the OpenID provider's documents
- * live in it. *fd is O_RDONLY|O_DIRECTORY. PAM_SUCCESS or PAM_SERVICE_ERR. */
-int cache_dir_open(const char *dir, int *fd, struct sso_error *err);
-
 /* Open (creating if missing) the cache directory, check its owner and mode,
  * and take the registration lock, waiting at most wait_seconds. The parent
  * of dir must already exist. On failure c is left closed.
@@ -74,24 +68,5 @@ int cache_store(struct cache *c, const struct client_registration *reg, struct s
 
 /* Release the lock and close everything. Safe on a zeroed or closed cache. */
 void cache_close(struct cache *c);
-
-/* ---- documents: an OpenID provider's discovery document and JWKS ----
- * doc-<key>.json (root, 0600) in the same directory, with the same checks;
- * the file's mtime is when it was fetched. Public data, so no lock: two
- * logins that fetch at once both write whole files by rename, and the last
- * one wins. key names the document (its URL and what it is for). */
-#define CACHE_DOC_MAX (64 * 1024)
-
-/* A document fetched at most max_age seconds ago: PAM_SUCCESS with *body
- * (malloc'd, NUL-terminated, *len bytes; the caller frees it);
- * PAM_NO_MODULE_DATA when there is none usable (missing, too old, unsafe:
- * err says why, `label` naming it); PAM_SERVICE_ERR for an unsafe
- * cache_dir; PAM_BUF_ERR. */
-int cache_doc_load(const char *dir, const char *key, const char *label, int64_t max_age,
-                   char **body, size_t *len, struct sso_error *err);
-
-/* Replace the document atomically. PAM_SUCCESS or PAM_SERVICE_ERR. */
-int cache_doc_store(const char *dir, const char *key, const char *body, size_t len,
-                    struct sso_error *err);
 
 #endif

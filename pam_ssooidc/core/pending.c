@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "store.h"
 #include "retry.h"
 
 /* Open slot file `index` in the (trusted) directory; -1 with err set when it
@@ -45,7 +45,7 @@ int pending_acquire(const char *cache_dir, long max_pending, struct pending_slot
     if (max_pending <= 0)
         return PAM_SUCCESS;
     int dir_fd;
-    int rc = cache_dir_open(cache_dir, &dir_fd, err);
+    int rc = store_dir_open(cache_dir, &dir_fd, err);
     if (rc != PAM_SUCCESS)
         return rc;
     /* Start at a random slot so that concurrent logins rarely contend. */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "cache.h"
+#include "store.h"
 
 #define WELL_KNOWN "/.well-known/openid-configuration"
 #define KEY_MAX (2 * DISCOVERY_URL_MAX + CFG_PATH_MAX + CFG_URL_MAX + 16)
@@ -32,7 +32,7 @@ static int fetch(struct provider_ctx *p, const char *label, const char *key, con
     rc = read(p, into, resp.body, resp.body_len, p->err);
     struct sso_error why = SSO_ERROR_INIT;
     if (rc == PAM_SUCCESS &&
-        cache_doc_store(p->cfg->cache_dir, key, resp.body, resp.body_len, &why) != PAM_SUCCESS)
+        store_doc_save(p->cfg->cache_dir, key, resp.body, resp.body_len, &why) != PAM_SUCCESS)
         provider_log(p, LOG_WARNING, "%s not cached: %s", label, why.msg);
     http_response_free(&resp);
     return rc;
@@ -48,7 +48,7 @@ static int document(struct provider_ctx *p, const char *label, const char *key,
     struct sso_error why = SSO_ERROR_INIT;
     *fetched = false;
     int rc = p->refresh ? sso_fail(&why, PAM_NO_MODULE_DATA, "%s: fetched afresh", label)
-                        : cache_doc_load(p->cfg->cache_dir, key, label, max_age, &body, &len,
+                        : store_doc_load(p->cfg->cache_dir, key, label, max_age, &body, &len,
                                          &why);
     if (rc == PAM_SERVICE_ERR || rc == PAM_BUF_ERR) {
         *p->err = why;

@@ -1,0 +1,72 @@
+/* store.h - the module's one root-only file store: cache_dir and the files
+ * in it. The client registration (cache.h), the pending-login slots
+ * (pending.h) and an OpenID provider's documents (openid/documents.h) all
+ * live here and are all kept by these rules:
+ *
+ *   - cache_dir is a trusted path (trust.h), root's, mode 0700; a missing
+ *     one is made (never its parents);
+ *   - every file is reached through the directory's fd, never the path
+ *     again, with O_NOFOLLOW (a planted symlink is removed, not followed)
+ *     and O_NONBLOCK (a planted FIFO cannot hang a login);
+ *   - a file is read only if it is regular, root's, mode 0600 and not
+ *     larger than its kind ever is;
+ *   - a file is replaced whole: a fresh O_EXCL temp file, written, synced
+ *     and renamed into place, the directory synced after. */
+#ifndef SSO_STORE_H
+#define SSO_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define STORE_TMP_INFIX ".tmp."
+#define STORE_DOC_MAX (64 * 1024) /* bytes of a document */
+
+/* Open (creating if missing) cache_dir. *fd is O_RDONLY|O_DIRECTORY.
+ * PAM_SUCCESS or PAM_SERVICE_ERR. */
+int store_dir_open(const char *dir, int *fd, struct sso_error *err);
+
+/* prefix + the first 128 bits of SHA-256(key), in hex, + suffix: any
+ * characters of a URL or client name stay out of the file name. */
+int store_file_name(const char *prefix, const char *key, const char *suffix, char *out,
+                    size_t outlen, struct sso_error *err);
+
+/* Open the file `name` for reading under the rules above, at most `max`
+ * bytes; `label` names it in errors ("cached registration") and `again`
+ * says what happens next ("registering again"). PAM_SUCCESS with *fd and
+ * *st; anything else is PAM_NO_MODULE_DATA with err saying why. */
+int store_open_read(int dir_fd, const char *name, const char *label, const char *again,
+                    off_t max, int *fd, struct stat *st, struct sso_error *err);
+
+/* Read the whole file into buf (cap bytes): 0 with *len set, 1 when it
+ * holds more than cap bytes, -1 with errno set. */
+int store_read_all(int fd, char *buf, size_t cap, size_t *len);
+
+/* Replace `name` with len bytes of buf. Temp files of this name older than
+ * temp_age seconds are removed first as leftovers of a killed login (0:
+ * all of them - for a caller that holds the name's lock). Returns 0 or an
+ * errno. */
+int store_replace(int dir_fd, const char *name, const char *buf, size_t len, long temp_age);
+
+/* ---- documents: an OpenID provider's discovery document and JWKS ----
+ * doc-<key>.json; the file's mtime is when it was fetched. Public data, so
+ * no lock: two logins that fetch at once both write whole files, and the
+ * last rename wins. */
+
+/* A document fetched at most max_age seconds ago: PAM_SUCCESS with *body
+ * (malloc'd, NUL-terminated, *len bytes; the caller frees it);
+ * PAM_NO_MODULE_DATA when there is none usable (missing, too old, unsafe:
+ * err says why, `label` naming it); PAM_SERVICE_ERR for an unsafe
+ * cache_dir; PAM_BUF_ERR. */
+int store_doc_load(const char *dir, const char *key, const char *label, int64_t max_age,
+                   char **body, size_t *len, struct sso_error *err);
+
+/* Replace the document atomically. PAM_SUCCESS or PAM_SERVICE_ERR. */
+int store_doc_save(const char *dir, const char *key, const char *body, size_t len,
+                   struct sso_error *err);
+
+#endif
