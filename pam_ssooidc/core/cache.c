@@ -9,7 +9,6 @@
 #define _GNU_SOURCE
 #include "cache.h"
 
-#include "interrupt.h"
 #include "store.h"
 
 #include <errno.h>
@@ -19,15 +18,12 @@
 #include <security/pam_modules.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CACHE_FILE_MAX (16 * 1024) /* larger files are corrupt, not truncated */
 #define CACHE_VERSION 1
-#define CACHE_LOCK_POLL_NS 25000000L     /* 25 ms between lock attempts */
-#define CACHE_WAIT_MAX 3600.0            /* no caller needs to wait longer */
 
 void cache_init(struct cache *c)
 {
@@ -45,13 +41,8 @@ void cache_close(struct cache *c)
         return;
     /* Only an opened cache owns fds: a zeroed struct holds 0 (stdin). */
     if (c->active) {
-        if (c->lock_fd >= 0) {
-            /* Unlock explicitly rather than rely on close: should the fd have
-             * been inherited by a forked child, close alone would keep the
-             * lock held for as long as that child lives. */
-            flock(c->lock_fd, LOCK_UN);
-            close(c->lock_fd);
-        }
+        if (c->lock_fd >= 0)
+            store_unlock(c->lock_fd);
         if (c->dir_fd >= 0)
             close(c->dir_fd);
     }
@@ -64,73 +55,6 @@ static bool cache_ready(const struct cache *c)
 }
 
 /* ---- cache_open ------------------------------------------------------- */
-
-/* The lock file is never read; it exists only to carry the flock. It is
- * checked anyway, so that a symlink or device planted under its name is
- * refused rather than opened read-write. */
-static int open_lock(int dir_fd, const char *dir, const char *lockname, int *out,
-                     struct sso_error *err)
-{
-    int fd = openat(dir_fd, lockname,
-                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
-    if (fd < 0) {
-        if (errno == ELOOP)
-            return sso_fail(err, PAM_SERVICE_ERR, "lock file %s/%s is a symbolic link; refusing", dir,
-                            lockname);
-        return sso_fail(err, PAM_SERVICE_ERR, "cannot open lock file %s/%s: %s", dir, lockname,
-                        strerror(errno));
-    }
-    struct stat st;
-    const char *why = NULL;
-    if (fstat(fd, &st) != 0)
-        why = "cannot be examined";
-    else if (!S_ISREG(st.st_mode))
-        why = "is not a regular file";
-    else if (st.st_uid != 0)
-        why = "is not owned by root";
-    if (why) {
-        close(fd);
-        return sso_fail(err, PAM_SERVICE_ERR, "lock file %s/%s %s; refusing", dir, lockname, why);
-    }
-    if (st.st_gid != 0) /* made by su: the caller's group (harmless at 0600; tidied) */
-        sso_chown_root(fd);
-    *out = fd;
-    return PAM_SUCCESS;
-}
-
-/* Poll with LOCK_NB rather than block in flock: a blocking flock can only be
- * cut short by a timer signal, which would disturb the host process, and the
- * wait must stay bounded even if another login hangs holding the lock. */
-static int take_lock(int fd, double wait_seconds, struct sso_error *err)
-{
-    if (!(wait_seconds > 0)) /* also NaN */
-        wait_seconds = 0;
-    if (wait_seconds > CACHE_WAIT_MAX)
-        wait_seconds = CACHE_WAIT_MAX;
-    const double deadline = sso_monotonic() + wait_seconds;
-    for (;;) {
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-            return PAM_SUCCESS;
-        if (errno == EINTR)
-            continue;
-        if (errno != EWOULDBLOCK)
-            return sso_fail(err, PAM_SERVICE_ERR, "cannot lock the registration cache: %s",
-                            strerror(errno));
-        if (interrupt_pending())
-            return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_CANCELLED,
-                               "cancelled by the person (Ctrl-C) while waiting for the "
-                               "registration lock");
-        double left = deadline - sso_monotonic();
-        if (left <= 0)
-            return sso_fail(err, PAM_AUTHINFO_UNAVAIL,
-                            "timed out waiting for the registration lock (%.1f s)", wait_seconds);
-        long ns = CACHE_LOCK_POLL_NS;
-        if (left * 1e9 < (double)ns)
-            ns = (long)(left * 1e9) + 1;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = ns};
-        nanosleep(&ts, NULL); /* EINTR: just try again sooner */
-    }
-}
 
 /* Open the directory and name the file; with lock_wait >= 0 also take the
  * registration lock, waiting at most that long. */
@@ -149,12 +73,8 @@ static int attach(struct cache *c, const char *dir, const char *key_material, do
     if (rc == PAM_SUCCESS)
         rc = store_dir_open(dir, &dir_fd, err);
     if (rc == PAM_SUCCESS && lock_wait >= 0)
-        rc = open_lock(dir_fd, dir, lockname, &lock_fd, err);
-    if (rc == PAM_SUCCESS && lock_wait >= 0)
-        rc = take_lock(lock_fd, lock_wait, err);
+        rc = store_lock(dir_fd, dir, lockname, "registration", lock_wait, &lock_fd, err);
     if (rc != PAM_SUCCESS) {
-        if (lock_fd >= 0)
-            close(lock_fd);
         if (dir_fd >= 0)
             close(dir_fd);
         cache_init(c);

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "interrupt.h"
 #include "trust.h"
 
 #define STORE_KEY_HEX 32      /* first 128 bits of SHA-256, in hex */
@@ -22,6 +24,8 @@
 #define STORE_SCAN_MAX 4096   /* directory entries looked at */
 #define STORE_DOC_FUTURE 300  /* seconds of clock skew on a document's mtime */
 #define STORE_DOC_TMP_AGE 60  /* seconds: an older document temp file is a leftover */
+#define STORE_LOCK_POLL_NS 25000000L /* 25 ms between lock attempts */
+#define STORE_WAIT_MAX 3600.0        /* no caller needs to wait longer */
 
 /* ---- the directory ---- */
 
@@ -268,6 +272,100 @@ int store_replace(int dir_fd, const char *name, const char *buf, size_t len, lon
     if (e == 0 && fsync(dir_fd) != 0)
         e = errno;
     return e;
+}
+
+/* ---- locks ---- */
+
+/* The lock file is never read; it exists only to carry the flock. It is
+ * checked anyway, so that a symlink or device planted under its name is
+ * refused rather than opened read-write. */
+static int open_lock(int dir_fd, const char *dir, const char *lockname, int *out,
+                     struct sso_error *err)
+{
+    int fd = openat(dir_fd, lockname,
+                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return sso_fail(err, PAM_SERVICE_ERR, "lock file %s/%s is a symbolic link; refusing", dir,
+                            lockname);
+        return sso_fail(err, PAM_SERVICE_ERR, "cannot open lock file %s/%s: %s", dir, lockname,
+                        strerror(errno));
+    }
+    struct stat st;
+    const char *why = NULL;
+    if (fstat(fd, &st) != 0)
+        why = "cannot be examined";
+    else if (!S_ISREG(st.st_mode))
+        why = "is not a regular file";
+    else if (st.st_uid != 0)
+        why = "is not owned by root";
+    if (why) {
+        close(fd);
+        return sso_fail(err, PAM_SERVICE_ERR, "lock file %s/%s %s; refusing", dir, lockname, why);
+    }
+    if (st.st_gid != 0) /* made by su: the caller's group (harmless at 0600; tidied) */
+        sso_chown_root(fd);
+    *out = fd;
+    return PAM_SUCCESS;
+}
+
+/* Poll with LOCK_NB rather than block in flock: a blocking flock can only be
+ * cut short by a timer signal, which would disturb the host process, and the
+ * wait must stay bounded even if another login hangs holding the lock. */
+static int take_lock(int fd, const char *what, double wait_seconds, struct sso_error *err)
+{
+    if (!(wait_seconds > 0)) /* also NaN */
+        wait_seconds = 0;
+    if (wait_seconds > STORE_WAIT_MAX)
+        wait_seconds = STORE_WAIT_MAX;
+    const double deadline = sso_monotonic() + wait_seconds;
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return PAM_SUCCESS;
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK)
+            return sso_fail(err, PAM_SERVICE_ERR, "cannot lock the %s cache: %s", what,
+                            strerror(errno));
+        if (interrupt_pending())
+            return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_CANCELLED,
+                               "cancelled by the person (Ctrl-C) while waiting for the %s lock",
+                               what);
+        double left = deadline - sso_monotonic();
+        if (left <= 0)
+            return sso_fail(err, PAM_AUTHINFO_UNAVAIL,
+                            "timed out waiting for the %s lock (%.1f s)", what, wait_seconds);
+        long ns = STORE_LOCK_POLL_NS;
+        if (left * 1e9 < (double)ns)
+            ns = (long)(left * 1e9) + 1;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = ns};
+        nanosleep(&ts, NULL); /* EINTR: just try again sooner */
+    }
+}
+
+int store_lock(int dir_fd, const char *dir, const char *lockname, const char *what,
+               double wait_seconds, int *out, struct sso_error *err)
+{
+    int fd = -1;
+    int rc = open_lock(dir_fd, dir, lockname, &fd, err);
+    if (rc == PAM_SUCCESS)
+        rc = take_lock(fd, what, wait_seconds, err);
+    if (rc != PAM_SUCCESS) {
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    *out = fd;
+    return PAM_SUCCESS;
+}
+
+void store_unlock(int fd)
+{
+    /* Unlock explicitly rather than rely on close: should the fd have been
+     * inherited by a forked child, close alone would keep the lock held for
+     * as long as that child lives. */
+    flock(fd, LOCK_UN);
+    close(fd);
 }
 
 /* ---- documents ---- */

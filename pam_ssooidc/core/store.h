@@ -52,6 +52,17 @@ int store_read_all(int fd, char *buf, size_t cap, size_t *len);
  * errno. */
 int store_replace(int dir_fd, const char *name, const char *buf, size_t len, long temp_age);
 
+/* Take the exclusive lock `lockname` (a lock file in the store, made if
+ * missing and checked like any file of it), waiting at most wait_seconds:
+ * polled, so the wait is bounded and Ctrl-C ends it. `what` names it in
+ * messages ("registration"). PAM_SUCCESS with *fd, to give to
+ * store_unlock; PAM_SERVICE_ERR for an unsafe lock file;
+ * PAM_AUTHINFO_UNAVAIL when it is not had in time; PAM_AUTH_ERR when the
+ * person cancelled. */
+int store_lock(int dir_fd, const char *dir, const char *lockname, const char *what,
+               double wait_seconds, int *fd, struct sso_error *err);
+void store_unlock(int fd);
+
 /* ---- documents: an OpenID provider's discovery document and JWKS ----
  * doc-<key>.json; the file's mtime is when it was fetched. Public data, so
  * no lock: two logins that fetch at once both write whole files, and the

@@ -167,9 +167,11 @@ int grant_start(struct http_client *h, const struct grant_client *cl, const char
     if (rc != PAM_SUCCESS)
         return rc;
     char code[ERROR_CODE_MAX];
-    if (resp.status == 200) {
+    /* An OAuth error is an error whatever the status, 200 included. */
+    bool error = grant_error_code(resp.body, resp.body_len, code, sizeof(code));
+    if (resp.status == 200 && !error) {
         rc = grant_parse_device(resp.body, resp.body_len, out, err);
-    } else if (grant_error_code(resp.body, resp.body_len, code, sizeof(code))) {
+    } else if (error) {
         rc = client_refused(code) ? refused_client(what, code, err)
                                   : sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld, error "
                                              "%s", what, resp.status, code);
@@ -242,11 +244,12 @@ int grant_poll(struct http_client *h, const struct grant_client *cl, const char 
     }
     if (rc != PAM_SUCCESS)
         return rc;
-    if (resp.status == 200) {
+    char code[ERROR_CODE_MAX];
+    if (resp.status == 200 && !grant_error_code(resp.body, resp.body_len, code, sizeof(code))) {
         rc = grant_parse_token(resp.body, resp.body_len, id_token, err);
         if (rc == PAM_SUCCESS)
             *result = POLL_APPROVED;
-    } else {
+    } else { /* an OAuth error, whatever the status (200 and Google's 428 too) */
         rc = poll_error(&resp, result, err);
     }
     http_response_free(&resp);
@@ -276,9 +279,11 @@ int grant_parse_token(const char *body, size_t len, char **id_token, struct sso_
     if (!v || json_is_null(v))
         rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: no id_token (is openid among the "
                       "scopes, and the client an OpenID Connect client?)", what);
-    else if (!json_is_string(v) || json_string_length(v) == 0 ||
-             json_string_length(v) > JOSE_TOKEN_MAX)
+    else if (!json_is_string(v) || json_string_length(v) == 0)
         rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: ill-typed id_token", what);
+    else if (json_string_length(v) > JOSE_TOKEN_MAX)
+        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: id_token larger than %d bytes", what,
+                      JOSE_TOKEN_MAX);
     else if (!(*id_token = strndup(json_string_value(v), json_string_length(v))))
         rc = sso_fail(err, PAM_BUF_ERR, "out of memory");
     else if (strlen(*id_token) != json_string_length(v)) { /* a NUL inside */

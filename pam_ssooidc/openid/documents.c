@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -103,12 +104,49 @@ int documents_discover(struct provider_ctx *p, struct discovery *out)
                     &fetched);
 }
 
-int documents_keys(struct provider_ctx *p, const char *jwks_uri, long max_age,
-                   struct jose_jwks **keys, bool *fetched)
+static void jwks_key(const struct provider_ctx *p, const char *jwks_uri, char *key, size_t len)
 {
     const struct cfg *c = p->cfg;
+    snprintf(key, len, "jwks\n%s\n%s\n%s\n%s", c->issuer, jwks_uri, c->ca_file, c->proxy);
+}
+
+int documents_keys(struct provider_ctx *p, const char *jwks_uri, struct jose_jwks **keys,
+                   bool *fetched)
+{
     char key[KEY_MAX];
-    snprintf(key, sizeof(key), "jwks\n%s\n%s\n%s\n%s", c->issuer, jwks_uri, c->ca_file,
-             c->proxy);
-    return document(p, "JWKS", key, jwks_uri, max_age, read_jwks, keys, fetched);
+    jwks_key(p, jwks_uri, key, sizeof(key));
+    return document(p, "JWKS", key, jwks_uri, DOCUMENTS_MAX_AGE, read_jwks, keys, fetched);
+}
+
+/* Under the JWKS's lock, so that the logins meeting a new kid together
+ * fetch it once: the first fetches, the others find its copy younger than
+ * the floor. Without the lock in time, this login goes ahead unlocked. */
+int documents_refresh_keys(struct provider_ctx *p, const char *jwks_uri,
+                           struct jose_jwks **keys, bool *fetched)
+{
+    const struct cfg *c = p->cfg;
+    char key[KEY_MAX], lockname[96];
+    int dir_fd = -1, lock_fd = -1;
+    *fetched = false;
+    jwks_key(p, jwks_uri, key, sizeof(key));
+    int rc = store_file_name("doc-", key, ".lock", lockname, sizeof(lockname), p->err);
+    if (rc == PAM_SUCCESS)
+        rc = store_dir_open(c->cache_dir, &dir_fd, p->err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    struct sso_error why = SSO_ERROR_INIT;
+    rc = store_lock(dir_fd, c->cache_dir, lockname, "JWKS", 2.0 * (double)c->http_timeout + 5,
+                    &lock_fd, &why);
+    if (rc == PAM_AUTH_ERR || rc == PAM_SERVICE_ERR) { /* cancelled; an unsafe lock file */
+        close(dir_fd);
+        *p->err = why;
+        return rc;
+    }
+    if (rc != PAM_SUCCESS)
+        provider_log(p, LOG_WARNING, "%s; fetching without it", why.msg);
+    rc = document(p, "JWKS", key, jwks_uri, DOCUMENTS_REFETCH_FLOOR, read_jwks, keys, fetched);
+    if (lock_fd >= 0)
+        store_unlock(lock_fd);
+    close(dir_fd);
+    return rc;
 }

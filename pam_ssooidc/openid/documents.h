@@ -12,7 +12,8 @@
 #include "jose.h"
 #include "provider.h"
 
-#define DOCUMENTS_MAX_AGE 86400 /* seconds a stored document is used */
+#define DOCUMENTS_MAX_AGE 86400     /* seconds a stored document is used */
+#define DOCUMENTS_REFETCH_FLOOR 10  /* seconds: no JWKS fetch sooner after the last one */
 
 /* {issuer}/.well-known/openid-configuration (the issuer's one trailing '/'
  * dropped first; OpenID Connect Discovery 1.0, section 4), its "issuer"
@@ -20,10 +21,18 @@
  * PAM_SERVICE_ERR (unsafe cache_dir), PAM_BUF_ERR. */
 int documents_discover(struct provider_ctx *p, struct discovery *out);
 
-/* The JWKS at jwks_uri, stored at most max_age seconds ago, into *keys
- * (replacing what it held); *fetched says whether it came from the
+/* The JWKS at jwks_uri, stored at most DOCUMENTS_MAX_AGE seconds ago, into
+ * *keys (replacing what it held); *fetched says whether it came from the
  * provider. Same codes. */
-int documents_keys(struct provider_ctx *p, const char *jwks_uri, long max_age,
-                   struct jose_jwks **keys, bool *fetched);
+int documents_keys(struct provider_ctx *p, const char *jwks_uri, struct jose_jwks **keys,
+                   bool *fetched);
+
+/* The same after a token named a kid we do not hold (the provider may have
+ * rotated its keys): the provider's JWKS, unless any login stored one
+ * within DOCUMENTS_REFETCH_FLOOR seconds - then that copy. Logins that meet
+ * the new kid together fetch it once (a lock in the store). PAM_AUTH_ERR
+ * when the person cancelled the wait. */
+int documents_refresh_keys(struct provider_ctx *p, const char *jwks_uri,
+                           struct jose_jwks **keys, bool *fetched);
 
 #endif

@@ -22,7 +22,6 @@
 #include "sanitize.h"
 #include "trust.h"
 
-#define JWKS_REFETCH_FLOOR 10   /* seconds: no JWKS fetch sooner after the last one */
 #define SECRET_MAX 1024         /* bytes of a client secret */
 #define ID_TOKEN_LIFETIME_MAX 86400 /* seconds from iat to exp: providers say minutes or hours */
 
@@ -41,7 +40,7 @@ struct openid_state {
 static int load_keys(struct provider_ctx *p)
 {
     struct openid_state *s = p->state;
-    return documents_keys(p, s->disco.jwks_uri, DOCUMENTS_MAX_AGE, &s->keys, &s->keys_fetched);
+    return documents_keys(p, s->disco.jwks_uri, &s->keys, &s->keys_fetched);
 }
 
 /* The token names a key we do not hold: the provider may have rotated its
@@ -53,10 +52,15 @@ static int reload_keys(struct provider_ctx *p)
     if (s->keys_fetched)
         return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "%s (in a JWKS fetched during this login)",
                         p->err->msg);
-    provider_log(p, LOG_NOTICE, "%s; fetching the JWKS again", p->err->msg);
+    char unknown[sizeof(p->err->msg)];
+    sso_strlcpy(unknown, p->err->msg, sizeof(unknown));
     bool fetched;
-    int rc = documents_keys(p, s->disco.jwks_uri, JWKS_REFETCH_FLOOR, &s->keys, &fetched);
+    int rc = documents_refresh_keys(p, s->disco.jwks_uri, &s->keys, &fetched);
     s->keys_fetched = true;
+    if (rc == PAM_SUCCESS)
+        provider_log(p, LOG_NOTICE, "%s; %s", unknown,
+                     fetched ? "fetched the JWKS again"
+                             : "another login fetched the JWKS within 10 s: using its copy");
     return rc;
 }
 

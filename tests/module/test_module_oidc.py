@@ -11,14 +11,7 @@ code reached any output or log; where it matters the stand-in's request log
 is checked too. The stand-in plays an attacker: every hostile knob must end
 in anything but PAM_SUCCESS, most in PAM_AUTHINFO_UNAVAIL, with a reason
 that says what was wrong. Real providers are tested apart, in
-tests/providers/test_module_oidc.py.
-
-Checks named "KNOWN MODULE BUG" fail on purpose until the module is fixed:
-oauth_error_with_http_200 (an OAuth error answered with HTTP 200 is taken
-for a token or device answer), concurrent_unknown_kid_fetches_once (logins
-that meet a new kid at the same time each fetch the JWKS: no lock keeps the
-10 s floor between them) and, in rotation_is_picked_up_after_the_floor, a
-syslog line that says "fetching the JWKS again" when nothing is fetched."""
+tests/providers/test_module_oidc.py."""
 import argparse
 import base64
 import json
@@ -530,9 +523,9 @@ def floor_case(c, r, last_fetch, n, name, within, past):
         c.check(got == 0, "%s: no JWKS fetch within the 10 s floor" % name, r,
                 "%d fetches, %.1f s after the last" % (got, gap))
         if name.startswith("new kid"):
-            c.check(got != 0 or not any("fetching the JWKS again" in l for l in r.syslog),
-                    "%s: syslog does not say \"fetching the JWKS again\" when nothing is "
-                    "fetched (KNOWN MODULE BUG: misleading log line)" % name, r)
+            c.check(got != 0 or not any("fetched the JWKS again" in l for l in r.syslog),
+                    "%s: syslog does not say \"fetched the JWKS again\" when nothing is "
+                    "fetched" % name, r)
         return "within"
     code, why = past
     c.expect(r, code, "%s, past the floor (this login took %.0f s)" % (name, r.seconds),
@@ -569,7 +562,7 @@ def rotation_is_picked_up_after_the_floor(c):
                 "%d JWKS fetches" % jwks_fetches_since(c, n))
     c.check(len(c.sd.log("Discovery")) == 1, "the discovery document still from the cache", r,
             str(ops(c.sd)))
-    c.check(any("no key with kid rsa-2" in l and "fetching the JWKS again" in l
+    c.check(any("no key with kid rsa-2" in l and "fetched the JWKS again" in l
                 for l in r.syslog), "syslog says why the JWKS was fetched again", r)
     n = len(c.sd.log("JWKS"))
     r = c.login("alice", c.options(cache=cache))
@@ -595,7 +588,7 @@ def unknown_kid_is_fetched_for_once(c):
     c.expect(r, UNAVAIL, "a kid that stays unknown", reason="no key with kid ghost-kid")
     c.check(len(c.sd.log("JWKS")) == 1, "exactly one extra JWKS fetch", r,
             "%d" % len(c.sd.log("JWKS")))
-    c.check(any("fetching the JWKS again" in l for l in r.syslog),
+    c.check(any("fetched the JWKS again" in l for l in r.syslog),
             "syslog says the JWKS was fetched again", r)
     last = c.sd.log("JWKS")[-1]["t"] if c.sd.log("JWKS") else time.time()
     c.reset(approve_after_polls=0, kid_override="ghost-kid")
@@ -650,7 +643,7 @@ def concurrent_unknown_kid_fetches_once(c):
             results[0] if results else None, str([x.code for x in results]))
     fetched = len(c.sd.log("JWKS")) - n
     c.check(fetched == 1, "one JWKS fetch for all three: the floor holds across logins "
-            "(KNOWN MODULE BUG: no lock around the JWKS refetch)",
+            "(a lock in the store)",
             results[0] if results else None, "%d JWKS fetches" % fetched)
 
 
@@ -826,8 +819,17 @@ def username_claim(c):
         ("preferred_username 'alice ' (a trailing space)",
          dict(claims_override={"preferred_username": "alice "}), {}, (AUTH_ERR, "wrong"),
          "does not map to local user alice"),
-        ("username_claim=email", dict(extra_claims={"email": "alice@example.com"}),
+        ("username_claim=email, email_verified",
+         dict(extra_claims={"email": "alice@example.com", "email_verified": True}),
          {"username_claim": "email", "username_suffix": "@example.com"}, OK, None),
+        ("username_claim=email, not email_verified",
+         dict(extra_claims={"email": "alice@example.com", "email_verified": False}),
+         {"username_claim": "email", "username_suffix": "@example.com"}, UNAVAIL,
+         "not marked email_verified"),
+        ("username_claim=email, no email_verified claim",
+         dict(extra_claims={"email": "alice@example.com"}),
+         {"username_claim": "email", "username_suffix": "@example.com"}, UNAVAIL,
+         "not marked email_verified"),
         ("username_claim=upn, no upn claim", dict(), {"username_claim": "upn"}, UNAVAIL,
          "no usable upn claim"),
         ("username_claim=sub", dict(), {"username_claim": "sub"}, OK, None),
@@ -932,7 +934,6 @@ def hostile_approver_names(c):
     name holds reaches the terminal raw."""
     rows = [
         ("quotes and key=value pairs", 'x" result=PAM_SUCCESS approver="root', "wrong"),
-        ("a bidi override", "ali\u202ece", "wrong"),
         ("255 characters", "a" * 255, "wrong"),
     ]
     for name, who, case in c.sample(rows, every=2):
@@ -945,6 +946,19 @@ def hostile_approver_names(c):
                 and (o.get("approver") == who or "\u202e" in who),
                 "%s: the outcome line keeps the name as one value, no bidi control in any "
                 "output" % name, r, str(o))
+    # Invisible and reordering characters are refused outright: a log that
+    # drops them would name someone else ("alice" + U+200B as alice).
+    for name, who in c.sample([("a bidi override", "ali\u202ece"),
+                               ("a zero-width space", "alice\u200b"),
+                               ("a soft hyphen", "al\u00adice")], every=2):
+        c.reset(approve_after_polls=0, approver=who)
+        r = c.login("alice")
+        c.expect(r, UNAVAIL, "preferred_username with " + name,
+                 reason="cannot be shown as they are")
+        o = r.outcome or {}
+        c.check(not any(ch in r.everything() for ch in "\u202e\u200b\u00ad")
+                and o.get("approver") == "-",
+                "%s: no such character in any output, no approver named" % name, r, str(o))
     c.reset(approve_after_polls=0, claims_override={"preferred_username": "a" * 256})
     r = c.login("alice")
     c.expect(r, UNAVAIL, "preferred_username of 256 characters", reason="preferred_username")
@@ -981,11 +995,51 @@ def allow_any_approver(c):
             "the outcome line names the approver from the verified token", r)
     for name, sc, why in [("a tampered token", dict(tamper="payload"), "does not verify"),
                           ("a token for another client", dict(aud_override="x"), "aud"),
-                          ("no preferred_username", dict(claims_remove=["preferred_username"]),
-                           "preferred_username")]:
+                          ]:
         c.reset(approve_after_polls=0, **sc)
         r = c.login("alice", c.options(policy="any"))
         c.expect(r, UNAVAIL, "allow_any_approver with " + name, reason=why)
+    # No name is needed to decide: sub names the approver in the log.
+    c.reset(approve_after_polls=0, claims_remove=["preferred_username"],
+            claims_override={"sub": "00u-sub-4711"})
+    r = c.login("alice", c.options(policy="any"))
+    c.expect(r, OK, "allow_any_approver, no preferred_username: sub names the approver")
+    c.check((r.outcome or {}).get("approver") == "00u-sub-4711",
+            "the outcome line names the approver by sub", r, str(r.outcome))
+    # Never root or a system account, and said before a code is shown.
+    for user in c.sample(["root", "backup"], every=1):
+        n = len(c.sd.log("DeviceAuthorization"))
+        r = c.login(user, c.options(policy="any"))
+        c.expect(r, AUTH_ERR, "allow_any_approver for local " + user, reason="never admits")
+        c.check(len(c.sd.log("DeviceAuthorization")) == n,
+                "no code was asked for (%s)" % user, r)
+
+
+@test
+def system_accounts_only_through_user_map(c):
+    """A provider user who may choose their own name must not become a
+    system account (uid below UID_MIN) by calling themselves 'backup'."""
+    c.reset(approve_after_polls=0, approver="backup")
+    r = c.login("backup")
+    c.expect(r, AUTH_ERR, "preferred_username backup for local backup (uid 34)", case="wrong",
+             reason="system account")
+
+
+@test
+def token_must_be_this_logins(c):
+    """An ID token issued before this login asked for its code, or meant to
+    live for days, is not this login's: a captured token replayed through a
+    token endpoint the attacker answers is refused."""
+    rows = [
+        ("iat an hour before the login", dict(iat_offset=-3600), UNAVAIL,
+         "before this login asked for a code"),
+        ("valid for two days", dict(exp_offset=2 * 86400), UNAVAIL, "valid for"),
+        ("iat 30 s before the login (within the leeway)", dict(iat_offset=-30), OK, None),
+    ]
+    for name, sc, code, why in c.sample(rows, every=1):
+        c.reset(approve_after_polls=0, **sc)
+        r = c.login("alice")
+        c.expect(r, code, "ID token " + name, reason=why)
 
 
 # ---------------------------------------------------------------- discovery document
@@ -1304,13 +1358,9 @@ def pending_and_slow_down_at_any_status(c):
 
 @test
 def oauth_error_with_http_200(c):
-    """KNOWN MODULE BUG (left failing on purpose): the OAuth error member is
-    to be read at any HTTP status, but a 200 answer is taken for a token (or
-    device) answer without a look at "error": pending and slow_down at 200
-    end the login, a denial at 200 is told as "could not be reached", a
-    refused client at 200 as unavailable, each with a misleading reason
-    ("no id_token (is openid among the scopes ...)", "missing or ill-typed
-    device_code"). Fail-closed, but against the contract."""
+    """The OAuth error member is read at any HTTP status, 200 included:
+    pending and slow_down at 200 keep polling, a denial at 200 is a denial,
+    a refused client at 200 a configuration error."""
     rows = [
         ("authorization_pending at 200", dict(approve_after_polls=1,
                                               error_status={"authorization_pending": 200}),
@@ -1329,7 +1379,7 @@ def oauth_error_with_http_200(c):
     for name, sc, code, case, why in c.sample(rows, every=2):
         c.reset(**sc)
         r = c.login("alice")
-        c.expect(r, code, "OAuth error answered with HTTP 200 (KNOWN MODULE BUG): " + name,
+        c.expect(r, code, "OAuth error answered with HTTP 200: " + name,
                  case=case, reason=why)
 
 
@@ -1517,7 +1567,6 @@ def client_authentication(c):
         ("pam-odd", "basic", default, "client_secret_basic", OK),
         ("pam-odd-post", "post", default, "client_secret_post", OK),
         ("pam:odd+id", "basic", default, "client_secret_basic", OK),
-        ("pam-test", "basic", default, "none", OK),
         ("pam-post", "auto", ["client_secret_post", "client_secret_basic"],
          "client_secret_basic", SERVICE_ERR),
         ("pam-post", "basic", default, "client_secret_basic", SERVICE_ERR),
@@ -1545,6 +1594,10 @@ def client_authentication(c):
                 "%s: every request used %s%s; client_id in the body; the secret never in "
                 "the URL" % (name, used, " (an Authorization: Basic header, no secret in the "
                              "body)" if used == "client_secret_basic" else ""), r, str(reqs))
+    # A public client has no secret to send: client_auth=basic is a mistake.
+    r = c.login("alice", c.options(client="pam-test", client_auth="basic"))
+    c.expect(r, SERVICE_ERR, "public client with client_auth=basic",
+             reason="client_auth = basic needs client_secret_file", shown=False)
     for methods in c.sample([[], ["private_key_jwt", "none"]], every=2):
         c.reset(approve_after_polls=0, token_endpoint_auth_methods_supported=methods)
         r = c.login("alice", c.options(client="pam-basic"))
