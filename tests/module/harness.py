@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -313,6 +314,27 @@ class Host:
         if len(r.codes) == 1:
             r.code = r.codes[0]
         return r
+
+
+def login_deciding_on_the_page(login, sd, user, decision="approve", settle=1.2):
+    """Run login() in a thread, wait for its code on the stand-in, then
+    decide it on the approval page as `user`, as a person in a browser
+    would, `settle` seconds after the code appeared (so that a poll has
+    seen it pending). Returns (page status, the login's result or None)."""
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=login()))
+    t.start()
+    code = None
+    deadline = time.time() + 90  # valgrind start-up is slow
+    while code is None and time.time() < deadline:
+        devs = sd.devices()
+        if devs:
+            code = devs[-1]["userCode"]
+        time.sleep(0.1)
+    time.sleep(settle)
+    status, _ = sd.decide(code, user, decision)
+    t.join(120)
+    return status, result.get("r")
 
 
 class Tap:

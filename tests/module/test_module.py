@@ -16,7 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ACCOUNT, ROLE, Host, SECRET_MARKERS, Standin, Tap,  # noqa: E402
-                     cleanup_pam_wrapper_dirs, stanza_options, trusted_tempdir)
+                     cleanup_pam_wrapper_dirs, login_deciding_on_the_page, stanza_options,
+                     trusted_tempdir)
 
 TESTS = []
 
@@ -138,24 +139,9 @@ def approved_any_approver(c):
 @test
 def approval_through_the_page(c):
     c.sd.reset(interval=1)
-    result = {}
     opts = c.options()
-
-    def run():
-        result["r"] = c.login("alice", opts)
-    t = threading.Thread(target=run)
-    t.start()
-    code = None
-    deadline = time.time() + 90  # valgrind start-up is slow
-    while code is None and time.time() < deadline:
-        devs = c.sd.devices()
-        if devs:
-            code = devs[-1]["userCode"]
-        time.sleep(0.1)
-    time.sleep(1.5)
-    status, page = c.sd.decide(code, "alice", "approve")
-    t.join(120)
-    r = result.get("r")
+    status, r = login_deciding_on_the_page(lambda: c.login("alice", opts), c.sd, "alice",
+                                           settle=1.5)
     c.check(status == 200, "approval page accepted the code")
     if r is None:
         return c.check(False, "login finished after approval")

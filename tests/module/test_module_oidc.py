@@ -26,7 +26,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Host, SECRET_MARKERS, Standin, Tap,  # noqa: E402
                      cleanup_pam_wrapper_dirs)
-from harness import trusted_tempdir  # noqa: E402
+from harness import login_deciding_on_the_page, trusted_tempdir  # noqa: E402
 
 TESTS = []
 
@@ -278,29 +278,13 @@ def approved_public_client(c):
 def decision_through_the_page(c):
     """The person opens the page, checks the code and approves (or denies)
     as themselves: the token names whoever decided."""
-    import threading
     for decision, user, code, case in c.sample([("approve", "alice", OK, None),
                                                 ("approve", "bob", AUTH_ERR, "wrong"),
                                                 ("deny", "alice", AUTH_ERR, "denied")], every=2):
         c.reset(interval=1)
-        result = {}
         opts = c.options()
-
-        def run():
-            result["r"] = c.login("alice", opts)
-        t = threading.Thread(target=run)
-        t.start()
-        ucode = None
-        deadline = time.time() + 90  # valgrind start-up is slow
-        while ucode is None and time.time() < deadline:
-            devs = c.sd.devices()
-            if devs:
-                ucode = devs[-1]["userCode"]
-            time.sleep(0.1)
-        time.sleep(1.2)
-        status, _ = c.sd.decide(ucode, user, decision)
-        t.join(120)
-        r = result.get("r")
+        status, r = login_deciding_on_the_page(lambda: c.login("alice", opts), c.sd, user,
+                                               decision)
         c.check(status == 200, "the page took the decision (%s as %s)" % (decision, user))
         if r is None:
             c.check(False, "login finished after the decision")

@@ -14,19 +14,8 @@ cd "$root" || exit 1
 keep=no
 [ "${1:-}" = "--keep" ] && keep=yes
 
-n=0 failed=0
-check() { # check STATUS DESCRIPTION [DIAGNOSTIC]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/# /'
-    fi
-    return "$1"
-}
-finish() { echo "1..$n"; [ "$failed" -eq 0 ]; exit $?; }
+# shellcheck source=../tap.sh
+. tests/tap.sh
 
 for tool in dpkg-buildpackage dh dpkg-deb lintian nm readelf; do
     command -v "$tool" >/dev/null || { echo "Bail out! $tool not found (see tests/deps.sh)"; exit 1; }

@@ -12,19 +12,8 @@ set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 1
 
-n=0 failed=0
-check() { # check STATUS DESCRIPTION [DIAGNOSTIC]
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        failed=$((failed + 1))
-        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/# /'
-    fi
-    return "$1"
-}
-finish() { echo "1..$n"; [ "$failed" -eq 0 ]; exit $?; }
+# shellcheck source=../tap.sh
+. tests/tap.sh
 
 for tool in checkmodule semodule_package semodule_unpackage make python3; do
     command -v "$tool" >/dev/null || { echo "Bail out! $tool not found (see tests/deps.sh)"; exit 1; }
