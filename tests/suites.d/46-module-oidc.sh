@@ -5,12 +5,11 @@
 # outcome line's reason and the absence of secrets checked each time; plus
 # the good paths, client authentication, key rotation, the document cache
 # and configuration refusals (tests/module/test_module_oidc.py). Plain and
-# ASan about 75 s each with 8 jobs on two cores; valgrind (a fixed sample
-# of each matrix) about 2.5 min. Needs pamtester, pam_wrapper, nss_wrapper,
+# ASan about 55 s each with 8 jobs on two cores; the valgrind run (a fixed
+# sample of each matrix) starts in the background from tests/run_all.sh,
+# beside the AWS one. Needs pamtester, pam_wrapper, nss_wrapper,
 # python3-cryptography and valgrind (tests/deps.sh).
 # Sourced by tests/run_all.sh, which defines `suite` and $PY.
 suite module-oidc "$PY" tests/module/test_module_oidc.py pam_ssooidc/pam_ssooidc.so --jobs 8
 suite module-oidc-asan "$PY" tests/module/test_module_oidc.py build/asan/pam_ssooidc.so \
     --wrap asan --jobs 8
-suite module-oidc-valgrind "$PY" tests/module/test_module_oidc.py pam_ssooidc/pam_ssooidc.so \
-    --wrap valgrind --jobs 8
