@@ -233,7 +233,7 @@ def run_provider(tap, module, name, workdir):
         r2 = w.login("alice", "alice", rot)
         results.append(r2)
         tap.check(r.code == "PAM_SUCCESS" and r2.code == "PAM_SUCCESS" and
-                  "fetching the JWKS again" in r2.err,
+                  "fetched the JWKS again" in r2.err,
                   pre + "keys rotated between two logins: the second refetches the JWKS once "
                   "and succeeds", detail(r2))
 
