@@ -162,8 +162,8 @@ static int login_run(struct login *lg, int argc, const char **argv)
 }
 
 /* Only the codes the man page promises leave the module; anything else is
- * an internal signal (PAM_CRED_EXPIRED: a refused client; JOSE_UNKNOWN_KID;
- * PAM_NO_MODULE_DATA: nothing cached) that must never reach the host. */
+ * an internal code (PAM_CRED_EXPIRED for a refused client, JOSE_UNKNOWN_KID,
+ * PAM_NO_MODULE_DATA for nothing cached) that must never reach the host. */
 static int public_code(int rc)
 {
     switch (rc) {

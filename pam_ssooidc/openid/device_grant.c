@@ -183,13 +183,13 @@ int grant_start(struct http_client *h, const struct grant_client *cl, const char
     return rc;
 }
 
-/* A token request's error answer, as the polling loop's next step. */
-static int poll_error(const struct http_response *resp, enum poll_result *result,
+/* A token request's error answer (`code`: its OAuth error, "" when it has
+ * none), as the polling loop's next step. */
+static int poll_error(long status, const char *code, enum poll_result *result,
                       struct sso_error *err)
 {
     static const char what[] = "token request";
-    char code[ERROR_CODE_MAX];
-    bool have = grant_error_code(resp->body, resp->body_len, code, sizeof(code));
+    bool have = code[0] != '\0';
     /* Any status: Google answers pending with 428, others with 400. */
     if (have && strcmp(code, "authorization_pending") == 0) {
         *result = POLL_PENDING;
@@ -199,14 +199,14 @@ static int poll_error(const struct http_response *resp, enum poll_result *result
         *result = POLL_SLOW_DOWN;
         return PAM_SUCCESS;
     }
-    if (resp->status == 429 || resp->status >= 500) {
+    if (status == 429 || status >= 500) {
         *result = POLL_FAILED;
-        return sso_fail(err, PAM_SUCCESS, "%s: HTTP %ld%s%s", what, resp->status,
+        return sso_fail(err, PAM_SUCCESS, "%s: HTTP %ld%s%s", what, status,
                         have ? ", error " : "", have ? code : "");
     }
     if (!have)
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld with no OAuth error", what,
-                        resp->status);
+                        status);
     /* RFC 8628 3.5: any other error ends the polling. */
     if (strcmp(code, "access_denied") == 0 || strcmp(code, "authorization_declined") == 0)
         return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_DENIED,
@@ -220,8 +220,7 @@ static int poll_error(const struct http_response *resp, enum poll_result *result
                            "expired or already used)");
     if (client_refused(code))
         return refused_client(what, code, err);
-    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld, error %s", what, resp->status,
-                    code);
+    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld, error %s", what, status, code);
 }
 
 int grant_poll(struct http_client *h, const struct grant_client *cl, const char *url,
@@ -244,13 +243,15 @@ int grant_poll(struct http_client *h, const struct grant_client *cl, const char 
     }
     if (rc != PAM_SUCCESS)
         return rc;
+    /* An OAuth error is an error whatever the status (200 and Google's 428 too). */
     char code[ERROR_CODE_MAX];
-    if (resp.status == 200 && !grant_error_code(resp.body, resp.body_len, code, sizeof(code))) {
+    bool error = grant_error_code(resp.body, resp.body_len, code, sizeof(code));
+    if (resp.status == 200 && !error) {
         rc = grant_parse_token(resp.body, resp.body_len, id_token, err);
         if (rc == PAM_SUCCESS)
             *result = POLL_APPROVED;
-    } else { /* an OAuth error, whatever the status (200 and Google's 428 too) */
-        rc = poll_error(&resp, result, err);
+    } else {
+        rc = poll_error(resp.status, code, result, err);
     }
     http_response_free(&resp);
     return rc;

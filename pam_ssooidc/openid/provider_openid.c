@@ -166,13 +166,19 @@ static int apply_overrides(struct provider_ctx *p, struct openid_state *s)
 
 /* ---- the seam ---- */
 
+/* id_token_algs as a set of JOSE_* bits: names we verify, never none or HMAC. */
+static int allowed_algs(const struct cfg *c, unsigned *algs, struct sso_error *err)
+{
+    struct sso_error why = SSO_ERROR_INIT;
+    if (jose_alg_list(c->id_token_algs, algs, &why) != PAM_SUCCESS)
+        return sso_fail(err, PAM_SERVICE_ERR, "id_token_algs: %s", why.msg);
+    return PAM_SUCCESS;
+}
+
 static int openid_validate(const struct cfg *c, struct sso_error *err)
 {
     unsigned algs;
-    struct sso_error why = SSO_ERROR_INIT;
-    if (jose_alg_list(c->id_token_algs, &algs, &why) != PAM_SUCCESS)
-        return sso_fail(err, PAM_SERVICE_ERR, "id_token_algs: %s", why.msg);
-    return PAM_SUCCESS;
+    return allowed_algs(c, &algs, err);
 }
 
 static int openid_open(struct provider_ctx *p)
@@ -181,12 +187,11 @@ static int openid_open(struct provider_ctx *p)
     if (!s)
         return sso_fail(p->err, PAM_BUF_ERR, "out of memory");
     p->state = s;
-    struct sso_error why = SSO_ERROR_INIT;
-    if (jose_alg_list(p->cfg->id_token_algs, &s->algs, &why) != PAM_SUCCESS)
-        return sso_fail(p->err, PAM_SERVICE_ERR, "id_token_algs: %s", why.msg);
     build_scope(p->cfg, s->scope, sizeof(s->scope));
     s->client = (struct grant_client){p->cfg->client_id, s->secret, false, s->scope};
-    int rc = load_secret(p, s);
+    int rc = allowed_algs(p->cfg, &s->algs, p->err);
+    if (rc == PAM_SUCCESS)
+        rc = load_secret(p, s);
     if (rc == PAM_SUCCESS)
         rc = documents_discover(p, &s->disco);
     if (rc == PAM_SUCCESS)
@@ -215,9 +220,8 @@ static int openid_poll(struct provider_ctx *p, const struct device_auth *dev,
     char *id_token = NULL;
     int rc = grant_poll(p->http, &s->client, s->disco.token_endpoint, dev, result, &id_token,
                         p->err);
-    if (id_token) {
+    if (id_token)
         s->id_token = id_token;
-    }
     return rc;
 }
 
@@ -336,8 +340,8 @@ static int openid_identify(struct provider_ctx *p, char *approver, size_t len)
     if (rc == PAM_SUCCESS && c->required_groups[0])
         rc = group_gate(p, claims, approver);
     if (rc == PAM_SUCCESS)
-        provider_log(p, LOG_DEBUG, "ID token verified (alg %s, kid %s)", jose_claims_alg(claims),
-               jose_claims_kid(claims));
+        provider_log(p, LOG_DEBUG, "ID token verified (alg %s, kid %s)",
+                     jose_claims_alg(claims), jose_claims_kid(claims));
     jose_claims_free(claims);
     return rc;
 }

@@ -337,6 +337,28 @@ def login_deciding_on_the_page(login, sd, user, decision="approve", settle=1.2):
     return status, result.get("r")
 
 
+class LoginCtx:
+    """The part of a module test's context every suite shares: one login
+    through self.host with self.options() (outputs kept for the secrets
+    check), and a check whose failure shows the login in full. The suite's
+    Ctx sets host, tap, outputs and options()."""
+
+    def login(self, user="alice", options=None, service=None, **kw):
+        service = service or self.host.default_service
+        self.host.service(options if options is not None else self.options(), service)
+        r = self.host.login(user, service=service, **kw)
+        self.outputs.append(r.everything())
+        return r
+
+    def check(self, cond, name, r=None, extra=""):
+        detail = extra
+        if r is not None:
+            err = "\n".join(l for l in r.err.splitlines() if not l.startswith("PWRAP_"))
+            detail += ("\ncode=%s rc=%d secs=%.1f\n--- stdout\n%s\n--- stderr\n%s\n--- syslog\n%s"
+                       % (r.code, r.rc, r.seconds, r.out, err, "\n".join(r.syslog)))
+        return self.tap.check(cond, name, detail)
+
+
 class Tap:
     def __init__(self, prefix=""):
         self.n = 0

@@ -15,7 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (ACCOUNT, ROLE, Host, SECRET_MARKERS, Standin, Tap,  # noqa: E402
+from harness import (ACCOUNT, ROLE, Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
                      cleanup_pam_wrapper_dirs, login_deciding_on_the_page, stanza_options,
                      trusted_tempdir)
 
@@ -27,7 +27,7 @@ def test(fn):
     return fn
 
 
-class Ctx:
+class Ctx(LoginCtx):
     """What every test gets: a host, the stand-in, and a TAP reporter."""
 
     def __init__(self, host, sd, tap, workdir):
@@ -53,20 +53,6 @@ class Ctx:
         conf = self.host.write_conf("# options come from the stanza in these tests\n")
         return stanza_options(self.sd, conf, cache or self.fresh_cache(), policy, **extra)
 
-    def login(self, user="alice", options=None, service=None, **kw):
-        service = service or self.host.default_service
-        self.host.service(options if options is not None else self.options(), service)
-        r = self.host.login(user, service=service, **kw)
-        self.outputs.append(r.everything())
-        return r
-
-    def check(self, cond, name, r=None, extra=""):
-        detail = extra
-        if r is not None:
-            err = "\n".join(l for l in r.err.splitlines() if not l.startswith("PWRAP_"))
-            detail += ("\ncode=%s rc=%d secs=%.1f\n--- stdout\n%s\n--- stderr\n%s\n--- syslog\n%s"
-                       % (r.code, r.rc, r.seconds, r.out, err, "\n".join(r.syslog)))
-        return self.tap.check(cond, name, detail)
 
     def expect(self, r, code, name):
         return self.check(r.code == code, "%s -> %s" % (name, code), r)

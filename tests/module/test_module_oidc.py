@@ -24,7 +24,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Host, SECRET_MARKERS, Standin, Tap,  # noqa: E402
+from harness import (Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
                      cleanup_pam_wrapper_dirs)
 from harness import login_deciding_on_the_page, trusted_tempdir  # noqa: E402
 
@@ -89,7 +89,7 @@ OK, UNAVAIL, SERVICE_ERR, AUTH_ERR = ("PAM_SUCCESS", "PAM_AUTHINFO_UNAVAIL", "PA
                                       "PAM_AUTH_ERR")
 
 
-class Ctx:
+class Ctx(LoginCtx):
     """What every test gets: a host, the stand-in, and a TAP reporter."""
 
     def __init__(self, host, sd, tap, workdir):
@@ -154,20 +154,6 @@ class Ctx:
                 opts[k] = v
         return ["%s=%s" % (k, v) if v is not None else k for k, v in opts.items()]
 
-    def login(self, user="alice", options=None, service=None, **kw):
-        service = service or self.host.default_service
-        self.host.service(options if options is not None else self.options(), service)
-        r = self.host.login(user, service=service, **kw)
-        self.outputs.append(r.everything())
-        return r
-
-    def check(self, cond, name, r=None, extra=""):
-        detail = extra
-        if r is not None:
-            err = "\n".join(l for l in r.err.splitlines() if not l.startswith("PWRAP_"))
-            detail += ("\ncode=%s rc=%d secs=%.1f\n--- stdout\n%s\n--- stderr\n%s\n--- syslog\n%s"
-                       % (r.code, r.rc, r.seconds, r.out, err, "\n".join(r.syslog)))
-        return self.tap.check(cond, name, detail)
 
     def problems(self, r, code, case=None, reason=None, shown=None):
         """Everything wrong with one login, as a list of sentences."""
