@@ -115,6 +115,12 @@ static const struct opt options[] = {
     {.name = "retries", .kind = OPT_LONG, FIELD(retries), .num_def = 2, .min = 0, .max = 10},
     {.name = "max_pending", .kind = OPT_LONG, FIELD(max_pending), .num_def = 10, .min = 0,
      .max = 1000},
+    {.name = "max_pending_per_source", .kind = OPT_LONG, FIELD(max_pending_per_source),
+     .num_def = 2, .min = 0, .max = 1000},
+    {.name = "max_starts", .kind = OPT_LONG, FIELD(max_starts), .num_def = 60, .min = 0,
+     .max = 100000},
+    {.name = "max_starts_per_source", .kind = OPT_LONG, FIELD(max_starts_per_source),
+     .num_def = 10, .min = 0, .max = 100000},
     {.name = "cache_dir", .kind = OPT_PATH, FIELD(cache_dir), .def = CFG_DEFAULT_CACHE_DIR},
     {.name = "debug", .kind = OPT_FLAG, FIELD(debug)},
 };

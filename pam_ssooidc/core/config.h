@@ -50,7 +50,10 @@ struct cfg {
     long timeout;      /* seconds to wait for approval */
     long http_timeout; /* seconds, connect and total, per request */
     long retries;      /* extra attempts per call for transient failures */
-    long max_pending;  /* device authorizations open at once on this host (0: no cap) */
+    long max_pending;  /* logins polling at once on this host (0: no cap) */
+    long max_pending_per_source; /* ... from one source (pending.h) */
+    long max_starts;   /* device authorizations started per minute on this host */
+    long max_starts_per_source; /* ... for one source */
     enum cfg_prompt prompt;
     bool allow_any_approver;
     bool debug;

@@ -119,6 +119,11 @@ const char *conv_outcome_text(int pam_code, enum sso_case kase)
         return "The approving account is not permitted to log in to this host.";
     case SSO_CASE_CANCELLED:
         return "Sign-in cancelled.";
+    case SSO_CASE_BUSY_HOST:
+        return "Too many sign-ins are waiting on this host right now; try again in a minute.";
+    case SSO_CASE_BUSY_SOURCE:
+        return "Too many sign-ins are waiting from your address or account; finish or cancel "
+               "them, or try again in a minute.";
     case SSO_CASE_NONE:
         break;
     }

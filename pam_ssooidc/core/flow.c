@@ -5,7 +5,7 @@
 #include <syslog.h>
 
 #include "conv.h"
-#include "pending.h"
+#include "source.h"
 
 #define SLOW_DOWN_STEP 5 /* RFC 8628 section 3.5 */
 
@@ -49,8 +49,13 @@ static int poll_for_approval(struct flow *f, double shown_at)
         if (polled > deadline)
             return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_TIMEOUT,
                                "not approved within %ld seconds", limit);
+        /* A place is held only while polling, one interval at a time: a
+         * login that stops here (SIGSTOP) holds nothing for long. */
+        int rc = pending_hold(&f->place, (double)interval + PENDING_LEASE_MARGIN, err);
+        if (rc != PAM_SUCCESS)
+            return rc;
         enum poll_result result;
-        int rc = f->provider->poll(f->ctx, &f->dev, &result);
+        rc = f->provider->poll(f->ctx, &f->dev, &result);
         if (rc != PAM_SUCCESS || result == POLL_APPROVED)
             return rc;
         if (result == POLL_FAILED && (rc = missed_poll(f, &failed)) != PAM_SUCCESS)
@@ -77,6 +82,9 @@ static int start_show_poll(struct flow *f)
     pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
     enum cfg_prompt mode = cfg_prompt_for_service(c, service);
     const struct conv_wording words = {f->provider->title, f->provider->where};
+    /* A prompt waits for the person to press Enter: hold nothing meanwhile. */
+    if (mode == CFG_PROMPT_ALWAYS)
+        pending_pause(&f->place);
     /* The conversation is the host's: its own Ctrl-C handling applies. */
     interrupt_guard_end(f->guard);
     rc = conv_show_device(pamh, mode, c->qr, &words, &f->dev, left, f->ctx->err);
@@ -90,13 +98,17 @@ static int start_show_poll(struct flow *f)
 
 static int once(struct flow *f)
 {
-    /* A slot of max_pending is held while a code is open (pending.h). */
-    struct pending_slot slot = PENDING_SLOT_NONE;
     const struct cfg *c = f->ctx->cfg;
-    int rc = pending_acquire(c->cache_dir, c->max_pending, &slot, f->ctx->err);
+    const struct pending_limits lim = {c->max_pending, c->max_pending_per_source,
+                                       c->max_starts, c->max_starts_per_source};
+    char source[PENDING_SOURCE_MAX];
+    source_of_login(f->ctx->pamh, source, sizeof(source));
+    /* The first lease covers the start request, retries included. */
+    double lease = (double)(c->http_timeout * (c->retries + 1)) + PENDING_LEASE_MARGIN;
+    int rc = pending_begin(&f->place, c->cache_dir, &lim, source, lease, f->ctx->err);
     if (rc == PAM_SUCCESS)
         rc = start_show_poll(f);
-    pending_release(&slot);
+    pending_end(&f->place);
     return rc;
 }
 

@@ -1,7 +1,7 @@
 /* flow.h - the device authorization flow, the same for every provider:
- * take a max_pending slot, start, show the code, poll at the interval
- * until approved, denied, expired or out of time, and renew a refused
- * client once. The provider (provider.h) makes the calls. */
+ * admitted within the fair limits (pending.h), start, show the code, poll
+ * at the interval until approved, denied, expired or out of time, and renew
+ * a refused client once. The provider (provider.h) makes the calls. */
 #ifndef SSO_FLOW_H
 #define SSO_FLOW_H
 
@@ -11,6 +11,7 @@
 #include "config.h"
 #include "device.h"
 #include "interrupt.h"
+#include "pending.h"
 #include "provider.h"
 
 struct flow {
@@ -18,6 +19,7 @@ struct flow {
     struct provider_ctx *ctx;  /* pamh, cfg, http, err */
     struct interrupt_guard *guard;
     bool silent;
+    struct pending place;      /* this login's place within the limits */
     struct device_auth dev;    /* wiped by the caller */
 };
 

@@ -17,6 +17,8 @@ enum sso_case {
     SSO_CASE_WRONG_ACCOUNT,  /* approved by someone who does not map to this user */
     SSO_CASE_NOT_PERMITTED,  /* the approver lacks the permission set or group */
     SSO_CASE_CANCELLED,      /* Ctrl-C */
+    SSO_CASE_BUSY_HOST,      /* a host-wide limit of pending.h refused a new login */
+    SSO_CASE_BUSY_SOURCE,    /* this source's share of those limits is taken */
 };
 
 /* An error travels up the call chain as a PAM return code plus one sentence

@@ -416,7 +416,8 @@ def max_pending_caps_open_device_authorizations(c):
                 "three more logins are refused (PAM_AUTHINFO_UNAVAIL)", refused[-1],
                 str([r.code for r in refused]))
         c.check(len(c.sd.log("StartDeviceAuthorization")) == 2,
-                "the refused logins sent nothing: still 2 device authorizations", refused[-1])
+                "the refused logins sent nothing: still 2 device authorizations", refused[-1],
+                str([r.get("op") for r in c.sd.api_log()]))
         c.check(all("max_pending=2" in r.login_line for r in refused),
                 "syslog says why they were refused", refused[-1])
         c.check(all(r.seconds < 3 * c.slow for r in refused), "refused at once", refused[-1],

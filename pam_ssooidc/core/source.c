@@ -1,0 +1,69 @@
+/* source.c - see source.h. */
+#include "source.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HOST_NAME_CHARS 255
+
+/* An IPv6 address as its /64, an IPv4-mapped one as plain IPv4. */
+static void ipv6_source(const unsigned char a[16], char *out, size_t len)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    char text[INET6_ADDRSTRLEN];
+    if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+        inet_ntop(AF_INET, a + 12, text, sizeof(text));
+        snprintf(out, len, "ip:%s", text);
+        return;
+    }
+    unsigned char prefix[16] = {0};
+    memcpy(prefix, a, 8);
+    inet_ntop(AF_INET6, prefix, text, sizeof(text));
+    snprintf(out, len, "ip6:%s/64", text);
+}
+
+/* rhost as sshd sets it: an address, maybe in brackets or with a zone
+ * (fe80::1%eth0), or a host name. */
+static void remote_source(const char *rhost, char *out, size_t len)
+{
+    char host[HOST_NAME_CHARS + 1];
+    size_t n = strcspn(rhost[0] == '[' ? rhost + 1 : rhost, "]%");
+    if (n > HOST_NAME_CHARS)
+        n = HOST_NAME_CHARS;
+    memcpy(host, rhost[0] == '[' ? rhost + 1 : rhost, n);
+    host[n] = '\0';
+    unsigned char addr[16];
+    if (inet_pton(AF_INET6, host, addr) == 1) {
+        ipv6_source(addr, out, len);
+    } else if (inet_pton(AF_INET, host, addr) == 1) {
+        snprintf(out, len, "ip:%s", host);
+    } else {
+        for (char *p = host; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        snprintf(out, len, "host:%s", host);
+    }
+}
+
+void source_from(unsigned long ruid, const char *rhost, const char *ruser, char *out,
+                 size_t len)
+{
+    if (ruid != 0) /* a setuid host: the kernel's word for who ran it */
+        snprintf(out, len, "uid:%lu", ruid);
+    else if (rhost && rhost[0])
+        remote_source(rhost, out, len);
+    else if (ruser && ruser[0])
+        snprintf(out, len, "user:%.64s", ruser);
+    else
+        snprintf(out, len, "local");
+}
+
+void source_of_login(pam_handle_t *pamh, char *out, size_t len)
+{
+    const char *rhost = NULL, *ruser = NULL;
+    pam_get_item(pamh, PAM_RHOST, (const void **)&rhost);
+    pam_get_item(pamh, PAM_RUSER, (const void **)&ruser);
+    source_from((unsigned long)getuid(), rhost, ruser, out, len);
+}
