@@ -43,7 +43,12 @@ LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 SRCDIRS  := pam_ssooidc pam_ssooidc/core pam_ssooidc/aws pam_ssooidc/openid
 SRC      := $(sort $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.c)))
 HDR      := $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.h))
-INC      := $(addprefix -I,$(SRCDIRS))
+# cmd/ holds the tools' own code (pam_ssooidc_check and the PAM
+# configuration reader behind its --pam-users): never linked into the module.
+TOOL_DIR := pam_ssooidc/cmd
+TOOL_SRC := $(filter-out $(TOOL_DIR)/pam_ssooidc_check.c,$(sort $(wildcard $(TOOL_DIR)/*.c)))
+TOOL_HDR := $(wildcard $(TOOL_DIR)/*.h)
+INC      := $(addprefix -I,$(SRCDIRS)) -I$(TOOL_DIR)
 LIB_SRC  := $(filter-out pam_ssooidc/pam_ssooidc.c,$(SRC))
 MODULE   := pam_ssooidc/pam_ssooidc.so
 CHECK    := pam_ssooidc/pam_ssooidc_check
@@ -69,11 +74,12 @@ $(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
 	$(CC) $(CFLAGS) -shared -o $@ $(SRC) $(LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
 # pam_ssooidc_check(8): the module's own code behind a command line; its
-# --login loads the installed module (SECDIR) in a one-line PAM stack.
-$(CHECK): pam_ssooidc/cmd/pam_ssooidc_check.c $(LIB_SRC) $(HDR) $(QR_STAMP)
+# --login loads the installed module (SECDIR) in a one-line PAM stack, and
+# --pam-users lists the PAM lines that load it.
+$(CHECK): $(TOOL_DIR)/pam_ssooidc_check.c $(TOOL_SRC) $(LIB_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIE -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' \
-	    -o $@ $< $(LIB_SRC) $(LDFLAGS) -pie $(LDLIBS) -lpam_misc
+	    -o $@ $< $(TOOL_SRC) $(LIB_SRC) $(LDFLAGS) -pie $(LDLIBS) -lpam_misc
 
 # The same module built with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: $(BUILD)/asan/pam_ssooidc.so
@@ -81,10 +87,11 @@ $(BUILD)/asan/pam_ssooidc.so: $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O1 $(SAN) -shared -o $@ $(SRC) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
-# Unit tests link the module's sources (minus the PAM entry file) directly.
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(HDR) $(QR_STAMP)
+# Unit tests link the module's sources (minus the PAM entry file) and the
+# tools' directly.
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(TOOL_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(TOOL_SRC) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 

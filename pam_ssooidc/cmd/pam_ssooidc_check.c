@@ -2,6 +2,7 @@
  *
  *   pam_ssooidc_check [--conf FILE] [--json] [--fragment]
  *                     [--login USER [--service NAME] [--module PATH]] [OPTION=VALUE ...]
+ *   pam_ssooidc_check --pam-users [--root DIR] [--module PATH]
  *
  * Reads the configuration exactly as the module does (the file, then the
  * stanza options given as arguments), prints the effective configuration
@@ -12,6 +13,10 @@
  * against the service's. With --login it runs a real device login through
  * the installed module in a one-line PAM stack, with this terminal as the
  * conversation and every step echoed from syslog.
+ *
+ * With --pam-users it only lists the PAM lines that load the installed
+ * module, as Linux-PAM reads them (pam_users.h; the package removal
+ * guards use it): exit 0 none, 1 some, 3 could not check.
  *
  * Exit status: 0 all is well, 1 something is wrong (a "warn" or "FAIL"
  * line each), 2 usage. docs/man/pam_ssooidc_check.8. */
@@ -38,6 +43,7 @@
 #include "config.h"
 #include "http.h"
 #include "outcome.h"
+#include "pam_users.h"
 #include "provider.h"
 #include "trust.h"
 #include "usermap.h"
@@ -513,7 +519,8 @@ static int usage(void)
 {
     fprintf(stderr, "usage: pam_ssooidc_check [--conf FILE] [--json] [--fragment]\n"
                     "                         [--login USER [--service NAME] [--module PATH]]\n"
-                    "                         [OPTION=VALUE ...]\n");
+                    "                         [OPTION=VALUE ...]\n"
+                    "       pam_ssooidc_check --pam-users [--root DIR] [--module PATH]\n");
     return 2;
 }
 
@@ -521,7 +528,8 @@ int main(int argc, char **argv)
 {
     struct report r = {0};
     const char *login = NULL, *service = "pam_ssooidc_check", *module = PAM_SSOOIDC_MODULE;
-    bool fragment = false, explicit_conf = false;
+    const char *root = NULL;
+    bool fragment = false, explicit_conf = false, pam_users = false;
     char conf_arg[CFG_PATH_MAX + 8];
     const char **args = calloc((size_t)argc + 1, sizeof(*args));
     int nargs = 0;
@@ -542,6 +550,10 @@ int main(int argc, char **argv)
             service = argv[++i];
         } else if (strcmp(argv[i], "--module") == 0 && i + 1 < argc) {
             module = argv[++i];
+        } else if (strcmp(argv[i], "--pam-users") == 0) {
+            pam_users = true;
+        } else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
+            root = argv[++i];
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             free(args);
             usage();
@@ -554,6 +566,16 @@ int main(int argc, char **argv)
                 explicit_conf = true;
             args[nargs++] = argv[i];
         }
+    }
+    if (root && !pam_users) {
+        free(args);
+        return usage();
+    }
+    if (pam_users) { /* a listing of its own: no configuration, no network */
+        free(args);
+        if (nargs || login || r.json || fragment)
+            return usage();
+        return pam_users_report(root ? root : "", module, stdout, stderr);
     }
     json_t *out = json_object();
     r.findings = json_array();

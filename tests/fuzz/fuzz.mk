@@ -16,7 +16,8 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c11 -g -O1 -D_DEFAULT_SOURCE -Wall -Wextra $(FUZZ_SAN) $(QR_CFLAGS) $(INC) \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_OBJS    := $(patsubst pam_ssooidc/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRC))
+# The module's sources, and the tools' (the PAM configuration reader).
+FUZZ_OBJS    := $(patsubst pam_ssooidc/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRC) $(TOOL_SRC))
 
 .PHONY: fuzz fuzz-build
 .SECONDARY: $(FUZZ_OBJS)
@@ -26,7 +27,7 @@ fuzz: fuzz-build
 	@tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # The module's sources, instrumented for coverage and the sanitizers.
-$(FUZZ_DIR)/obj/%.o: pam_ssooidc/%.c $(HDR)
+$(FUZZ_DIR)/obj/%.o: pam_ssooidc/%.c $(HDR) $(TOOL_HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 

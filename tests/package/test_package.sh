@@ -4,7 +4,9 @@
 # conffile (a template of comments only), exports only pam_sm_*, loads; dpkg
 # installs, upgrades, removes and purges it in a throw-away root (the edited
 # conffile survives the upgrade without a prompt, the cache directory is
-# created and purged, removal is refused while /etc/pam.d names the module);
+# created and purged, removal is refused while PAM loads the module: a
+# continuation line, an include of a file outside /etc/pam.d, not another
+# copy of the module, and fail safe when the check cannot tell);
 # and lintian reports no errors.
 #
 #   tests/package/test_package.sh [--keep]    (--keep: leave the build dir)
@@ -153,8 +155,12 @@ if [ -n "$unsafe" ] || [ "$debhelper" -eq 0 ]; then
 fi
 
 # prerm alone, against a fake /etc/pam.d: what counts as "PAM still uses it".
+# The prerm asks the packaged pam_ssooidc_check, which compares each line's
+# module with the packaged module file: both go into the sandbox.
 sb="$tmp/sandbox"
-mkdir -p "$sb/etc/pam.d"
+mkdir -p "$sb/etc/pam.d" "$sb/usr/sbin" "$sb/lib/$ma/security"
+cp -p "$tmp/root/usr/sbin/pam_ssooidc_check" "$sb/usr/sbin/"
+cp -p "$so" "$sb/lib/$ma/security/"
 prerm_says() { # prerm_says EXPECTED-RC ACTION DESCRIPTION  (pam.d as set up)
     local out rc
     out=$(DPKG_ROOT="$sb" sh "$ctl/prerm" "$2" 2>&1)
@@ -180,9 +186,48 @@ printf 'auth [success=done default=die] /lib/%s/security/pam_ssooidc.so conf=/et
     >"$sb/etc/pam.d/sudo"
 prerm_says 1 remove "the module by full path in /etc/pam.d/sudo: refused"
 rm "$sb/etc/pam.d/sudo"
+# What Linux-PAM runs although no single line names the module the way a
+# grep would see it, and a line that names another copy of it.
+printf 'auth required pam_unix.so\nauth [success=done default=die] \\\n    pam_ssooidc.so debug\n' \
+    >"$sb/etc/pam.d/sshd"
+prerm_says 1 remove "a continuation line that begins with pam_ssooidc.so: refused"
+out=$(DPKG_ROOT="$sb" sh "$ctl/prerm" remove 2>&1)
+printf '%s\n' "$out" | grep -qF '/etc/pam.d/sshd:2: auth [success=done default=die] pam_ssooidc.so debug'
+check $? "the refusal names the line where that stanza starts" "$out"
+mkdir -p "$sb/opt/x"
+printf '# sign-in\nauth required pam_ssooidc.so\n' >"$sb/opt/x/sso-auth"
+printf 'auth include /opt/x/sso-auth\n' >"$sb/etc/pam.d/sshd"
+prerm_says 1 remove "'auth include /opt/x/sso-auth' (outside /etc/pam.d) loading it: refused"
+out=$(DPKG_ROOT="$sb" sh "$ctl/prerm" remove 2>&1)
+printf '%s\n' "$out" | grep -qF '/opt/x/sso-auth:2: auth required pam_ssooidc.so (service sshd, via /etc/pam.d/sshd:1)'
+check $? "the refusal names the included file's line and the include that reaches it" "$out"
+mkdir -p "$sb/run/x"
+cp -p "$so" "$sb/run/x/pam_ssooidc.so"
+printf 'auth required /run/x/pam_ssooidc.so\n' >"$sb/etc/pam.d/sshd"
+prerm_says 0 remove "a line loading another copy (/run/x/pam_ssooidc.so): removal goes ahead"
+out=$(DPKG_ROOT="$sb" sh "$ctl/prerm" remove 2>&1)
+[ -z "$out" ]
+check $? "and nothing is said about that copy" "$out"
+printf 'auth required pam_ssooidc.so\n' >"$sb/etc/pam.d/login"
+mkfifo "$sb/etc/pam.d/broken"
+prerm_says 1 remove "a use, and a PAM file it cannot read: refused, the use named" 
+rm "$sb/etc/pam.d/login"
+prerm_says 1 remove "only a PAM file it cannot read (check exit 3): refused, fail safe"
+out=$(DPKG_ROOT="$sb" sh "$ctl/prerm" remove 2>&1)
+printf '%s\n' "$out" | grep -qF 'cannot tell whether PAM still uses it' &&
+    printf '%s\n' "$out" | grep -qF '/etc/pam.d/broken is not a regular file' &&
+    printf '%s\n' "$out" | grep -qF 'PAM_SSOOIDC_FORCE_REMOVE=1'
+check $? "that refusal says why and how to override" "$out"
+PAM_SSOOIDC_FORCE_REMOVE=1 prerm_says 0 remove "same, with PAM_SSOOIDC_FORCE_REMOVE=1: goes ahead with a warning"
+rm "$sb/etc/pam.d/broken" "$sb/etc/pam.d/sshd"
+mv "$sb/usr/sbin/pam_ssooidc_check" "$sb/usr/sbin/pam_ssooidc_check.away"
+prerm_says 1 remove "pam_ssooidc_check missing: refused, fail safe"
+mv "$sb/usr/sbin/pam_ssooidc_check.away" "$sb/usr/sbin/pam_ssooidc_check"
+rm -r "$sb/etc/pam.d" "$sb/opt" "$sb/run"
 printf 'sshd auth required pam_ssooidc.so\n' >"$sb/etc/pam.conf"
-prerm_says 1 remove "a line in /etc/pam.conf: refused"
+prerm_says 1 remove "without /etc/pam.d, a line in /etc/pam.conf: refused"
 rm "$sb/etc/pam.conf"
+mkdir -p "$sb/etc/pam.d"
 
 # postinst alone: the cache directory whatever the umask, and a symlink left alone.
 mkdir -p "$sb/var/cache"
@@ -251,12 +296,34 @@ check $? "dpkg -r while /etc/pam.d/sshd names the module: refused, package and m
     "exit $rc, $(status_of)
 $out"
 
-sed -i 's/^auth/#auth/' "$R/etc/pam.d/sshd"
+printf 'auth required pam_unix.so\nauth sufficient \\\n  pam_ssooidc.so\n' >"$R/etc/pam.d/sshd"
+out=$(rdpkg -r "$pkg" 2>&1)
+rc=$?
+[ "$rc" -ne 0 ] && [ -f "$so_in_root" ] &&
+    printf '%s\n' "$out" | grep -qF '/etc/pam.d/sshd:2: auth sufficient pam_ssooidc.so'
+check $? "dpkg -r while a continuation line loads the module: refused" "exit $rc
+$out"
+mkdir -p "$R/opt/x"
+printf 'auth required pam_ssooidc.so\n' >"$R/opt/x/sso-auth"
+printf 'auth include /opt/x/sso-auth\n' >"$R/etc/pam.d/sshd"
+out=$(rdpkg -r "$pkg" 2>&1)
+rc=$?
+[ "$rc" -ne 0 ] && [ -f "$so_in_root" ] && printf '%s\n' "$out" | grep -qF '/opt/x/sso-auth:1: '
+check $? "dpkg -r while /etc/pam.d/sshd includes /opt/x/sso-auth, which loads it: refused" \
+    "exit $rc
+$out"
+
+# Commented out, and another copy of the module in use: removal goes ahead.
+mkdir -p "$R/run/x"
+cp -p "$so_in_root" "$R/run/x/pam_ssooidc.so"
+printf '#auth include /opt/x/sso-auth\nauth required /run/x/pam_ssooidc.so\n' >"$R/etc/pam.d/sshd"
 out=$(rdpkg -r "$pkg" 2>&1)
 rc=$?
 [ "$rc" -eq 0 ] && [ "$(status_of)" = "deinstall ok config-files $new_version" ] && [ ! -e "$so_in_root" ] &&
-    cmp -s "$conf" "$tmp/conf.edited" && [ -f "$R/var/cache/pam_ssooidc/reg-x.json" ]
-check $? "with the line commented out: removed; conffile and cache kept" "exit $rc, $(status_of)
+    cmp -s "$conf" "$tmp/conf.edited" && [ -f "$R/var/cache/pam_ssooidc/reg-x.json" ] &&
+    ! printf '%s\n' "$out" | grep -qF 'run/x'
+check $? "with the line commented out and another copy in use: removed, nothing said of the copy; conffile and cache kept" \
+    "exit $rc, $(status_of)
 $out"
 
 out=$(rdpkg -P "$pkg" 2>&1)

@@ -4,7 +4,8 @@
 # tests/package/build_rpm.sh), the packages hold exactly the expected files
 # with the right modes and flags (%config(noreplace), %license, the cache
 # %dir), the build and run dependencies are those distributions' names, the
-# %preun removal guard works, the -selinux subpackage ships the policy
+# %preun removal guard works (continuation lines and includes of any file
+# count, another copy of the module does not), the -selinux subpackage ships the policy
 # module that `make selinux` builds and loads it the way Fedora packages do,
 # an edited config survives `rpm -U` to a newer build whose template
 # changed (into a throw-away root, --nodeps --noscripts), the build without
@@ -126,13 +127,16 @@ readelf -d "$so" | grep -q BIND_NOW && readelf -lW "$so" | grep -q GNU_RELRO
 check $? "hardened: full RELRO (BIND_NOW)"
 
 # ------------------------------------------------- %preun removal guard
-# The scriptlet as packaged, with /etc/pam.d and /etc/pam.conf moved into $tmp.
+# The scriptlet as packaged, its pam_ssooidc_check the packaged one run with
+# --root on a throw-away root holding /etc/pam.d and the packaged module.
 sb="$tmp/sandbox"
-mkdir -p "$sb/pam.d"
-rpm -qp --qf '%{PREUN}' "$main" | sed -e "s|/etc/pam\.d/|$sb/pam.d/|g" -e "s|/etc/pam\.conf|$sb/pam.conf|g" \
-    >"$tmp/preun.sh"
-grep -q "$sb/pam.d/" "$tmp/preun.sh"
-check $? "%preun scans /etc/pam.d and /etc/pam.conf" "$(cat "$tmp/preun.sh")"
+mkdir -p "$sb/etc/pam.d" "$sb$libdir/security"
+cp -p "$so" "$sb$libdir/security/"
+check_bin="$tmp/x/usr/sbin/pam_ssooidc_check"
+rpm -qp --qf '%{PREUN}' "$main" |
+    sed -e "s|/usr/sbin/pam_ssooidc_check --pam-users|$check_bin --pam-users --root $sb|" >"$tmp/preun.sh"
+grep -qF -- "$check_bin --pam-users --root $sb" "$tmp/preun.sh"
+check $? "%preun asks /usr/sbin/pam_ssooidc_check --pam-users" "$(cat "$tmp/preun.sh")"
 preun_says() { # preun_says EXPECTED-RC ARG DESCRIPTION
     local out rc
     out=$(sh "$tmp/preun.sh" "$2" 2>&1)
@@ -141,16 +145,37 @@ preun_says() { # preun_says EXPECTED-RC ARG DESCRIPTION
     check $? "%preun $2: $3 (exit $rc)" "$out"
 }
 preun_says 0 0 "erase, nothing in /etc/pam.d: goes ahead"
-printf '#auth required pam_ssooidc.so\nauth required pam_unix.so\n' >"$sb/pam.d/sshd"
+printf '#auth required pam_ssooidc.so\nauth required pam_unix.so\n' >"$sb/etc/pam.d/sshd"
 preun_says 0 0 "erase, only a comment names it: goes ahead"
-printf 'auth required pam_ssooidc.so\n' >"$sb/pam.d/sudo"
+printf 'auth required pam_ssooidc.so\n' >"$sb/etc/pam.d/sudo"
 preun_says 1 0 "erase, /etc/pam.d/sudo names it: refused"
 out=$(sh "$tmp/preun.sh" 0 2>&1)
-printf '%s\n' "$out" | grep -qF "$sb/pam.d/sudo:1:auth required pam_ssooidc.so" &&
+printf '%s\n' "$out" | grep -qF "/etc/pam.d/sudo:1: auth required pam_ssooidc.so (service sudo)" &&
     printf '%s\n' "$out" | grep -qF PAM_SSOOIDC_FORCE_REMOVE=1
 check $? "the refusal names the file and line, and the override" "$out"
 PAM_SSOOIDC_FORCE_REMOVE=1 preun_says 0 0 "erase with PAM_SSOOIDC_FORCE_REMOVE=1: goes ahead"
 preun_says 0 1 "upgrade (\$1 = 1): goes ahead"
+rm "$sb/etc/pam.d/sudo"
+printf 'auth required pam_unix.so\nauth sufficient \\\n    pam_ssooidc.so\n' >"$sb/etc/pam.d/sshd"
+preun_says 1 0 "erase, a continuation line that begins with pam_ssooidc.so: refused"
+mkdir -p "$sb/opt/x"
+printf 'auth required pam_ssooidc.so\n' >"$sb/opt/x/sso-auth"
+printf 'auth include /opt/x/sso-auth\n' >"$sb/etc/pam.d/sshd"
+preun_says 1 0 "erase, 'auth include /opt/x/sso-auth' loading it: refused"
+out=$(sh "$tmp/preun.sh" 0 2>&1)
+printf '%s\n' "$out" | grep -qF '/opt/x/sso-auth:1: auth required pam_ssooidc.so (service sshd, via /etc/pam.d/sshd:1)'
+check $? "the refusal names the included line and the include" "$out"
+mkdir -p "$sb/run/x"
+cp -p "$so" "$sb/run/x/pam_ssooidc.so"
+printf 'auth required /run/x/pam_ssooidc.so\n' >"$sb/etc/pam.d/sshd"
+preun_says 0 0 "erase, a line loading another copy (/run/x/pam_ssooidc.so): goes ahead"
+mkfifo "$sb/etc/pam.d/broken"
+preun_says 1 0 "erase, a PAM file it cannot read (check exit 3): refused, fail safe"
+out=$(sh "$tmp/preun.sh" 0 2>&1)
+printf '%s\n' "$out" | grep -qF 'cannot tell whether PAM still uses it' &&
+    printf '%s\n' "$out" | grep -qF PAM_SSOOIDC_FORCE_REMOVE=1
+check $? "that refusal says why and how to override" "$out"
+PAM_SSOOIDC_FORCE_REMOVE=1 preun_says 0 0 "same, with PAM_SSOOIDC_FORCE_REMOVE=1: goes ahead"
 
 # ------------------------------------------------------------ -selinux
 pp_pkg=/usr/share/selinux/packages/targeted/pam_ssooidc.pp.bz2
