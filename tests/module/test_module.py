@@ -431,6 +431,185 @@ def max_pending_caps_open_device_authorizations(c):
     c.expect(r, "PAM_SUCCESS", "after the holders were killed (SIGKILL), their slots are free")
 
 
+# ------------------------------------------------------ fair limits (pending.c)
+# A source is the remote address (PAM_RHOST, here pamtester's -I rhost=) or
+# the real uid of a setuid host. Lease = poll interval (1 s here) + 5 s.
+LEASE = 1 + 5
+BUSY_HOST = "Too many sign-ins are waiting on this host right now"
+BUSY_SOURCE = "Too many sign-ins are waiting from your address or account"
+
+
+def holder(c, user, rhost, service=None):
+    """A login that is never approved, in the background, from rhost."""
+    import subprocess
+    cmd = c.host.wrap + ["pamtester", "-v", "-I", "rhost=" + rhost,
+                         service or c.host.default_service, user, "authenticate"]
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=c.host.env())
+
+
+def polled_codes(c):
+    return {r.get("user_code") for r in c.sd.log("CreateToken") if r.get("user_code")}
+
+
+def wait_for(cond, seconds=120):
+    deadline = time.time() + seconds
+    while not cond() and time.time() < deadline:
+        time.sleep(0.1)
+    return cond()
+
+
+def stop_all(c, procs):
+    import signal
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGCONT)
+            p.send_signal(signal.SIGKILL)
+        out, err = p.communicate()
+        c.outputs.append((out or "") + (err or ""))
+
+
+def approved_beside_holders(c, login, approver="alice"):
+    """Run login() in a thread; approve the code it shows (a new one, not a
+    holder's) on the page, as a person would. Returns its result."""
+    import threading
+    known = {d["userCode"] for d in c.sd.devices()}
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=login()))
+    t.start()
+    new = lambda: [d for d in c.sd.devices() if d["userCode"] not in known]  # noqa: E731
+    if wait_for(lambda: new(), 90):
+        time.sleep(1.2)  # a poll sees it pending first
+        c.sd.decide(new()[0]["userCode"], approver, "approve")
+    t.join(150)
+    return result.get("r")
+
+
+@test
+def one_source_cannot_take_another_sources_place(c):
+    """max_pending_per_source=2: a third login from one address is refused at
+    once (its own sentence, no request), while a person at another address
+    still gets a code and is admitted."""
+    cache = c.fresh_cache()
+    c.sd.reset()
+    c.host.service(c.options(cache=cache, max_pending=3, max_pending_per_source=2, timeout=120),
+                   c.host.default_service)
+    hs = [holder(c, "alice", "198.51.100.1") for _ in range(2)]
+    try:
+        c.check(wait_for(lambda: len(c.sd.devices()) == 2), "two logins from 198.51.100.1 "
+                "hold their source's two places", None, str(c.sd.devices()))
+        r = c.host.login("alice", service=c.host.default_service, rhost="198.51.100.1")
+        c.outputs.append(r.everything())
+        c.expect(r, "PAM_AUTHINFO_UNAVAIL", "a third login from the same address")
+        c.check(BUSY_SOURCE in r.err, "the person reads that their address has too many "
+                "sign-ins waiting", r)
+        c.check("max_pending_per_source=2" in r.login_line and "ip:198.51.100.1" in r.login_line,
+                "syslog names the per-source cap and the source", r)
+        c.check(len(c.sd.log("StartDeviceAuthorization")) == 2, "it sent nothing", r)
+        r = approved_beside_holders(c, lambda: c.login(
+            "bob", c.options(cache=cache, max_pending=3, max_pending_per_source=2),
+            rhost="198.51.100.2"), "bob")
+        c.check(r is not None and r.code == "PAM_SUCCESS", "a person at another address, "
+                "beside them, gets a code and is admitted -> PAM_SUCCESS", r)
+    finally:
+        stop_all(c, hs)
+
+
+@test
+def a_stopped_login_holds_nothing_after_its_lease(c):
+    """SIGSTOP on a login that polls (a user may stop their own sudo): its
+    place lapses after one lease, another person's login takes it, and the
+    stopped one, resumed, cannot take it back while the host is full."""
+    import signal
+    cache = c.fresh_cache()
+    c.sd.reset()
+    opts = lambda **kw: c.options(cache=cache, max_pending=1, timeout=120, **kw)  # noqa: E731
+    c.host.service(opts(), c.host.default_service)
+    h = holder(c, "alice", "198.51.100.1")
+    try:
+        c.check(wait_for(lambda: len(polled_codes(c)) == 1), "the login polls", None,
+                str(c.sd.devices()))
+        h.send_signal(signal.SIGSTOP)
+        stopped = time.monotonic()
+        polls_before = len(c.sd.log("CreateToken"))
+        time.sleep(LEASE + 1)
+        c.check(len(c.sd.log("CreateToken")) <= polls_before + 1,
+                "the stopped login sends nothing", None)
+        victim = holder(c, "bob", "198.51.100.2")
+        c.check(wait_for(lambda: len(polled_codes(c)) == 2), "%.0f s after SIGSTOP, another "
+                "person's login from another address has the only place (max_pending=1) and "
+                "polls" % (time.monotonic() - stopped), None, str(c.sd.devices()))
+        h.send_signal(signal.SIGCONT)
+        try:
+            out, err = h.communicate(timeout=60)
+        except Exception:
+            out, err = "", "still running"
+        c.check(h.returncode is not None and h.returncode != 0 and BUSY_HOST in err,
+                "resumed, the stopped login finds the place taken and ends, telling the "
+                "person the host is busy", None, err[-800:])
+        c.outputs.append((out or "") + (err or ""))
+        c.check(victim.poll() is None, "the other person's login goes on", None)
+        stop_all(c, [victim])
+        c.sd.reset(approve_after_polls=0)
+        r = c.login("alice", opts(), rhost="198.51.100.3")
+        c.expect(r, "PAM_SUCCESS", "with both gone, the next login is admitted")
+    finally:
+        stop_all(c, [h])
+
+
+@test
+def start_rate_per_source_and_per_host(c):
+    """max_starts_per_source=2 and max_starts=3 per minute: a source's third
+    start is refused, sending nothing; another source starts; the host's
+    fourth start in the minute is refused with the host's sentence."""
+    cache = c.fresh_cache()
+    c.sd.reset(approve_after_polls=0)
+    opts = c.options(cache=cache, max_starts_per_source=2, max_starts=3)
+    codes = [c.login("alice", opts, rhost="198.51.100.1").code for _ in range(2)]
+    c.check(codes == ["PAM_SUCCESS"] * 2, "two logins from one address", None, str(codes))
+    r = c.login("alice", opts, rhost="198.51.100.1")
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "its third start within the minute")
+    c.check(BUSY_SOURCE in r.err and "max_starts_per_source=2" in r.login_line,
+            "refused as that source's rate, in words and in syslog", r)
+    c.check(len(c.sd.log("StartDeviceAuthorization")) == 2, "the refused login sent nothing", r)
+    r = c.login("alice", opts, rhost="198.51.100.2")
+    c.expect(r, "PAM_SUCCESS", "another address starts meanwhile")
+    r = c.login("alice", opts, rhost="198.51.100.3")
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "the host's fourth start within the minute")
+    c.check(BUSY_HOST in r.err and "max_starts=3" in r.login_line,
+            "refused as the host's rate, in words and in syslog", r)
+    c.check("could not be reached" not in r.err, "not called an outage", r)
+
+
+@test
+def distributed_strangers_stay_within_the_budget(c):
+    """Six addresses, three never-approved logins each, at once, with
+    max_pending=4, 2 per source, 8 starts a minute: at most 8 device
+    authorizations are started and never more than 4 logins poll at once."""
+    cache = c.fresh_cache()
+    c.sd.reset()
+    c.host.service(c.options(cache=cache, max_pending=4, max_pending_per_source=2, max_starts=8,
+                             timeout=10), c.host.default_service)
+    hs = [holder(c, "alice", "198.51.100.%d" % (10 + i)) for i in range(6) for _ in range(3)]
+    outs = []
+    for h in hs:
+        outs.append(h.communicate(timeout=300))
+        c.outputs.append(outs[-1][0] + outs[-1][1])
+    starts = len(c.sd.log("StartDeviceAuthorization"))
+    spans = {}
+    for rec in c.sd.log("CreateToken"):
+        t0, t1 = spans.get(rec["user_code"], (rec["t"], rec["t"]))
+        spans[rec["user_code"]] = (min(t0, rec["t"]), max(t1, rec["t"]))
+    most = max([sum(1 for a, b in spans.values() if a <= t <= b) for t, _ in spans.values()] or
+               [0])
+    c.check(0 < starts <= 8, "%d device authorizations started (budget 8)" % starts)
+    c.check(0 < most <= 4, "at most %d logins polled at once (max_pending=4)" % most, None,
+            str(sorted(spans.values())))
+    refused = [e for _, e in outs if BUSY_HOST in e or BUSY_SOURCE in e]
+    c.check(len(refused) == len(hs) - starts, "every login that did not start was told why "
+            "(%d refused, %d started)" % (len(refused), starts))
+
+
 @test
 def hang_is_bounded_by_http_timeout(c):
     c.sd.reset(approve_after_polls=0, hang_seconds=20,
