@@ -337,6 +337,47 @@ def login_deciding_on_the_page(login, sd, user, decision="approve", settle=1.2):
     return status, result.get("r")
 
 
+# verification_uri_complete as the stand-in's complete_uri knob makes it
+# ({port}, {user_code} filled in), whether the person may be shown it
+# (pam_ssooidc/core/complete_uri.h), and what the debug line says if not.
+COMPLETE_URI_CASES = (
+    ("another host", "https://localhost:{port}/device?user_code={user_code}", False,
+     "not on the origin"),
+    ("another port", "https://127.0.0.1:1/device?user_code={user_code}", False,
+     "not on the origin"),
+    ("the same origin without the code", "https://127.0.0.1:{port}/device?user_code=", False,
+     "does not carry the user code"),
+    ("the same origin with the code", "https://127.0.0.1:{port}/activate?x=1&code={user_code}",
+     True, None),
+)
+
+
+def check_complete_uri_cases(c, reset, options):
+    """verification_uri_complete is shown only on verification_uri's origin
+    and carrying the code; otherwise the person sees verification_uri and
+    the code, and the debug log says why (without the code). c: a LoginCtx
+    with sd and sample(); reset(**scenario) readies the stand-in."""
+    uri = c.sd.url + "/device"
+    for name, template, shown, why in c.sample(COMPLETE_URI_CASES, every=2):
+        reset(approve_after_polls=0, complete_uri=template)
+        r = c.login("alice", options)
+        code = (c.sd.devices() or [{}])[-1].get("userCode", "?")
+        link = template.replace("{port}", str(c.sd.port)).replace("{user_code}", code)
+        c.check(r.code == "PAM_SUCCESS", "complete link on %s: the login goes on" % name, r)
+        lines = [l for l in r.syslog if "verification_uri_complete not shown" in l]
+        if shown:
+            c.check("Open this link" in r.out and "\n    %s\n" % link in r.out
+                    and "or open %s and enter the code" % uri in r.out and code in r.out
+                    and not lines, "complete link on %s: shown, with verification_uri and "
+                    "the code" % name, r)
+            continue
+        c.check(link not in r.out and "Open this link" not in r.out
+                and "Open %s in" % uri in r.out and "\n    %s\n" % code in r.out,
+                "complete link on %s: not shown; verification_uri and the code are" % name, r)
+        c.check(len(lines) == 1 and why in lines[0] and code not in lines[0],
+                "complete link on %s: one debug line says why, without the code" % name, r)
+
+
 class LoginCtx:
     """The part of a module test's context every suite shares: one login
     through self.host with self.options() (outputs kept for the secrets

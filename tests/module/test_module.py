@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ACCOUNT, ROLE, Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
-                     cleanup_pam_wrapper_dirs, login_deciding_on_the_page, stanza_options,
+                     check_complete_uri_cases, cleanup_pam_wrapper_dirs, login_deciding_on_the_page, stanza_options,
                      trusted_tempdir)
 
 TESTS = []
@@ -807,6 +807,13 @@ def hostile_device_text_is_refused(c):
         bad = [ch for ch in r.everything() if ord(ch) < 32 and ch not in "\n\t"]
         c.check(not bad, "%s: no control character reached the terminal or log" % name, r,
                 repr(bad[:10]))
+
+
+@test
+def complete_link_only_on_the_same_origin_with_the_code(c):
+    """A verificationUriComplete on another host or port, or without the
+    code, is a lookalike link next to the real code: not shown."""
+    check_complete_uri_cases(c, c.sd.reset, c.options(debug=None))
 
 
 @test

@@ -26,7 +26,8 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
                      cleanup_pam_wrapper_dirs)
-from harness import login_deciding_on_the_page, trusted_tempdir  # noqa: E402
+from harness import (check_complete_uri_cases, login_deciding_on_the_page,  # noqa: E402
+                     trusted_tempdir)
 
 TESTS = []
 
@@ -1413,6 +1414,13 @@ def missed_polls_within_retries(c):
              faults={"Token": {"kind": "http500", "after": 0, "count": 1}})
     r = c.login("alice", c.options(retries=1))
     c.expect(r, OK, "a failed poll, then pending ones, retries=1")
+
+
+@test
+def complete_link_only_on_the_same_origin_with_the_code(c):
+    """A verification_uri_complete on another host or port, or without the
+    code, is a lookalike link next to the real code: not shown."""
+    check_complete_uri_cases(c, c.reset, c.options(debug=None))
 
 
 @test
