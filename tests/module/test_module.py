@@ -154,6 +154,35 @@ def registration_is_cached(c):
 
 
 @test
+def registration_keyed_by_trust_settings(c):
+    """A registration is reused only under the trust settings it was fetched
+    under: a stanza with another ca_file or a proxy registers for itself."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+    from connect_proxy import ConnectProxy
+    cache = c.fresh_cache()
+    other_ca = os.path.join(c.workdir, "same-ca-other-path.pem")
+    shutil.copyfile(c.sd.ca, other_ca)
+    os.chmod(other_ca, 0o644)
+    proxy = ConnectProxy()
+    try:
+        c.sd.reset(approve_after_polls=0)
+        steps = [("the stanza", {}, 1), ("the same stanza again", {}, 1),
+                 ("another ca_file", {"ca_file": other_ca}, 2),
+                 ("that ca_file again", {"ca_file": other_ca}, 2),
+                 ("a proxy", {"proxy": proxy.url}, 3), ("that proxy again", {"proxy": proxy.url}, 3),
+                 ("the first stanza once more", {}, 3)]
+        for name, extra, registrations in steps:
+            r = c.login("alice", c.options(cache=cache, **extra))
+            c.expect(r, "PAM_SUCCESS", "registration cache: " + name)
+            c.check(ops(c.sd).count("RegisterClient") == registrations,
+                    "%s: %d RegisterClient in all" % (name, registrations), r, str(ops(c.sd)))
+        files = [f for f in os.listdir(cache) if f.startswith("reg-") and f.endswith(".json")]
+        c.check(len(files) == 3, "one cached registration per trust setting", None, str(files))
+    finally:
+        proxy.stop()
+
+
+@test
 def registration_expiring_is_renewed(c):
     cache = c.fresh_cache()
     c.sd.reset(approve_after_polls=0, registration_ttl=1800)
