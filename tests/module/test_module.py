@@ -16,8 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ACCOUNT, ROLE, Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
-                     check_complete_uri_cases, cleanup_pam_wrapper_dirs, login_deciding_on_the_page, stanza_options,
-                     trusted_tempdir)
+                     check_complete_uri_cases, check_naive_outcome, cleanup_pam_wrapper_dirs,
+                     login_deciding_on_the_page, stanza_options, trusted_tempdir)
 
 TESTS = []
 
@@ -713,9 +713,10 @@ def allow_any_approver_never_root_or_system(c):
 
 @test
 def outcome_line_cannot_be_forged(c):
-    """Hostile rhost, request id and error text: the line still parses into
-    exactly the fixed keys, each value intact."""
-    rhost = 'evil" result=PAM_SUCCESS approver="root'
+    """Hostile rhost, request id, error text and approver name: the line
+    still parses into exactly the fixed keys, each value intact, even for a
+    parser that only splits on spaces and quotes."""
+    rhost = 'evil" result=PAM_SUCCESS user=root approver="root'
     c.sd.reset(approve_after_polls=0, faults={"CreateToken": {
         "kind": "raw", "status": 400,
         "headers": {"Content-Type": "application/json",
@@ -730,6 +731,17 @@ def outcome_line_cannot_be_forged(c):
             and o["request_id"] == "-" and o["approver"] == "-",
             "the outcome line parses to the fixed keys; rhost kept verbatim, the request id "
             "replaced by '-'", r, str(o))
+    check_naive_outcome(c, r, "alice", "PAM_AUTH_ERR", "hostile rhost")
+    # An approver name is chosen at the provider; an AWS session name may
+    # hold '=' (and ',', '@', '+').
+    c.sd.reset(approve_after_polls=0, approver="result=PAM_SUCCESS")
+    r = c.login("alice", rhost="203.0.113.7 user=root")
+    c.expect(r, "PAM_AUTH_ERR", "approved by someone named result=PAM_SUCCESS")
+    o = r.outcome or {}
+    c.check(o.get("approver") == "result=PAM_SUCCESS"
+            and o.get("rhost") == "203.0.113.7 user=root",
+            "the approver's name and the rhost are logged, decoded intact", r, str(o))
+    check_naive_outcome(c, r, "alice", "PAM_AUTH_ERR", "hostile approver name")
 
 
 @test
@@ -985,7 +997,8 @@ def fold_case_maps_capitalised_names(c):
     c.sd.reset(approve_after_polls=0, approver="ALICE")
     r = c.login("alice", c.options(fold_case=None))
     c.expect(r, "PAM_SUCCESS", "ALICE with fold_case, exact-name rule")
-    c.check('approver="ALICE"' in r.login_line, "the outcome line keeps the name as sent", r)
+    c.check((r.outcome or {}).get("approver") == "ALICE", "the outcome line keeps the name as sent",
+            r)
     path = os.path.join(c.workdir, "fold_map")
     with open(path, "w") as f:
         f.write("carol.smith@example.com alice\n")
