@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "identity.h"
 #include "provider.h"
+#include "registration_key.h"
 #include "ssooidc.h"
 
 #define REGISTRATION_MIN_VALID 3600 /* register again when < 1 h remains */
@@ -48,9 +49,11 @@ static int registration(struct provider_ctx *p, struct aws_state *s, const char 
     const struct cfg *c = p->cfg;
     struct cache cache;
     struct sso_error why = SSO_ERROR_INIT, lockerr = SSO_ERROR_INIT;
-    char key[CFG_URL_MAX + 160];
-    snprintf(key, sizeof(key), "%s\n%s", c->oidc_endpoint, c->client_name);
-    int rc = cache_open_unlocked(&cache, c->cache_dir, key, p->err);
+    char key[AWS_REGISTRATION_KEY_MAX];
+    int rc = aws_registration_key(c, key, sizeof(key), p->err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    rc = cache_open_unlocked(&cache, c->cache_dir, key, p->err);
     if (rc != PAM_SUCCESS)
         return rc;
     rc = cached(s, stale, &cache, &why);

@@ -45,10 +45,10 @@
 #include "outcome.h"
 #include "pam_users.h"
 #include "provider.h"
+#include "registration_key.h"
 #include "trust.h"
 #include "usermap.h"
 
-#define REGISTRATION_KEY_MAX (CFG_URL_MAX + 160)
 
 enum status { ST_OK, ST_INFO, ST_WARN, ST_FAIL };
 static const char *const status_word[] = {"ok", "info", "warn", "FAIL"};
@@ -218,12 +218,12 @@ static void check_paths(struct report *r, const struct cfg *c, bool explicit_con
 
 static void check_registration(struct report *r, const struct cfg *c)
 {
-    char key[REGISTRATION_KEY_MAX];
-    snprintf(key, sizeof(key), "%s\n%s", c->oidc_endpoint, c->client_name);
+    char key[AWS_REGISTRATION_KEY_MAX];
     struct cache cache;
     struct client_registration reg;
     struct sso_error err = SSO_ERROR_INIT;
-    if (cache_open_unlocked(&cache, c->cache_dir, key, &err) != PAM_SUCCESS) {
+    if (aws_registration_key(c, key, sizeof(key), &err) != PAM_SUCCESS ||
+        cache_open_unlocked(&cache, c->cache_dir, key, &err) != PAM_SUCCESS) {
         finding(r, ST_FAIL, "registration", "%s", err.msg);
         return;
     }

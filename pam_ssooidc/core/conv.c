@@ -39,8 +39,9 @@ static void describe_time(long seconds, char *buf, size_t len)
         snprintf(buf, len, "%ld seconds", seconds);
 }
 
-/* The verification URI is opaque: shown exactly as sent, never built or
- * parsed, and the user code is always shown beside it. */
+/* The verification URIs are shown exactly as sent, never built or
+ * rewritten, and the user code is always shown beside them. The complete
+ * one is here only if it passed complete_uri_check (flow.c). */
 static int compose(char *msg, size_t len, const struct conv_wording *w,
                    const struct device_text *t, bool with_qr, const char *qr_text,
                    long seconds_left, bool prompt)

@@ -2,8 +2,10 @@
 #include "flow.h"
 
 #include <security/pam_ext.h>
+#include <string.h>
 #include <syslog.h>
 
+#include "complete_uri.h"
 #include "conv.h"
 #include "source.h"
 
@@ -68,6 +70,31 @@ static int poll_for_approval(struct flow *f, double shown_at)
     }
 }
 
+/* The complete link is shown only on the origin of verification_uri and
+ * carrying the code (complete_uri.h); otherwise it is dropped and the
+ * person gets verification_uri and the code. The debug line names the
+ * origins, never the links themselves: they hold the user code. */
+static void drop_untrusted_complete_uri(struct flow *f)
+{
+    struct device_auth *dev = &f->dev;
+    enum complete_uri_verdict v = complete_uri_check(dev->verification_uri,
+                                                     dev->verification_uri_complete,
+                                                     dev->user_code);
+    if (v == COMPLETE_URI_SHOWN || v == COMPLETE_URI_ABSENT)
+        return;
+    struct uri_origin shown, dropped;
+    if (!uri_origin_parse(dev->verification_uri, &shown))
+        shown.host[0] = '\0';
+    if (!uri_origin_parse(dev->verification_uri_complete, &dropped))
+        dropped.host[0] = '\0';
+    provider_log(f->ctx, LOG_DEBUG, "verification_uri_complete not shown (its origin "
+                 "https://%s:%u, verification_uri's https://%s:%u): %s; showing "
+                 "verification_uri and the code", dropped.host[0] ? dropped.host : "?",
+                 dropped.port, shown.host[0] ? shown.host : "?", shown.port,
+                 complete_uri_why(v));
+    memset(dev->verification_uri_complete, 0, sizeof(dev->verification_uri_complete));
+}
+
 /* Start a device authorization, show it, and poll for the decision. */
 static int start_show_poll(struct flow *f)
 {
@@ -76,6 +103,7 @@ static int start_show_poll(struct flow *f)
     int rc = f->provider->start(f->ctx, &f->dev);
     if (rc != PAM_SUCCESS)
         return rc;
+    drop_untrusted_complete_uri(f);
     double shown_at = sso_monotonic();
     long left = c->timeout < f->dev.expires_in ? c->timeout : f->dev.expires_in;
     const char *service = NULL;

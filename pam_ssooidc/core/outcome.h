@@ -1,17 +1,23 @@
 /* outcome.h - the one syslog line per login, in a form a SIEM can parse
  * and nobody outside can forge:
  *
- *   login result=PAM_AUTH_ERR user="alice" rhost="203.0.113.7" service="sshd"
- *     approver="bob" seconds=12.3 retries=0 request_id=0f1e-... reason="..."
+ *   login result=PAM_AUTH_ERR user=alice rhost=203.0.113.7 service=sshd
+ *     approver=bob seconds=12.3 retries=0 request_id=0f1e-...
+ *     reason=approved%20by%20bob%2C%20who%20does%20not%20map%20...
  *
- * Keys are fixed and always present, in this order. result, seconds, retries
- * and request_id are single tokens of a safe charset (a request id that is
- * not [A-Za-z0-9-] becomes "-"); every other value is quoted, with '"' and
- * '\' escaped by a backslash and every non-ASCII byte written as \xNN,
- * after the log sanitizer removed control, invisible and direction-changing
- * characters. So no value - a user name,
- * an rhost, a server's error text - can end its field early or add a key.
- * "-" stands for a value that is not known. docs/options-operation.md. */
+ * Keys are fixed and always present, in this order, each as key=value with
+ * one space between pairs and no quotes. result, seconds, retries and
+ * request_id are single tokens of a safe charset (a request id that is not
+ * [A-Za-z0-9-] becomes "-"). Every other value is percent-encoded (RFC
+ * 3986, upper-case hex): every byte but letters, digits and "-._~:/@" is
+ * written %XX, after the log sanitizer removed control, invisible and
+ * direction-changing characters. So no value - a user name, an rhost, an
+ * approver, a server's error text - holds a space, quote, backslash, '=' or
+ * '%' of its own: even a parser that only splits on spaces (or quotes) and
+ * the first '=' reads exactly these keys, and a search for "result=..."
+ * or "user=..." only ever matches the real field. "-" stands for a value
+ * that is not known (a value that is "-" itself is written %2D).
+ * docs/options-operation.md. */
 #ifndef SSO_OUTCOME_H
 #define SSO_OUTCOME_H
 

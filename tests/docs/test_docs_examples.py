@@ -16,15 +16,21 @@ run through pam_ssooidc_check, and the pages must not contradict each other:
     above the module's default timeout;
   * the default of every option in README's and configuration.md's tables
     and in the man pages' option entries is the code's default;
-  * the return codes listed in options-operation.md are the man page's.
+  * the return codes listed in options-operation.md are the man page's;
+  * every example outcome line ("login result=...") is in the real format
+    (percent-encoded values, no quotes), no page still shows the old quoted
+    one, and the awk and Python one-liners of options-operation.md read an
+    example and a forging line exactly as the strict parser does.
 
 Usage: /usr/bin/python3 tests/docs/test_docs_examples.py   (as root)"""
+import ast
 import glob
 import json
 import os
 import re
 import subprocess
 import sys
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -252,6 +258,78 @@ def codes_in_man(path):
     return set(re.findall(r"^\.B (PAM_[A-Z_]+)", sec, re.M))
 
 
+# ------------------------------------------------------- outcome line
+
+OUTCOME_AT = " login result="
+# Quoted values were the old format: a page showing one is out of date.
+OLD_QUOTED = re.compile(r'\b(user|rhost|service|approver|reason)="')
+# What a forging rhost and approver become in the real format (outcome.c):
+# a naive reader must still see result=PAM_AUTH_ERR and user=alice.
+FORGING_LINE = ("Dec  7 10:00:00 login sshd[42]: pam_ssooidc(sshd:auth): login "
+                "result=PAM_AUTH_ERR user=alice rhost=203.0.113.7%20result%3DPAM_SUCCESS"
+                "%20user%3Droot service=sshd approver=bob%22%20result%3D%22PAM_SUCCESS%22 "
+                "seconds=9.0 retries=0 request_id=- reason=approved%20by%20bob%22")
+
+
+def outcome_examples():
+    """(where, line) of every example outcome line of every page, and
+    (where, text) of every mention of the old quoted format."""
+    lines, old = [], []
+    for path in pages():
+        rel = os.path.relpath(path, ROOT)
+        for start, block in blocks(path):
+            for i, line in enumerate(block):
+                if OUTCOME_AT in " " + line and not line.lstrip().startswith(("awk", "python3")):
+                    lines.append(("%s:%d" % (rel, start + i), line))
+        for n, text in enumerate(open(path, encoding="utf-8").read().splitlines(), 1):
+            text = unroff(text) if not path.endswith(".md") else text
+            if "result=" in text and OLD_QUOTED.search(text):
+                old.append("%s:%d: %s" % (rel, n, text.strip()))
+    return lines, old
+
+
+def one_liner(prefix):
+    """The code block of options-operation.md that starts with prefix."""
+    path = os.path.join(ROOT, "docs", "options-operation.md")
+    for _, block in blocks(path):
+        if block and block[0].startswith(prefix):
+            return " ".join(block)
+    return None
+
+
+def check_outcome_docs():
+    examples, old = outcome_examples()
+    parsed = []
+    for where, line in examples:
+        o = harness.parse_outcome(line[line.find(OUTCOME_AT) + 1:])
+        tap.check(o is not None, "%s: the example outcome line is in the real format" % where,
+                  line)
+        parsed.append((line, o))
+    tap.check(len(examples) >= 3, "found the example outcome lines (%d)" % len(examples))
+    tap.check(not old, "no page shows the old quoted outcome format", "\n".join(old))
+    sample = [l for l, o in parsed if o] + [FORGING_LINE]
+    want = [harness.parse_outcome(l[l.find(OUTCOME_AT) + 1:]) for l in sample]
+    log = os.path.join(WORK, "auth.log")
+    with open(log, "w") as f:
+        f.write("\n".join(sample + ["Dec  7 10:00:01 login sshd[42]: an unrelated line"]) + "\n")
+    awk, py = one_liner("awk '"), one_liner("python3 -c '")
+    tap.check(awk and py, "options-operation.md has the awk and the Python one-liner")
+    if not (awk and py) or None in want:
+        return
+    out = subprocess.run(awk.replace("/var/log/auth.log", log), shell=True, capture_output=True,
+                         text=True, timeout=30).stdout.splitlines()
+    raw = [[urllib.parse.quote(w[k], safe="-._~:/@") if w[k] != "-" else "-"
+            for k in ("result", "user", "rhost", "approver")] for w in want]
+    tap.check([l.split(" ") for l in out] == raw,
+              "the awk one-liner reads result, user, rhost and approver of every line, a "
+              "forging one too", "got %r\nwant %r" % (out, raw))
+    out = subprocess.run(py.replace("/var/log/auth.log", log), shell=True, capture_output=True,
+                         text=True, timeout=30).stdout.splitlines()
+    got = [ast.literal_eval(l) for l in out]
+    tap.check(got == want, "the Python one-liner decodes every field as the strict parser "
+              "does, a forging line too", "got %r\nwant %r" % (got, want))
+
+
 # ---------------------------------------------------------- main
 
 def main():
@@ -290,6 +368,7 @@ def main():
         check_table_defaults(os.path.join(ROOT, "docs", "configuration.md"), code, 2)
         for page in ("pam_ssooidc.8", "pam_ssooidc.conf.5"):
             check_man_defaults(os.path.join(ROOT, "docs", "man", page), code)
+        check_outcome_docs()
         table = codes_in_table(os.path.join(ROOT, "docs", "options-operation.md"))
         man = codes_in_man(os.path.join(ROOT, "docs", "man", "pam_ssooidc.8"))
         tap.check(table and table == man, "the return codes of options-operation.md and "

@@ -44,10 +44,12 @@ def ensure_built(*paths):
                        stdout=sys.stderr)
 
 
-def reg_file_name(oidc_endpoint, client_name=CLIENT_NAME):
-    """reg-<first 128 bits of SHA-256(endpoint "\\n" client_name)>.json, as
-    pam_ssooidc.c (obtain_registration) and cache.c (key_file_name) build it."""
-    key = ("%s\n%s" % (oidc_endpoint, client_name)).encode()
+def reg_file_name(sd, client_name=CLIENT_NAME, proxy=""):
+    """reg-<first 128 bits of SHA-256 of the key material>.json for a stanza
+    of harness.stanza_options against the stand-in sd (its URL as
+    oidc_endpoint, its CA as ca_file), as aws/registration_key.c builds the
+    material and store.c (store_file_name) the name."""
+    key = ("registration\n%s\n%s\n%s\n%s" % (sd.url, client_name, sd.ca, proxy)).encode()
     return "reg-%s.json" % hashlib.sha256(key).hexdigest()[:32]
 
 
@@ -210,7 +212,7 @@ class World:
         return r
 
     def reg_path(self, cache):
-        return os.path.join(cache, reg_file_name(self.sd.url))
+        return os.path.join(cache, reg_file_name(self.sd))
 
     def register_directly(self, name="attacker"):
         """A real registration at the stand-in, made outside the module: what

@@ -105,9 +105,9 @@ def cache_name_and_layout(c):
     cache = c.w.fresh_cache()
     r = c.w.login(c.w.options(cache=cache))
     c.expect(r, "PAM_SUCCESS", "first login into an empty cache")
-    name = reg_file_name(c.w.sd.url)
+    name = reg_file_name(c.w.sd)
     files = sorted(os.listdir(cache)) if os.path.isdir(cache) else []
-    c.check(name in files, "the cache file is %s (SHA-256 of endpoint and client name)" % name,
+    c.check(name in files, "the cache file is %s (SHA-256 of endpoint, client name, ca_file and proxy)" % name,
             r, str(files))
     st = os.stat(cache)
     c.check(st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o700, "cache dir is root 0700", r,
@@ -408,7 +408,7 @@ def sigkill_mid_write_fresh_cache(c):
     c.check(not os.path.lexists(c.w.reg_path(cache)),
             "%s: no registration file (never a torn one)" % label, None, str(files))
     temps = leftovers(cache)
-    c.check(all(f.startswith(reg_file_name(c.w.sd.url)[:-5] + ".tmp.") for f in temps),
+    c.check(all(f.startswith(reg_file_name(c.w.sd)[:-5] + ".tmp.") for f in temps),
             "%s: at most the dead login's temp file remains (%s)" % (label, temps or "none"),
             None, str(files))
     check_torn_temp(c, cache, label)
@@ -452,10 +452,10 @@ def sigkill_mid_write_old_file_survives(c):
 # cache takes no lock, and a login that must register and cannot get the
 # lock in time registers without caching. Ctrl-C ends the wait.
 
-def hold_lock(cache, sd_url):
+def hold_lock(cache, sd):
     import fcntl
     os.makedirs(cache, mode=0o700, exist_ok=True)
-    path = os.path.join(cache, reg_file_name(sd_url).replace(".json", ".lock"))
+    path = os.path.join(cache, reg_file_name(sd).replace(".json", ".lock"))
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
     return fd
@@ -466,7 +466,7 @@ def held_lock_does_not_block_cached_logins(c):
     c.w.sd.reset(approve_after_polls=0)
     cache = c.w.fresh_cache()
     c.w.login(c.w.options(cache=cache))  # the registration is cached
-    fd = hold_lock(cache, c.w.sd.url)
+    fd = hold_lock(cache, c.w.sd)
     try:
         r = c.w.login(c.w.options(cache=cache, http_timeout=1))
         c.expect(r, "PAM_SUCCESS", "cached registration while another login holds the lock")
@@ -480,7 +480,7 @@ def held_lock_does_not_block_cached_logins(c):
 def held_lock_first_login_registers_uncached(c):
     c.w.sd.reset(approve_after_polls=0)
     cache = c.w.fresh_cache()
-    fd = hold_lock(cache, c.w.sd.url)
+    fd = hold_lock(cache, c.w.sd)
     try:
         r = c.w.login(c.w.options(cache=cache, http_timeout=1))  # lock wait 2*1+5 = 7 s
         c.expect(r, "PAM_SUCCESS", "first login while another login holds the lock forever")
@@ -498,7 +498,7 @@ def ctrl_c_ends_the_lock_wait(c):
     import threading
     c.w.sd.reset(approve_after_polls=0)
     cache = c.w.fresh_cache()
-    fd = hold_lock(cache, c.w.sd.url)
+    fd = hold_lock(cache, c.w.sd)
     try:
         service = "ssolock%d" % os.getpid()
         c.w.host.service(c.w.options(cache=cache, http_timeout=20), service)

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -171,13 +172,15 @@ def stanza_options(sd, conf, cache, policy="identity", base=None, **extra):
 
 OUTCOME_KEYS = ["result", "user", "rhost", "service", "approver", "seconds", "retries",
                 "request_id", "reason"]
-_OUTCOME_PAIR = re.compile(r' ([a-z_]+)=("(?:[^"\\]|\\.)*"|[^ "]+)')
+# One " key=value": a value is percent-encoded (outcome.h), so it is made of
+# letters, digits, "-._~:/@" and %XX only - no space, quote, '=' or bare '%'.
+_OUTCOME_PAIR = re.compile(r" ([a-z_]+)=((?:[A-Za-z0-9._~:/@-]|%[0-9A-F]{2})+)")
 
 
 def parse_outcome(line):
-    """The outcome line ("login k=v k=\"v\" ...") as a dict, as a SIEM would
-    read it; None unless every key is there exactly once, in order, and the
-    whole line is made of such pairs."""
+    """The outcome line ("login k=v k=v ...") as a dict of decoded values, as
+    a SIEM would read it; None unless every key is there exactly once, in
+    order, and the whole line is made of such pairs."""
     if not line.startswith("login"):
         return None
     rest = line[len("login"):]
@@ -186,13 +189,33 @@ def parse_outcome(line):
         if m.start() != pos:
             return None
         pos = m.end()
-        v = m.group(2)
-        if v.startswith('"'):
-            v = re.sub(r"\\(.)", r"\1", v[1:-1])
-        pairs.append((m.group(1), v))
+        pairs.append((m.group(1), urllib.parse.unquote(m.group(2), errors="strict")))
     if pos != len(rest) or [k for k, _ in pairs] != OUTCOME_KEYS:
         return None
     return dict(pairs)
+
+
+def naive_outcome_fields(line):
+    """The line read as the docs' one-liners read it: split on spaces (and
+    double quotes), each piece at its first '=', values percent-decoded.
+    A list of (key, value), repeats and all: for the forging tests."""
+    pieces = re.split(r'[ "]+', line[line.find("login"):])
+    return [(k, urllib.parse.unquote(v)) for k, _, v in
+            (p.partition("=") for p in pieces if "=" in p)]
+
+
+def check_naive_outcome(c, r, user, result, name):
+    """The outcome line read by a parser that splits on spaces and quotes
+    has the nine keys once each, the real result and user, and no forged
+    "result=PAM_SUCCESS" or "user=root" anywhere in it."""
+    raw = r.login_line_raw
+    fields = naive_outcome_fields(raw)
+    got = dict(fields)
+    c.check([k for k, _ in fields] == OUTCOME_KEYS and got.get("result") == result
+            and got.get("user") == user and "result=PAM_SUCCESS" not in raw
+            and "user=root" not in raw and '"' not in raw,
+            "%s: a naive split-on-spaces-and-quotes parser reads the real fields only" % name,
+            r, str(fields))
 
 
 class Result:
@@ -208,14 +231,22 @@ class Result:
                 self.code = name
 
     @property
-    def login_line(self):
+    def login_line_raw(self):
+        """The last outcome line exactly as logged (values percent-encoded)."""
         lines = [l for l in self.syslog if l.startswith("login ")]
         return lines[-1] if lines else ""
 
     @property
+    def login_line(self):
+        """The last outcome line with its values decoded, to search for
+        words of the reason ("uid 0" in r.login_line). Not for parsing:
+        that is what outcome (parse_outcome) is for."""
+        return urllib.parse.unquote(self.login_line_raw)
+
+    @property
     def outcome(self):
         """The outcome line as a dict (parse_outcome), or None."""
-        return parse_outcome(self.login_line)
+        return parse_outcome(self.login_line_raw)
 
     def everything(self):
         return self.out + self.err
@@ -335,6 +366,47 @@ def login_deciding_on_the_page(login, sd, user, decision="approve", settle=1.2):
     status, _ = sd.decide(code, user, decision)
     t.join(120)
     return status, result.get("r")
+
+
+# verification_uri_complete as the stand-in's complete_uri knob makes it
+# ({port}, {user_code} filled in), whether the person may be shown it
+# (pam_ssooidc/core/complete_uri.h), and what the debug line says if not.
+COMPLETE_URI_CASES = (
+    ("another host", "https://localhost:{port}/device?user_code={user_code}", False,
+     "not on the origin"),
+    ("another port", "https://127.0.0.1:1/device?user_code={user_code}", False,
+     "not on the origin"),
+    ("the same origin without the code", "https://127.0.0.1:{port}/device?user_code=", False,
+     "does not carry the user code"),
+    ("the same origin with the code", "https://127.0.0.1:{port}/activate?x=1&code={user_code}",
+     True, None),
+)
+
+
+def check_complete_uri_cases(c, reset, options):
+    """verification_uri_complete is shown only on verification_uri's origin
+    and carrying the code; otherwise the person sees verification_uri and
+    the code, and the debug log says why (without the code). c: a LoginCtx
+    with sd and sample(); reset(**scenario) readies the stand-in."""
+    uri = c.sd.url + "/device"
+    for name, template, shown, why in c.sample(COMPLETE_URI_CASES, every=2):
+        reset(approve_after_polls=0, complete_uri=template)
+        r = c.login("alice", options)
+        code = (c.sd.devices() or [{}])[-1].get("userCode", "?")
+        link = template.replace("{port}", str(c.sd.port)).replace("{user_code}", code)
+        c.check(r.code == "PAM_SUCCESS", "complete link on %s: the login goes on" % name, r)
+        lines = [l for l in r.syslog if "verification_uri_complete not shown" in l]
+        if shown:
+            c.check("Open this link" in r.out and "\n    %s\n" % link in r.out
+                    and "or open %s and enter the code" % uri in r.out and code in r.out
+                    and not lines, "complete link on %s: shown, with verification_uri and "
+                    "the code" % name, r)
+            continue
+        c.check(link not in r.out and "Open this link" not in r.out
+                and "Open %s in" % uri in r.out and "\n    %s\n" % code in r.out,
+                "complete link on %s: not shown; verification_uri and the code are" % name, r)
+        c.check(len(lines) == 1 and why in lines[0] and code not in lines[0],
+                "complete link on %s: one debug line says why, without the code" % name, r)
 
 
 class LoginCtx:

@@ -16,8 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ACCOUNT, ROLE, Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
-                     cleanup_pam_wrapper_dirs, login_deciding_on_the_page, stanza_options,
-                     trusted_tempdir)
+                     check_complete_uri_cases, check_naive_outcome, cleanup_pam_wrapper_dirs,
+                     login_deciding_on_the_page, stanza_options, trusted_tempdir)
 
 TESTS = []
 
@@ -151,6 +151,35 @@ def registration_is_cached(c):
     c.check(fst is not None and stat.S_IMODE(fst.st_mode) == 0o600 and fst.st_uid == 0,
             "cache file is root 0600", r1, str(files))
     c.check(not [f for f in os.listdir(cache) if f.startswith(".tmp")], "no temp files left")
+
+
+@test
+def registration_keyed_by_trust_settings(c):
+    """A registration is reused only under the trust settings it was fetched
+    under: a stanza with another ca_file or a proxy registers for itself."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+    from connect_proxy import ConnectProxy
+    cache = c.fresh_cache()
+    other_ca = os.path.join(c.workdir, "same-ca-other-path.pem")
+    shutil.copyfile(c.sd.ca, other_ca)
+    os.chmod(other_ca, 0o644)
+    proxy = ConnectProxy()
+    try:
+        c.sd.reset(approve_after_polls=0)
+        steps = [("the stanza", {}, 1), ("the same stanza again", {}, 1),
+                 ("another ca_file", {"ca_file": other_ca}, 2),
+                 ("that ca_file again", {"ca_file": other_ca}, 2),
+                 ("a proxy", {"proxy": proxy.url}, 3), ("that proxy again", {"proxy": proxy.url}, 3),
+                 ("the first stanza once more", {}, 3)]
+        for name, extra, registrations in steps:
+            r = c.login("alice", c.options(cache=cache, **extra))
+            c.expect(r, "PAM_SUCCESS", "registration cache: " + name)
+            c.check(ops(c.sd).count("RegisterClient") == registrations,
+                    "%s: %d RegisterClient in all" % (name, registrations), r, str(ops(c.sd)))
+        files = [f for f in os.listdir(cache) if f.startswith("reg-") and f.endswith(".json")]
+        c.check(len(files) == 3, "one cached registration per trust setting", None, str(files))
+    finally:
+        proxy.stop()
 
 
 @test
@@ -864,9 +893,10 @@ def allow_any_approver_never_root_or_system(c):
 
 @test
 def outcome_line_cannot_be_forged(c):
-    """Hostile rhost, request id and error text: the line still parses into
-    exactly the fixed keys, each value intact."""
-    rhost = 'evil" result=PAM_SUCCESS approver="root'
+    """Hostile rhost, request id, error text and approver name: the line
+    still parses into exactly the fixed keys, each value intact, even for a
+    parser that only splits on spaces and quotes."""
+    rhost = 'evil" result=PAM_SUCCESS user=root approver="root'
     c.sd.reset(approve_after_polls=0, faults={"CreateToken": {
         "kind": "raw", "status": 400,
         "headers": {"Content-Type": "application/json",
@@ -881,6 +911,17 @@ def outcome_line_cannot_be_forged(c):
             and o["request_id"] == "-" and o["approver"] == "-",
             "the outcome line parses to the fixed keys; rhost kept verbatim, the request id "
             "replaced by '-'", r, str(o))
+    check_naive_outcome(c, r, "alice", "PAM_AUTH_ERR", "hostile rhost")
+    # An approver name is chosen at the provider; an AWS session name may
+    # hold '=' (and ',', '@', '+').
+    c.sd.reset(approve_after_polls=0, approver="result=PAM_SUCCESS")
+    r = c.login("alice", rhost="203.0.113.7 user=root")
+    c.expect(r, "PAM_AUTH_ERR", "approved by someone named result=PAM_SUCCESS")
+    o = r.outcome or {}
+    c.check(o.get("approver") == "result=PAM_SUCCESS"
+            and o.get("rhost") == "203.0.113.7 user=root",
+            "the approver's name and the rhost are logged, decoded intact", r, str(o))
+    check_naive_outcome(c, r, "alice", "PAM_AUTH_ERR", "hostile approver name")
 
 
 @test
@@ -987,6 +1028,13 @@ def hostile_device_text_is_refused(c):
         bad = [ch for ch in r.everything() if ord(ch) < 32 and ch not in "\n\t"]
         c.check(not bad, "%s: no control character reached the terminal or log" % name, r,
                 repr(bad[:10]))
+
+
+@test
+def complete_link_only_on_the_same_origin_with_the_code(c):
+    """A verificationUriComplete on another host or port, or without the
+    code, is a lookalike link next to the real code: not shown."""
+    check_complete_uri_cases(c, c.sd.reset, c.options(debug=None))
 
 
 @test
@@ -1129,7 +1177,8 @@ def fold_case_maps_capitalised_names(c):
     c.sd.reset(approve_after_polls=0, approver="ALICE")
     r = c.login("alice", c.options(fold_case=None))
     c.expect(r, "PAM_SUCCESS", "ALICE with fold_case, exact-name rule")
-    c.check('approver="ALICE"' in r.login_line, "the outcome line keeps the name as sent", r)
+    c.check((r.outcome or {}).get("approver") == "ALICE", "the outcome line keeps the name as sent",
+            r)
     path = os.path.join(c.workdir, "fold_map")
     with open(path, "w") as f:
         f.write("carol.smith@example.com alice\n")

@@ -26,7 +26,8 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
                      cleanup_pam_wrapper_dirs)
-from harness import login_deciding_on_the_page, trusted_tempdir  # noqa: E402
+from harness import (check_complete_uri_cases, check_naive_outcome,  # noqa: E402
+                     login_deciding_on_the_page, trusted_tempdir)
 
 TESTS = []
 
@@ -904,18 +905,22 @@ def hostile_approver_names(c):
     name holds reaches the terminal raw."""
     rows = [
         ("quotes and key=value pairs", 'x" result=PAM_SUCCESS approver="root', "wrong"),
+        ("quoted and bare fields to forge for a naive parser",
+         'bob" result="PAM_SUCCESS" user="root result=PAM_SUCCESS user=root', "wrong"),
         ("255 characters", "a" * 255, "wrong"),
     ]
+    rhost = "203.0.113.7 result=PAM_SUCCESS user=root"
     for name, who, case in c.sample(rows, every=2):
         c.reset(approve_after_polls=0, approver=who)
-        r = c.login("alice")
+        r = c.login("alice", rhost=rhost)
         c.expect(r, AUTH_ERR, "preferred_username with " + name, case=case,
                  reason="does not map to local user alice")
         o = r.outcome or {}
         c.check("\u202e" not in r.everything() and o.get("result") == AUTH_ERR
-                and (o.get("approver") == who or "\u202e" in who),
-                "%s: the outcome line keeps the name as one value, no bidi control in any "
-                "output" % name, r, str(o))
+                and (o.get("approver") == who or "\u202e" in who) and o.get("rhost") == rhost,
+                "%s: the outcome line keeps the name and the rhost as one value each, no bidi "
+                "control in any output" % name, r, str(o))
+        check_naive_outcome(c, r, "alice", AUTH_ERR, "preferred_username with " + name)
     # Invisible and reordering characters are refused outright: a log that
     # drops them would name someone else ("alice" + U+200B as alice).
     for name, who in c.sample([("a bidi override", "ali\u202ece"),
@@ -1413,6 +1418,13 @@ def missed_polls_within_retries(c):
              faults={"Token": {"kind": "http500", "after": 0, "count": 1}})
     r = c.login("alice", c.options(retries=1))
     c.expect(r, OK, "a failed poll, then pending ones, retries=1")
+
+
+@test
+def complete_link_only_on_the_same_origin_with_the_code(c):
+    """A verification_uri_complete on another host or port, or without the
+    code, is a lookalike link next to the real code: not shown."""
+    check_complete_uri_cases(c, c.reset, c.options(debug=None))
 
 
 @test

@@ -122,6 +122,7 @@ DEFAULT_SCENARIO = {
     "latency": 0,
     "sts_region": None,
     "random_faults": None,
+    "complete_uri": None,
 }
 
 # ---- OpenID provider mode (--mode oidc) ------------------------------------
@@ -170,6 +171,7 @@ OIDC_DEFAULT_SCENARIO = {
     "hang_seconds": 30,
     "latency": 0,
     "random_faults": None,
+    "complete_uri": None,
     # the provider
     "issuer_path": "",
     "clients": {"pam-test": {"secret": None, "auth": "none"},
@@ -259,6 +261,15 @@ def oidc_value_ok(k, v):
     return False
 
 
+def complete_uri(sc, page, port, ucode):
+    """The complete verification link: PAGE?user_code=CODE, or the
+    scenario's complete_uri with {port} and {user_code} filled in."""
+    t = sc["complete_uri"]
+    if t is None:
+        return page + "?user_code=" + ucode
+    return t.replace("{port}", str(port)).replace("{user_code}", ucode)
+
+
 STOP = threading.Event()
 
 
@@ -302,7 +313,7 @@ def validate_scenario(upd, mode="aws"):
             bad = not (_is_num(v) and v >= 0)
         elif k == "clock_offset":
             bad = not _is_num(v)
-        elif k in ("arn_override", "sts_region"):
+        elif k in ("arn_override", "sts_region", "complete_uri"):
             bad = not (v is None or isinstance(v, str))
         elif k == "random_faults":
             bad = not (v is None or (
@@ -342,7 +353,7 @@ def validate_scenario(upd, mode="aws"):
                             raise ValueError("faults[%s]: headers must be a string->string object" % op)
                         if not isinstance(spec.get("body", ""), str):
                             raise ValueError("faults[%s]: body must be a string" % op)
-        elif mode == "oidc":
+        elif mode == "oidc" and k != "complete_uri":
             bad = not oidc_value_ok(k, v)
         if bad:
             raise ValueError("bad value for scenario key %s: %s" % (k, json.dumps(v)))
@@ -1183,8 +1194,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.st.user_codes[ucode] = dcode
             out = {"deviceCode": dcode, "userCode": ucode,
                    "verificationUri": "https://127.0.0.1:%d/device" % self.st.port,
-                   "verificationUriComplete": "https://127.0.0.1:%d/device?user_code=%s"
-                                              % (self.st.port, ucode),
+                   "verificationUriComplete": complete_uri(
+                       sc, "https://127.0.0.1:%d/device" % self.st.port, self.st.port, ucode),
                    "expiresIn": sc["expires_in"]}
             if sc["interval"] is not None:
                 out["interval"] = sc["interval"]
@@ -1685,7 +1696,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             page = self.st.issuer() + "/device"
             uri_name = "verification_url" if sc["shape"] == "google" else "verification_uri"
             out = {"device_code": dcode, "user_code": ucode, uri_name: page,
-                   "verification_uri_complete": page + "?user_code=" + ucode,
+                   "verification_uri_complete": complete_uri(sc, page, self.st.port, ucode),
                    "expires_in": sc["expires_in"]}
             if interval is not None:
                 out["interval"] = interval

@@ -760,6 +760,12 @@ class T:
         t.check("verification_uri_complete" not in dev and dev.get("interval") == "fast"
                 and dev.get("message") == "hi" and dev.get("user_code"),
                 "device_overrides: null drops a member, others replace or add", dev)
+        self.reset(complete_uri="https://localhost:{port}/x?c={user_code}&p={port}")
+        dev = oc.device_authorize(self.h, d, PUBLIC, SCOPE)
+        t.check(dev.get("verification_uri_complete") == "https://localhost:%d/x?c=%s&p=%d"
+                % (self.sd.port, dev.get("user_code"), self.sd.port)
+                and dev.get("verification_uri") == self.issuer() + "/device",
+                "complete_uri: the template with {port} and {user_code} filled in", dev)
 
     def aws_mode_untouched(self, work):
         """The AWS mode knows nothing of the OpenID one."""

@@ -472,74 +472,145 @@ static void test_sanitize_invisible(void **state)
     assert_string_equal(out, "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac"); /* visible text stays */
 }
 
-/* The outcome line parses as key=value pairs whatever the values hold. */
-static size_t parse_outcome(const char *line, char keys[16][32], char vals[16][1100])
+/* The outcome line read the naive way a SIEM rule or a shell script
+ * would: split on spaces and double quotes, each piece at its first '=',
+ * the value percent-decoded. Returns the number of key=value pieces. */
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+static void percent_decode(const char *in, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] == '%') {
+            assert_true(i + 2 < n && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0);
+            out[o++] = (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+            i += 2;
+        } else {
+            out[o++] = in[i];
+        }
+    }
+    out[o] = '\0';
+}
+
+static size_t parse_outcome(const char *line, char keys[32][32], char vals[32][1100])
 {
     size_t n = 0;
     assert_true(strncmp(line, "login ", 6) == 0);
-    const char *p = line + 6;
-    while (*p && n < 16) {
-        size_t k = strcspn(p, "=");
-        assert_true(k > 0 && k < 32 && p[k] == '=');
-        memcpy(keys[n], p, k);
-        keys[n][k] = '\0';
-        p += k + 1;
-        size_t o = 0;
-        if (*p == '"') {
-            for (p++; *p != '"'; p++) {
-                assert_true(*p != '\0');
-                if (*p == '\\')
-                    p++;
-                vals[n][o++] = *p;
-            }
-            p++;
-        } else {
-            while (*p && *p != ' ')
-                vals[n][o++] = *p++;
+    for (const char *p = line + 6; *p && n < 32;) {
+        size_t len = strcspn(p, " \"");
+        const char *eq = memchr(p, '=', len);
+        if (eq) {
+            size_t k = (size_t)(eq - p);
+            assert_true(k > 0 && k < 32);
+            memcpy(keys[n], p, k);
+            keys[n][k] = '\0';
+            percent_decode(eq + 1, len - k - 1, vals[n]);
+            n++;
         }
-        vals[n][o] = '\0';
-        n++;
-        assert_true(*p == '\0' || *p == ' ');
-        if (*p == ' ')
-            p++;
+        p += len;
+        p += strspn(p, " \"");
     }
     return n;
 }
 
+static const char *const outcome_keys[] = {"result", "user", "rhost", "service", "approver",
+                                           "seconds", "retries", "request_id", "reason"};
+
+static void assert_outcome_keys(char keys[32][32], size_t n)
+{
+    assert_int_equal(n, 9);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(keys[i], outcome_keys[i]);
+}
+
+/* The attack: an rhost (the client's, from sshd) and an approver name
+ * (chosen at the provider) made to add result=PAM_SUCCESS and user=root
+ * for a parser that splits on spaces and quotes. Neither may add a field,
+ * and neither text may appear in the line at all. */
+static void test_outcome_naive_parser_cannot_be_forged(void **state)
+{
+    (void)state;
+    char line[OUTCOME_LINE_MAX], keys[32][32], vals[32][1100];
+    struct outcome o = {.pam_code = PAM_AUTH_ERR, .user = "alice",
+                        .rhost = "203.0.113.7 result=PAM_SUCCESS user=root",
+                        .service = "sshd",
+                        .approver = "bob\" result=\"PAM_SUCCESS\" user=\"root",
+                        .request_id = "0f1e-AB", .reason = "the names differ",
+                        .seconds = 1.0, .retries = 0};
+    size_t n = parse_outcome(outcome_format(line, sizeof(line), &o), keys, vals);
+    assert_outcome_keys(keys, n);
+    assert_string_equal(vals[0], "PAM_AUTH_ERR");
+    assert_string_equal(vals[1], "alice");
+    assert_string_equal(vals[2], "203.0.113.7 result=PAM_SUCCESS user=root");
+    assert_string_equal(vals[4], "bob\" result=\"PAM_SUCCESS\" user=\"root");
+    assert_null(strstr(line, "result=PAM_SUCCESS"));
+    assert_null(strstr(line, "user=root"));
+    assert_null(strchr(line, '"'));
+}
+
+/* The outcome line parses as key=value pairs whatever the values hold. */
 static void test_outcome_line(void **state)
 {
     (void)state;
-    static const char *const want[] = {"result", "user", "rhost", "service", "approver",
-                                       "seconds", "retries", "request_id", "reason"};
-    char line[OUTCOME_LINE_MAX], keys[16][32], vals[16][1100];
+    char line[OUTCOME_LINE_MAX], keys[32][32], vals[32][1100];
     struct outcome o = {.pam_code = PAM_AUTH_ERR, .user = "al\"ice result=PAM_SUCCESS",
                         .rhost = "h\\\" approver=\"root", .service = "sshd",
                         .approver = "bob\n reason=\"ok\"\xe2\x80\xae",
                         .request_id = "abc def result=PAM_SUCCESS",
-                        .reason = "server said: \" result=PAM_SUCCESS \x1b[2J",
+                        .reason = "server said: \" result=PAM_SUCCESS 100% \x1b[2J",
                         .seconds = 12.34, .retries = 2};
     size_t n = parse_outcome(outcome_format(line, sizeof(line), &o), keys, vals);
-    assert_int_equal(n, 9);
-    for (size_t i = 0; i < n; i++)
-        assert_string_equal(keys[i], want[i]);
+    assert_outcome_keys(keys, n);
     assert_string_equal(vals[0], "PAM_AUTH_ERR");
     assert_string_equal(vals[1], "al\"ice result=PAM_SUCCESS");
     assert_string_equal(vals[2], "h\\\" approver=\"root");
+    assert_string_equal(vals[3], "sshd");
     assert_string_equal(vals[4], "bob reason=\"ok\"");
     assert_string_equal(vals[5], "12.3");
     assert_string_equal(vals[6], "2");
     assert_string_equal(vals[7], "-"); /* not [A-Za-z0-9-]: replaced */
-    assert_null(strchr(line, 0x1b));
-    /* ASCII only: fullwidth quote and equals (NFKC would make them real). */
+    assert_string_equal(vals[8], "server said: \" result=PAM_SUCCESS 100% ");
+    /* Exactly nine '=' and eight spaces after "login": none in a value. */
+    size_t eqs = 0, spaces = 0;
+    for (const char *q = line + 5; *q; q++) {
+        eqs += *q == '=';
+        spaces += *q == ' ';
+        assert_true(*q != '"' && *q != '\\' && *q != ',' && *q != '+');
+    }
+    assert_int_equal(eqs, 9);
+    assert_int_equal(spaces, 9);
+    /* Readable where nothing needs encoding. */
+    struct outcome plain = {.pam_code = PAM_SUCCESS, .user = "alice",
+                            .rhost = "2001:db8::7", .service = "sshd",
+                            .approver = "alice@example.com", .request_id = "8c1e-2f",
+                            .reason = "approved", .seconds = 12.4};
+    assert_string_equal(outcome_format(line, sizeof(line), &plain),
+                        "login result=PAM_SUCCESS user=alice rhost=2001:db8::7 service=sshd "
+                        "approver=alice@example.com seconds=12.4 retries=0 request_id=8c1e-2f "
+                        "reason=approved");
+    /* ASCII only: fullwidth quote and equals (NFKC would make them real)
+     * are encoded byte by byte, and decode back to the UTF-8 sent. */
     struct outcome uni = {.pam_code = PAM_SUCCESS,
                           .user = "jos\xc3\xa9\xef\xbc\x82 a\xef\xbc\x9d" "1",
                           .seconds = 0.05};
     n = parse_outcome(outcome_format(line, sizeof(line), &uni), keys, vals);
-    assert_int_equal(n, 9);
-    assert_non_null(strstr(line, " user=\"jos\\xc3\\xa9\\xef\\xbc\\x82 a\\xef\\xbc\\x9d" "1\" "));
+    assert_outcome_keys(keys, n);
+    assert_non_null(strstr(line, " user=jos%C3%A9%EF%BC%82%20a%EF%BC%9D1 "));
+    assert_string_equal(vals[1], "jos\xc3\xa9\xef\xbc\x82 a\xef\xbc\x9d" "1");
     assert_string_equal(vals[5], "0.1");
     for (const char *q = line; *q; q++)
-        assert_true((unsigned char)*q >= 0x20 && (unsigned char)*q < 0x7f);
+        assert_true(*q == ' ' || ((unsigned char)*q > 0x20 && (unsigned char)*q < 0x7f));
+    /* "-" means not known; a value that is "-" itself is told apart. */
+    struct outcome dash = {.pam_code = PAM_SUCCESS, .user = "-", .rhost = ""};
+    n = parse_outcome(outcome_format(line, sizeof(line), &dash), keys, vals);
+    assert_non_null(strstr(line, " user=%2D rhost=- "));
     /* Absent values and the longest ones still parse. */
     char huge[3000];
     memset(huge, '"', sizeof(huge) - 1);
@@ -547,12 +618,14 @@ static void test_outcome_line(void **state)
     struct outcome big = {.pam_code = 12345, .user = huge, .rhost = huge, .service = huge,
                           .approver = huge, .request_id = "0f1e-AB", .reason = huge};
     n = parse_outcome(outcome_format(line, sizeof(line), &big), keys, vals);
-    assert_int_equal(n, 9);
+    assert_outcome_keys(keys, n);
     assert_string_equal(vals[0], "PAM_OTHER");
     assert_string_equal(vals[7], "0f1e-AB");
+    assert_int_equal(strlen(vals[8]), 512); /* cut, with "..." counted within */
+    assert_string_equal(vals[8] + 509, "...");
     struct outcome none = {.pam_code = PAM_SUCCESS};
     n = parse_outcome(outcome_format(line, sizeof(line), &none), keys, vals);
-    assert_int_equal(n, 9);
+    assert_outcome_keys(keys, n);
     assert_string_equal(vals[1], "-");
     assert_string_equal(vals[7], "-");
 }
@@ -582,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_parse_device_hostile),
         cmocka_unit_test(test_sanitize_invisible),
         cmocka_unit_test(test_sts_strict),
+        cmocka_unit_test(test_outcome_naive_parser_cannot_be_forged),
         cmocka_unit_test(test_outcome_line),
     };
     return cmocka_run_group_tests_name("parsers", tests, NULL, NULL);
