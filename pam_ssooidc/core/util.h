@@ -17,6 +17,8 @@ enum sso_case {
     SSO_CASE_WRONG_ACCOUNT,  /* approved by someone who does not map to this user */
     SSO_CASE_NOT_PERMITTED,  /* the approver lacks the permission set or group */
     SSO_CASE_CANCELLED,      /* Ctrl-C */
+    SSO_CASE_OTHER_NAME,     /* the name typed is another spelling of the account's;
+                                conv_tell_account_name has said which */
 };
 
 /* An error travels up the call chain as a PAM return code plus one sentence
