@@ -155,4 +155,10 @@ $(BUILD)/tools/runstat: tests/tools/runstat.c
 $(BUILD)/tools/jose_bench: tests/tools/jose_bench.c $(LIB_SRC) $(HDR) $(QR_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O2 -o $@ $< $(LIB_SRC) $(LDLIBS)
-tools: $(BUILD)/tools/pam_drive $(BUILD)/tools/runstat $(BUILD)/tools/jose_bench
+# A name lookup that ignores case and knows aliases (the module tests
+# preload it to play SSSD/winbind/LDAP).
+$(BUILD)/tools/pwnam_fold.so: tests/tools/pwnam_fold.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -fPIC -shared -o $@ $< -ldl
+tools: $(BUILD)/tools/pam_drive $(BUILD)/tools/runstat $(BUILD)/tools/jose_bench \
+       $(BUILD)/tools/pwnam_fold.so

@@ -35,7 +35,8 @@ struct login {
     pam_handle_t *pamh;
     bool silent;
     struct interrupt_guard *guard; /* Ctrl-C while we wait (interrupt.h) */
-    const char *user;
+    const char *user;   /* the name as typed (PAM_USER) */
+    char account[256];  /* the account's own name (pw_name): what approvers map to */
     uid_t uid;
     struct cfg cfg;
     struct usermap map;
@@ -64,6 +65,23 @@ static bool sleep_or_cancel(void *ctx, double until)
     return interrupt_sleep_until(ctx, until);
 }
 
+/* The host's lookup may ignore case or resolve aliases (SSSD with Active
+ * Directory, winbind, LDAP): "RTVICTIM" then finds rtvictim. Matching the
+ * approver against the name as typed would admit the provider's user
+ * RTVICTIM as rtvictim, so the login must name the account itself (or, with
+ * fold_case, differ from it in ASCII case only). Said before anything is
+ * sent, and to the person in words they can act on. */
+static int typed_name_is_the_accounts(struct login *lg)
+{
+    if (usermap_is_account_name(&lg->cfg, lg->user, lg->account))
+        return PAM_SUCCESS;
+    conv_tell_account_name(lg->pamh, lg->silent, lg->account);
+    return sso_fail_as(&lg->err, PAM_AUTH_ERR, SSO_CASE_OTHER_NAME,
+                       "the name %s is another spelling of local user %s (the host's lookup "
+                       "resolved one to the other); only the account's own name may log in as "
+                       "it: log in as %s", lg->user, lg->account, lg->account);
+}
+
 static int check_local_user(struct login *lg)
 {
     int rc = pam_get_user(lg->pamh, &lg->user, NULL);
@@ -76,15 +94,18 @@ static int check_local_user(struct login *lg)
     const struct passwd *pw = pam_modutil_getpwnam(lg->pamh, lg->user);
     if (!pw)
         return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no such local user");
+    if (!pw->pw_name || !sso_strlcpy(lg->account, pw->pw_name, sizeof(lg->account)))
+        return sso_fail(&lg->err, PAM_AUTH_ERR, "the local account's name is missing or "
+                        "longer than %zu bytes", sizeof(lg->account) - 1);
     lg->uid = pw->pw_uid;
-    /* allow_any_approver maps nobody to anybody: never to root or a system
-     * account (those take an explicit user_map line). Said before a code
-     * is shown, so that nobody approves in vain. */
-    if (lg->cfg.allow_any_approver && !usermap_ordinary_account(lg->uid))
-        return sso_fail(&lg->err, PAM_AUTH_ERR, "allow_any_approver never admits %s (uid %u: "
-                        "root or a system account); map it in user_map under an identity "
-                        "policy", lg->user, (unsigned)lg->uid);
-    return PAM_SUCCESS;
+    rc = typed_name_is_the_accounts(lg);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    /* An account no approval could admit (root or a system account without
+     * a user_map line naming it) ends here: its name then costs a
+     * stranger's target nothing at the provider. */
+    const struct local_account local = {lg->account, lg->uid};
+    return usermap_reachable(&lg->cfg, &lg->map, &local, &lg->err);
 }
 
 /* One HTTPS client for every call of the login: the host's Ctrl-C and one
@@ -131,13 +152,14 @@ static int verdict(struct login *lg)
     int rc = lg->provider->identify(&lg->ctx, lg->approver, sizeof(lg->approver));
     if (rc != PAM_SUCCESS || lg->cfg.allow_any_approver)
         return rc;
-    const struct local_account local = {lg->user, lg->uid};
+    /* The account the host resolved, never the name as typed. */
+    const struct local_account local = {lg->account, lg->uid};
     struct sso_error why = SSO_ERROR_INIT;
     rc = usermap_allows(&lg->cfg, &lg->map, lg->approver, &local, &why);
     if (rc == PAM_AUTH_ERR)
         return sso_fail_as(&lg->err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT,
                            "approved by %s, who does not map to local user %s (%s)",
-                           lg->approver, lg->user, why.msg);
+                           lg->approver, lg->account, why.msg);
     if (rc != PAM_SUCCESS)
         return sso_fail(&lg->err, rc, "%s", why.msg);
     return PAM_SUCCESS;

@@ -16,6 +16,7 @@
 
 #define URL_CHARS URI_SHOWN_MAX /* longest URL shown (oidc.c refuses longer) */
 #define MSG_MAX 16384
+#define OTHER_NAME_TEXT "This host knows the account by another name."
 
 struct device_text {
     char uri[URL_CHARS * 4 + 8];
@@ -125,6 +126,8 @@ const char *conv_outcome_text(int pam_code, enum sso_case kase)
     case SSO_CASE_BUSY_SOURCE:
         return "Too many sign-ins are waiting from your address or account; finish or cancel "
                "them, or try again in a minute.";
+    case SSO_CASE_OTHER_NAME:
+        return NULL; /* conv_tell_account_name said it, naming the account */
     case SSO_CASE_NONE:
         break;
     }
@@ -148,6 +151,18 @@ void conv_tell_outcome(pam_handle_t *pamh, bool silent, int pam_code, enum sso_c
     const char *msg = conv_outcome_text(pam_code, kase);
     if (msg)
         conv_error(pamh, silent, msg);
+}
+
+void conv_tell_account_name(pam_handle_t *pamh, bool silent, const char *account)
+{
+    char msg[160];
+    /* The name comes from the host's directory (LDAP, AD): shown only when
+     * it has the shape of an account name. */
+    if (sanitize_is_account_name(account))
+        snprintf(msg, sizeof(msg), "%s Log in as %s.", OTHER_NAME_TEXT, account);
+    else
+        snprintf(msg, sizeof(msg), "%s Log in by the account's own name.", OTHER_NAME_TEXT);
+    conv_error(pamh, silent, msg);
 }
 
 void conv_info(pam_handle_t *pamh, bool silent, const char *msg)

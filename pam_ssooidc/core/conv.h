@@ -32,6 +32,14 @@ int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
  * or PAM_CONV_ERR; nothing under PAM_SILENT (sudo says it itself). */
 void conv_tell_outcome(pam_handle_t *pamh, bool silent, int pam_code, enum sso_case kase);
 
+/* The login named its account by another spelling (a lookup that ignores
+ * case, an alias): one PAM_ERROR_MSG, "This host knows the account by
+ * another name. Log in as NAME." NAME is the account's own name, shown only
+ * when sanitize_is_account_name allows it (else it ends "Log in by the
+ * account's own name."). The failure is then SSO_CASE_OTHER_NAME,
+ * for which conv_tell_outcome says nothing more. Honours PAM_SILENT. */
+void conv_tell_account_name(pam_handle_t *pamh, bool silent, const char *account);
+
 /* The text conv_tell_outcome shows (NULL: nothing), for tests and docs. */
 const char *conv_outcome_text(int pam_code, enum sso_case kase);
 

@@ -12,6 +12,7 @@
 
 #define USER_CODE_MAX 32   /* real codes are 8 or 9 characters */
 #define URI_SHOWN_MAX 512  /* real verification URIs are under 100 */
+#define ACCOUNT_NAME_SHOWN_MAX 64 /* useradd's limit is 32; AD's user@domain run longer */
 
 /* A user code: 1..USER_CODE_MAX letters, digits and '-'. */
 bool sanitize_is_user_code(const char *s);
@@ -20,6 +21,11 @@ bool sanitize_is_user_code(const char *s);
  * RFC 3986 characters only (printable ASCII, no spaces, quotes or angle
  * brackets), at most URI_SHOWN_MAX long. */
 bool sanitize_is_https_uri(const char *s);
+
+/* A local account name fit to show: 1..ACCOUNT_NAME_SHOWN_MAX letters,
+ * digits, '.', '_', '-', '@' and '$' (POSIX's portable names, plus SSSD's
+ * user@domain and the '$' of machine accounts), not starting with '-'. */
+bool sanitize_is_account_name(const char *s);
 
 /* Copy src to dst (size dstlen, always NUL-terminated), dropping C0 controls,
  * DEL, C1 controls (U+0080..U+009F), whole terminal escape sequences, and

@@ -34,7 +34,9 @@ static int split_line(char *line, char **a, char **b)
     return *a ? (*b ? 2 : 1) : 0;
 }
 
-int usermap_match_text(const char *text, size_t len, const char *session,
+/* Walk the map's lines: 1 when one maps session (NULL: anyone) to
+ * local_user, 0 when none does, -1 (err set) for a malformed file. */
+static int match_lines(const char *text, size_t len, const char *session,
                        const char *local_user, struct sso_error *err)
 {
     char line[MAP_MAX_LINE + 1];
@@ -55,10 +57,23 @@ int usermap_match_text(const char *text, size_t len, const char *session,
             continue;
         if (words != 2)
             return sso_fail(err, -1, "user_map line %d: expected \"sso-name local-name\"", lineno);
-        if (strcmp(sso, session) == 0 && strcmp(local, local_user) == 0)
+        if ((!session || strcmp(sso, session) == 0) && strcmp(local, local_user) == 0)
             found = 1; /* keep reading: a malformed file is refused as a whole */
     }
     return found;
+}
+
+int usermap_match_text(const char *text, size_t len, const char *session,
+                       const char *local_user, struct sso_error *err)
+{
+    return match_lines(text, len, session, local_user, err);
+}
+
+bool usermap_names_local(const struct usermap *m, const char *local_user)
+{
+    struct sso_error ignored = SSO_ERROR_INIT;
+    /* A map that failed to load holds no text: it names nobody. */
+    return m->text && match_lines(m->text, m->len, NULL, local_user, &ignored) == 1;
 }
 
 int usermap_load(const struct cfg *c, struct usermap *m, struct sso_error *err)
@@ -85,6 +100,26 @@ void usermap_free(struct usermap *m)
 {
     free(m->text);
     memset(m, 0, sizeof(*m));
+}
+
+static char ascii_lower(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+}
+
+bool usermap_is_account_name(const struct cfg *c, const char *typed, const char *account)
+{
+    if (strcmp(typed, account) == 0)
+        return true;
+    if (!c->fold_case)
+        return false;
+    /* ASCII only, whatever the host's locale: the same fold as the
+     * approver's name gets in usermap_allows. */
+    size_t i = 0;
+    for (; typed[i] && account[i]; i++)
+        if (ascii_lower(typed[i]) != ascii_lower(account[i]))
+            return false;
+    return typed[i] == account[i];
 }
 
 /* local_user + suffix, with the part after '@' compared case-insensitively
@@ -131,6 +166,28 @@ bool usermap_ordinary_account(uid_t uid)
     return uid != 0 && uid >= uid_min();
 }
 
+int usermap_reachable(const struct cfg *c, const struct usermap *m,
+                      const struct local_account *local, struct sso_error *err)
+{
+    uid_t first = uid_min();
+    if (local->uid != 0 && local->uid >= first)
+        return PAM_SUCCESS;
+    /* allow_any_approver maps nobody to anybody: never to these (and it
+     * cannot be combined with user_map). */
+    if (c->allow_any_approver)
+        return sso_fail(err, PAM_AUTH_ERR, "allow_any_approver never admits %s (uid %u: root "
+                        "or a system account); map it in user_map under an identity policy",
+                        local->name, (unsigned)local->uid);
+    if (usermap_names_local(m, local->name))
+        return PAM_SUCCESS;
+    if (local->uid == 0)
+        return sso_fail(err, PAM_AUTH_ERR, "local user %s has uid 0: root can log in only "
+                        "through a user_map line naming it", local->name);
+    return sso_fail(err, PAM_AUTH_ERR, "local user %s is a system account (uid %u, below "
+                    "UID_MIN %u): it can log in only through a user_map line naming it",
+                    local->name, (unsigned)local->uid, (unsigned)first);
+}
+
 int usermap_allows(const struct cfg *c, const struct usermap *m, const char *session_as_sent,
                    const struct local_account *local, struct sso_error *err)
 {
@@ -142,10 +199,8 @@ int usermap_allows(const struct cfg *c, const struct usermap *m, const char *ses
         size_t n = strlen(session_as_sent);
         if (n >= sizeof(folded))
             return sso_fail(err, PAM_AUTH_ERR, "the approver's name is too long to compare");
-        for (size_t i = 0; i <= n; i++) {
-            char ch = session_as_sent[i];
-            folded[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-        }
+        for (size_t i = 0; i <= n; i++)
+            folded[i] = ascii_lower(session_as_sent[i]);
         session = folded;
     }
     const char *local_user = local->name;

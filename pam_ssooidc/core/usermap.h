@@ -37,9 +37,31 @@ void usermap_free(struct usermap *m);
  * The root account (uid 0) and the system accounts (uid below UID_MIN of
  * /etc/login.defs, 1000 without it) are reached only through an explicit
  * user_map line: neither the exact-name rule nor the suffix admits them.
+ * local->name is the account's own name (pw_name), not the name as typed
+ * (usermap_is_account_name).
  * PAM_SUCCESS when it maps, PAM_AUTH_ERR (err set) when it does not. */
 int usermap_allows(const struct cfg *c, const struct usermap *m, const char *session,
                    const struct local_account *local, struct sso_error *err);
+
+/* Is `typed`, the name the login was asked for, the account's own name
+ * `account` (pw_name, as the host's lookup returned it)? Byte for byte; with
+ * fold_case also when the two differ in ASCII case only. A lookup that
+ * ignores case or resolves aliases (SSSD with Active Directory, winbind,
+ * LDAP) finds "rtvictim" for "RTVICTIM": the mapping must then be decided
+ * for the account, and a login under any other spelling is refused. */
+bool usermap_is_account_name(const struct cfg *c, const char *typed, const char *account);
+
+/* Does a line of the loaded user_map name local_user as its local name,
+ * whoever its Identity Center name? false without a user_map. Root and the
+ * system accounts are reachable through such a line only. */
+bool usermap_names_local(const struct usermap *m, const char *local_user);
+
+/* Could any approval admit this account, before one is asked for? Root and
+ * the system accounts only through a user_map line naming them, and never
+ * under allow_any_approver; every other account may be. PAM_SUCCESS, or
+ * PAM_AUTH_ERR with err saying why (the log's reason). */
+int usermap_reachable(const struct cfg *c, const struct usermap *m,
+                      const struct local_account *local, struct sso_error *err);
 
 /* Not root and not a system account (uid at least UID_MIN): the accounts
  * a rule other than an explicit user_map line may admit. */

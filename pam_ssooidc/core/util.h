@@ -19,6 +19,8 @@ enum sso_case {
     SSO_CASE_CANCELLED,      /* Ctrl-C */
     SSO_CASE_BUSY_HOST,      /* a host-wide limit of pending.h refused a new login */
     SSO_CASE_BUSY_SOURCE,    /* this source's share of those limits is taken */
+    SSO_CASE_OTHER_NAME,     /* the name typed is another spelling of the account's;
+                                conv_tell_account_name has said which */
 };
 
 /* An error travels up the call chain as a PAM return code plus one sentence

@@ -1,6 +1,7 @@
 """Shared plumbing for the module tests: the stand-in, a PAM service run
 through pam_wrapper (no /etc/pam.d changes), fake local users through
 nss_wrapper, and a TAP reporter. Tests drive the real pamtester binary."""
+import contextlib
 import json
 import os
 import re
@@ -17,6 +18,9 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 STANDIN = os.path.join(ROOT, "tests", "standin", "standin.py")
 PY = "/usr/bin/python3"  # Debian's, with python3-botocore
+
+# tests/tools/pwnam_fold.c (make tools): a forgiving name lookup.
+PWNAM_FOLD = os.path.join(ROOT, "build", "tools", "pwnam_fold.so")
 
 # Marker prefixes of every secret the stand-in hands out: none may ever
 # appear in anything the module prints or logs.
@@ -272,11 +276,14 @@ class Host:
         with open(self.passwd, "w") as f:
             f.write("root:x:0:0:root:/root:/bin/sh\n")
             f.write("backup:x:34:34:backup:/var/backups:/bin/sh\n")  # a system account
+            # The target of the alias and case-variant tests (forgiving_name_lookup).
+            f.write("rtvictim:x:2101:2101:rtvictim:/home/rtvictim:/bin/sh\n")
             for i, u in enumerate(self.USERS):
                 f.write("%s:x:%d:%d:%s:/home/%s:/bin/sh\n" % (u, 2001 + i, 2001 + i, u, u))
         with open(self.group, "w") as f:
             f.write("root:x:0:\n")
             f.write("backup:x:34:\n")
+            f.write("rtvictim:x:2101:\n")
             for i, u in enumerate(self.USERS):
                 f.write("%s:x:%d:\n" % (u, 2001 + i))
         self.conf = os.path.join(workdir, "pam_ssooidc.conf")
@@ -285,6 +292,7 @@ class Host:
         # name would then let one run with the other's stanza.
         self.default_service = "ssotest%d" % os.getpid()
         self.extra_env = {}  # further variables for the PAM host (hostile-env tests)
+        self.preload = []  # further libraries to preload, before the wrappers
 
     def write_conf(self, text, mode=0o600):
         with open(self.conf, "w") as f:
@@ -303,6 +311,8 @@ class Host:
         if self.asan:
             lib = subprocess.check_output(["gcc", "-print-file-name=libasan.so"], text=True).strip()
             pre.append(lib)
+        # Before nss_wrapper, so that a shim over getpwnam can chain to it.
+        pre += self.preload
         pre += [_lib("libpam_wrapper.so"), _lib("libnss_wrapper.so")]
         e = dict(os.environ)
         e.update({
@@ -345,6 +355,25 @@ class Host:
         if len(r.codes) == 1:
             r.code = r.codes[0]
         return r
+
+
+@contextlib.contextmanager
+def forgiving_name_lookup(host, aliases=""):
+    """Within: the host's name lookup works like SSSD with AD's default
+    case_sensitive = false, winbind or LDAP (tests/tools/pwnam_fold.c): a
+    name that is not found is looked up again in lower case, or as the
+    target of an alias ("alias=target,..."), and the entry found carries
+    the account's own name."""
+    if not os.path.exists(PWNAM_FOLD):
+        raise RuntimeError("missing %s: run make tools" % PWNAM_FOLD)
+    host.preload = [PWNAM_FOLD]
+    saved = dict(host.extra_env)
+    host.extra_env["PWNAM_FOLD_ALIASES"] = aliases
+    try:
+        yield
+    finally:
+        host.preload = []
+        host.extra_env = saved
 
 
 def login_deciding_on_the_page(login, sd, user, decision="approve", settle=1.2):

@@ -17,6 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (ACCOUNT, ROLE, Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
                      check_complete_uri_cases, check_naive_outcome, cleanup_pam_wrapper_dirs,
+                     forgiving_name_lookup,
                      login_deciding_on_the_page, stanza_options, trusted_tempdir)
 
 TESTS = []
@@ -845,14 +846,77 @@ def proxy_option(c):
 
 
 @test
+def typed_name_must_be_the_accounts_own(c):
+    """Where the host's lookup ignores case or resolves aliases (SSSD with
+    AD's case_sensitive = false, winbind, LDAP), 'RTVICTIM' finds the account
+    rtvictim. The Identity Center user RTVICTIM, typing RTVICTIM, must not be
+    admitted because the two spellings match each other: the approver is
+    matched against the account the host resolved, and a login under another
+    spelling is refused before anything is sent."""
+    with forgiving_name_lookup(c.host, "rt.alias=rtvictim"):
+        for typed, kind in (("RTVICTIM", "a case variant"), ("rt.alias", "an alias")):
+            c.sd.reset(approve_after_polls=0, approver=typed)
+            r = c.login(typed)
+            c.expect(r, "PAM_AUTH_ERR", "%s (%s) approved by %s, resolving to rtvictim"
+                     % (typed, kind, typed))
+            c.check(not c.sd.api_log(), "%s: not a single request reached the provider" % typed,
+                    r, str(ops(c.sd)))
+            reason = (r.outcome or {}).get("reason", "")
+            c.check(typed in reason and "rtvictim" in reason,
+                    "%s: the syslog reason names both names" % typed, r, reason)
+            c.check("Log in as rtvictim." in r.everything() and MSG["wrong"] not in r.out,
+                    "%s: the person is told to log in as rtvictim" % typed, r)
+        # The same account under its own name: the mapping decides as ever.
+        c.sd.reset(approve_after_polls=0, approver="rtvictim")
+        r = c.login("rtvictim")
+        c.expect(r, "PAM_SUCCESS", "rtvictim approved by rtvictim, the exact name")
+        c.sd.reset(approve_after_polls=0, approver="RTVICTIM")
+        r = c.login("rtvictim")
+        c.expect(r, "PAM_AUTH_ERR", "rtvictim approved by RTVICTIM (no fold_case)")
+        c.check(MSG["wrong"] in r.everything(), "... told another account approved", r)
+        # fold_case: the typed name may differ from the account's in ASCII
+        # case only, and the approver is then matched against the account's.
+        for approver in ("alice", "ALICE"):
+            c.sd.reset(approve_after_polls=0, approver=approver)
+            r = c.login("Alice", c.options(fold_case=None))
+            c.expect(r, "PAM_SUCCESS", "fold_case: Alice for alice, approved by %s" % approver)
+        c.sd.reset(approve_after_polls=0, approver="bob")
+        r = c.login("Alice", c.options(fold_case=None))
+        c.expect(r, "PAM_AUTH_ERR", "fold_case: Alice for alice, approved by bob")
+        c.sd.reset(approve_after_polls=0, approver="alice")
+        r = c.login("Alice")
+        c.expect(r, "PAM_AUTH_ERR", "Alice for alice without fold_case, approved by alice")
+        c.check(not c.sd.api_log() and "Log in as alice." in r.everything(),
+                "... refused before any request, told to log in as alice", r, str(ops(c.sd)))
+        c.sd.reset(approve_after_polls=0, approver="rt.alias")
+        r = c.login("rt.alias", c.options(fold_case=None))
+        c.expect(r, "PAM_AUTH_ERR", "fold_case does not admit an alias")
+        c.check(not c.sd.api_log(), "... refused before any request", r, str(ops(c.sd)))
+
+
+@test
 def root_only_through_user_map(c):
+    """No rule but a user_map line naming root can admit it, so a login as
+    root without one is refused before anything is sent: the name costs a
+    stranger's target nothing."""
     c.sd.reset(approve_after_polls=0, approver="root")
     r = c.login("root")
     c.expect(r, "PAM_AUTH_ERR", "Identity Center user 'root' for local root, exact-name rule")
-    c.check("uid 0" in r.login_line, "syslog says uid 0 needs a user_map line", r)
+    c.check("uid 0" in r.login_line and "user_map line naming it" in r.login_line,
+            "syslog says uid 0 needs a user_map line naming it", r)
+    c.check(not c.sd.api_log(), "root, exact-name rule: no request at all", r, str(ops(c.sd)))
     c.sd.reset(approve_after_polls=0, approver="root@example.com")
     r = c.login("root", c.options(username_suffix="@example.com"))
     c.expect(r, "PAM_AUTH_ERR", "root@example.com for local root, suffix rule")
+    c.check(not c.sd.api_log(), "root, suffix rule: no request at all", r, str(ops(c.sd)))
+    other = os.path.join(c.workdir, "alice_map")
+    with open(other, "w") as f:
+        f.write("ops.lead alice\n# ops.lead root\n")
+    os.chmod(other, 0o600)
+    c.sd.reset(approve_after_polls=0, approver="ops.lead")
+    r = c.login("root", c.options(user_map=other))
+    c.expect(r, "PAM_AUTH_ERR", "root with a user_map that names root only in a comment")
+    c.check(not c.sd.api_log(), "... no request at all", r, str(ops(c.sd)))
     path = os.path.join(c.workdir, "root_map")
     with open(path, "w") as f:
         f.write("ops.lead root\n")
@@ -860,16 +924,24 @@ def root_only_through_user_map(c):
     c.sd.reset(approve_after_polls=0, approver="ops.lead")
     r = c.login("root", c.options(user_map=path))
     c.expect(r, "PAM_SUCCESS", "an explicit user_map line admits root")
+    c.sd.reset(approve_after_polls=0, approver="mallory")
+    r = c.login("root", c.options(user_map=path))
+    c.expect(r, "PAM_AUTH_ERR", "with a line for root, another approver")
+    c.check(ops(c.sd)[:2] == ["RegisterClient", "StartDeviceAuthorization"]
+            and MSG["wrong"] in r.everything(),
+            "... the flow started and the mapping refused the approver", r, str(ops(c.sd)))
 
 
 @test
 def system_accounts_only_through_user_map(c):
     """An approver who is called 'backup' is not the backup account (uid 34,
-    below UID_MIN): a name chosen at the provider must not reach it."""
+    below UID_MIN): a name chosen at the provider must not reach it, and
+    without a user_map line naming it nothing is even asked."""
     c.sd.reset(approve_after_polls=0, approver="backup")
     r = c.login("backup")
     c.expect(r, "PAM_AUTH_ERR", "Identity Center user 'backup' for local backup (uid 34)")
     c.check("system account" in r.login_line, "syslog says a system account needs user_map", r)
+    c.check(not c.sd.api_log(), "backup: no request at all", r, str(ops(c.sd)))
     path = os.path.join(c.workdir, "backup_map")
     with open(path, "w") as f:
         f.write("ops.backup backup\n")

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
                      cleanup_pam_wrapper_dirs)
 from harness import (check_complete_uri_cases, check_naive_outcome,  # noqa: E402
-                     login_deciding_on_the_page, trusted_tempdir)
+                     forgiving_name_lookup, login_deciding_on_the_page, trusted_tempdir)
 
 TESTS = []
 
@@ -77,6 +77,7 @@ MSG = {
     "wrong": "The approval came from an account that may not log in as this user.",
     "not_permitted": "The approving account is not permitted to log in to this host.",
     "not_approved": "The sign-in was not approved for this account.",
+    "other_name": "This host knows the account by another name.",
     "unavailable": "The sign-in service could not be reached or did not answer properly. "
                    "Try again later.",
     "misconfigured": "Sign-in is not set up correctly on this host. Contact the administrator.",
@@ -944,14 +945,66 @@ def hostile_approver_names(c):
 
 
 @test
+def typed_name_must_be_the_accounts_own(c):
+    """Where the host's lookup ignores case or resolves aliases (SSSD with
+    AD's case_sensitive = false, winbind, LDAP), 'RTVICTIM' finds the account
+    rtvictim. The provider user RTVICTIM, typing RTVICTIM, must not be
+    admitted because the two spellings match each other: the approver is
+    matched against the account the host resolved, and a login under another
+    spelling is refused before anything is sent, discovery included."""
+    with forgiving_name_lookup(c.host, "rt.alias=rtvictim"):
+        for typed, kind in (("RTVICTIM", "a case variant"), ("rt.alias", "an alias")):
+            c.reset(approve_after_polls=0, approver=typed)
+            r = c.login(typed)
+            c.expect(r, AUTH_ERR, "%s (%s) approved by %s, resolving to rtvictim"
+                     % (typed, kind, typed), case="other_name", reason=[typed, "rtvictim"],
+                     shown=False)
+            nothing_sent_past(c, r, typed, allowed=())
+            c.check("Log in as rtvictim." in r.everything(),
+                    "%s: the person is told to log in as rtvictim" % typed, r)
+        c.reset(approve_after_polls=0, approver="rtvictim")
+        r = c.login("rtvictim")
+        c.expect(r, OK, "rtvictim approved by rtvictim, the exact name")
+        c.reset(approve_after_polls=0, approver="RTVICTIM")
+        r = c.login("rtvictim")
+        c.expect(r, AUTH_ERR, "rtvictim approved by RTVICTIM (no fold_case)", case="wrong",
+                 reason="does not map to local user rtvictim")
+        # fold_case: the typed name may differ from the account's in ASCII
+        # case only, and the approver is then matched against the account's.
+        for approver in ("alice", "ALICE"):
+            c.reset(approve_after_polls=0, approver=approver)
+            r = c.login("Alice", c.options(fold_case=None))
+            c.expect(r, OK, "fold_case: Alice for alice, approved by %s" % approver)
+        c.reset(approve_after_polls=0, approver="bob")
+        r = c.login("Alice", c.options(fold_case=None))
+        c.expect(r, AUTH_ERR, "fold_case: Alice for alice, approved by bob", case="wrong",
+                 reason="does not map to local user alice")
+        c.reset(approve_after_polls=0, approver="alice")
+        r = c.login("Alice")
+        c.expect(r, AUTH_ERR, "Alice for alice without fold_case", case="other_name",
+                 reason=["Alice", "alice"], shown=False)
+        nothing_sent_past(c, r, "Alice without fold_case", allowed=())
+        c.reset(approve_after_polls=0, approver="rt.alias")
+        r = c.login("rt.alias", c.options(fold_case=None))
+        c.expect(r, AUTH_ERR, "fold_case does not admit an alias", case="other_name",
+                 shown=False)
+        nothing_sent_past(c, r, "an alias under fold_case", allowed=())
+
+
+@test
 def root_only_through_user_map(c):
+    """No rule but a user_map line naming root can admit it, so a login as
+    root without one is refused before anything is sent (discovery
+    included): the name costs a stranger's target nothing."""
     c.reset(approve_after_polls=0, approver="root")
     r = c.login("root")
-    c.expect(r, AUTH_ERR, "preferred_username root for local root", case="wrong", reason="uid 0")
+    c.expect(r, AUTH_ERR, "preferred_username root for local root", reason="uid 0", shown=False)
+    nothing_sent_past(c, r, "root, exact-name rule", allowed=())
     c.reset(approve_after_polls=0, approver="root@example.com")
     r = c.login("root", c.options(username_suffix="@example.com"))
-    c.expect(r, AUTH_ERR, "root@example.com for local root, username_suffix", case="wrong",
-             reason="uid 0")
+    c.expect(r, AUTH_ERR, "root@example.com for local root, username_suffix",
+             reason="user_map line naming it", shown=False)
+    nothing_sent_past(c, r, "root, username_suffix", allowed=())
     path = os.path.join(c.workdir, "root_map")
     with open(path, "w") as f:
         f.write("ops.lead root\n")
@@ -959,6 +1012,12 @@ def root_only_through_user_map(c):
     c.reset(approve_after_polls=0, approver="ops.lead")
     r = c.login("root", c.options(user_map=path))
     c.expect(r, OK, "an explicit user_map line admits root")
+    c.reset(approve_after_polls=0, approver="mallory")
+    r = c.login("root", c.options(user_map=path))
+    c.expect(r, AUTH_ERR, "with a line for root, another approver", case="wrong",
+             reason="does not map to local user root")
+    c.check(ops(c.sd)[:3] == ["Discovery", "JWKS", "DeviceAuthorization"],
+            "... the flow started, and the mapping refused the approver", r, str(ops(c.sd)))
 
 
 @test
@@ -993,11 +1052,27 @@ def allow_any_approver(c):
 @test
 def system_accounts_only_through_user_map(c):
     """A provider user who may choose their own name must not become a
-    system account (uid below UID_MIN) by calling themselves 'backup'."""
+    system account (uid below UID_MIN) by calling themselves 'backup'; and
+    without a user_map line naming it nothing is even asked."""
     c.reset(approve_after_polls=0, approver="backup")
     r = c.login("backup")
-    c.expect(r, AUTH_ERR, "preferred_username backup for local backup (uid 34)", case="wrong",
-             reason="system account")
+    c.expect(r, AUTH_ERR, "preferred_username backup for local backup (uid 34)",
+             reason="system account", shown=False)
+    nothing_sent_past(c, r, "backup", allowed=())
+    path = os.path.join(c.workdir, "other_map")
+    with open(path, "w") as f:
+        f.write("ops.backup alice\n")
+    os.chmod(path, 0o600)
+    c.reset(approve_after_polls=0, approver="ops.backup")
+    r = c.login("backup", c.options(user_map=path))
+    c.expect(r, AUTH_ERR, "backup with a user_map that has no line for it",
+             reason="user_map line naming it", shown=False)
+    nothing_sent_past(c, r, "backup, user_map without it", allowed=())
+    with open(path, "w") as f:
+        f.write("ops.backup backup\n")
+    c.reset(approve_after_polls=0, approver="ops.backup")
+    r = c.login("backup", c.options(user_map=path))
+    c.expect(r, OK, "an explicit user_map line admits the system account")
 
 
 @test

@@ -360,6 +360,60 @@ static void test_usermap_policies(void **state)
     assert_int_equal(usermap_allows(&c, &none, "xalice@example.com", &(struct local_account){"alice", 1000}, &err), PAM_AUTH_ERR);
 }
 
+/* The name as typed must be the account's own (pw_name); fold_case lets
+ * them differ in ASCII case only, never by an alias. */
+static void test_usermap_account_name(void **state)
+{
+    (void)state;
+    struct cfg c;
+    memset(&c, 0, sizeof(c));
+    assert_true(usermap_is_account_name(&c, "rtvictim", "rtvictim"));
+    assert_false(usermap_is_account_name(&c, "RTVICTIM", "rtvictim"));
+    assert_false(usermap_is_account_name(&c, "Alice", "alice"));
+    assert_false(usermap_is_account_name(&c, "rt.alias", "rtvictim"));
+    c.fold_case = true;
+    assert_true(usermap_is_account_name(&c, "Alice", "alice"));
+    assert_true(usermap_is_account_name(&c, "RTVICTIM", "rtvictim"));
+    assert_true(usermap_is_account_name(&c, "alice", "ALICE"));
+    assert_false(usermap_is_account_name(&c, "rt.alias", "rtvictim"));
+    assert_false(usermap_is_account_name(&c, "alice2", "alice"));
+    assert_false(usermap_is_account_name(&c, "alic", "alice"));
+    /* ASCII only: U+00C4 and U+00E4 are two accounts, whatever the locale */
+    assert_false(usermap_is_account_name(&c, "\xc3\x84nne", "\xc3\xa4nne"));
+}
+
+/* Before anything is sent: could any approval admit this account? */
+static void test_usermap_reachable(void **state)
+{
+    (void)state;
+    struct cfg c;
+    struct sso_error err;
+    const struct usermap none = {NULL, 0};
+    static const char text[] = "# ops.lead root\nops.lead alice\nops.backup backup # tapes\n";
+    const struct usermap m = {(char *)text, sizeof(text) - 1};
+    memset(&c, 0, sizeof(c));
+    assert_false(usermap_names_local(&none, "root"));
+    assert_false(usermap_names_local(&m, "root")); /* only in a comment */
+    assert_true(usermap_names_local(&m, "backup"));
+    assert_true(usermap_names_local(&m, "alice"));
+    assert_false(usermap_names_local(&m, "ops.lead")); /* an sso-name, not a local one */
+    assert_int_equal(usermap_reachable(&c, &none, &(struct local_account){"alice", 1000}, &err), PAM_SUCCESS);
+    assert_int_equal(usermap_reachable(&c, &none, &(struct local_account){"root", 0}, &err), PAM_AUTH_ERR);
+    assert_non_null(strstr(err.msg, "root can log in only through a user_map line naming it"));
+    assert_int_equal(usermap_reachable(&c, &m, &(struct local_account){"root", 0}, &err), PAM_AUTH_ERR);
+    assert_int_equal(usermap_reachable(&c, &none, &(struct local_account){"backup", 34}, &err), PAM_AUTH_ERR);
+    assert_non_null(strstr(err.msg, "system account"));
+    assert_int_equal(usermap_reachable(&c, &m, &(struct local_account){"backup", 34}, &err), PAM_SUCCESS);
+    assert_int_equal(usermap_reachable(&c, &m, &(struct local_account){"www-data", 33}, &err), PAM_AUTH_ERR);
+    static const char rtext[] = "ops.lead root\n";
+    const struct usermap rm = {(char *)rtext, sizeof(rtext) - 1};
+    assert_int_equal(usermap_reachable(&c, &rm, &(struct local_account){"root", 0}, &err), PAM_SUCCESS);
+    c.allow_any_approver = true;
+    assert_int_equal(usermap_reachable(&c, &none, &(struct local_account){"root", 0}, &err), PAM_AUTH_ERR);
+    assert_non_null(strstr(err.msg, "never admits"));
+    assert_int_equal(usermap_reachable(&c, &none, &(struct local_account){"alice", 1000}, &err), PAM_SUCCESS);
+}
+
 /* uid 0 only through an explicit user_map line. */
 static void test_usermap_root(void **state)
 {
@@ -412,6 +466,15 @@ static void test_display_allow_lists(void **state)
         assert_true(sanitize_is_user_code(codes_ok[i]));
     for (size_t i = 0; i < sizeof(codes_bad) / sizeof(codes_bad[0]); i++)
         assert_false(sanitize_is_user_code(codes_bad[i]));
+    const char *names_ok[] = {"alice", "rtvictim", "a.smith-2", "svc_backup", "alice@example.com",
+                              "HOST01$", "a", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    const char *names_bad[] = {"", "-rf", "al ice", "alice\x1b[2J", "ali\xe2\x80\xae" "ce",
+                               "alice\n", "a/b", "\xc3\xa4nne",
+                               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    for (size_t i = 0; i < sizeof(names_ok) / sizeof(names_ok[0]); i++)
+        assert_true(sanitize_is_account_name(names_ok[i]));
+    for (size_t i = 0; i < sizeof(names_bad) / sizeof(names_bad[0]); i++)
+        assert_false(sanitize_is_account_name(names_bad[i]));
     assert_true(sanitize_is_https_uri("https://device.sso.eu-west-1.amazonaws.com/"));
     assert_true(sanitize_is_https_uri("https://d.example/?user_code=ABCD-EFGH&x=%20"));
     assert_true(sanitize_is_https_uri("https://[::1]:8443/device"));
@@ -649,6 +712,8 @@ int main(void)
         cmocka_unit_test(test_session_from_arn),
         cmocka_unit_test(test_usermap_text),
         cmocka_unit_test(test_usermap_policies),
+        cmocka_unit_test(test_usermap_account_name),
+        cmocka_unit_test(test_usermap_reachable),
         cmocka_unit_test(test_usermap_root),
         cmocka_unit_test(test_usermap_system_accounts),
         cmocka_unit_test(test_display_allow_lists),
