@@ -246,7 +246,7 @@ SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int
     lg->pamh = pamh;
     lg->silent = (flags & PAM_SILENT) != 0;
     lg->guard = &guard;
-        lg->started = sso_monotonic();
+    lg->started = sso_monotonic();
     int rc = public_code(login_run(lg, argc, argv));
     tell_user(lg, rc);
     log_outcome(lg, rc);

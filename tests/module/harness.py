@@ -174,6 +174,12 @@ def stanza_options(sd, conf, cache, policy="identity", base=None, **extra):
     return ["%s=%s" % (k, v) if v is not None else k for k, v in opts.items()]
 
 
+# The fair limits (pending.c) switched off, for tests and benchmarks that run
+# many logins from one source on purpose (storms, concurrency).
+UNLIMITED = {"max_pending": 0, "max_pending_per_source": 0, "max_starts": 0,
+             "max_starts_per_source": 0}
+
+
 OUTCOME_KEYS = ["result", "user", "rhost", "service", "approver", "seconds", "retries",
                 "request_id", "reason"]
 # One " key=value": a value is percent-encoded (outcome.h), so it is made of

@@ -15,7 +15,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (ACCOUNT, ROLE, Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
+from harness import (ACCOUNT, ROLE, UNLIMITED, Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
                      check_complete_uri_cases, check_naive_outcome, cleanup_pam_wrapper_dirs,
                      forgiving_name_lookup,
                      login_deciding_on_the_page, stanza_options, trusted_tempdir)
@@ -1327,7 +1327,7 @@ def debug_lines(c):
 def concurrent_first_logins_register_once(c):
     cache = c.fresh_cache()
     c.sd.reset(approve_after_polls=1)
-    opts = c.options(cache=cache)
+    opts = c.options(cache=cache, **UNLIMITED)  # eight at once from one address
     c.host.service(opts, c.host.default_service)
     results = []
 

@@ -24,7 +24,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
+from harness import (UNLIMITED, Host, LoginCtx, SECRET_MARKERS, Standin, Tap,  # noqa: E402
                      cleanup_pam_wrapper_dirs)
 from harness import (check_complete_uri_cases, check_naive_outcome,  # noqa: E402
                      forgiving_name_lookup, login_deciding_on_the_page, trusted_tempdir)
@@ -597,7 +597,7 @@ def concurrent_unknown_kid_fetches_once(c):
     c.sd.rotate()
     c.sd.scenario(approve_after_polls=0, latency=1.5)
     n = len(c.sd.log("JWKS"))
-    opts = c.options(cache=cache)
+    opts = c.options(cache=cache, **UNLIMITED)  # three at once from one address
     c.host.service(opts, c.host.default_service)
     results = []
 
