@@ -32,9 +32,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hardening"))
-from harness import UNLIMITED  # noqa: E402
 from hcommon import (MODULE, STORM_DRIVE, SECRET_MARKERS, World, ensure_built,  # noqa: E402
                      parse_registration, proc_cpu_seconds, run_pam)
+from harness import UNLIMITED  # noqa: E402  (hcommon put tests/module on the path)
 
 
 def pct(values, p):
