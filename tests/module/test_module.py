@@ -256,7 +256,9 @@ def never_polls_past_expires_in(c):
     start = [x for x in c.sd.api_log() if x["op"] == "StartDeviceAuthorization"][0]["t"]
     c.check(polls and max(p["t"] for p in polls) - start <= 3.2, "no poll after expiresIn", r,
             str([p["t"] - start for p in polls]))
-    c.check(r.seconds < 5 + 3 * c.slow, "gave up promptly", r)
+    # Generous: the property is the stand-in's (no poll after expiresIn);
+    # this only catches a login that waits on regardless.
+    c.check(r.seconds < 3 + 30, "gave up long before timeout", r)
 
 
 @test
@@ -265,7 +267,7 @@ def timeout_option(c):
     r = c.login("alice", c.options(timeout=10))
     c.expect(r, "PAM_AUTH_ERR", "not approved within timeout")
     # The last poll is the last one an interval (1 s) before the deadline.
-    c.check(8.5 <= r.seconds < 10 + 4 * c.slow, "timeout=10 bounds the wait (%.1fs)" % r.seconds,
+    c.check(8.5 <= r.seconds < 10 + 30, "timeout=10 bounds the wait (%.1fs)" % r.seconds,
             r)
     c.check("not approved within 10 seconds" in r.login_line, "syslog names the timeout", r)
 
@@ -385,7 +387,7 @@ def persistent_faults_end_bounded(c):
         n = len(c.sd.log(op))
         c.check(n == 3, "%s: exactly retries+1 = 3 attempts" % op, r, "attempts: %d" % n)
         # Three backoffs of at most 1 s and 2 s, or three polls 1 s apart.
-        c.check(r.seconds < 8 * c.slow, "%s: gave up within %.1f s" % (op, r.seconds), r)
+        c.check(r.seconds < 45, "%s: gave up within %.1f s, before timeout=60" % (op, r.seconds), r)
     c.sd.reset(approve_after_polls=0, faults={"StartDeviceAuthorization": {"kind": "http500"}})
     r = c.login("alice", c.options(retries=0))
     c.check(r.code == "PAM_AUTHINFO_UNAVAIL" and len(c.sd.log("StartDeviceAuthorization")) == 1,
@@ -412,7 +414,7 @@ def tls_trust_failure_is_not_retried(c):
     c.sd.reset(approve_after_polls=0)
     r = c.login("alice", c.options(ca_file="/etc/ssl/certs/ca-certificates.crt"))
     c.expect(r, "PAM_AUTHINFO_UNAVAIL", "wrong CA")
-    c.check((r.outcome or {}).get("retries") == "0" and r.seconds < 3 * c.slow,
+    c.check((r.outcome or {}).get("retries") == "0" and r.seconds < 30,
             "a certificate the trust store refuses is never retried", r)
 
 
@@ -450,7 +452,7 @@ def max_pending_caps_open_device_authorizations(c):
                 str([r.get("op") for r in c.sd.api_log()]))
         c.check(all("max_pending=2" in r.login_line for r in refused),
                 "syslog says why they were refused", refused[-1])
-        c.check(all(r.seconds < 3 * c.slow for r in refused), "refused at once", refused[-1],
+        c.check(all(r.seconds < 30 for r in refused), "refused at once", refused[-1],
                 str([round(r.seconds, 1) for r in refused]))
     finally:
         for p in holders:
@@ -642,11 +644,15 @@ def distributed_strangers_stay_within_the_budget(c):
 
 @test
 def hang_is_bounded_by_http_timeout(c):
-    c.sd.reset(approve_after_polls=0, hang_seconds=20,
+    c.sd.reset(approve_after_polls=0, hang_seconds=60,
                faults={"CreateToken": {"kind": "hang"}})
     r = c.login("alice", c.options(http_timeout=2))
     c.expect(r, "PAM_AUTHINFO_UNAVAIL", "CreateToken hangs")
-    c.check(r.seconds < 3 + 5 * c.slow, "http_timeout=2 bounded the hang (%.1fs)" % r.seconds, r)
+    n = len(c.sd.log("CreateToken"))
+    c.check(n == 3, "three polls (retries+1 missed polls in a row), each given up", r,
+            "CreateToken requests: %d" % n)
+    # Counted above; the bound only shows no attempt waited out the 60 s hang.
+    c.check(r.seconds < 45, "http_timeout=2 bounded the hang (%.1fs)" % r.seconds, r)
     c.check("http_timeout" in r.login_line, "syslog names the timeout", r)
 
 
