@@ -28,6 +28,13 @@ static int missed_poll(struct flow *f, long *failed)
     return PAM_SUCCESS;
 }
 
+/* How long one request may take, retries included: the lease that covers
+ * it. */
+static double request_lease(const struct cfg *c)
+{
+    return (double)(c->http_timeout * (c->retries + 1)) + PENDING_LEASE_MARGIN;
+}
+
 /* Poll every `interval` seconds on the monotonic clock until the person
  * approves or denies, the code expires, or `timeout` runs out. */
 static int poll_for_approval(struct flow *f, double shown_at)
@@ -51,13 +58,17 @@ static int poll_for_approval(struct flow *f, double shown_at)
         if (polled > deadline)
             return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_TIMEOUT,
                                "not approved within %ld seconds", limit);
-        /* A place is held only while polling, one interval at a time: a
-         * login that stops here (SIGSTOP) holds nothing for long. */
-        int rc = pending_hold(&f->place, (double)interval + PENDING_LEASE_MARGIN, err);
+        /* A place is held only while polling, one step at a time (the
+         * request, then the wait for the next poll): a login stopped
+         * (SIGSTOP) holds nothing for longer than the step it was in, and a
+         * slow answer does not cost a login that is polling its place. */
+        int rc = pending_hold(&f->place, request_lease(c), err);
         if (rc != PAM_SUCCESS)
             return rc;
         enum poll_result result;
         rc = f->provider->poll(f->ctx, &f->dev, &result);
+        if (rc == PAM_SUCCESS && result != POLL_APPROVED)
+            rc = pending_hold(&f->place, (double)interval + PENDING_LEASE_MARGIN, err);
         if (rc != PAM_SUCCESS || result == POLL_APPROVED)
             return rc;
         if (result == POLL_FAILED && (rc = missed_poll(f, &failed)) != PAM_SUCCESS)
@@ -131,9 +142,7 @@ static int once(struct flow *f)
                                        c->max_starts, c->max_starts_per_source};
     char source[PENDING_SOURCE_MAX];
     source_of_login(f->ctx->pamh, source, sizeof(source));
-    /* The first lease covers the start request, retries included. */
-    double lease = (double)(c->http_timeout * (c->retries + 1)) + PENDING_LEASE_MARGIN;
-    int rc = pending_begin(&f->place, c->cache_dir, &lim, source, lease, f->ctx->err);
+    int rc = pending_begin(&f->place, c->cache_dir, &lim, source, request_lease(c), f->ctx->err);
     if (rc == PAM_SUCCESS)
         rc = start_show_poll(f);
     pending_end(&f->place);

@@ -16,11 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "source.h"
 #include "store.h"
 
-#define LEASE_PREFIX "lease-"
+#define LEASE_PREFIX "lease-"   /* lease-<class>-<32 hex of the source>-<16 hex> */
+#define TEMP_PREFIX "ltmp-"     /* a record being written, never counted */
+#define KEY_HEX 32
+#define TOKEN_HEX 16
 #define START_WINDOW_MS 60000LL   /* the start limits count one minute */
-#define STALE_MTIME_S (3600)      /* an untouched record older than this is a leftover */
+#define STALE_MTIME_S 3600        /* an untouched record older than this is a leftover */
+#define JUNK_AGE_S 10             /* a damaged record or a temp file older than this: removed */
 #define SCAN_MAX 4096             /* directory entries looked at */
 #define BOOT_ID_LEN 36
 /* "pam_ssooidc-lease 1 BOOTID PID STARTED EXPIRES\n": fixed width, so a
@@ -97,17 +102,30 @@ static int record_read(int fd, struct record *r)
 
 /* ---- the records of every login ---- */
 
-/* lease-<32 hex of the source>-<16 hex>: the source's part of a name. */
-static bool name_of_source(const char *name, const char *ours)
+/* lease-<class>-<32 hex of the source>-<16 hex>. The class (n: network,
+ * l: local) keeps the host-wide counts apart: strangers on the network
+ * never fill the places sudo, su and the console need. */
+static bool same_class(const char *name, const char *ours)
 {
-    size_t keylen = strlen(LEASE_PREFIX) + 32;
-    return strncmp(name, ours, keylen) == 0;
+    size_t len = strlen(LEASE_PREFIX) + 1;
+    return strncmp(name, ours, len) == 0;
+}
+
+static bool same_source(const char *name, const char *ours)
+{
+    size_t len = strlen(LEASE_PREFIX) + 2 + KEY_HEX;
+    return strncmp(name, ours, len) == 0;
 }
 
 static bool is_record_name(const char *name)
 {
     return strncmp(name, LEASE_PREFIX, strlen(LEASE_PREFIX)) == 0 &&
-           strlen(name) == strlen(LEASE_PREFIX) + 32 + 1 + 16;
+           strlen(name) == strlen(LEASE_PREFIX) + 2 + KEY_HEX + 1 + TOKEN_HEX;
+}
+
+static bool older_than(const struct stat *st, long seconds)
+{
+    return (long long)time(NULL) - (long long)st->st_mtime > seconds;
 }
 
 /* Count one record, or remove it when it no longer counts for anything:
@@ -117,36 +135,49 @@ static void count_one(int dir_fd, const char *name, const struct pending *p, con
                       long long now, struct counts *n)
 {
     int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return; /* removed meanwhile: it counts for nothing */
     struct stat st;
     struct record r;
     bool remove = false, live = false, start = false;
     int got = -1;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0)
+    if (fd < 0 && errno == ENOENT)
+        return; /* removed meanwhile: it counts for nothing */
+    if (fd < 0) {
+        live = start = true; /* cannot be read (out of descriptors?): fail closed */
+    } else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0) {
         remove = true;
-    else if ((got = record_read(fd, &r)) == 1 && strcmp(r.boot, boot) != 0)
-        remove = true;
-    else if (got == 1) {
+    } else if ((got = record_read(fd, &r)) == 1 && strcmp(r.boot, boot) != 0) {
+        remove = true; /* an earlier boot: its times mean nothing now */
+    } else if (got == 1) {
         /* A login that was killed holds nothing: its process is gone. */
         live = r.expires > now && !(r.pid > 0 && kill((pid_t)r.pid, 0) != 0 && errno == ESRCH);
         start = r.started > now - START_WINDOW_MS;
         remove = !live && !start;
-    } else if ((long long)time(NULL) - (long long)st.st_mtime > STALE_MTIME_S) {
-        remove = true;
     } else {
-        live = start = true; /* being written, or damaged: counted, not trusted */
+        /* Records are written whole before they get their name, so this is
+         * damage, not a login being born: it counts for nothing. */
+        remove = older_than(&st, JUNK_AGE_S);
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     if (remove) {
         unlinkat(dir_fd, name, 0);
         return;
     }
-    bool mine = name_of_source(name, p->name);
+    bool mine = same_source(name, p->name);
+    if (!same_class(name, p->name))
+        live = start = false; /* the other class's places are not ours to count */
     n->live += live;
     n->starts += start;
     n->source_live += live && mine;
     n->source_starts += start && mine;
+}
+
+/* A record being written by a login that was killed before naming it. */
+static void remove_old_temp(int dir_fd, const char *name)
+{
+    struct stat st;
+    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && older_than(&st, JUNK_AGE_S))
+        unlinkat(dir_fd, name, 0);
 }
 
 /* Every other login's record, counted. */
@@ -167,6 +198,8 @@ static void count_others(const struct pending *p, const char *boot, struct count
     for (int seen = 0; seen < SCAN_MAX && (e = readdir(d)) != NULL; seen++) {
         if (is_record_name(e->d_name) && strcmp(e->d_name, p->name) != 0)
             count_one(p->dir_fd, e->d_name, p, boot, now, n);
+        else if (strncmp(e->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0)
+            remove_old_temp(p->dir_fd, e->d_name);
     }
     closedir(d);
 }
@@ -214,14 +247,39 @@ static int within_limits(const struct pending *p, const struct counts *n, bool s
     return PAM_SUCCESS;
 }
 
+/* Write the record whole under a temporary name, then give it its own:
+ * a login killed (or made to fail a write: RLIMIT_FSIZE) half-way leaves a
+ * temp file nobody counts, never an empty record. 0 or -1 (errno set). */
+static int record_create(struct pending *p, const char *boot)
+{
+    char tmp[sizeof(p->name)];
+    snprintf(tmp, sizeof(tmp), "%s%s", TEMP_PREFIX, p->name + strlen(LEASE_PREFIX));
+    int fd = openat(p->dir_fd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+                    O_NOCTTY, 0600);
+    if (fd < 0)
+        return -1;
+    sso_chown_root(fd);
+    int saved = 0;
+    if (record_write(fd, boot, p->started_ms, p->expires_ms) != 0 ||
+        linkat(p->dir_fd, tmp, p->dir_fd, p->name, 0) != 0)
+        saved = errno ? errno : EIO;
+    unlinkat(p->dir_fd, tmp, 0);
+    if (saved) {
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    p->fd = fd;
+    return 0;
+}
+
 /* Make our record live until now + lease (made again if someone removed it
  * while we were stopped), then count the others and withdraw when over a
  * limit: count-after-create, so two racers never both fit in one place. */
 static int take_place(struct pending *p, bool starting, double lease_seconds,
                       struct sso_error *err)
 {
-    char boot[BOOT_ID_LEN + 1];
-    boot_id(boot);
+    const char *boot = p->boot;
     struct counts n;
     count_others(p, boot, &n);
     int rc = within_limits(p, &n, starting, err); /* over already: write nothing */
@@ -232,16 +290,9 @@ static int take_place(struct pending *p, bool starting, double lease_seconds,
         close(p->fd);
         p->fd = -1;
     }
-    if (p->fd < 0) {
-        p->fd = openat(p->dir_fd, p->name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
-                       O_NOCTTY, 0600);
-        if (p->fd < 0)
-            return sso_fail(err, PAM_SERVICE_ERR, "cannot create the login's record %s: %s",
-                            p->name, strerror(errno));
-        sso_chown_root(p->fd);
-    }
     p->expires_ms = now_ms() + (long long)(lease_seconds * 1000.0);
-    if (record_write(p->fd, boot, p->started_ms, p->expires_ms) != 0)
+    if (p->fd >= 0 ? record_write(p->fd, boot, p->started_ms, p->expires_ms) != 0
+                   : record_create(p, boot) != 0)
         return sso_fail(err, PAM_SERVICE_ERR, "cannot write the login's record %s: %s",
                         p->name, strerror(errno));
     count_others(p, boot, &n);
@@ -265,7 +316,8 @@ static int name_record(struct pending *p, struct sso_error *err)
     if (getrandom(&token, sizeof(token), GRND_NONBLOCK) != (ssize_t)sizeof(token))
         token = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
     char key[48];
-    int rc = store_file_name(LEASE_PREFIX, p->source, "-", key, sizeof(key), err);
+    const char *prefix = source_is_local(p->source) ? LEASE_PREFIX "l-" : LEASE_PREFIX "n-";
+    int rc = store_file_name(prefix, p->source, "-", key, sizeof(key), err);
     if (rc != PAM_SUCCESS)
         return rc;
     snprintf(p->name, sizeof(p->name), "%s%016" PRIx64, key, token);
@@ -287,6 +339,7 @@ int pending_begin(struct pending *p, const char *cache_dir, const struct pending
     if (rc != PAM_SUCCESS)
         return rc;
     p->started_ms = now_ms();
+    boot_id(p->boot);
     rc = take_place(p, true, lease_seconds, err);
     if (rc != PAM_SUCCESS && p->fd >= 0) { /* never started: it counts for nothing */
         unlinkat(p->dir_fd, p->name, 0);
@@ -304,10 +357,8 @@ static bool extend(struct pending *p, double lease_seconds)
     long long now = now_ms();
     if (p->fd < 0 || p->expires_ms <= now || fstat(p->fd, &st) != 0 || st.st_nlink == 0)
         return false;
-    char boot[BOOT_ID_LEN + 1];
-    boot_id(boot);
     long long expires = now + (long long)(lease_seconds * 1000.0);
-    if (record_write(p->fd, boot, p->started_ms, expires) != 0)
+    if (record_write(p->fd, p->boot, p->started_ms, expires) != 0)
         return false;
     p->expires_ms = expires;
     return true;
@@ -324,10 +375,8 @@ void pending_pause(struct pending *p)
 {
     if (p->fd < 0)
         return;
-    char boot[BOOT_ID_LEN + 1];
-    boot_id(boot);
     p->expires_ms = 0;
-    record_write(p->fd, boot, p->started_ms, 0);
+    record_write(p->fd, p->boot, p->started_ms, 0);
 }
 
 void pending_end(struct pending *p)

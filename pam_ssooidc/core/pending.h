@@ -12,10 +12,13 @@
  *   max_starts_per_source    ... for one source
  *
  * A source is who asks (source.h): a remote address (IPv6 by /64), or the
- * real uid of a setuid host such as sudo or su.
+ * real uid of a setuid host such as sudo or su. The host-wide limits count
+ * each class apart, network and local: strangers on the network never fill
+ * the places that sudo, su and the console need.
  *
  * Nothing here is a lock. Each login owns one record file in cache_dir
- * (lease-<source>-<random>): when it started, and until when it holds a
+ * (lease-<class>-<source>-<random>, written whole under a temporary name
+ * first): its boot id and pid, when it started, and until when it holds a
  * lease on a polling place. The lease is renewed before every poll and
  * lasts one poll interval plus a margin, so a login that stops polling (it
  * waits for the person at a prompt, or it was SIGSTOPped, or its host hangs)
@@ -43,7 +46,8 @@ struct pending_limits {
 struct pending {
     int dir_fd;       /* -1: no record (no limits, or none taken) */
     int fd;           /* our record, open for renewals */
-    char name[80];    /* lease-<source>-<token> */
+    char name[80];    /* lease-<class>-<source>-<token> */
+    char boot[40];    /* this boot's id, read once */
     char source[PENDING_SOURCE_MAX];
     struct pending_limits lim;
     long long started_ms, expires_ms; /* CLOCK_BOOTTIME; expires 0: holding nothing */

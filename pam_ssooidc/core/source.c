@@ -9,14 +9,33 @@
 
 #define HOST_NAME_CHARS 255
 
-/* An IPv6 address as its /64, an IPv4-mapped one as plain IPv4. */
+#define LOOPBACK "ip:loopback"
+
+/* IPv4: the address, but all of 127.0.0.0/8 is one source. */
+static void ipv4_source(const unsigned char a[4], char *out, size_t len)
+{
+    char text[INET_ADDRSTRLEN];
+    if (a[0] == 127) {
+        snprintf(out, len, LOOPBACK);
+        return;
+    }
+    inet_ntop(AF_INET, a, text, sizeof(text));
+    snprintf(out, len, "ip:%s", text);
+}
+
+/* An IPv6 address as its /64, an IPv4-mapped one as plain IPv4, ::1 as
+ * the IPv4 loopback. */
 static void ipv6_source(const unsigned char a[16], char *out, size_t len)
 {
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     char text[INET6_ADDRSTRLEN];
     if (memcmp(a, mapped, sizeof(mapped)) == 0) {
-        inet_ntop(AF_INET, a + 12, text, sizeof(text));
-        snprintf(out, len, "ip:%s", text);
+        ipv4_source(a + 12, out, len);
+        return;
+    }
+    if (memcmp(a, loopback, sizeof(loopback)) == 0) {
+        snprintf(out, len, LOOPBACK);
         return;
     }
     unsigned char prefix[16] = {0};
@@ -39,12 +58,18 @@ static void remote_source(const char *rhost, char *out, size_t len)
     if (inet_pton(AF_INET6, host, addr) == 1) {
         ipv6_source(addr, out, len);
     } else if (inet_pton(AF_INET, host, addr) == 1) {
-        snprintf(out, len, "ip:%s", host);
+        ipv4_source(addr, out, len);
     } else {
         for (char *p = host; *p; p++)
             *p = (char)tolower((unsigned char)*p);
         snprintf(out, len, "host:%s", host);
     }
+}
+
+bool source_is_local(const char *source)
+{
+    return strncmp(source, "uid:", 4) == 0 || strncmp(source, "user:", 5) == 0 ||
+           strcmp(source, "local") == 0;
 }
 
 void source_from(unsigned long ruid, const char *rhost, const char *ruser, char *out,

@@ -6,14 +6,20 @@
  *     item the caller could set);
  *   - a network service (sshd): "ip:ADDRESS" for IPv4, "ip6:PREFIX/64" for
  *     IPv6 (one host can hold a whole /64), "host:NAME" when sshd resolved
- *     the address to a name (UseDNS yes);
+ *     the address to a name (UseDNS yes); every loopback address is one
+ *     source, "ip:loopback" (a local user could bind 127.0.0.N at will);
  *   - else the PAM_RUSER the host set ("user:NAME"), or "local" (a console
  *     login). */
 #ifndef SSO_SOURCE_H
 #define SSO_SOURCE_H
 
 #include <security/pam_modules.h>
+#include <stdbool.h>
 #include <stddef.h>
+
+/* A local source (uid:, user:, local), as opposed to a network one (ip:,
+ * ip6:, host:): the fair limits keep the two classes' places apart. */
+bool source_is_local(const char *source);
 
 /* Write the source of this login into out (at most len bytes). */
 void source_of_login(pam_handle_t *pamh, char *out, size_t len);

@@ -18,6 +18,7 @@ import subprocess
 import stat
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hcommon import (KILLWRITE, MODULE, World, cache_json, cleanup_dead_pam_wrapper_dirs,  # noqa: E402
@@ -87,7 +88,8 @@ def check_good_file(c, cache, r, what="the cache file"):
 
 
 def syslog_has(r, *words):
-    return any(all(wd in line for wd in words) for line in r.syslog)
+    """words in one syslog line (the outcome line's values decoded)."""
+    return any(all(wd in urllib.parse.unquote(line) for wd in words) for line in r.syslog)
 
 
 def no_traffic(c, r, what):

@@ -70,6 +70,12 @@ class Login:
         return r
 
 
+def said(r):
+    """What the module told the person and syslog, the outcome line decoded
+    (its values are percent-encoded)."""
+    return r.err + "\n" + r.login_line
+
+
 def detail(r):
     return "code %s\n--- output\n%s\n--- syslog\n%s" % (r.code, r.out[-1500:],
                                                       "\n".join(r.syslog[-15:]))
@@ -170,12 +176,12 @@ def run_provider(tap, module, name, workdir):
 
         r = w.login("bob", "alice", svc)
         results.append(r)
-        tap.check(r.code == "PAM_AUTH_ERR" and "does not map to local user bob" in r.err,
+        tap.check(r.code == "PAM_AUTH_ERR" and "does not map to local user bob" in said(r),
                   pre + "alice approves bob's login: PAM_AUTH_ERR, wrong account", detail(r))
 
         r = w.login("carol", "carol", svc)
         results.append(r)
-        tap.check(r.code == "PAM_AUTH_ERR" and "none of required_groups" in r.err,
+        tap.check(r.code == "PAM_AUTH_ERR" and "none of required_groups" in said(r),
                   pre + "carol (in no required group) approves her own: PAM_AUTH_ERR", detail(r))
 
         r = w.login("bob", "bob", svc)
@@ -186,20 +192,20 @@ def run_provider(tap, module, name, workdir):
         if p.deny_error:
             r = w.login("alice", "alice", svc, deny=True)
             results.append(r)
-            tap.check(r.code == "PAM_AUTH_ERR" and "denied" in r.err,
+            tap.check(r.code == "PAM_AUTH_ERR" and "denied" in said(r),
                       pre + "denied at the provider: PAM_AUTH_ERR, said so", detail(r))
         else:
             # Glewlwyd has no Deny: the code stays pending until timeout.
             r = w.login("alice", "alice", w.service(timeout="10"), deny=True)
             results.append(r)
-            tap.check(r.code == "PAM_AUTH_ERR" and "not approved within" in r.err,
+            tap.check(r.code == "PAM_AUTH_ERR" and "not approved within" in said(r),
                       pre + "denied (the provider keeps it pending): PAM_AUTH_ERR at timeout",
                       detail(r))
 
         p.set_device_ttl(7)
         r = w.login("alice", None, svc)
         results.append(r)
-        tap.check(r.code == "PAM_AUTH_ERR" and "not approved within 7 seconds" in r.err
+        tap.check(r.code == "PAM_AUTH_ERR" and "not approved within 7 seconds" in said(r)
                   and 4 < r.seconds < 30,
                   pre + "code expires unapproved: PAM_AUTH_ERR when expires_in runs out, no poll "
                   "past it (%.1f s)" % r.seconds, detail(r))
