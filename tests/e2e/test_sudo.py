@@ -397,7 +397,7 @@ def main():
         # start rate here; the fair-limits case uses the defaults.
         conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT, max_starts_per_source=100)
         ctx = Ctx(world, work, sd, user, service, conf)
-        ctx.victim = world.add_user("bob")
+        ctx.victim = world.add_user("victim")
         ctx.conf_fair = world.module_conf(work, sd, name="fair.conf", timeout=MODULE_TIMEOUT,
                                           cache_dir=os.path.join(work, "cache-fair"))
         import socket
