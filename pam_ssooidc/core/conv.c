@@ -149,6 +149,11 @@ const char *conv_outcome_text(int pam_code, enum sso_case kase)
 void conv_tell_outcome(pam_handle_t *pamh, bool silent, int pam_code, enum sso_case kase)
 {
     const char *msg = conv_outcome_text(pam_code, kase);
+    /* "Too many waiting" is said even under PAM_SILENT (sudo always passes
+     * it): else a refused person reads "incorrect password attempt" and
+     * looks for an outage or a typo that is not there. */
+    if (kase == SSO_CASE_BUSY_HOST || kase == SSO_CASE_BUSY_SOURCE)
+        silent = false;
     if (msg)
         conv_error(pamh, silent, msg);
 }

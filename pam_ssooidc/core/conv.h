@@ -29,7 +29,9 @@ int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
  * not permitted, unreachable (try again), this host misconfigured (contact
  * the administrator), cancelled. Never a secret or the approver's identity.
  * Nothing for PAM_SUCCESS, PAM_USER_UNKNOWN (no hint that the name exists)
- * or PAM_CONV_ERR; nothing under PAM_SILENT (sudo says it itself). */
+ * or PAM_CONV_ERR; nothing under PAM_SILENT (sudo says it itself), except
+ * that too many sign-ins are waiting (the fair limits): sudo's own "incorrect
+ * password attempt" would send the person the wrong way. */
 void conv_tell_outcome(pam_handle_t *pamh, bool silent, int pam_code, enum sso_case kase);
 
 /* The login named its account by another spelling (a lookup that ignores

@@ -418,6 +418,67 @@ BREAKGLASS_CASES = [breakglass_account_logs_in_with_its_key_alone,
                     everyone_else_still_needs_the_approval]
 
 
+# ------------------------------------------------------------ fair limits
+# An unauthenticated stranger opens 10 connections from one address and
+# leaves each at the "press Enter" prompt (re-opening them every
+# LoginGraceTime). A login waiting at the prompt holds nothing, and one
+# address starts at most max_starts_per_source device authorizations a
+# minute, so another person's login goes through at once. This sshd raises
+# MaxStartups (default 10:30:100) so that sshd's own limit on
+# unauthenticated connections does not drop the other person's connection:
+# docs/sshd.md says what MaxStartups and PerSourceMaxStartups add.
+
+BUSY_SOURCE = "Too many sign-ins are waiting from your address or account"
+
+
+def fair_ssh(case, x, user, bind):
+    args = ["-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "PreferredAuthentications=keyboard-interactive", "-o", "PubkeyAuthentication=no",
+            "-o", "NumberOfPasswordPrompts=1", "-o", "BindAddress=%s" % bind,
+            "-p", str(x.fair.port), "%s@127.0.0.1" % user, COMMAND]
+    return case.terminal("ssh", args, timeout=30)
+
+
+def ten_idle_connections_lock_out_nobody(c, x):
+    x.world.root_file(os.path.join(PAM_D, x.service),
+                      "# default fair limits, a fresh cache_dir\n%s"
+                      % sample_stanza("sshd", x.conf_fair))
+    idle = []
+    try:
+        shown = refused = 0
+        for _ in range(10):
+            t = fair_ssh(c, x, x.user, "127.0.0.1")
+            idle.append(t)
+            i = t.expect([PROMPT_END, BUSY_SOURCE], timeout=30)
+            shown += i == 0
+            refused += i == 1
+        comment("10 idle connections from 127.0.0.1: %d at the prompt, %d refused"
+                % (shown, refused))
+        c.check(shown + refused == 10, "each idle connection reached the prompt or was told "
+                "its address has too many sign-ins waiting (%d + %d)" % (shown, refused))
+        c.check(shown >= 2, "the idle connections hold their codes open at the prompt (%d)"
+                % shown)
+        x.known.update(d["userCode"] for d in x.sd.devices())
+        t = fair_ssh(c, x, x.victim, "127.0.0.2")
+        dev, text = x.wait_prompt(c, t, "another person's prompt, from 127.0.0.2")
+        status, page = x.browser.decide(dev["userCode"], x.victim, "approve") if dev else (0, "")
+        c.check(status == 200 and "Request approved" in page, "the other person approves")
+        t.press_enter()
+        rc = t.finish()
+        c.check(rc == 0 and COMMAND_OUTPUT in t.text[len(text):],
+                "the other person's command ran, beside 10 idle connections", "exit %s" % rc)
+        c.check(all(term.child.isalive() for term in idle[:shown] if term),
+                "the idle connections are still waiting (not dropped to make room)")
+    finally:
+        for term in idle:
+            term.close()
+        x.stanza()
+
+
+FAIR_CASES = [ten_idle_connections_lock_out_nobody]
+
+
 def install_key(user, key):
     import pwd
     pw = pwd.getpwnam(user)
@@ -462,7 +523,9 @@ def main():
         sd = world.standin(work)
         user = world.add_user("alice")
         service = "sshd-" + "ssooidc-e2e-" + world.tag
-        conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT)
+        # Many connections from 127.0.0.1 within a minute: a generous start
+        # rate here; the fair-limits case uses the defaults.
+        conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT, max_starts_per_source=100)
         sshd = Sshd(world, work, service, user)
         ctx = Ctx(world, work, sd, user, service, conf, sshd)
         ctx.stanza()
@@ -494,13 +557,23 @@ def main():
                            % ctx.bg_user)
         ctx.bg_sshd.start()
         run_cases(tap, BREAKGLASS_CASES, ctx, diagnostics(ctx))
+        # Fair limits: a second user, default limits, sshd's MaxStartups raised.
+        ctx.victim = world.add_user("victim")
+        ctx.conf_fair = world.module_conf(work, sd, name="fair.conf", timeout=MODULE_TIMEOUT,
+                                          cache_dir=os.path.join(work, "cache-fair"))
+        ctx.fair = Sshd(world, work, service, "%s,%s" % (user, ctx.victim),
+                        name="sshd-fair", extra="MaxStartups 30:30:100")
+        ctx.fair.start()
+        comment("sshd for the fair limits (MaxStartups 30) on 127.0.0.1:%d" % ctx.fair.port)
+        run_cases(tap, FAIR_CASES, ctx, diagnostics(ctx))
     except Exception:
         import traceback
         tap.check(False, "setup", traceback.format_exc())
     finally:
         world.cleanup.run()
     sshd_left = ["sshd pid %d" % ctx.sshd.proc.pid] if ctx is not None and ctx.sshd.alive() else []
-    for extra in (getattr(ctx, "keyed", None), getattr(ctx, "bg_sshd", None)):
+    for extra in (getattr(ctx, "keyed", None), getattr(ctx, "bg_sshd", None),
+                  getattr(ctx, "fair", None)):
         if extra is not None and extra.alive():
             sshd_left.append("sshd pid %d" % extra.proc.pid)
     check_clean_exit(tap, world, "sshd, user, /etc/pam.d file, temp dir", sshd_left)

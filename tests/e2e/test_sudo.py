@@ -61,13 +61,18 @@ class Ctx:
         if passwd_tries is not None:
             lines.append("Defaults:%s passwd_tries=%d" % (self.user, passwd_tries))
         lines.append("%s ALL=(ALL) ALL" % self.user)
+        if getattr(self, "victim", None):  # another person on the same host
+            lines += ["Defaults:%s pam_service=%s" % (self.victim, self.service),
+                      "Defaults:%s !lecture" % self.victim,
+                      "Defaults:%s passwd_tries=1" % self.victim,
+                      "%s ALL=(ALL) ALL" % self.victim]
         self.world.root_file(self.dropin, "\n".join(lines) + "\n", mode=0o440,
                              validate=["visudo", "-cf"])
 
-    def sudo(self, case, *command):
+    def sudo(self, case, *command, user=None):
         """The user types `sudo -k COMMAND` in their terminal."""
-        return case.terminal("runuser", ["-u", self.user, "--", "sudo", "-k"] + list(command),
-                             timeout=30)
+        return case.terminal("runuser", ["-u", user or self.user, "--", "sudo", "-k"] +
+                             list(command), timeout=30)
 
     def wait_shown(self, c, term, what="the device text"):
         i = term.expect(SHOWN_END)
@@ -293,11 +298,88 @@ def breakglass_not_for_non_members(c, x):
         x.stanza()
 
 
+# ------------------------------------------------------------ fair limits
+# One local user must not lock everyone else out (docs/reliability.md): a
+# stopped sudo holds its place for one lease at most, and one user (one
+# real uid: one source) holds at most max_pending_per_source places.
+
+BUSY_SOURCE = "Too many sign-ins are waiting from your address or account"
+
+
+def sudo_pid(term):
+    """The sudo process under the terminal's runuser."""
+    for _ in range(50):
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open("/proc/%s/comm" % pid) as f:
+                    comm = f.read().strip()
+            except OSError:
+                continue
+            if comm == "sudo" and int(fields[1]) == term.child.pid:
+                return int(pid)
+        time.sleep(0.1)
+    return None
+
+
+def ten_stopped_sudo_runs_lock_out_nobody(c, x):
+    """The attack: a local user starts 10 sudo runs and sends each SIGSTOP
+    (they are its real uid, so the kernel lets them; sudo ignores SIGTERM
+    while authenticating). Another person's sudo then shows its code at once
+    and is admitted when approved."""
+    import signal
+    x.sudoers(passwd_tries=1)
+    x.world.root_file(os.path.join(PAM_D, x.service),
+                      "# default fair limits, a fresh cache_dir\n%s"
+                      % sample_stanza("sudo", x.conf_fair))
+    terms, stopped, refused = [], [], 0
+    try:
+        for _ in range(10):
+            t = x.sudo(c, "true")
+            terms.append(t)
+            i = t.expect([SHOWN_END, BUSY_SOURCE], timeout=30)
+            if i == 0:
+                pid = sudo_pid(t)
+                if pid:
+                    os.kill(pid, signal.SIGSTOP)
+                    stopped.append(pid)
+            elif i == 1:
+                refused += 1
+                t.finish()
+        comment("%d sudo runs showed a code and were stopped, %d were refused"
+                % (len(stopped), refused))
+        c.check(1 <= len(stopped) <= 2, "at most max_pending_per_source=2 of the user's 10 sudo "
+                "runs got a code (%d)" % len(stopped))
+        c.check(refused == 10 - len(stopped), "the others were refused at once, telling the "
+                "user why even under PAM_SILENT (%d)" % refused)
+        x.known.update(d["userCode"] for d in x.sd.devices())
+        t = x.sudo(c, "id", "-un", user=x.victim)
+        dev, shown = x.wait_shown(c, t, "another person's code, beside the user's stopped sudo runs")
+        status, page = x.browser.decide(dev["userCode"], x.victim, "approve") if dev else (0, "")
+        c.check(status == 200 and "Request approved" in page, "the other person approves")
+        rc = t.finish()
+        c.check(rc == 0 and "root" in t.text[len(shown):].split(),
+                "the other person's sudo runs the command", "exit %s" % rc)
+    finally:
+        for pid in stopped:
+            for sig in (signal.SIGCONT, signal.SIGKILL):
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+        for t in terms:
+            t.close()
+        x.stanza()
+
+
 CASES = [approved_sudo_runs_the_command, denied_sudo_fails_once_with_passwd_tries_1,
          default_passwd_tries_starts_over_with_a_new_code,
          login_shell_sudo_i_uses_pam_login_service, roles_login_for_ssh_admin_for_sudo,
          breakglass_member_uses_password_when_unreachable, breakglass_never_after_a_refusal,
-         breakglass_not_for_non_members]
+         breakglass_not_for_non_members, ten_stopped_sudo_runs_lock_out_nobody]
 
 
 def main():
@@ -311,8 +393,13 @@ def main():
         sd = world.standin(work)
         user = world.add_user("alice")
         service = "sudo-ssooidc-e2e-" + world.tag
-        conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT)
+        # The cases run many sudos of one user within a minute: a generous
+        # start rate here; the fair-limits case uses the defaults.
+        conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT, max_starts_per_source=100)
         ctx = Ctx(world, work, sd, user, service, conf)
+        ctx.victim = world.add_user("victim")
+        ctx.conf_fair = world.module_conf(work, sd, name="fair.conf", timeout=MODULE_TIMEOUT,
+                                          cache_dir=os.path.join(work, "cache-fair"))
         import socket
         dead = socket.socket()
         dead.bind(("127.0.0.1", 0))  # nobody listens: the service is unreachable
