@@ -375,11 +375,40 @@ def ten_stopped_sudo_runs_lock_out_nobody(c, x):
         x.stanza()
 
 
+def sudo_runs_killed_writing_their_record_leave_nothing(c, x):
+    """The attack: sudo keeps the caller's RLIMIT_FSIZE, so under `ulimit -f 0`
+    the module's write of its record kills sudo (SIGXFSZ). Records are written
+    whole under a temporary name first: what such runs leave counts for
+    nothing, and another person's sudo is admitted at once."""
+    x.sudoers(passwd_tries=1)
+    x.world.root_file(os.path.join(PAM_D, x.service),
+                      "# default fair limits\n%s" % sample_stanza("sudo", x.conf_fair))
+    cache = os.path.join(x.work, "cache-fair")
+    try:
+        p = subprocess.run(["runuser", "-u", x.user, "--", "bash", "-c",
+                            "ulimit -f 0; for i in $(seq 10); do sudo -S -k true </dev/null "
+                            ">/dev/null 2>&1 & done; wait"], capture_output=True, text=True,
+                           timeout=120)
+        empty = [n for n in os.listdir(cache)
+                 if n.startswith("lease-") and os.path.getsize(os.path.join(cache, n)) == 0]
+        c.check(not empty, "no empty record is left behind", str(empty) + p.stderr[-300:])
+        x.known.update(d["userCode"] for d in x.sd.devices())
+        t = x.sudo(c, "id", "-un", user=x.victim)
+        dev, shown = x.wait_shown(c, t, "another person's code, after the killed sudo runs")
+        status, page = x.browser.decide(dev["userCode"], x.victim, "approve") if dev else (0, "")
+        rc = t.finish()
+        c.check(rc == 0 and "root" in t.text[len(shown):].split(),
+                "the other person's sudo runs the command", "exit %s" % rc)
+    finally:
+        x.stanza()
+
+
 CASES = [approved_sudo_runs_the_command, denied_sudo_fails_once_with_passwd_tries_1,
          default_passwd_tries_starts_over_with_a_new_code,
          login_shell_sudo_i_uses_pam_login_service, roles_login_for_ssh_admin_for_sudo,
          breakglass_member_uses_password_when_unreachable, breakglass_never_after_a_refusal,
-         breakglass_not_for_non_members, ten_stopped_sudo_runs_lock_out_nobody]
+         breakglass_not_for_non_members, ten_stopped_sudo_runs_lock_out_nobody,
+         sudo_runs_killed_writing_their_record_leave_nothing]
 
 
 def main():
