@@ -8,9 +8,10 @@ and second CreateToken), it reports:
   - CPU seconds and peak RSS per login, as ratios to curl making the same
     three HTTPS requests over one connection, and to pamtester running a
     stack with only pam_permit (the cost of the PAM host itself).
-Then the login storm (storm.py), a flaky wire (faults.py) and a warm login
-against an OpenID provider with the cost of one ID token check
-(oidc_bench.py); BENCH_STORM=0, BENCH_FAULTS=0, BENCH_OIDC=0 leave them out.
+Then the login storm (storm.py), a flaky wire (faults.py), the fair limits
+under hostile load (fair.py) and a warm login against an OpenID provider
+with the cost of one ID token check (oidc_bench.py); BENCH_STORM=0,
+BENCH_FAULTS=0, BENCH_FAIR=0, BENCH_OIDC=0 leave them out.
 This is a benchmark, not a test: it asserts nothing, it reports."""
 import json
 import os
@@ -195,6 +196,11 @@ def main():
             print()
             sys.stdout.flush()
             subprocess.run([sys.executable, faults])
+        fair = os.path.join(ROOT, "tests", "bench", "fair.py")
+        if os.environ.get("BENCH_FAIR", "1") == "1":
+            print()
+            sys.stdout.flush()
+            subprocess.run([sys.executable, fair])
         oidc = os.path.join(ROOT, "tests", "bench", "oidc_bench.py")
         if os.environ.get("BENCH_OIDC", "1") == "1":
             print()

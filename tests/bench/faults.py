@@ -6,10 +6,11 @@
    with the default retries=2 and once with retries=0, in the same run with
    the same random sequence. Reported: logins that still succeed (target
    with retries: at least 199/200), retries spent, wall time.
-2. Strangers. M connections (default 200) sit in never-approved logins at
-   once; reported: the API requests per second the host sends to the
-   provider over the window, with max_pending at its default (10) and with
-   no cap (max_pending=0), and how many device authorizations were opened.
+2. Strangers. M connections (default 200) from one source (threads of one
+   process) sit in never-approved logins at once; reported: the API
+   requests per second the host sends to the provider over the window, with
+   the fair limits at their defaults and with every limit off, and how many
+   device authorizations were opened. fair.py measures many sources.
 
 Logins run as threads of build/tools/pam_drive (one process, like the
 storm), in batches, as the real system user of the storm benchmark.
@@ -28,6 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "hardening"))
 sys.path.insert(0, HERE)
 from hcommon import MODULE, World, run_pam  # noqa: E402
 from storm import storm_user_env  # noqa: E402
+from harness import UNLIMITED  # noqa: E402
 
 PAM_DRIVE = os.path.join(HERE, "..", "..", "build", "tools", "pam_drive")
 KINDS = ["http500", "throttle", "reset"]
@@ -40,7 +42,7 @@ def drive(w, user, env, n, timeout):
 
 def flaky_run(w, user, env, n, rate, retries, batch=20):
     cache = w.fresh_cache()
-    w.host.service(w.options(cache=cache, retries=retries, max_pending=0), "bench")
+    w.host.service(w.options(cache=cache, retries=retries, **UNLIMITED), "bench")
     w.sd.reset(approve_after_polls=0, approver=user)
     drive(w, user, env, 1, 120)  # the registration, fault-free
     w.sd.scenario(random_faults={"rate": rate, "kinds": KINDS, "seed": 4242})
@@ -57,9 +59,9 @@ def flaky_run(w, user, env, n, rate, retries, batch=20):
             "codes": {c: codes.count(c) for c in sorted(set(codes))}}
 
 
-def strangers_run(w, user, env, m, wait, max_pending):
+def strangers_run(w, user, env, m, wait, limits):
     cache = w.fresh_cache()
-    w.host.service(w.options(cache=cache, max_pending=max_pending, timeout=wait), "bench")
+    w.host.service(w.options(cache=cache, timeout=wait, **limits), "bench")
     w.sd.reset(approve_after_polls=0, approver=user)
     drive(w, user, env, 1, 120)  # the registration, through one approved login
     w.sd.scenario(approve_after_polls=None)  # from now on nobody approves
@@ -67,7 +69,7 @@ def strangers_run(w, user, env, m, wait, max_pending):
     codes, secs, _ = drive(w, user, env, m, wait + 120)
     log = [r for r in w.sd.log() if r["op"] not in ("Control",)]
     window = [r for r in log if t0 <= r["t"] <= t0 + wait]
-    return {"max_pending": max_pending, "requests": len(window), "rate": len(window) / wait,
+    return {"requests": len(window), "rate": len(window) / wait,
             "starts": sum(1 for r in log if r["op"] == "StartDeviceAuthorization"),
             "codes": {c: codes.count(c) for c in sorted(set(codes))}, "wall": secs}
 
@@ -99,15 +101,15 @@ def main():
         print("# strangers: %d never-approved logins at once, %d s window (timeout=%d)"
               % (a.m, a.wait, a.wait), flush=True)
         res = []
-        for mp in (10, 0):
-            r = strangers_run(w, user, env, a.m, a.wait, mp)
+        for label, limits in (("default limits", {}), ("no limits", UNLIMITED)):
+            r = strangers_run(w, user, env, a.m, a.wait, limits)
             res.append(r)
-            print("max_pending=%-4s %5.1f requests/s to the provider; %d device authorizations "
-                  "opened; outcomes %s" % (mp if mp else "0 (no cap)", r["rate"], r["starts"],
+            print("%-14s %5.1f requests/s to the provider; %d device authorizations "
+                  "opened; outcomes %s" % (label, r["rate"], r["starts"],
                                            ", ".join("%s %d" % kv for kv in r["codes"].items())),
                   flush=True)
         if res[1]["rate"]:
-            print("with the default cap: %.2fx the requests/s of no cap" % (res[0]["rate"]
+            print("with the default limits: %.2fx the requests/s of none" % (res[0]["rate"]
                                                                            / res[1]["rate"]))
         return 0
     finally:
