@@ -20,7 +20,7 @@
 #include "store.h"
 
 #define LEASE_PREFIX "lease-"   /* lease-<class>-<32 hex of the source>-<16 hex> */
-#define TEMP_PREFIX "ltmp-"     /* a record being written, never counted */
+#define TEMP_PREFIX "ltmp-"     /* ltmp-<pid>-<token>: a record being written, never counted */
 #define KEY_HEX 32
 #define TOKEN_HEX 16
 #define START_WINDOW_MS 60000LL   /* the start limits count one minute */
@@ -172,11 +172,16 @@ static void count_one(int dir_fd, const char *name, const struct pending *p, con
     n->source_starts += start && mine;
 }
 
-/* A record being written by a login that was killed before naming it. */
-static void remove_old_temp(int dir_fd, const char *name)
+/* A record being written by a login that was killed before naming it:
+ * removed once its process is gone (or it is old), so that nobody can pile
+ * them up (only where O_TMPFILE is missing: see record_create). */
+static void remove_dead_temp(int dir_fd, const char *name)
 {
+    long pid = strtol(name + strlen(TEMP_PREFIX), NULL, 10);
     struct stat st;
-    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && older_than(&st, JUNK_AGE_S))
+    bool dead = pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+    if (dead || (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                 older_than(&st, JUNK_AGE_S)))
         unlinkat(dir_fd, name, 0);
 }
 
@@ -195,12 +200,17 @@ static void count_others(const struct pending *p, const char *boot, struct count
     rewinddir(d); /* a dup shares the offset: the last scan left it at the end */
     long long now = now_ms();
     struct dirent *e;
-    for (int seen = 0; seen < SCAN_MAX && (e = readdir(d)) != NULL; seen++) {
+    int seen = 0;
+    while ((e = readdir(d)) != NULL && seen++ < SCAN_MAX) {
         if (is_record_name(e->d_name) && strcmp(e->d_name, p->name) != 0)
             count_one(p->dir_fd, e->d_name, p, boot, now, n);
         else if (strncmp(e->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0)
-            remove_old_temp(p->dir_fd, e->d_name);
+            remove_dead_temp(p->dir_fd, e->d_name);
     }
+    /* More entries than a store ever holds: records past the cap would go
+     * uncounted, so count the limits as reached (fail closed). */
+    if (e != NULL)
+        n->live = n->starts = n->source_live = n->source_starts = SCAN_MAX;
     closedir(d);
 }
 
@@ -247,23 +257,49 @@ static int within_limits(const struct pending *p, const struct counts *n, bool s
     return PAM_SUCCESS;
 }
 
-/* Write the record whole under a temporary name, then give it its own:
- * a login killed (or made to fail a write: RLIMIT_FSIZE) half-way leaves a
- * temp file nobody counts, never an empty record. 0 or -1 (errno set). */
+/* An unnamed file in the store (O_TMPFILE): a login killed before naming
+ * it leaves nothing at all. -1 where the file system lacks O_TMPFILE. */
+static int unnamed_file(struct pending *p, char *tmp, size_t len)
+{
+    tmp[0] = '\0';
+    int fd = openat(p->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+        return fd;
+    /* Else a named temp file with our pid, removed by the next login once
+     * we are gone. */
+    snprintf(tmp, len, "%s%ld-%s", TEMP_PREFIX, (long)getpid(), p->name + strlen(p->name) - 16);
+    return openat(p->dir_fd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                  0600);
+}
+
+/* Give the written file its name: linkat fails if the name exists. */
+static int name_file(struct pending *p, int fd, const char *tmp)
+{
+    if (tmp[0])
+        return linkat(p->dir_fd, tmp, p->dir_fd, p->name, 0);
+    if (linkat(fd, "", p->dir_fd, p->name, AT_EMPTY_PATH) == 0 || errno == EEXIST)
+        return errno == EEXIST ? -1 : 0;
+    char self[48]; /* without CAP_DAC_READ_SEARCH (a user namespace): through /proc */
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, self, p->dir_fd, p->name, AT_SYMLINK_FOLLOW);
+}
+
+/* Write the record whole, then give it its name: a login killed (or made
+ * to fail its write: RLIMIT_FSIZE) half-way never leaves an empty or
+ * partial record. 0 or -1 (errno set). */
 static int record_create(struct pending *p, const char *boot)
 {
-    char tmp[sizeof(p->name)];
-    snprintf(tmp, sizeof(tmp), "%s%s", TEMP_PREFIX, p->name + strlen(LEASE_PREFIX));
-    int fd = openat(p->dir_fd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
-                    O_NOCTTY, 0600);
+    char tmp[sizeof(p->name) + 16];
+    int fd = unnamed_file(p, tmp, sizeof(tmp));
     if (fd < 0)
         return -1;
     sso_chown_root(fd);
     int saved = 0;
-    if (record_write(fd, boot, p->started_ms, p->expires_ms) != 0 ||
-        linkat(p->dir_fd, tmp, p->dir_fd, p->name, 0) != 0)
+    errno = 0;
+    if (record_write(fd, boot, p->started_ms, p->expires_ms) != 0 || name_file(p, fd, tmp) != 0)
         saved = errno ? errno : EIO;
-    unlinkat(p->dir_fd, tmp, 0);
+    if (tmp[0])
+        unlinkat(p->dir_fd, tmp, 0);
     if (saved) {
         close(fd);
         errno = saved;

@@ -2,6 +2,8 @@
 #include "source.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +11,7 @@
 
 #define HOST_NAME_CHARS 255
 
-#define LOOPBACK "ip:loopback"
+#define LOOPBACK "ip:loopback" /* loopback and the host's own addresses */
 
 /* IPv4: the address, but all of 127.0.0.0/8 is one source. */
 static void ipv4_source(const unsigned char a[4], char *out, size_t len)
@@ -44,6 +46,29 @@ static void ipv6_source(const unsigned char a[16], char *out, size_t len)
     snprintf(out, len, "ip6:%s/64", text);
 }
 
+/* One of this host's own addresses: a connection from it is a local user
+ * (ssh -b ADDRESS ADDRESS), who could otherwise be one source per address
+ * the host has. */
+static bool own_address(int family, const unsigned char *addr)
+{
+    struct ifaddrs *all = NULL;
+    if (getifaddrs(&all) != 0)
+        return false;
+    bool found = false;
+    for (struct ifaddrs *i = all; i && !found; i = i->ifa_next) {
+        const struct sockaddr *sa = i->ifa_addr;
+        if (!sa || sa->sa_family != family)
+            continue;
+        if (family == AF_INET)
+            found = memcmp(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr, 4) == 0;
+        else
+            found = memcmp(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr,
+                           16) == 0;
+    }
+    freeifaddrs(all);
+    return found;
+}
+
 /* rhost as sshd sets it: an address, maybe in brackets or with a zone
  * (fe80::1%eth0), or a host name. */
 static void remote_source(const char *rhost, char *out, size_t len)
@@ -56,9 +81,15 @@ static void remote_source(const char *rhost, char *out, size_t len)
     host[n] = '\0';
     unsigned char addr[16];
     if (inet_pton(AF_INET6, host, addr) == 1) {
-        ipv6_source(addr, out, len);
+        if (own_address(AF_INET6, addr))
+            snprintf(out, len, LOOPBACK);
+        else
+            ipv6_source(addr, out, len);
     } else if (inet_pton(AF_INET, host, addr) == 1) {
-        ipv4_source(addr, out, len);
+        if (own_address(AF_INET, addr))
+            snprintf(out, len, LOOPBACK);
+        else
+            ipv4_source(addr, out, len);
     } else {
         for (char *p = host; *p; p++)
             *p = (char)tolower((unsigned char)*p);

@@ -6,8 +6,9 @@
  *     item the caller could set);
  *   - a network service (sshd): "ip:ADDRESS" for IPv4, "ip6:PREFIX/64" for
  *     IPv6 (one host can hold a whole /64), "host:NAME" when sshd resolved
- *     the address to a name (UseDNS yes); every loopback address is one
- *     source, "ip:loopback" (a local user could bind 127.0.0.N at will);
+ *     the address to a name (UseDNS yes); every loopback address, and
+ *     every address of this host's own, is one source, "ip:loopback" (a
+ *     local user could otherwise be one source per address, ssh -b);
  *   - else the PAM_RUSER the host set ("user:NAME"), or "local" (a console
  *     login). */
 #ifndef SSO_SOURCE_H

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "source.h"
@@ -35,6 +38,27 @@ static void test_ipv4_and_loopback(void **state)
     assert_string_equal(of(0, "127.9.8.7", NULL), "ip:loopback");
     assert_string_equal(of(0, "::1", NULL), "ip:loopback");
     assert_string_equal(of(0, "::ffff:127.0.0.2", NULL), "ip:loopback");
+}
+
+/* ssh -b ADDRESS ADDRESS from a local shell: every address of this host
+ * is the loopback source too. */
+static void test_own_addresses_are_loopback(void **state)
+{
+    (void)state;
+    struct ifaddrs *all = NULL;
+    assert_int_equal(getifaddrs(&all), 0);
+    int checked = 0;
+    for (struct ifaddrs *i = all; i; i = i->ifa_next) {
+        char text[INET6_ADDRSTRLEN];
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+            continue;
+        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, text,
+                  sizeof(text));
+        assert_string_equal(of(0, text, NULL), "ip:loopback");
+        checked++;
+    }
+    freeifaddrs(all);
+    assert_true(checked >= 1); /* 127.0.0.1 at least */
 }
 
 static void test_ipv6_by_64(void **state)
@@ -67,6 +91,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_setuid_real_uid_wins),
         cmocka_unit_test(test_ipv4_and_loopback),
+        cmocka_unit_test(test_own_addresses_are_loopback),
         cmocka_unit_test(test_ipv6_by_64),
         cmocka_unit_test(test_names_and_fallbacks),
     };
