@@ -29,13 +29,6 @@ QR_LIBS   :=
 else
 $(error QR must be yes or no, not '$(QR)')
 endif
-WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -fPIC -fvisibility=hidden -fstack-protector-strong $(WARN) \
-            -D_FORTIFY_SOURCE=2 -D_DEFAULT_SOURCE $(INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
-            $(QR_CFLAGS)
-LDLIBS   := -lpam $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
-LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 
 # The folders show the architecture: core/ (HTTP, configuration, the file
 # store, conversation, sanitizer, mapping), aws/ (IAM Identity Center) and
@@ -50,6 +43,33 @@ TOOL_SRC := $(filter-out $(TOOL_DIR)/pam_ssooidc_check.c,$(sort $(wildcard $(TOO
 TOOL_HDR := $(wildcard $(TOOL_DIR)/*.h)
 INC      := $(addprefix -I,$(SRCDIRS)) -I$(TOOL_DIR)
 LIB_SRC  := $(filter-out pam_ssooidc/pam_ssooidc.c,$(SRC))
+
+# Flags. CPPFLAGS, CFLAGS and LDFLAGS belong to the caller (command line or
+# environment: dpkg-buildflags, %{optflags}, -O0 -g for a debugger) and are
+# added to, never replaced: what the build needs lives in SSO_CPPFLAGS,
+# SSO_CFLAGS and SSO_LDFLAGS, and the caller's flags come after them (so
+# that, e.g., their -O wins). _FORTIFY_SOURCE is defined only when the
+# caller's flags do not mention it (Fedora: -Wp,-D_FORTIFY_SOURCE=3) and
+# optimise (glibc warns about it at -O0).
+CPPFLAGS ?=
+CFLAGS   ?= -O2 -g
+LDFLAGS  ?=
+WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+SSO_OPT  := $(lastword $(filter -O%,$(CFLAGS)))
+ifeq ($(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),)
+ifneq ($(filter-out -O0,$(SSO_OPT)),)
+SSO_FORTIFY := -D_FORTIFY_SOURCE=2
+endif
+endif
+SSO_CPPFLAGS := $(INC) -D_DEFAULT_SOURCE $(SSO_FORTIFY) \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(QR_CFLAGS)
+SSO_CFLAGS   := -std=c11 -fPIC -fvisibility=hidden -fstack-protector-strong $(WARN)
+SSO_LDFLAGS  := -Wl,-z,relro,-z,now -Wl,--as-needed
+# Everything a compile or a link of the module's code gets, in that order.
+ALL_CFLAGS    = $(SSO_CPPFLAGS) $(CPPFLAGS) $(SSO_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS   = $(SSO_LDFLAGS) $(LDFLAGS)
+LDLIBS   := -lpam $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
+
 MODULE   := pam_ssooidc/pam_ssooidc.so
 CHECK    := pam_ssooidc/pam_ssooidc_check
 BUILD    := build
@@ -71,27 +91,27 @@ all: $(MODULE) $(CHECK)
 
 $(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -shared -o $@ $(SRC) $(LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $(SRC) $(ALL_LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
 # pam_ssooidc_check(8): the module's own code behind a command line; its
 # --login loads the installed module (SECDIR) in a one-line PAM stack, and
 # --pam-users lists the PAM lines that load it.
 $(CHECK): $(TOOL_DIR)/pam_ssooidc_check.c $(TOOL_SRC) $(LIB_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fPIE -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' \
-	    -o $@ $< $(TOOL_SRC) $(LIB_SRC) $(LDFLAGS) -pie $(LDLIBS) -lpam_misc
+	$(CC) $(ALL_CFLAGS) -fPIE -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' \
+	    -o $@ $< $(TOOL_SRC) $(LIB_SRC) $(ALL_LDFLAGS) -pie $(LDLIBS) -lpam_misc
 
 # The same module built with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: $(BUILD)/asan/pam_ssooidc.so
 $(BUILD)/asan/pam_ssooidc.so: $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O1 $(SAN) -shared -o $@ $(SRC) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -shared -o $@ $(SRC) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
 # Unit tests link the module's sources (minus the PAM entry file) and the
 # tools' directly.
 $(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(TOOL_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(TOOL_SRC) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(TOOL_SRC) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 
@@ -154,7 +174,7 @@ $(BUILD)/tools/runstat: tests/tools/runstat.c
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_DEFAULT_SOURCE -o $@ $<
 $(BUILD)/tools/jose_bench: tests/tools/jose_bench.c $(LIB_SRC) $(HDR) $(QR_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O2 -o $@ $< $(LIB_SRC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(LIB_SRC) $(LDLIBS)
 # A name lookup that ignores case and knows aliases (the module tests
 # preload it to play SSSD/winbind/LDAP).
 $(BUILD)/tools/pwnam_fold.so: tests/tools/pwnam_fold.c
