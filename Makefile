@@ -1,28 +1,28 @@
-# pam_ssooidc - build, test, demo, bench, install.
-#   make          build pam_ssooidc/pam_ssooidc.so
+# pam_ssooidc - build, test, demo, bench, install. `make help` lists every
+# target, the fragments' (tests/*/*.mk) included.
+#   make          build pam_ssooidc/pam_ssooidc.so and pam_ssooidc_check
 #   make check    all tests (installs missing packages when run as root)
-#   make demo     a real login against the local stand-in (AUTO=1: self-approving);
-#                 installs only what the build and the demo need
-#   make bench    connections, latency, CPU and memory per login
-#   make install  module, man pages, sample config (DESTDIR honoured)
-#   make rpm      the RPM packages (tests/package/rpm.mk; docs/packages.md)
-#   make selinux  the SELinux policy module (docs/selinux.md)
+#   make install  module, tool, man pages, sample config (DESTDIR honoured);
+#                 make uninstall removes them again
 #   QR=yes|no     build with or without libqrencode (default: yes when
 #                 pkg-config finds it); without it the qr option is refused
 #   MODULE=PATH BUILD=DIR   build into other places (e.g. a QR=no build
 #                 beside the normal one: MODULE=build/noqr/pam_ssooidc.so
 #                 BUILD=build/noqr)
+#   CPPFLAGS, CFLAGS (default -O2 -g), LDFLAGS   the caller's, added to the
+#                 build's own (docs/packages.md, "Build flags")
 
 CC       ?= cc
+PKG_CONFIG ?= pkg-config
 PKGS     := libcurl jansson libcrypto libssl
 # QR codes are optional: libqrencode is used when pkg-config finds it, unless
 # QR=no (or QR=yes, which then fails to build without it) is given.
 ifndef QR
-QR       := $(shell pkg-config --exists libqrencode 2>/dev/null && echo yes || echo no)
+QR       := $(shell $(PKG_CONFIG) --exists libqrencode 2>/dev/null && echo yes || echo no)
 endif
 ifeq ($(QR),yes)
-QR_CFLAGS := -DHAVE_QRENCODE $(shell pkg-config --cflags libqrencode 2>/dev/null)
-QR_LIBS   := $(shell pkg-config --libs libqrencode 2>/dev/null || echo -lqrencode)
+QR_CFLAGS := -DHAVE_QRENCODE $(shell $(PKG_CONFIG) --cflags libqrencode 2>/dev/null)
+QR_LIBS   := $(shell $(PKG_CONFIG) --libs libqrencode 2>/dev/null || echo -lqrencode)
 else ifeq ($(QR),no)
 QR_CFLAGS :=
 QR_LIBS   :=
@@ -62,13 +62,13 @@ SSO_FORTIFY := -D_FORTIFY_SOURCE=2
 endif
 endif
 SSO_CPPFLAGS := $(INC) -D_DEFAULT_SOURCE $(SSO_FORTIFY) \
-                $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(QR_CFLAGS)
+                $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(QR_CFLAGS)
 SSO_CFLAGS   := -std=c11 -fPIC -fvisibility=hidden -fstack-protector-strong $(WARN)
 SSO_LDFLAGS  := -Wl,-z,relro,-z,now -Wl,--as-needed
 # Everything a compile or a link of the module's code gets, in that order.
 ALL_CFLAGS    = $(SSO_CPPFLAGS) $(CPPFLAGS) $(SSO_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS   = $(SSO_LDFLAGS) $(LDFLAGS)
-LDLIBS   := -lpam $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
+LDLIBS   := -lpam $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
 
 MODULE   := pam_ssooidc/pam_ssooidc.so
 CHECK    := pam_ssooidc/pam_ssooidc_check
@@ -82,34 +82,60 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
 PREFIX   ?= /usr
 SBINDIR  ?= $(PREFIX)/sbin
-SECDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
+SECDIR   ?= $(shell $(PKG_CONFIG) --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONF  ?= /etc
 
-.PHONY: all check unit demo bench install clean deps deps-demo asan fuzz tools selinux
+.PHONY: all check unit demo bench install uninstall clean deps deps-demo asan fuzz tools selinux \
+        help build-deps
 all: $(MODULE) $(CHECK)
 
-$(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
+# Before compiling: a compiler, pkg-config and the -dev packages, so that a
+# machine without them is told what to install instead of being shown a
+# screenful of "fatal error: security/pam_ext.h". One pkg-config call and
+# one preprocessor run. Each entry: pkg-config name, Debian's, dnf's.
+BUILD_PKGS := libcurl:libcurl4-openssl-dev:libcurl-devel jansson:libjansson-dev:jansson-devel \
+              libssl:libssl-dev:openssl-devel libcrypto:libssl-dev:openssl-devel \
+              $(if $(filter yes,$(QR)),libqrencode:libqrencode-dev:qrencode-devel)
+build-deps:
+	@if ! command -v $(firstword $(CC)) >/dev/null 2>&1; then missing=" build-essential:gcc,make"; \
+	elif ! echo '#include <security/pam_modules.h>' | $(CC) $(CPPFLAGS) -E -x c - >/dev/null 2>&1; then \
+	  missing=" libpam0g-dev:pam-devel"; fi; \
+	if ! command -v $(PKG_CONFIG) >/dev/null 2>&1; then missing="$$missing pkg-config:pkgconf-pkg-config"; \
+	elif ! $(PKG_CONFIG) --exists $(foreach p,$(BUILD_PKGS),$(firstword $(subst :, ,$(p)))) 2>/dev/null; then \
+	  for p in $(BUILD_PKGS); do $(PKG_CONFIG) --exists $${p%%:*} 2>/dev/null || \
+	    case "$$missing " in *" $${p#*:} "*) ;; *) missing="$$missing $${p#*:}" ;; esac; done; \
+	fi; \
+	[ -z "$$missing" ] && exit 0; \
+	if command -v dnf >/dev/null 2>&1 && ! command -v apt-get >/dev/null 2>&1; then \
+	  tool=dnf; names=$$(for p in $$missing; do printf ' %s' $${p#*:}; done | tr , ' '); \
+	else tool=apt-get; names=$$(for p in $$missing; do printf ' %s' $${p%%:*}; done); fi; \
+	echo "pam_ssooidc: cannot build, missing packages:$$names" >&2; \
+	echo "install them as root with 'make deps-demo' (tests/deps.sh --demo; 'make deps' installs" >&2; \
+	echo "everything 'make check' needs), or with: $$tool install$$names" >&2; \
+	exit 1
+
+$(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP) | build-deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -shared -o $@ $(SRC) $(ALL_LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
 # pam_ssooidc_check(8): the module's own code behind a command line; its
 # --login loads the installed module (SECDIR) in a one-line PAM stack, and
 # --pam-users lists the PAM lines that load it.
-$(CHECK): $(TOOL_DIR)/pam_ssooidc_check.c $(TOOL_SRC) $(LIB_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP)
+$(CHECK): $(TOOL_DIR)/pam_ssooidc_check.c $(TOOL_SRC) $(LIB_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP) | build-deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIE -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' \
 	    -o $@ $< $(TOOL_SRC) $(LIB_SRC) $(ALL_LDFLAGS) -pie $(LDLIBS) -lpam_misc
 
 # The same module built with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: $(BUILD)/asan/pam_ssooidc.so
-$(BUILD)/asan/pam_ssooidc.so: $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
+$(BUILD)/asan/pam_ssooidc.so: $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP) | build-deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -shared -o $@ $(SRC) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
 # Unit tests link the module's sources (minus the PAM entry file) and the
 # tools' directly.
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(TOOL_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP)
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(TOOL_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP) | build-deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(TOOL_SRC) $(LDLIBS) -lcmocka
 
@@ -151,6 +177,20 @@ install: $(MODULE) $(CHECK)
 	  echo "keeping existing $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf"; \
 	else install -m 0600 conf/pam_ssooidc.conf $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf; fi
 
+# Undoes make install, with the same variables (DESTDIR, SECDIR, SBINDIR,
+# MANDIR, SYSCONF). The config file goes only when it is still the shipped
+# template (install leaves an existing one alone, so an edited one may be the
+# administrator's); otherwise it is kept, and said so. Directories stay.
+uninstall:
+	rm -f $(DESTDIR)$(SECDIR)/pam_ssooidc.so $(DESTDIR)$(SBINDIR)/pam_ssooidc_check
+	@if [ -d docs/man ]; then \
+	  for f in docs/man/*.[0-9]; do s=$${f##*.}; \
+	    echo "rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}"; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}; done; fi
+	@c=$(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf; \
+	if [ ! -e "$$c" ]; then :; \
+	elif cmp -s conf/pam_ssooidc.conf "$$c"; then echo "rm -f $$c"; rm -f "$$c"; \
+	else echo "keeping $$c: it is not the installed template (remove it by hand)"; fi
+
 # The SELinux policy module (docs/selinux.md), with checkpolicy and
 # semodule-utils: the .pp that the RPM's -selinux subpackage ships.
 selinux: $(BUILD)/selinux/pam_ssooidc.pp
@@ -161,6 +201,27 @@ $(BUILD)/selinux/pam_ssooidc.pp: selinux/pam_ssooidc.te selinux/pam_ssooidc.fc
 
 clean:
 	rm -rf $(BUILD) $(MODULE) $(CHECK)
+
+# Every target, the fragments' included: each adds its own lines (help::).
+help::
+	@echo 'Targets (variables: QR=yes|no, MODULE=, BUILD=, CPPFLAGS, CFLAGS, LDFLAGS, DESTDIR, PREFIX,'
+	@echo 'SECDIR, SBINDIR, MANDIR, SYSCONF; see the top of the Makefile):'
+	@printf '  %-16s %s\n' \
+	  all 'the module ($(MODULE)) and pam_ssooidc_check (the default)' \
+	  install 'module, pam_ssooidc_check, man pages, sample config (DESTDIR honoured)' \
+	  uninstall 'what install put there (an edited config file is kept)' \
+	  clean 'remove $(BUILD)/ and the built files' \
+	  check 'every test suite (tests/run_all.sh); installs missing packages as root' \
+	  unit 'the cmocka unit tests ($(BUILD)/unit/), ASan+UBSan' \
+	  asan 'the module with ASan+UBSan ($(BUILD)/asan/)' \
+	  tools 'the test tools, fuzzers and helpers the suites use' \
+	  demo 'a real login against the local stand-in (AUTO=1: self-approving)' \
+	  bench 'connections, latency, CPU and memory per login' \
+	  selinux 'the SELinux policy module ($(BUILD)/selinux/pam_ssooidc.pp)' \
+	  deps 'install what make check needs (as root; tests/deps.sh)' \
+	  deps-demo 'install what the build and make demo need (tests/deps.sh --demo)' \
+	  build-deps 'say which packages the build lacks (run before compiling)' \
+	  help 'this list'
 
 # Fragments for fuzzing, packaging and end-to-end tests live beside them.
 -include $(sort $(wildcard tests/*/*.mk))
