@@ -115,29 +115,54 @@ build-deps:
 	echo "everything 'make check' needs), or with: $$tool install$$names" >&2; \
 	exit 1
 
-$(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP) | build-deps
+# Each source is compiled once into $(BUILD)/obj/ (with -fPIC, for the
+# module), and the module, pam_ssooidc_check, jose_bench link those objects;
+# the ASan module and the unit tests share a second set in $(BUILD)/asan/obj/
+# (ASan+UBSan, -O1). The fuzzers have their own (tests/fuzz/fuzz.mk).
+OBJ_DIR  := $(BUILD)/obj
+ASAN_DIR := $(BUILD)/asan/obj
+DEP_HDR  := $(HDR) $(TOOL_HDR) $(QR_STAMP)
+$(OBJ_DIR)/%.o: %.c $(DEP_HDR) | build-deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -shared -o $@ $(SRC) $(ALL_LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(ASAN_DIR)/%.o: %.c $(DEP_HDR) | build-deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c -o $@ $<
+MOD_OBJ  := $(SRC:%.c=$(OBJ_DIR)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ_DIR)/%.o)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(OBJ_DIR)/%.o)
+ASAN_MOD_OBJ  := $(SRC:%.c=$(ASAN_DIR)/%.o)
+ASAN_LIB_OBJ  := $(LIB_SRC:%.c=$(ASAN_DIR)/%.o) $(TOOL_SRC:%.c=$(ASAN_DIR)/%.o)
+# Linking: the caller's CFLAGS too (-flto, -specs= in %{optflags}).
+LINK     = $(CC) $(SSO_CFLAGS) $(CFLAGS)
+
+$(MODULE): $(MOD_OBJ) pam_ssooidc/exports.map
+	@mkdir -p $(@D)
+	$(LINK) -shared -o $@ $(MOD_OBJ) $(ALL_LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
 # pam_ssooidc_check(8): the module's own code behind a command line; its
 # --login loads the installed module (SECDIR) in a one-line PAM stack, and
-# --pam-users lists the PAM lines that load it.
-$(CHECK): $(TOOL_DIR)/pam_ssooidc_check.c $(TOOL_SRC) $(LIB_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP) | build-deps
+# --pam-users lists the PAM lines that load it. Its main file is compiled
+# apart: it needs SECDIR.
+CHECK_OBJ := $(OBJ_DIR)/check/pam_ssooidc_check.o
+$(CHECK_OBJ): $(TOOL_DIR)/pam_ssooidc_check.c $(DEP_HDR) | build-deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fPIE -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' \
-	    -o $@ $< $(TOOL_SRC) $(LIB_SRC) $(ALL_LDFLAGS) -pie $(LDLIBS) -lpam_misc
+	$(CC) $(ALL_CFLAGS) -fPIE -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' -c -o $@ $<
+$(CHECK): $(CHECK_OBJ) $(TOOL_OBJ) $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(LINK) -fPIE -o $@ $(CHECK_OBJ) $(TOOL_OBJ) $(LIB_OBJ) $(ALL_LDFLAGS) -pie $(LDLIBS) -lpam_misc
 
 # The same module built with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: $(BUILD)/asan/pam_ssooidc.so
-$(BUILD)/asan/pam_ssooidc.so: $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP) | build-deps
+$(BUILD)/asan/pam_ssooidc.so: $(ASAN_MOD_OBJ) pam_ssooidc/exports.map
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -shared -o $@ $(SRC) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
+	$(LINK) -O1 $(SAN) -shared -o $@ $(ASAN_MOD_OBJ) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
-# Unit tests link the module's sources (minus the PAM entry file) and the
-# tools' directly.
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(TOOL_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP) | build-deps
+# Unit tests link the module's objects (minus the PAM entry file) and the
+# tools', ASan+UBSan.
+$(BUILD)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJ) $(DEP_HDR) | build-deps
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(TOOL_SRC) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $< $(ASAN_LIB_OBJ) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 
@@ -233,9 +258,9 @@ $(BUILD)/tools/pam_drive: tests/tools/pam_drive.c
 $(BUILD)/tools/runstat: tests/tools/runstat.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_DEFAULT_SOURCE -o $@ $<
-$(BUILD)/tools/jose_bench: tests/tools/jose_bench.c $(LIB_SRC) $(HDR) $(QR_STAMP)
+$(BUILD)/tools/jose_bench: tests/tools/jose_bench.c $(LIB_OBJ) $(DEP_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(LIB_SRC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(LIB_OBJ) $(LDLIBS)
 # A name lookup that ignores case and knows aliases (the module tests
 # preload it to play SSSD/winbind/LDAP).
 $(BUILD)/tools/pwnam_fold.so: tests/tools/pwnam_fold.c
