@@ -1,41 +1,34 @@
-# pam_ssooidc - build, test, demo, bench, install.
-#   make          build pam_ssooidc/pam_ssooidc.so
+# pam_ssooidc - build, test, demo, bench, install. `make help` lists every
+# target, the fragments' (tests/*/*.mk) included.
+#   make          build pam_ssooidc/pam_ssooidc.so and pam_ssooidc_check
 #   make check    all tests (installs missing packages when run as root)
-#   make demo     a real login against the local stand-in (AUTO=1: self-approving);
-#                 installs only what the build and the demo need
-#   make bench    connections, latency, CPU and memory per login
-#   make install  module, man pages, sample config (DESTDIR honoured)
-#   make rpm      the RPM packages (tests/package/rpm.mk; docs/packages.md)
-#   make selinux  the SELinux policy module (docs/selinux.md)
+#   make install  module, tool, man pages, sample config (DESTDIR honoured);
+#                 make uninstall removes them again
 #   QR=yes|no     build with or without libqrencode (default: yes when
 #                 pkg-config finds it); without it the qr option is refused
 #   MODULE=PATH BUILD=DIR   build into other places (e.g. a QR=no build
 #                 beside the normal one: MODULE=build/noqr/pam_ssooidc.so
 #                 BUILD=build/noqr)
+#   CPPFLAGS, CFLAGS (default -O2 -g), LDFLAGS   the caller's, added to the
+#                 build's own (docs/packages.md, "Build flags")
 
 CC       ?= cc
+PKG_CONFIG ?= pkg-config
 PKGS     := libcurl jansson libcrypto libssl
 # QR codes are optional: libqrencode is used when pkg-config finds it, unless
 # QR=no (or QR=yes, which then fails to build without it) is given.
 ifndef QR
-QR       := $(shell pkg-config --exists libqrencode 2>/dev/null && echo yes || echo no)
+QR       := $(shell $(PKG_CONFIG) --exists libqrencode 2>/dev/null && echo yes || echo no)
 endif
 ifeq ($(QR),yes)
-QR_CFLAGS := -DHAVE_QRENCODE $(shell pkg-config --cflags libqrencode 2>/dev/null)
-QR_LIBS   := $(shell pkg-config --libs libqrencode 2>/dev/null || echo -lqrencode)
+QR_CFLAGS := -DHAVE_QRENCODE $(shell $(PKG_CONFIG) --cflags libqrencode 2>/dev/null)
+QR_LIBS   := $(shell $(PKG_CONFIG) --libs libqrencode 2>/dev/null || echo -lqrencode)
 else ifeq ($(QR),no)
 QR_CFLAGS :=
 QR_LIBS   :=
 else
 $(error QR must be yes or no, not '$(QR)')
 endif
-WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -fPIC -fvisibility=hidden -fstack-protector-strong $(WARN) \
-            -D_FORTIFY_SOURCE=2 -D_DEFAULT_SOURCE $(INC) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
-            $(QR_CFLAGS)
-LDLIBS   := -lpam $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
-LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 
 # The folders show the architecture: core/ (HTTP, configuration, the file
 # store, conversation, sanitizer, mapping), aws/ (IAM Identity Center) and
@@ -50,6 +43,33 @@ TOOL_SRC := $(filter-out $(TOOL_DIR)/pam_ssooidc_check.c,$(sort $(wildcard $(TOO
 TOOL_HDR := $(wildcard $(TOOL_DIR)/*.h)
 INC      := $(addprefix -I,$(SRCDIRS)) -I$(TOOL_DIR)
 LIB_SRC  := $(filter-out pam_ssooidc/pam_ssooidc.c,$(SRC))
+
+# Flags. CPPFLAGS, CFLAGS and LDFLAGS belong to the caller (command line or
+# environment: dpkg-buildflags, %{optflags}, -O0 -g for a debugger) and are
+# added to, never replaced: what the build needs lives in SSO_CPPFLAGS,
+# SSO_CFLAGS and SSO_LDFLAGS, and the caller's flags come after them (so
+# that, e.g., their -O wins). _FORTIFY_SOURCE is defined only when the
+# caller's flags do not mention it (Fedora: -Wp,-D_FORTIFY_SOURCE=3) and
+# optimise (glibc warns about it at -O0).
+CPPFLAGS ?=
+CFLAGS   ?= -O2 -g
+LDFLAGS  ?=
+WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+SSO_OPT  := $(lastword $(filter -O%,$(CFLAGS)))
+ifeq ($(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),)
+ifneq ($(filter-out -O0,$(SSO_OPT)),)
+SSO_FORTIFY := -D_FORTIFY_SOURCE=2
+endif
+endif
+SSO_CPPFLAGS := $(INC) -D_DEFAULT_SOURCE $(SSO_FORTIFY) \
+                $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(QR_CFLAGS)
+SSO_CFLAGS   := -std=c11 -fPIC -fvisibility=hidden -fstack-protector-strong $(WARN)
+SSO_LDFLAGS  := -Wl,-z,relro,-z,now -Wl,--as-needed
+# Everything a compile or a link of the module's code gets, in that order.
+ALL_CFLAGS    = $(SSO_CPPFLAGS) $(CPPFLAGS) $(SSO_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS   = $(SSO_LDFLAGS) $(LDFLAGS)
+LDLIBS   := -lpam $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
+
 MODULE   := pam_ssooidc/pam_ssooidc.so
 CHECK    := pam_ssooidc/pam_ssooidc_check
 BUILD    := build
@@ -62,36 +82,87 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
 PREFIX   ?= /usr
 SBINDIR  ?= $(PREFIX)/sbin
-SECDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
+SECDIR   ?= $(shell $(PKG_CONFIG) --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONF  ?= /etc
 
-.PHONY: all check unit demo bench install clean deps deps-demo asan fuzz tools selinux
+.PHONY: all check unit demo bench install uninstall clean deps deps-demo asan fuzz tools selinux \
+        help build-deps
 all: $(MODULE) $(CHECK)
 
-$(MODULE): $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
+# Before compiling: a compiler, pkg-config and the -dev packages, so that a
+# machine without them is told what to install instead of being shown a
+# screenful of "fatal error: security/pam_ext.h". One pkg-config call and
+# one preprocessor run. Each entry: pkg-config name, Debian's, dnf's.
+BUILD_PKGS := libcurl:libcurl4-openssl-dev:libcurl-devel jansson:libjansson-dev:jansson-devel \
+              libssl:libssl-dev:openssl-devel libcrypto:libssl-dev:openssl-devel \
+              $(if $(filter yes,$(QR)),libqrencode:libqrencode-dev:qrencode-devel)
+build-deps:
+	@if ! command -v $(firstword $(CC)) >/dev/null 2>&1; then missing=" build-essential:gcc,make"; \
+	elif ! echo '#include <security/pam_modules.h>' | $(CC) $(CPPFLAGS) -E -x c - >/dev/null 2>&1; then \
+	  missing=" libpam0g-dev:pam-devel"; fi; \
+	if ! command -v $(PKG_CONFIG) >/dev/null 2>&1; then missing="$$missing pkg-config:pkgconf-pkg-config"; \
+	elif ! $(PKG_CONFIG) --exists $(foreach p,$(BUILD_PKGS),$(firstword $(subst :, ,$(p)))) 2>/dev/null; then \
+	  for p in $(BUILD_PKGS); do $(PKG_CONFIG) --exists $${p%%:*} 2>/dev/null || \
+	    case "$$missing " in *" $${p#*:} "*) ;; *) missing="$$missing $${p#*:}" ;; esac; done; \
+	fi; \
+	[ -z "$$missing" ] && exit 0; \
+	if command -v dnf >/dev/null 2>&1 && ! command -v apt-get >/dev/null 2>&1; then \
+	  tool=dnf; names=$$(for p in $$missing; do printf ' %s' $${p#*:}; done | tr , ' '); \
+	else tool=apt-get; names=$$(for p in $$missing; do printf ' %s' $${p%%:*}; done); fi; \
+	echo "pam_ssooidc: cannot build, missing packages:$$names" >&2; \
+	echo "install them as root with 'make deps-demo' (tests/deps.sh --demo; 'make deps' installs" >&2; \
+	echo "everything 'make check' needs), or with: $$tool install$$names" >&2; \
+	exit 1
+
+# Each source is compiled once into $(BUILD)/obj/ (with -fPIC, for the
+# module), and the module, pam_ssooidc_check, jose_bench link those objects;
+# the ASan module and the unit tests share a second set in $(BUILD)/asan/obj/
+# (ASan+UBSan, -O1). The fuzzers have their own (tests/fuzz/fuzz.mk).
+OBJ_DIR  := $(BUILD)/obj
+ASAN_DIR := $(BUILD)/asan/obj
+DEP_HDR  := $(HDR) $(TOOL_HDR) $(QR_STAMP)
+$(OBJ_DIR)/%.o: %.c $(DEP_HDR) | build-deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -shared -o $@ $(SRC) $(LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(ASAN_DIR)/%.o: %.c $(DEP_HDR) | build-deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c -o $@ $<
+MOD_OBJ  := $(SRC:%.c=$(OBJ_DIR)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ_DIR)/%.o)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(OBJ_DIR)/%.o)
+ASAN_MOD_OBJ  := $(SRC:%.c=$(ASAN_DIR)/%.o)
+ASAN_LIB_OBJ  := $(LIB_SRC:%.c=$(ASAN_DIR)/%.o) $(TOOL_SRC:%.c=$(ASAN_DIR)/%.o)
+# Linking: the caller's CFLAGS too (-flto, -specs= in %{optflags}).
+LINK     = $(CC) $(SSO_CFLAGS) $(CFLAGS)
+
+$(MODULE): $(MOD_OBJ) pam_ssooidc/exports.map
+	@mkdir -p $(@D)
+	$(LINK) -shared -o $@ $(MOD_OBJ) $(ALL_LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
 # pam_ssooidc_check(8): the module's own code behind a command line; its
 # --login loads the installed module (SECDIR) in a one-line PAM stack, and
-# --pam-users lists the PAM lines that load it.
-$(CHECK): $(TOOL_DIR)/pam_ssooidc_check.c $(TOOL_SRC) $(LIB_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP)
+# --pam-users lists the PAM lines that load it. Its main file is compiled
+# apart: it needs SECDIR.
+CHECK_OBJ := $(OBJ_DIR)/check/pam_ssooidc_check.o
+$(CHECK_OBJ): $(TOOL_DIR)/pam_ssooidc_check.c $(DEP_HDR) | build-deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fPIE -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' \
-	    -o $@ $< $(TOOL_SRC) $(LIB_SRC) $(LDFLAGS) -pie $(LDLIBS) -lpam_misc
+	$(CC) $(ALL_CFLAGS) -fPIE -DPAM_SSOOIDC_MODULE='"$(SECDIR)/pam_ssooidc.so"' -c -o $@ $<
+$(CHECK): $(CHECK_OBJ) $(TOOL_OBJ) $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(LINK) -fPIE -o $@ $(CHECK_OBJ) $(TOOL_OBJ) $(LIB_OBJ) $(ALL_LDFLAGS) -pie $(LDLIBS) -lpam_misc
 
 # The same module built with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: $(BUILD)/asan/pam_ssooidc.so
-$(BUILD)/asan/pam_ssooidc.so: $(SRC) $(HDR) pam_ssooidc/exports.map $(QR_STAMP)
+$(BUILD)/asan/pam_ssooidc.so: $(ASAN_MOD_OBJ) pam_ssooidc/exports.map
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O1 $(SAN) -shared -o $@ $(SRC) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
+	$(LINK) -O1 $(SAN) -shared -o $@ $(ASAN_MOD_OBJ) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
 
-# Unit tests link the module's sources (minus the PAM entry file) and the
-# tools' directly.
-$(BUILD)/unit/%: tests/unit/%.c $(LIB_SRC) $(TOOL_SRC) $(HDR) $(TOOL_HDR) $(QR_STAMP)
+# Unit tests link the module's objects (minus the PAM entry file) and the
+# tools', ASan+UBSan.
+$(BUILD)/unit/%: tests/unit/%.c $(ASAN_LIB_OBJ) $(DEP_HDR) | build-deps
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $< $(LIB_SRC) $(TOOL_SRC) $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $< $(ASAN_LIB_OBJ) $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 
@@ -131,6 +202,20 @@ install: $(MODULE) $(CHECK)
 	  echo "keeping existing $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf"; \
 	else install -m 0600 conf/pam_ssooidc.conf $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf; fi
 
+# Undoes make install, with the same variables (DESTDIR, SECDIR, SBINDIR,
+# MANDIR, SYSCONF). The config file goes only when it is still the shipped
+# template (install leaves an existing one alone, so an edited one may be the
+# administrator's); otherwise it is kept, and said so. Directories stay.
+uninstall:
+	rm -f $(DESTDIR)$(SECDIR)/pam_ssooidc.so $(DESTDIR)$(SBINDIR)/pam_ssooidc_check
+	@if [ -d docs/man ]; then \
+	  for f in docs/man/*.[0-9]; do s=$${f##*.}; \
+	    echo "rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}"; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}; done; fi
+	@c=$(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf; \
+	if [ ! -e "$$c" ]; then :; \
+	elif cmp -s conf/pam_ssooidc.conf "$$c"; then echo "rm -f $$c"; rm -f "$$c"; \
+	else echo "keeping $$c: it is not the installed template (remove it by hand)"; fi
+
 # The SELinux policy module (docs/selinux.md), with checkpolicy and
 # semodule-utils: the .pp that the RPM's -selinux subpackage ships.
 selinux: $(BUILD)/selinux/pam_ssooidc.pp
@@ -142,6 +227,27 @@ $(BUILD)/selinux/pam_ssooidc.pp: selinux/pam_ssooidc.te selinux/pam_ssooidc.fc
 clean:
 	rm -rf $(BUILD) $(MODULE) $(CHECK)
 
+# Every target, the fragments' included: each adds its own lines (help::).
+help::
+	@echo 'Targets (variables: QR=yes|no, MODULE=, BUILD=, CPPFLAGS, CFLAGS, LDFLAGS, DESTDIR, PREFIX,'
+	@echo 'SECDIR, SBINDIR, MANDIR, SYSCONF; see the top of the Makefile):'
+	@printf '  %-16s %s\n' \
+	  all 'the module ($(MODULE)) and pam_ssooidc_check (the default)' \
+	  install 'module, pam_ssooidc_check, man pages, sample config (DESTDIR honoured)' \
+	  uninstall 'what install put there (an edited config file is kept)' \
+	  clean 'remove $(BUILD)/ and the built files' \
+	  check 'every test suite (tests/run_all.sh); installs missing packages as root' \
+	  unit 'the cmocka unit tests ($(BUILD)/unit/), ASan+UBSan' \
+	  asan 'the module with ASan+UBSan ($(BUILD)/asan/)' \
+	  tools 'the test tools, fuzzers and helpers the suites use' \
+	  demo 'a real login against the local stand-in (AUTO=1: self-approving)' \
+	  bench 'connections, latency, CPU and memory per login' \
+	  selinux 'the SELinux policy module ($(BUILD)/selinux/pam_ssooidc.pp)' \
+	  deps 'install what make check needs (as root; tests/deps.sh)' \
+	  deps-demo 'install what the build and make demo need (tests/deps.sh --demo)' \
+	  build-deps 'say which packages the build lacks (run before compiling)' \
+	  help 'this list'
+
 # Fragments for fuzzing, packaging and end-to-end tests live beside them.
 -include $(sort $(wildcard tests/*/*.mk))
 
@@ -152,9 +258,9 @@ $(BUILD)/tools/pam_drive: tests/tools/pam_drive.c
 $(BUILD)/tools/runstat: tests/tools/runstat.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Wextra -D_DEFAULT_SOURCE -o $@ $<
-$(BUILD)/tools/jose_bench: tests/tools/jose_bench.c $(LIB_SRC) $(HDR) $(QR_STAMP)
+$(BUILD)/tools/jose_bench: tests/tools/jose_bench.c $(LIB_OBJ) $(DEP_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -O2 -o $@ $< $(LIB_SRC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(LIB_OBJ) $(LDLIBS)
 # A name lookup that ignores case and knows aliases (the module tests
 # preload it to play SSSD/winbind/LDAP).
 $(BUILD)/tools/pwnam_fold.so: tests/tools/pwnam_fold.c

@@ -117,9 +117,13 @@ fi
 echo "installing:$missing"
 if [ "$tool" = apt ]; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    # Wait for another apt-get or dpkg (unattended-upgrades, a concurrent
+    # test run) to let go of the dpkg lock, instead of failing at once.
+    lock="-o DPkg::Lock::Timeout=600"
     # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    apt-get $lock update -qq
+    # shellcheck disable=SC2086
+    apt-get $lock install -y -qq --no-install-recommends $missing >/dev/null
 else
     # shellcheck disable=SC2086
     dnf install -y -q $missing

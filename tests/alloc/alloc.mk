@@ -21,3 +21,8 @@ allocfail: $(MODULE) $(ALLOC_BUILD)/allocfail
 
 allocfail-check: $(MODULE) $(ALLOC_BUILD)/allocfail
 	/usr/bin/python3 tests/alloc/run.py $(ALLOCFAIL_ARGS)
+
+help::
+	@printf '  %-16s %s\n' \
+	  allocfail 'allocation-failure sweep over a full login' \
+	  allocfail-check 'its make check subset'

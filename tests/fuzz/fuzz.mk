@@ -38,3 +38,8 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJS)
 # `make tools` (and so `make check`) builds the targets for the short runs
 # in tests/suites.d/60-fuzz-alloc.sh.
 tools: fuzz-build
+
+help::
+	@printf '  %-16s %s\n' \
+	  fuzz 'build the fuzzers, replay the seeds, fuzz each target (FUZZ_SECONDS)' \
+	  fuzz-build 'only build $(FUZZ_DIR)/fuzz_*'

@@ -27,3 +27,8 @@ hardening: $(MODULE) $(BUILD)/tools/pam_drive $(HARD_BUILD)/killwrite.so $(HARD_
 	/usr/bin/python3 tests/hardening/test_tampering.py
 	/usr/bin/python3 tests/hardening/test_storm.py
 	/usr/bin/python3 tests/hardening/test_failure_table.py
+
+help::
+	@printf '  %-16s %s\n' \
+	  storm 'STORM_N (200) concurrent first logins' \
+	  hardening 'the three hardening suites'

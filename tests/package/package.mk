@@ -4,3 +4,7 @@
 deb:
 	tests/package/build_deb.sh $(BUILD)/deb
 	@ls -1 $(BUILD)/deb/*.deb
+
+help::
+	@printf '  %-16s %s\n' \
+	  deb 'the Debian package into $(BUILD)/deb/ (dpkg-buildpackage; docs/packages.md)'

@@ -6,3 +6,7 @@
 rpm:
 	tests/package/build_rpm.sh $(BUILD)/rpm $(RPMBUILD_ARGS)
 	@find $(BUILD)/rpm/RPMS $(BUILD)/rpm/SRPMS -name '*.rpm' | sort
+
+help::
+	@printf '  %-16s %s\n' \
+	  rpm 'the RPMs into $(BUILD)/rpm/ (RPMBUILD_ARGS="--without qrencode")'
