@@ -641,6 +641,28 @@ def leftover_and_planted_records_count_for_nothing(c):
 
 
 @test
+def a_store_past_the_scan_cap_counts_as_full(c):
+    """More entries in cache_dir than a store ever holds (4096): records past
+    the scan's cap would go uncounted, so every limit counts as reached
+    (fail closed) rather than admitting what it cannot see."""
+    cache = c.fresh_cache()
+    c.sd.reset(approve_after_polls=0)
+    r = c.login("alice", c.options(cache=cache))
+    c.expect(r, "PAM_SUCCESS", "an empty store")
+    for i in range(4200):
+        open(os.path.join(cache, "junk-%04d" % i), "w").close()
+    n = len(c.sd.log("StartDeviceAuthorization"))
+    r = c.login("alice", c.options(cache=cache))
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "4200 entries in cache_dir")
+    c.check("reached" in r.login_line and len(c.sd.log("StartDeviceAuthorization")) == n,
+            "refused as over the limits, sending nothing", r)
+    for i in range(4200):
+        os.unlink(os.path.join(cache, "junk-%04d" % i))
+    r = c.login("alice", c.options(cache=cache))
+    c.expect(r, "PAM_SUCCESS", "the junk removed")
+
+
+@test
 def start_rate_per_source_and_per_host(c):
     """max_starts_per_source=2 and max_starts=3 per minute: a source's third
     start is refused, sending nothing; another source starts; the host's
