@@ -457,6 +457,14 @@ class LoginCtx:
         self.outputs.append(r.everything())
         return r
 
+    def map_file(self, name, text):
+        """A root-only file in the work dir (a user_map): its path."""
+        path = os.path.join(self.workdir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        return path
+
     def check(self, cond, name, r=None, extra=""):
         detail = extra
         if r is not None:

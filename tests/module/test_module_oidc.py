@@ -888,10 +888,7 @@ def mapping_to_the_local_user(c):
         c.reset(approve_after_polls=0, **sc)
         r = c.login("alice", c.options(**opts))
         c.expect(r, code, name, case=case, reason=why)
-    path = os.path.join(c.workdir, "user_map")
-    with open(path, "w") as f:
-        f.write("# sso-name local-name\ncarol.smith alice\nops.lead root\n")
-    os.chmod(path, 0o600)
+    path = c.map_file("user_map", "# sso-name local-name\ncarol.smith alice\nops.lead root\n")
     c.reset(approve_after_polls=0, approver="carol.smith")
     r = c.login("alice", c.options(user_map=path))
     c.expect(r, OK, "user_map: carol.smith -> alice")
@@ -1006,10 +1003,7 @@ def root_only_through_user_map(c):
     c.expect(r, AUTH_ERR, "root@example.com for local root, username_suffix",
              reason="user_map line naming it", shown=False)
     nothing_sent_past(c, r, "root, username_suffix", allowed=())
-    path = os.path.join(c.workdir, "root_map")
-    with open(path, "w") as f:
-        f.write("ops.lead root\n")
-    os.chmod(path, 0o600)
+    path = c.map_file("root_map", "ops.lead root\n")
     c.reset(approve_after_polls=0, approver="ops.lead")
     r = c.login("root", c.options(user_map=path))
     c.expect(r, OK, "an explicit user_map line admits root")
@@ -1060,10 +1054,7 @@ def system_accounts_only_through_user_map(c):
     c.expect(r, AUTH_ERR, "preferred_username backup for local backup (uid 34)",
              reason="system account", shown=False)
     nothing_sent_past(c, r, "backup", allowed=())
-    path = os.path.join(c.workdir, "other_map")
-    with open(path, "w") as f:
-        f.write("ops.backup alice\n")
-    os.chmod(path, 0o600)
+    path = c.map_file("other_map", "ops.backup alice\n")
     c.reset(approve_after_polls=0, approver="ops.backup")
     r = c.login("backup", c.options(user_map=path))
     c.expect(r, AUTH_ERR, "backup with a user_map that has no line for it",
