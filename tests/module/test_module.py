@@ -1399,22 +1399,27 @@ def debug_lines(c):
 def concurrent_first_logins_register_once(c):
     cache = c.fresh_cache()
     c.sd.reset(approve_after_polls=1)
-    opts = c.options(cache=cache, **UNLIMITED)  # eight at once from one address
+    # Eight at once from one address; generous request timeouts, since this
+    # runs beside the valgrind suites on two cores.
+    opts = c.options(cache=cache, http_timeout=30, **UNLIMITED)
     c.host.service(opts, c.host.default_service)
-    results = []
+    results, errors = [], []
 
     def run():
-        results.append(c.host.login("alice", service=c.host.default_service))
+        try:
+            results.append(c.host.login("alice", service=c.host.default_service, timeout=300))
+        except Exception as e:  # a hung pamtester: say so rather than lose the count
+            errors.append(repr(e))
     threads = [threading.Thread(target=run) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(120)
+        t.join(320)
     for r in results:
         c.outputs.append(r.everything())
-    c.check(len(results) == 8 and all(r.code == "PAM_SUCCESS" for r in results),
-            "8 concurrent first logins all succeed", results[0] if results else None,
-            str([r.code for r in results]))
+    bad = [r for r in results if r.code != "PAM_SUCCESS"]
+    c.check(len(results) == 8 and not bad, "8 concurrent first logins all succeed",
+            bad[0] if bad else None, str([r.code for r in results] + errors))
     c.check(ops(c.sd).count("RegisterClient") == 1, "exactly one RegisterClient", None,
             str(ops(c.sd).count("RegisterClient")))
 
