@@ -41,7 +41,9 @@ HDR      := $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.h))
 TOOL_DIR := pam_ssooidc/cmd
 TOOL_SRC := $(filter-out $(TOOL_DIR)/pam_ssooidc_check.c,$(sort $(wildcard $(TOOL_DIR)/*.c)))
 TOOL_HDR := $(wildcard $(TOOL_DIR)/*.h)
-INC      := $(addprefix -I,$(SRCDIRS)) -I$(TOOL_DIR)
+# Includes name their folder ("core/http.h"); tests/check_includes.sh keeps
+# the arrows one way.
+INC      := -Ipam_ssooidc
 LIB_SRC  := $(filter-out pam_ssooidc/pam_ssooidc.c,$(SRC))
 
 # Flags. CPPFLAGS, CFLAGS and LDFLAGS belong to the caller (command line or

@@ -17,15 +17,15 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "config.h"
-#include "conv.h"
-#include "flow.h"
-#include "http.h"
-#include "interrupt.h"
-#include "outcome.h"
+#include "core/config.h"
+#include "core/conv.h"
+#include "core/flow.h"
+#include "core/http.h"
+#include "core/interrupt.h"
+#include "core/outcome.h"
 #include "provider.h"
-#include "usermap.h"
-#include "util.h"
+#include "core/usermap.h"
+#include "core/util.h"
 
 #define IDENTITY_GRACE 20.0 /* seconds the identity calls may retry after approval */
 /* Built with -fvisibility=hidden: only these entry points are exported. */

@@ -17,10 +17,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
-#include "device.h"
-#include "http.h"
-#include "util.h"
+#include "core/config.h"
+#include "core/device.h"
+#include "core/http.h"
+#include "core/util.h"
 
 /* What a provider works with. `state` is its own: made by open, wiped and
  * freed by close. */

@@ -1,11 +1,11 @@
 /* awserr.c - which error did an AWS restJson1 service answer with? */
-#include "awserr.h"
+#include "aws/awserr.h"
 
 #include <string.h>
 
-#include "json.h"
-#include "sts.h"
-#include "util.h"
+#include "core/json.h"
+#include "aws/sts.h"
+#include "core/util.h"
 
 /* OAuth error codes (RFC 6749/8628 style) as SSO OIDC writes them in the
  * body's `error` member, with the modelled exception each stands for. */

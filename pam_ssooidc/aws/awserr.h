@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http.h"
+#include "core/http.h"
 
 struct aws_error {
     char type[96];     /* e.g. "AuthorizationPendingException"; empty if none */

@@ -4,13 +4,13 @@
  * permission set (which proves the assignment); STS then tells whose
  * session those credentials are. Identity Center names that session after
  * the user, in a role named AWSReservedSSO_<permission set>_<suffix>. */
-#include "identity.h"
+#include "aws/identity.h"
 
 #include <security/pam_modules.h>
 #include <string.h>
 
-#include "portal.h"
-#include "sts.h"
+#include "aws/portal.h"
+#include "aws/sts.h"
 
 #define ROLE_PREFIX "AWSReservedSSO_"
 

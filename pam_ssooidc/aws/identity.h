@@ -6,10 +6,10 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "http.h"
-#include "ssooidc.h"
-#include "util.h"
+#include "core/config.h"
+#include "core/http.h"
+#include "aws/ssooidc.h"
+#include "core/util.h"
 
 /* The Identity Center user name of whoever approved, into session:
  * PAM_SUCCESS only when they hold one of role_name's permission sets in

@@ -1,12 +1,12 @@
 /* portal.c - GET /federation/credentials (botocore model sso 2019-06-10). */
-#include "portal.h"
+#include "aws/portal.h"
 
 #include <security/pam_modules.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "awserr.h"
-#include "json.h"
+#include "aws/awserr.h"
+#include "core/json.h"
 
 int portal_parse_credentials(const char *body, size_t len, struct role_credentials *out,
                              struct sso_error *err)

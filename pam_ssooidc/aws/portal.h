@@ -2,10 +2,10 @@
 #ifndef SSO_PORTAL_H
 #define SSO_PORTAL_H
 
-#include "config.h"
-#include "http.h"
-#include "ssooidc.h"
-#include "util.h"
+#include "core/config.h"
+#include "core/http.h"
+#include "aws/ssooidc.h"
+#include "core/util.h"
 
 struct role_credentials {
     char access_key_id[128];

@@ -10,12 +10,12 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "awserr.h"
-#include "cache.h"
-#include "identity.h"
+#include "aws/awserr.h"
+#include "core/cache.h"
+#include "aws/identity.h"
 #include "provider.h"
-#include "registration_key.h"
-#include "ssooidc.h"
+#include "aws/registration_key.h"
+#include "aws/ssooidc.h"
 
 #define REGISTRATION_MIN_VALID 3600 /* register again when < 1 h remains */
 

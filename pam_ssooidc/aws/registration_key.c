@@ -1,5 +1,5 @@
 /* registration_key.c - see registration_key.h. */
-#include "registration_key.h"
+#include "aws/registration_key.h"
 
 #include <security/pam_modules.h>
 #include <stdio.h>

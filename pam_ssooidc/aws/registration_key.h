@@ -13,8 +13,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "util.h"
+#include "core/config.h"
+#include "core/util.h"
 
 /* oidc_endpoint, client_name, ca_file, proxy, a tag and the separators. */
 #define AWS_REGISTRATION_KEY_MAX (CFG_URL_MAX + 128 + CFG_PATH_MAX + CFG_URL_MAX + 32)

@@ -6,11 +6,11 @@
  * bounded and validated so a malformed request or key yields -1 instead of a
  * signature AWS would reject anyway (or a credential that could smuggle
  * extra fields into the Authorization line). */
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
-#include "sigv4_canon.h"
-#include "strbuf.h"
-#include "util.h"
+#include "aws/sigv4_canon.h"
+#include "aws/strbuf.h"
+#include "core/util.h"
 
 #include <limits.h>
 #include <openssl/evp.h>

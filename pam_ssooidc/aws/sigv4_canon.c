@@ -3,9 +3,9 @@
  * Every input is bounded and validated so a malformed request is refused
  * instead of signed into something AWS would reject anyway (or carrying a
  * header that could smuggle extra fields into the Authorization line). */
-#include "sigv4_canon.h"
+#include "aws/sigv4_canon.h"
 
-#include "strbuf.h"
+#include "aws/strbuf.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 /* s is non-NULL and min <= strlen(s) <= max; reads at most max + 1 bytes. */
 bool sigv4_length_within(const char *s, size_t min, size_t max);

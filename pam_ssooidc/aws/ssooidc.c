@@ -1,15 +1,15 @@
 /* oidc.c - RegisterClient, StartDeviceAuthorization and CreateToken, exactly
  * as botocore's sso-oidc model describes them: POST, JSON bodies with
  * camelCase members, no request signing. */
-#include "ssooidc.h"
+#include "aws/ssooidc.h"
 
 #include <security/pam_modules.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "awserr.h"
-#include "json.h"
+#include "aws/awserr.h"
+#include "core/json.h"
 
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 #define BODY_MAX 16384

@@ -5,11 +5,11 @@
 
 #include <stdint.h>
 
-#include "cache.h"
-#include "config.h"
-#include "device.h"
-#include "http.h"
-#include "util.h"
+#include "core/cache.h"
+#include "core/config.h"
+#include "core/device.h"
+#include "core/http.h"
+#include "core/util.h"
 
 struct ssooidc_token {
     char access_token[8192];

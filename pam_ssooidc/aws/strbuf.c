@@ -1,7 +1,7 @@
 /* strbuf.c - see strbuf.h. */
-#include "strbuf.h"
+#include "aws/strbuf.h"
 
-#include "util.h"
+#include "core/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,13 +1,13 @@
 /* sts.c - POST / Action=GetCallerIdentity&Version=2011-06-15, signed with
  * SigV4 (service sts). Its XML answer is read by sts_xml.c. */
-#include "sts.h"
+#include "aws/sts.h"
 
 #include <security/pam_modules.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 #define STS_BODY "Action=GetCallerIdentity&Version=2011-06-15"
 #define STS_CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"

@@ -4,10 +4,10 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "http.h"
-#include "portal.h"
-#include "util.h"
+#include "core/config.h"
+#include "core/http.h"
+#include "aws/portal.h"
+#include "core/util.h"
 
 /* The caller's ARN. PAM_AUTHINFO_UNAVAIL for every failure: an STS refusal
  * means we cannot establish who approved (a "Signature expired" answer is

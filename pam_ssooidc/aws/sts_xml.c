@@ -8,7 +8,7 @@
  * GetCallerIdentityResult/Arn - exactly one Arn element in the whole
  * document, without a namespace prefix, holding ARN characters only. A
  * second Arn anywhere, a prefixed x:Arn, or anything malformed: refused. */
-#include "sts.h"
+#include "aws/sts.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -38,16 +38,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "store.h"
-#include "config.h"
-#include "http.h"
-#include "outcome.h"
-#include "pam_users.h"
+#include "core/cache.h"
+#include "core/store.h"
+#include "core/config.h"
+#include "core/http.h"
+#include "core/outcome.h"
+#include "cmd/pam_users.h"
 #include "provider.h"
-#include "registration_key.h"
-#include "trust.h"
-#include "usermap.h"
+#include "aws/registration_key.h"
+#include "core/trust.h"
+#include "core/usermap.h"
 
 
 enum status { ST_OK, ST_INFO, ST_WARN, ST_FAIL };

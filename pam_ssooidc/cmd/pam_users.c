@@ -1,13 +1,13 @@
 /* pam_users - the PAM lines that load the installed module (pam_users.h). */
 #define _GNU_SOURCE
-#include "pam_users.h"
+#include "cmd/pam_users.h"
 
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "pamconf.h"
-#include "pammodule.h"
+#include "cmd/pamconf.h"
+#include "cmd/pammodule.h"
 
 /* PAM files are root's, but they reach a terminal (apt's, dnf's): only
  * printable ASCII goes out. */

@@ -4,7 +4,7 @@
  * (line assembly, word splitting, include handling) and of Debian 12's
  * libpam (its "@include"), each checked against the real library. */
 #define _GNU_SOURCE
-#include "pamconf.h"
+#include "cmd/pamconf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rootfs.h"
+#include "cmd/rootfs.h"
 
 /* libpam's line buffer: a stanza (continuations joined) is at most 1023
  * bytes, and a longer physical line is read in 1023-byte pieces, each a

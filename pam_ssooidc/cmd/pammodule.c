@@ -1,13 +1,13 @@
 /* pammodule - which PAM lines load the installed module (pammodule.h). */
 #define _GNU_SOURCE
-#include "pammodule.h"
+#include "cmd/pammodule.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "rootfs.h"
+#include "cmd/rootfs.h"
 
 /* "/usr/lib/x" <-> "/lib/x": the same file on a merged-/usr system, and the
  * two places a package's module has lived. */

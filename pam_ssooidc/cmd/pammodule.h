@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "pamconf.h"
+#include "cmd/pamconf.h"
 
 #define PAMMODULE_PATH_MAX 4096
 

@@ -1,6 +1,6 @@
 /* rootfs - paths below a root, resolved as if chrooted there (rootfs.h). */
 #define _GNU_SOURCE
-#include "rootfs.h"
+#include "cmd/rootfs.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,9 +7,9 @@
  * planted symlink is never followed and no fd leaks into a helper that the
  * host process (sshd, sudo, login) may exec. */
 #define _GNU_SOURCE
-#include "cache.h"
+#include "core/cache.h"
 
-#include "store.h"
+#include "core/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "core/util.h"
 
 /* A client registration (RFC 7591 style: AWS's RegisterClient answer). */
 struct client_registration {

@@ -1,5 +1,5 @@
 /* complete_uri.c - see complete_uri.h. */
-#include "complete_uri.h"
+#include "core/complete_uri.h"
 
 #include <string.h>
 #include <strings.h>

@@ -13,7 +13,7 @@
 
 #include <stdbool.h>
 
-#include "sanitize.h"
+#include "core/sanitize.h"
 
 enum complete_uri_verdict {
     COMPLETE_URI_SHOWN,        /* same origin, carries the code */

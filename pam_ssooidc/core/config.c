@@ -9,11 +9,11 @@
  * identity policy) run once, after both sources have been applied.
  *
  * Nothing here allocates, touches the network or keeps state between calls. */
-#include "config.h"
+#include "core/config.h"
 
-#include "config_values.h"
-#include "qr.h"
-#include "trust.h"
+#include "core/config_values.h"
+#include "core/qr.h"
+#include "core/trust.h"
 
 #include <errno.h>
 #include <fcntl.h>

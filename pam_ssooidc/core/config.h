@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "util.h"
+#include "core/util.h"
 
 #define CFG_DEFAULT_FILE "/etc/security/pam_ssooidc.conf"
 #define CFG_DEFAULT_CACHE_DIR "/var/cache/pam_ssooidc"

@@ -1,7 +1,7 @@
 /* config_values.c - see config_values.h.
  *
  * Nothing here allocates or keeps state between calls. */
-#include "config_values.h"
+#include "core/config_values.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "core/config.h"
 
 enum opt_kind {
     OPT_STRING, /* text, checked by opt->check */

@@ -4,15 +4,15 @@
  * with prompt=always the URL and code are the *text of* a prompt. PAM_SILENT
  * is not honoured for the device instructions: sudo always sets it, and a
  * user who never sees the code can never log in. */
-#include "conv.h"
+#include "core/conv.h"
 
 #include <security/pam_ext.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "qr.h"
-#include "sanitize.h"
+#include "core/qr.h"
+#include "core/sanitize.h"
 
 #define URL_CHARS URI_SHOWN_MAX /* longest URL shown (oidc.c refuses longer) */
 #define MSG_MAX 16384

@@ -5,9 +5,9 @@
 #include <security/pam_modules.h>
 #include <stdbool.h>
 
-#include "config.h"
-#include "device.h"
-#include "util.h"
+#include "core/config.h"
+#include "core/device.h"
+#include "core/util.h"
 
 /* Show the verification URL(s), the user code and the time left.
  * CFG_PROMPT_ALWAYS: as the text of a PAM_PROMPT_ECHO_ON prompt ending in

@@ -1,11 +1,11 @@
 /* device.c - see device.h. */
-#include "device.h"
+#include "core/device.h"
 
 #include <security/pam_modules.h>
 #include <string.h>
 
-#include "json.h"
-#include "sanitize.h"
+#include "core/json.h"
+#include "core/sanitize.h"
 
 #define INTERVAL_DEFAULT 5 /* RFC 8628 3.2, and AWS's model */
 

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "util.h"
+#include "core/util.h"
 
 struct device_auth {
     char device_code[2048];              /* secret: never shown or logged */

@@ -1,13 +1,13 @@
 /* flow.c - see flow.h. */
-#include "flow.h"
+#include "core/flow.h"
 
 #include <security/pam_ext.h>
 #include <string.h>
 #include <syslog.h>
 
-#include "complete_uri.h"
-#include "conv.h"
-#include "source.h"
+#include "core/complete_uri.h"
+#include "core/conv.h"
+#include "core/source.h"
 
 #define SLOW_DOWN_STEP 5 /* RFC 8628 section 3.5 */
 

@@ -8,10 +8,10 @@
 #include <security/pam_modules.h>
 #include <stdbool.h>
 
-#include "config.h"
-#include "device.h"
-#include "interrupt.h"
-#include "pending.h"
+#include "core/config.h"
+#include "core/device.h"
+#include "core/interrupt.h"
+#include "core/pending.h"
 #include "provider.h"
 
 struct flow {

@@ -12,7 +12,7 @@
  * library is initialised (see init_library_quarantined). Trust comes from ca_file,
  * read by us through the trusted-path walk, or from libcurl's built-in
  * system store paths - never from SSL_CERT_FILE or SSL_CERT_DIR. */
-#include "http.h"
+#include "core/http.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -25,8 +25,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "retry.h"
-#include "trust.h"
+#include "core/retry.h"
+#include "core/trust.h"
 
 #define CA_FILE_MAX (4 * 1024 * 1024) /* a PEM bundle; the system one is ~220 KiB */
 

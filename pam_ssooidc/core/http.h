@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
-#include "util.h"
+#include "core/config.h"
+#include "core/util.h"
 
 #define HTTP_BODY_MAX (64 * 1024) /* larger answers are refused, not truncated */
 

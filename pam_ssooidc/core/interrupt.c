@@ -1,10 +1,10 @@
 /* interrupt.c - see interrupt.h. */
 #define _GNU_SOURCE
-#include "interrupt.h"
+#include "core/interrupt.h"
 
 #include <pthread.h>
 
-#include "util.h"
+#include "core/util.h"
 
 static void cancel_signals(sigset_t *set)
 {

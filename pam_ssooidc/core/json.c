@@ -1,9 +1,9 @@
 /* json.c - see json.h. */
-#include "json.h"
+#include "core/json.h"
 
 #include <string.h>
 
-#include "util.h"
+#include "core/util.h"
 
 json_t *sso_json_parse_object(const char *body, size_t len)
 {

@@ -1,12 +1,12 @@
 /* outcome.c - see outcome.h. */
-#include "outcome.h"
+#include "core/outcome.h"
 
 #include <security/pam_modules.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sanitize.h"
+#include "core/sanitize.h"
 
 #define FIELD_BYTES 256  /* longest value kept, in bytes (before escaping) */
 #define REASON_BYTES 512 /* the reason may be longer */

@@ -1,6 +1,6 @@
 /* pending.c - see pending.h and docs/reliability.md. */
 #define _GNU_SOURCE
-#include "pending.h"
+#include "core/pending.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "source.h"
-#include "store.h"
+#include "core/source.h"
+#include "core/store.h"
 
 #define LEASE_PREFIX "lease-"   /* lease-<class>-<32 hex of the source>-<16 hex> */
 #define TEMP_PREFIX "ltmp-"     /* ltmp-<pid>-<token>: a record being written, never counted */

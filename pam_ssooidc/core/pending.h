@@ -33,7 +33,7 @@
 
 #include <stdbool.h>
 
-#include "util.h"
+#include "core/util.h"
 
 #define PENDING_SOURCE_MAX 96
 #define PENDING_LEASE_MARGIN 5.0 /* seconds a lease outlasts the poll interval */

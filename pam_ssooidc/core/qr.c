@@ -29,7 +29,7 @@
  * always returns NULL and qr_available() says so, so that the qr option is
  * refused as a configuration error (config.c) instead of silently doing
  * nothing. */
-#include "qr.h"
+#include "core/qr.h"
 
 #include <stdlib.h>
 

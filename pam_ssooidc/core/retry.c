@@ -1,5 +1,5 @@
 /* retry.c - see retry.h. */
-#include "retry.h"
+#include "core/retry.h"
 
 #include <curl/curl.h>
 #include <stdint.h>

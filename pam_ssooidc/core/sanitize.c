@@ -1,7 +1,7 @@
 /* sanitize.c - server text is untrusted: an ESC or C1 byte reaching the
  * user's terminal could rewrite the screen, retitle the window or hide the
  * real URL. We keep printable UTF-8 only. */
-#include "sanitize.h"
+#include "core/sanitize.h"
 
 #include <stdbool.h>
 #include <stdint.h>

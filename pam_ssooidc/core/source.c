@@ -1,5 +1,5 @@
 /* source.c - see source.h. */
-#include "source.h"
+#include "core/source.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>

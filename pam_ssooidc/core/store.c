@@ -1,6 +1,6 @@
 /* store.c - see store.h and docs/cache.md. */
 #define _GNU_SOURCE
-#include "store.h"
+#include "core/store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "interrupt.h"
-#include "trust.h"
+#include "core/interrupt.h"
+#include "core/trust.h"
 
 #define STORE_KEY_HEX 32      /* first 128 bits of SHA-256, in hex */
 #define STORE_TMP_ATTEMPTS 8  /* O_EXCL collisions before giving up */

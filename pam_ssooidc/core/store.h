@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "core/util.h"
 
 #define STORE_TMP_INFIX ".tmp."
 #define STORE_DOC_MAX (64 * 1024) /* bytes of a document */

@@ -1,6 +1,6 @@
 /* trust.c - see trust.h and docs/configuration.md ("Trusted paths"). */
 #define _GNU_SOURCE /* O_PATH */
-#include "trust.h"
+#include "core/trust.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "util.h"
+#include "core/util.h"
 
 /* Open the regular file `path` for reading (O_CLOEXEC). `what` names it in
  * messages ("config file"). PAM_SUCCESS with *fd set; PAM_NO_MODULE_DATA

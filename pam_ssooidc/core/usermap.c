@@ -1,7 +1,7 @@
 /* usermap.c - see usermap.h. */
-#include "usermap.h"
+#include "core/usermap.h"
 
-#include "trust.h"
+#include "core/trust.h"
 
 #include <errno.h>
 #include <fcntl.h>

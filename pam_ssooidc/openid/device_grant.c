@@ -1,5 +1,5 @@
 /* device_grant.c - see device_grant.h. */
-#include "device_grant.h"
+#include "openid/device_grant.h"
 
 #include <openssl/evp.h>
 #include <security/pam_modules.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jose.h"
-#include "json.h"
+#include "openid/jose.h"
+#include "core/json.h"
 
 #define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
 #define FORM_MAX 8192  /* bytes of a request body */

@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "device.h"
-#include "http.h"
-#include "util.h"
+#include "core/device.h"
+#include "core/http.h"
+#include "core/util.h"
 
 
 /* Who asks: a public client sends client_id in the body; a confidential one

@@ -1,14 +1,14 @@
 /* discovery.c - see discovery.h. Every URL here will receive the client
  * secret or tell us which keys to trust, so each is checked as strictly as
  * the configuration's own URLs. */
-#include "discovery.h"
+#include "openid/discovery.h"
 
 #include <security/pam_modules.h>
 #include <string.h>
 
-#include "jose.h"
-#include "json.h"
-#include "sanitize.h"
+#include "openid/jose.h"
+#include "core/json.h"
+#include "core/sanitize.h"
 
 static int refuse(struct sso_error *err, const char *member, const char *why)
 {

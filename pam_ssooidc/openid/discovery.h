@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "util.h"
+#include "core/util.h"
 
 #define DISCOVERY_MAX (64 * 1024) /* bytes of the document */
 #define DISCOVERY_DEPTH 16        /* nesting (mtls_endpoint_aliases is 2) */

@@ -1,5 +1,5 @@
 /* documents.c - see documents.h. */
-#include "documents.h"
+#include "openid/documents.h"
 
 #include <security/pam_modules.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "core/store.h"
 
 #define WELL_KNOWN "/.well-known/openid-configuration"
 #define KEY_MAX (2 * DISCOVERY_URL_MAX + CFG_PATH_MAX + CFG_URL_MAX + 16)

@@ -8,8 +8,8 @@
 
 #include <stdbool.h>
 
-#include "discovery.h"
-#include "jose.h"
+#include "openid/discovery.h"
+#include "openid/jose.h"
 #include "provider.h"
 
 #define DOCUMENTS_MAX_AGE 86400     /* seconds a stored document is used */

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "core/util.h"
 
 /* ---- limits ---- */
 #define JOSE_JWKS_MAX (64 * 1024)  /* bytes of a JWKS document */

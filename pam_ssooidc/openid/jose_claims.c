@@ -1,14 +1,14 @@
 /* jose_claims.c - an ID token's claims (OpenID Connect Core 3.1.3.7),
  * checked only after jose_jws_verify accepted the signature, and strict
  * accessors for the claims the module maps to a user and groups. */
-#include "jose_int.h"
+#include "openid/jose_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "json.h"
+#include "core/json.h"
 
 #define SUB_MAX 255 /* OpenID Connect Core 2: at most 255 ASCII characters */
 

@@ -1,12 +1,12 @@
 /* jose_codec.c - the encodings under a JWS: strict base64url, bounded JSON,
  * algorithm names. See jose.h. */
-#include "jose_int.h"
+#include "openid/jose_int.h"
 
 #include <string.h>
 #include <strings.h>
 
-#include "json.h"
-#include "sanitize.h"
+#include "core/json.h"
+#include "core/sanitize.h"
 
 /* ------------------------------------------------------------ base64url */
 

@@ -2,7 +2,7 @@
 #ifndef SSO_JOSE_INT_H
 #define SSO_JOSE_INT_H
 
-#include "jose.h"
+#include "openid/jose.h"
 
 /* A usable verification key of a JWKS. */
 struct jose_key {

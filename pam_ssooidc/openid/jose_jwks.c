@@ -5,7 +5,7 @@
  * never verify with; a key meant for signatures must be entirely valid, or
  * the whole set is refused: a bad key among good ones means a broken or
  * hostile provider, and guessing which keys to trust would hide it. */
-#include "jose_int.h"
+#include "openid/jose_int.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "core/json.h"
 
 #define RSA_ALGS (JOSE_RS256 | JOSE_RS384 | JOSE_RS512 | JOSE_PS256 | JOSE_PS384 | JOSE_PS512)
 #define KEY_OPS_MAX 16

@@ -1,7 +1,7 @@
 /* jose_jws.c - a compact JWS (RFC 7515 section 7.1): its shape, its header,
  * the key it names, and its signature (RFC 7518 section 3), verified with
  * EVP_DigestVerify before anything reads the payload. */
-#include "jose_int.h"
+#include "openid/jose_int.h"
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "json.h"
+#include "core/json.h"
 
 #define SIG_MAX (JOSE_RSA_MAX_BITS / 8)
 #define HEADER_DEPTH 4 /* {"jwk":{"x5c":[...]}} is 3; we ignore both anyway */

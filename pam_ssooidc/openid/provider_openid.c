@@ -14,13 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "device_grant.h"
-#include "discovery.h"
-#include "documents.h"
-#include "jose.h"
+#include "openid/device_grant.h"
+#include "openid/discovery.h"
+#include "openid/documents.h"
+#include "openid/jose.h"
 #include "provider.h"
-#include "sanitize.h"
-#include "trust.h"
+#include "core/sanitize.h"
+#include "core/trust.h"
 
 #define SECRET_MAX 1024         /* bytes of a client secret */
 #define ID_TOKEN_LIFETIME_MAX 86400 /* seconds from iat to exp: providers say minutes or hours */

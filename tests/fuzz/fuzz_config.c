@@ -21,9 +21,9 @@
 #include <security/pam_modules.h>
 #include <strings.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "fuzz_common.h"
-#include "util.h"
+#include "core/util.h"
 
 #define MAX_ARGS 3
 

@@ -14,9 +14,9 @@
  *   - parsing twice gives identical bytes. */
 #include <security/pam_modules.h>
 
-#include "discovery.h"
+#include "openid/discovery.h"
 #include "fuzz_common.h"
-#include "jose.h"
+#include "openid/jose.h"
 
 static void check_url(const char *u, size_t size, bool required)
 {

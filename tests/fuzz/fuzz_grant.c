@@ -18,11 +18,11 @@
  *     quote or backslash that fits; false leaves it empty. */
 #include <security/pam_modules.h>
 
-#include "device_grant.h"
+#include "openid/device_grant.h"
 #include "fuzz_common.h"
-#include "jose.h"
-#include "sanitize.h"
-#include "util.h"
+#include "openid/jose.h"
+#include "core/sanitize.h"
+#include "core/util.h"
 
 static void check_rc(int rc, const struct sso_error *err)
 {

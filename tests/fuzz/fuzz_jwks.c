@@ -19,7 +19,7 @@
 #include <security/pam_modules.h>
 
 #include "fuzz_common.h"
-#include "jose.h"
+#include "openid/jose.h"
 #include "jose_fixture.h"
 
 static const struct jose_jwks *fixture_keys(void)

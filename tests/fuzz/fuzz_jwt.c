@@ -28,7 +28,7 @@
 #include <security/pam_modules.h>
 
 #include "fuzz_common.h"
-#include "jose.h"
+#include "openid/jose.h"
 #include "jose_fixture.h"
 
 #define MODE_SIGNED 3

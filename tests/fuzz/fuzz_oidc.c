@@ -17,10 +17,10 @@
  *     '#', and decoding is deterministic. */
 #include <security/pam_modules.h>
 
-#include "awserr.h"
+#include "aws/awserr.h"
 #include "fuzz_common.h"
-#include "ssooidc.h"
-#include "util.h"
+#include "aws/ssooidc.h"
+#include "core/util.h"
 
 static void check_rc(int rc, const struct sso_error *err)
 {

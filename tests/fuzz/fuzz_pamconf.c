@@ -7,7 +7,7 @@
  * types and no include chain; every field fits libpam's line; at most
  * PAMCONF_LINES_MAX lines. */
 #include "fuzz_common.h"
-#include "pamconf.h"
+#include "cmd/pamconf.h"
 
 static unsigned physical_lines(const uint8_t *data, size_t size)
 {

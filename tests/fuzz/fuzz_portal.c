@@ -8,8 +8,8 @@
 #include <security/pam_modules.h>
 
 #include "fuzz_common.h"
-#include "portal.h"
-#include "util.h"
+#include "aws/portal.h"
+#include "core/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -16,7 +16,7 @@
  *   - idempotent: sanitizing the output again (same dstlen, max_chars)
  *     yields the same string. */
 #include "fuzz_common.h"
-#include "sanitize.h"
+#include "core/sanitize.h"
 
 /* The oracle: what must never reach a terminal, written out here on its
  * own (not taken from sanitize.c): C0, DEL, C1, and the invisible and

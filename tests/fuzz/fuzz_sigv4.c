@@ -29,7 +29,7 @@
 #include <openssl/hmac.h>
 
 #include "fuzz_common.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 #define MAX_FUZZ_HEADERS 80 /* beyond the signer's 64, to reach its limit */
 #define AKID "AKIDEXAMPLE"

@@ -16,8 +16,8 @@
  *     AWSReservedSSO_ prefix; -1 leaves session empty. */
 #define _GNU_SOURCE /* memmem */
 #include "fuzz_common.h"
-#include "identity.h"
-#include "sts.h"
+#include "aws/identity.h"
+#include "aws/sts.h"
 
 #define ARN_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:/_+=,.@-"
 #define ACCOUNT "111122223333"

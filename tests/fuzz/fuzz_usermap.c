@@ -12,8 +12,8 @@
  *     (else the whole file is malformed, wherever the line is);
  *   - 1 when some line is exactly "SESSION LOCAL", else 0. */
 #include "fuzz_common.h"
-#include "usermap.h"
-#include "util.h"
+#include "core/usermap.h"
+#include "core/util.h"
 
 #define LINE_MAX_BYTES 512
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "qr.h"
+#include "core/qr.h"
 
 int main(int argc, char **argv)
 {

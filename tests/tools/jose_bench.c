@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "jose.h"
+#include "openid/jose.h"
 
 static double now(void)
 {

@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "cache.h"
+#include "core/cache.h"
 #include "trusted_tmp.h"
 
 #define KEY "https://oidc.eu-west-1.amazonaws.com|eu-west-1|pam_ssooidc"

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "complete_uri.h"
+#include "core/complete_uri.h"
 
 #define URI "https://device.sso.eu-west-1.amazonaws.com/"
 #define CODE "ABCD-EFGH"

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <security/pam_modules.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "trusted_tmp.h"
 
 #define ARGV(...) ((const char *[]){__VA_ARGS__})

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "discovery.h"
-#include "jose.h"
+#include "openid/discovery.h"
+#include "openid/jose.h"
 
 #define S(x) x, strlen(x)
 #define KC "https://kc.example.com/realms/corp"

@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "jose.h"
+#include "openid/jose.h"
 
 #define ISS "https://idp.example.com/realms/corp"
 #define CLIENT "pam-client"

@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pamconf.h"
-#include "pammodule.h"
+#include "cmd/pamconf.h"
+#include "cmd/pammodule.h"
 
 #define SECDIR "/lib/x86_64-linux-gnu/security"
 #define INSTALLED SECDIR "/pam_ssooidc.so"

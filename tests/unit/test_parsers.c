@@ -9,14 +9,14 @@
 #include <security/pam_modules.h>
 #include <string.h>
 
-#include "awserr.h"
-#include "identity.h"
-#include "ssooidc.h"
-#include "outcome.h"
-#include "portal.h"
-#include "sanitize.h"
-#include "sts.h"
-#include "usermap.h"
+#include "aws/awserr.h"
+#include "aws/identity.h"
+#include "aws/ssooidc.h"
+#include "core/outcome.h"
+#include "aws/portal.h"
+#include "core/sanitize.h"
+#include "aws/sts.h"
+#include "core/usermap.h"
 
 #define S(x) x, strlen(x)
 

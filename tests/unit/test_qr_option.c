@@ -15,8 +15,8 @@
 #include <cmocka.h>
 #include <security/pam_modules.h>
 
-#include "config.h"
-#include "qr.h"
+#include "core/config.h"
+#include "core/qr.h"
 
 #define ARGV(...) ((const char *[]){__VA_ARGS__})
 #define NARGS(...) ((int)(sizeof(ARGV(__VA_ARGS__)) / sizeof(const char *)))

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "registration_key.h"
+#include "aws/registration_key.h"
 
 static void stanza(struct cfg *c, const char *ca_file, const char *proxy)
 {

@@ -23,7 +23,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 #define DEFAULT_SUITE_DIR "../shared/testdata/aws4_testsuite"
 #define MAX_CASES         512  /* bounds the on-stack test table */

@@ -11,7 +11,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "source.h"
+#include "core/source.h"
 
 static const char *of(unsigned long ruid, const char *rhost, const char *ruser)
 {

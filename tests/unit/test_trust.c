@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <security/pam_modules.h>
 
-#include "trust.h"
+#include "core/trust.h"
 #include "trusted_tmp.h"
 
 static char top[128]; /* root 0755, under TRUSTED_TMP_BASE */
