@@ -268,5 +268,10 @@ $(BUILD)/tools/jose_bench: tests/tools/jose_bench.c $(LIB_OBJ) $(DEP_HDR)
 $(BUILD)/tools/pwnam_fold.so: tests/tools/pwnam_fold.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -fPIC -shared -o $@ $< -ldl
+# pam_wrapper's start-up, one process at a time (the module tests preload it
+# so that hosts started together never share a /tmp/pam.X directory).
+$(BUILD)/tools/pwrap_serial.so: tests/tools/pwrap_serial.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -fPIC -shared -o $@ $< -ldl
 tools: $(BUILD)/tools/pam_drive $(BUILD)/tools/runstat $(BUILD)/tools/jose_bench \
-       $(BUILD)/tools/pwnam_fold.so
+       $(BUILD)/tools/pwnam_fold.so $(BUILD)/tools/pwrap_serial.so

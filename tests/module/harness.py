@@ -320,6 +320,9 @@ class Host:
         # Before nss_wrapper, so that a shim over getpwnam can chain to it.
         pre += self.preload
         pre += [_lib("libpam_wrapper.so"), _lib("libnss_wrapper.so")]
+        # After pam_wrapper, so that its constructor runs first: pam_wrapper's
+        # start-up one process at a time (tests/tools/pwrap_serial.c).
+        pre.append(os.path.join(ROOT, "build", "tools", "pwrap_serial.so"))
         e = dict(os.environ)
         e.update({
             "LD_PRELOAD": " ".join(pre),

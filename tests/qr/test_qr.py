@@ -65,7 +65,7 @@ def check(cond, desc, diag=None):
 def build(tmp):
     exe = os.path.join(tmp, "qr_print")
     cmd = [os.environ.get("CC", "cc"), "-std=c11", "-O1", "-g", "-D_DEFAULT_SOURCE",
-           *WARN, *SAN, "-I" + os.path.join(ROOT, "pam_ssooidc", "core"), "-o", exe,
+           *WARN, *SAN, "-I" + os.path.join(ROOT, "pam_ssooidc"), "-o", exe,
            os.path.join(ROOT, "tests/qr/qr_print.c"), os.path.join(ROOT, "pam_ssooidc/core/qr.c"),
            "-DHAVE_QRENCODE", "-lqrencode"]
     r = subprocess.run(cmd, capture_output=True, text=True)
