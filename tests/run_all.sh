@@ -3,7 +3,7 @@
 # A suite that exits non-zero without reporting a failure counts as one.
 set -u
 cd "$(dirname "$0")/.."
-export AWS4_TESTSUITE="${AWS4_TESTSUITE:-$PWD/../shared/testdata/aws4_testsuite}"
+export AWS4_TESTSUITE="${AWS4_TESTSUITE:-$PWD/tests/unit/aws4_testsuite}"
 LOGDIR=build/test-logs
 mkdir -p "$LOGDIR"
 passed=0 failed=0 skipped=0
