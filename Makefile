@@ -1,7 +1,9 @@
 # pam_ssooidc - build, test, demo, bench, install. `make help` lists every
 # target, the fragments' (tests/*/*.mk) included.
 #   make          build pam_ssooidc/pam_ssooidc.so and pam_ssooidc_check
-#   make check    all tests (installs missing packages when run as root)
+#   make check    all tests (installs missing packages when run as root);
+#                 SUITES="unit module" runs only those (tests/run_all.sh
+#                 --list names them, tests/README.md describes them)
 #   make install  module, tool, man pages, sample config (DESTDIR honoured);
 #                 make uninstall removes them again
 #   QR=yes|no     build with or without libqrencode (default: yes when
@@ -179,9 +181,31 @@ deps:
 deps-demo:
 	@tests/deps.sh --demo
 
-check: deps
-	@$(MAKE) --no-print-directory all asan unit tools
-	@tests/run_all.sh
+# make check SUITES="unit module" runs only those suites (tests/run_all.sh
+# --list names them; tests/README.md says what each covers) and builds only
+# what they need: CHECK_NEEDS_<suite> below, everything for a suite not
+# named there. An unknown name fails before anything is built.
+SUITES   ?=
+CHECK_ALL    := all asan unit tools
+MODULE_TOOLS := $(BUILD)/tools/pam_drive $(BUILD)/tools/pwnam_fold.so
+CHECK_NEEDS_unit                 := unit
+CHECK_NEEDS_exported-symbols     := all
+CHECK_NEEDS_includes             :=
+CHECK_NEEDS_standin-botocore     :=
+CHECK_NEEDS_module               := all $(MODULE_TOOLS)
+CHECK_NEEDS_module-valgrind      := all $(MODULE_TOOLS)
+CHECK_NEEDS_module-oidc          := all $(MODULE_TOOLS)
+CHECK_NEEDS_module-oidc-valgrind := all $(MODULE_TOOLS)
+CHECK_NEEDS_module-asan          := asan $(MODULE_TOOLS)
+CHECK_NEEDS_module-oidc-asan     := asan $(MODULE_TOOLS)
+CHECK_NEEDS = $(if $(strip $(SUITES)),$(sort $(foreach s,$(SUITES),$(if \
+              $(filter undefined,$(origin CHECK_NEEDS_$(s))),$(CHECK_ALL),$(CHECK_NEEDS_$(s))))),$(CHECK_ALL))
+
+check:
+	@tests/run_all.sh --list $(SUITES) >/dev/null
+	@tests/deps.sh --check
+	@$(if $(strip $(CHECK_NEEDS)),$(MAKE) --no-print-directory $(CHECK_NEEDS))
+	@tests/run_all.sh $(SUITES)
 
 demo: deps-demo
 	@$(MAKE) --no-print-directory all
@@ -238,7 +262,8 @@ help::
 	  install 'module, pam_ssooidc_check, man pages, sample config (DESTDIR honoured)' \
 	  uninstall 'what install put there (an edited config file is kept)' \
 	  clean 'remove $(BUILD)/ and the built files' \
-	  check 'every test suite (tests/run_all.sh); installs missing packages as root' \
+	  check 'every test suite (tests/run_all.sh); installs missing packages as root;' \
+	  '' 'SUITES="unit module": only those (tests/run_all.sh --list)' \
 	  unit 'the cmocka unit tests ($(BUILD)/unit/), ASan+UBSan' \
 	  asan 'the module with ASan+UBSan ($(BUILD)/asan/)' \
 	  tools 'the test tools, fuzzers and helpers the suites use' \
