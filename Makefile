@@ -6,6 +6,9 @@
 #                 --list names them, tests/README.md describes them)
 #   make install  module, tool, man pages, sample config (DESTDIR honoured);
 #                 make uninstall removes them again
+#   make dist     build/dist/pam_ssooidc-VERSION.tar.gz (the tracked files;
+#                 VERSION is set below); make rpm and make deb build the
+#                 packages from it (docs/packages.md)
 #   QR=yes|no     build with or without libqrencode (default: yes when
 #                 pkg-config finds it); without it the qr option is refused
 #   MODULE=PATH BUILD=DIR   build into other places (e.g. a QR=no build
@@ -73,6 +76,11 @@ SSO_LDFLAGS  := -Wl,-z,relro,-z,now -Wl,--as-needed
 ALL_CFLAGS    = $(SSO_CPPFLAGS) $(CPPFLAGS) $(SSO_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS   = $(SSO_LDFLAGS) $(LDFLAGS)
 LDLIBS   := -lpam $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
+
+# The release, in this one place. rpm/pam_ssooidc.spec (Version:) and
+# debian/changelog (the upstream part of the top entry) must say the same:
+# make dist refuses to pack otherwise.
+VERSION  := 0.1.0
 
 MODULE   := pam_ssooidc/pam_ssooidc.so
 CHECK    := pam_ssooidc/pam_ssooidc_check
@@ -253,10 +261,50 @@ $(BUILD)/selinux/pam_ssooidc.pp: selinux/pam_ssooidc.te selinux/pam_ssooidc.fc
 clean:
 	rm -rf $(BUILD) $(MODULE) $(CHECK)
 
+# make dist: $(BUILD)/dist/pam_ssooidc-VERSION.tar.gz, one folder
+# pam_ssooidc-VERSION/ holding the files git tracks (as they are in the work
+# tree), owner root, sorted, dated by the last commit. Left out: .ci/,
+# .gitignore, and debian/, which the Debian package adds to the tarball as
+# its own part (lintian: upstream releases should not carry debian/).
+# Outside git (an unpacked tarball, say) it packs the tree instead, less
+# build output. The RPM (Source0) and the Debian package (its
+# .orig.tar.gz) are built from it.
+DIST     := pam_ssooidc-$(VERSION)
+DIST_TAR := $(BUILD)/dist/$(DIST).tar.gz
+DIST_EXCLUDE := --exclude=./.git --exclude=./.ci --exclude=./.gitignore --exclude=./build \
+                --exclude=./debian --exclude='*.o' --exclude='*.so' --exclude=__pycache__ \
+                --exclude=node_modules --exclude=./pam_ssooidc/pam_ssooidc_check
+.PHONY: dist version-check
+dist: version-check
+	@rm -rf $(BUILD)/dist/stage && mkdir -p $(BUILD)/dist/stage/$(DIST)
+	@if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then \
+	  git ls-files -z | grep -zv '^\.\|^debian/' | xargs -0 sh -c 'for f; do [ -e "$$f" ] || [ -L "$$f" ] && printf "%s\0" "$$f"; done' sh \
+	    | tar -cf - --null -T - | tar -C $(BUILD)/dist/stage/$(DIST) -xf - && \
+	  git log -1 --format=%cI >$(BUILD)/dist/stage/date; \
+	else \
+	  tar -C . $(DIST_EXCLUDE) -cf - . | tar -C $(BUILD)/dist/stage/$(DIST) -xf - && \
+	  date -u -r Makefile +%Y-%m-%dT%H:%M:%SZ >$(BUILD)/dist/stage/date; \
+	fi
+	tar -C $(BUILD)/dist/stage --owner=0 --group=0 --numeric-owner --sort=name \
+	    --mtime="$$(cat $(BUILD)/dist/stage/date)" -cf - $(DIST) | gzip -n -9 >$(DIST_TAR).tmp
+	@mv $(DIST_TAR).tmp $(DIST_TAR) && rm -rf $(BUILD)/dist/stage
+	@echo "$(DIST_TAR)"
+
+# The version of the spec and of debian/changelog is $(VERSION) (an
+# unpacked dist tarball has no debian/: only the spec then).
+version-check:
+	@spec=$$(sed -n 's/^Version:[[:space:]]*//p' rpm/pam_ssooidc.spec); \
+	if [ -e debian/changelog ] || [ -e .git ]; then \
+	  deb=$$(sed -n '1s/^[^ ]* (\([^)]*\)).*/\1/p' debian/changelog); deb=$${deb#*:}; deb=$${deb%-*}; \
+	else deb=$(VERSION); fi; \
+	[ "$$spec" = "$(VERSION)" ] && [ "$$deb" = "$(VERSION)" ] || { \
+	  echo "version mismatch: Makefile VERSION $(VERSION), rpm/pam_ssooidc.spec $$spec, debian/changelog $$deb" >&2; \
+	  exit 1; }
+
 # Every target, the fragments' included: each adds its own lines (help::).
 help::
 	@echo 'Targets (variables: QR=yes|no, MODULE=, BUILD=, CPPFLAGS, CFLAGS, LDFLAGS, DESTDIR, PREFIX,'
-	@echo 'SECDIR, SBINDIR, MANDIR, SYSCONF; see the top of the Makefile):'
+	@echo 'SECDIR, SBINDIR, MANDIR, SYSCONF, SUITES; see the top of the Makefile):'
 	@printf '  %-16s %s\n' \
 	  all 'the module ($(MODULE)) and pam_ssooidc_check (the default)' \
 	  install 'module, pam_ssooidc_check, man pages, sample config (DESTDIR honoured)' \
@@ -270,13 +318,17 @@ help::
 	  demo 'a real login against the local stand-in (AUTO=1: self-approving)' \
 	  bench 'connections, latency, CPU and memory per login' \
 	  selinux 'the SELinux policy module ($(BUILD)/selinux/pam_ssooidc.pp)' \
+	  dist 'the release tarball $(DIST_TAR) (the tracked files)' \
+	  version-check 'the spec and debian/changelog say VERSION ($(VERSION))' \
 	  deps 'install what make check needs (as root; tests/deps.sh)' \
 	  deps-demo 'install what the build and make demo need (tests/deps.sh --demo)' \
 	  build-deps 'say which packages the build lacks (run before compiling)' \
 	  help 'this list'
 
-# Fragments for fuzzing, packaging and end-to-end tests live beside them.
--include $(sort $(wildcard tests/*/*.mk))
+# Fragments for fuzzing, allocation failure, hardening and packaging live
+# beside their tests; each is named, so a missing one stops the build.
+include tests/alloc/alloc.mk tests/fuzz/fuzz.mk tests/hardening/hardening.mk \
+        tests/package/package.mk tests/package/rpm.mk
 
 # Test tools (not part of the module).
 $(BUILD)/tools/pam_drive: tests/tools/pam_drive.c
