@@ -199,6 +199,7 @@ MODULE_TOOLS := $(BUILD)/tools/pam_drive $(BUILD)/tools/pwnam_fold.so
 CHECK_NEEDS_unit                 := unit
 CHECK_NEEDS_exported-symbols     := all
 CHECK_NEEDS_includes             :=
+CHECK_NEEDS_meta                 :=
 CHECK_NEEDS_standin-botocore     :=
 CHECK_NEEDS_module               := all $(MODULE_TOOLS)
 CHECK_NEEDS_module-valgrind      := all $(MODULE_TOOLS)

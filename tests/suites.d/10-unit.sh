@@ -5,6 +5,9 @@
 #   exported-symbols  tests/check_symbols.sh: the module exports only pam_sm_*
 #   includes          tests/check_includes.sh: the include arrows between
 #                     core/, aws/, openid/ and cmd/ go one way
+#   meta              tests/check_meta.sh: the runner (names, unknown names),
+#                     make help, the versions agree, make dist, no path
+#                     outside the repository
 export AWS4_TESTSUITE="${AWS4_TESTSUITE:-$PWD/tests/unit/aws4_testsuite}"
 unit() {
     local rc=0 t
@@ -18,3 +21,4 @@ unit() {
 suite unit unit
 suite exported-symbols tests/check_symbols.sh pam_ssooidc/pam_ssooidc.so
 suite includes tests/check_includes.sh
+suite meta tests/check_meta.sh
