@@ -216,9 +216,14 @@ CHECK_NEEDS_module-oidc-asan     := asan $(MODULE_TOOLS)
 CHECK_NEEDS = $(if $(strip $(SUITES)),$(sort $(foreach s,$(SUITES),$(if \
               $(filter undefined,$(origin CHECK_NEEDS_$(s))),$(CHECK_ALL),$(CHECK_NEEDS_$(s))))),$(CHECK_ALL))
 
+# The packages: the quick suites' set when only those are named
+# (tests/deps.sh --unit), else everything make check needs.
+CHECK_QUICK := unit exported-symbols includes meta
+CHECK_DEPS   = $(if $(and $(strip $(SUITES)),$(if $(filter-out $(CHECK_QUICK),$(SUITES)),,y)),--unit,--check)
+
 check:
 	@tests/run_all.sh --list $(SUITES) >/dev/null
-	@tests/deps.sh --check
+	@tests/deps.sh $(CHECK_DEPS)
 	@$(if $(strip $(CHECK_NEEDS)),$(MAKE) --no-print-directory $(CHECK_NEEDS))
 	@tests/run_all.sh $(SUITES)
 
