@@ -1,9 +1,14 @@
 # pam_ssooidc - build, test, demo, bench, install. `make help` lists every
 # target, the fragments' (tests/*/*.mk) included.
 #   make          build pam_ssooidc/pam_ssooidc.so and pam_ssooidc_check
-#   make check    all tests (installs missing packages when run as root)
+#   make check    all tests (installs missing packages when run as root);
+#                 SUITES="unit module" runs only those (tests/run_all.sh
+#                 --list names them, tests/README.md describes them)
 #   make install  module, tool, man pages, sample config (DESTDIR honoured);
 #                 make uninstall removes them again
+#   make dist     build/dist/pam_ssooidc-VERSION.tar.gz (the tracked files;
+#                 VERSION is set below); make rpm and make deb build the
+#                 packages from it (docs/packages.md)
 #   QR=yes|no     build with or without libqrencode (default: yes when
 #                 pkg-config finds it); without it the qr option is refused
 #   MODULE=PATH BUILD=DIR   build into other places (e.g. a QR=no build
@@ -71,6 +76,11 @@ SSO_LDFLAGS  := -Wl,-z,relro,-z,now -Wl,--as-needed
 ALL_CFLAGS    = $(SSO_CPPFLAGS) $(CPPFLAGS) $(SSO_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS   = $(SSO_LDFLAGS) $(LDFLAGS)
 LDLIBS   := -lpam $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
+
+# The release, in this one place. rpm/pam_ssooidc.spec (Version:) and
+# debian/changelog (the upstream part of the top entry) must say the same:
+# make dist refuses to pack otherwise.
+VERSION  := 0.1.0
 
 MODULE   := pam_ssooidc/pam_ssooidc.so
 CHECK    := pam_ssooidc/pam_ssooidc_check
@@ -179,9 +189,43 @@ deps:
 deps-demo:
 	@tests/deps.sh --demo
 
-check: deps
-	@$(MAKE) --no-print-directory all asan unit tools
-	@tests/run_all.sh
+# make check SUITES="unit module" runs only those suites (tests/run_all.sh
+# --list names them; tests/README.md says what each covers) and builds only
+# what they need: CHECK_NEEDS_<suite> below, everything for a suite not
+# named there. An unknown name fails before anything is built.
+SUITES   ?=
+CHECK_ALL    := all asan unit tools
+MODULE_TOOLS := $(BUILD)/tools/pam_drive $(BUILD)/tools/pwnam_fold.so
+CHECK_NEEDS_unit                 := unit
+CHECK_NEEDS_exported-symbols     := all
+CHECK_NEEDS_includes             :=
+CHECK_NEEDS_meta                 :=
+CHECK_NEEDS_man                  :=
+CHECK_NEEDS_docs                 := all
+CHECK_NEEDS_package              :=
+CHECK_NEEDS_rpm                  :=
+CHECK_NEEDS_selinux              :=
+CHECK_NEEDS_deps                 :=
+CHECK_NEEDS_standin-botocore     :=
+CHECK_NEEDS_module               := all $(MODULE_TOOLS)
+CHECK_NEEDS_module-valgrind      := all $(MODULE_TOOLS)
+CHECK_NEEDS_module-oidc          := all $(MODULE_TOOLS)
+CHECK_NEEDS_module-oidc-valgrind := all $(MODULE_TOOLS)
+CHECK_NEEDS_module-asan          := asan $(MODULE_TOOLS)
+CHECK_NEEDS_module-oidc-asan     := asan $(MODULE_TOOLS)
+CHECK_NEEDS = $(if $(strip $(SUITES)),$(sort $(foreach s,$(SUITES),$(if \
+              $(filter undefined,$(origin CHECK_NEEDS_$(s))),$(CHECK_ALL),$(CHECK_NEEDS_$(s))))),$(CHECK_ALL))
+
+# The packages: the quick suites' set when only those are named
+# (tests/deps.sh --unit), else everything make check needs.
+CHECK_QUICK := unit exported-symbols includes meta
+CHECK_DEPS   = $(if $(and $(strip $(SUITES)),$(if $(filter-out $(CHECK_QUICK),$(SUITES)),,y)),--unit,--check)
+
+check:
+	@tests/run_all.sh --list $(SUITES) >/dev/null
+	@tests/deps.sh $(CHECK_DEPS)
+	@$(if $(strip $(CHECK_NEEDS)),$(MAKE) --no-print-directory $(CHECK_NEEDS))
+	@tests/run_all.sh $(SUITES)
 
 demo: deps-demo
 	@$(MAKE) --no-print-directory all
@@ -229,29 +273,74 @@ $(BUILD)/selinux/pam_ssooidc.pp: selinux/pam_ssooidc.te selinux/pam_ssooidc.fc
 clean:
 	rm -rf $(BUILD) $(MODULE) $(CHECK)
 
+# make dist: $(BUILD)/dist/pam_ssooidc-VERSION.tar.gz, one folder
+# pam_ssooidc-VERSION/ holding the files git tracks (as they are in the work
+# tree), owner root, sorted, dated by the last commit. Left out: .ci/,
+# .gitignore, and debian/, which the Debian package adds to the tarball as
+# its own part (lintian: upstream releases should not carry debian/).
+# Outside git (an unpacked tarball, say) it packs the tree instead, less
+# build output. The RPM (Source0) and the Debian package (its
+# .orig.tar.gz) are built from it.
+DIST     := pam_ssooidc-$(VERSION)
+DIST_TAR := $(BUILD)/dist/$(DIST).tar.gz
+DIST_EXCLUDE := --exclude=./.git --exclude=./.ci --exclude=./.gitignore --exclude=./build \
+                --exclude=./debian --exclude='*.o' --exclude='*.so' --exclude=__pycache__ \
+                --exclude=node_modules --exclude=./pam_ssooidc/pam_ssooidc_check
+.PHONY: dist version-check
+dist: version-check
+	@rm -rf $(BUILD)/dist/stage && mkdir -p $(BUILD)/dist/stage/$(DIST)
+	@if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ]; then \
+	  git ls-files -z | grep -zv '^\.\|^debian/' | xargs -0 sh -c 'for f; do [ -e "$$f" ] || [ -L "$$f" ] && printf "%s\0" "$$f"; done' sh \
+	    | tar -cf - --null -T - | tar -C $(BUILD)/dist/stage/$(DIST) -xf - && \
+	  git log -1 --format=%cI >$(BUILD)/dist/stage/date; \
+	else \
+	  tar -C . $(DIST_EXCLUDE) -cf - . | tar -C $(BUILD)/dist/stage/$(DIST) -xf - && \
+	  date -u -r Makefile +%Y-%m-%dT%H:%M:%SZ >$(BUILD)/dist/stage/date; \
+	fi
+	tar -C $(BUILD)/dist/stage --owner=0 --group=0 --numeric-owner --sort=name \
+	    --mtime="$$(cat $(BUILD)/dist/stage/date)" -cf - $(DIST) | gzip -n -9 >$(DIST_TAR).tmp
+	@mv $(DIST_TAR).tmp $(DIST_TAR) && rm -rf $(BUILD)/dist/stage
+	@echo "$(DIST_TAR)"
+
+# The version of the spec and of debian/changelog is $(VERSION) (an
+# unpacked dist tarball has no debian/: only the spec then).
+version-check:
+	@spec=$$(sed -n 's/^Version:[[:space:]]*//p' rpm/pam_ssooidc.spec); \
+	if [ -e debian/changelog ] || [ -e .git ]; then \
+	  deb=$$(sed -n '1s/^[^ ]* (\([^)]*\)).*/\1/p' debian/changelog); deb=$${deb#*:}; deb=$${deb%-*}; \
+	else deb=$(VERSION); fi; \
+	[ "$$spec" = "$(VERSION)" ] && [ "$$deb" = "$(VERSION)" ] || { \
+	  echo "version mismatch: Makefile VERSION $(VERSION), rpm/pam_ssooidc.spec $$spec, debian/changelog $$deb" >&2; \
+	  exit 1; }
+
 # Every target, the fragments' included: each adds its own lines (help::).
 help::
 	@echo 'Targets (variables: QR=yes|no, MODULE=, BUILD=, CPPFLAGS, CFLAGS, LDFLAGS, DESTDIR, PREFIX,'
-	@echo 'SECDIR, SBINDIR, MANDIR, SYSCONF; see the top of the Makefile):'
+	@echo 'SECDIR, SBINDIR, MANDIR, SYSCONF, SUITES; see the top of the Makefile):'
 	@printf '  %-16s %s\n' \
 	  all 'the module ($(MODULE)) and pam_ssooidc_check (the default)' \
 	  install 'module, pam_ssooidc_check, man pages, sample config (DESTDIR honoured)' \
 	  uninstall 'what install put there (an edited config file is kept)' \
 	  clean 'remove $(BUILD)/ and the built files' \
-	  check 'every test suite (tests/run_all.sh); installs missing packages as root' \
+	  check 'every test suite (tests/run_all.sh); installs missing packages as root;' \
+	  '' 'SUITES="unit module": only those (tests/run_all.sh --list)' \
 	  unit 'the cmocka unit tests ($(BUILD)/unit/), ASan+UBSan' \
 	  asan 'the module with ASan+UBSan ($(BUILD)/asan/)' \
 	  tools 'the test tools, fuzzers and helpers the suites use' \
 	  demo 'a real login against the local stand-in (AUTO=1: self-approving)' \
 	  bench 'connections, latency, CPU and memory per login' \
 	  selinux 'the SELinux policy module ($(BUILD)/selinux/pam_ssooidc.pp)' \
+	  dist 'the release tarball $(DIST_TAR) (the tracked files)' \
+	  version-check 'the spec and debian/changelog say VERSION ($(VERSION))' \
 	  deps 'install what make check needs (as root; tests/deps.sh)' \
 	  deps-demo 'install what the build and make demo need (tests/deps.sh --demo)' \
 	  build-deps 'say which packages the build lacks (run before compiling)' \
 	  help 'this list'
 
-# Fragments for fuzzing, packaging and end-to-end tests live beside them.
--include $(sort $(wildcard tests/*/*.mk))
+# Fragments for fuzzing, allocation failure, hardening and packaging live
+# beside their tests; each is named, so a missing one stops the build.
+include tests/alloc/alloc.mk tests/fuzz/fuzz.mk tests/hardening/hardening.mk \
+        tests/package/package.mk tests/package/rpm.mk
 
 # Test tools (not part of the module).
 $(BUILD)/tools/pam_drive: tests/tools/pam_drive.c

@@ -5,10 +5,13 @@
 #
 #   tests/deps.sh --demo    building the module and `make demo`: compiler,
 #                           libraries, pamtester, pam_wrapper, python3, openssl
-#   tests/deps.sh [--check] everything `make check` needs: the demo's set and
+#   tests/deps.sh --unit    the demo's set and what the quick suites need
+#                           (unit, exported-symbols, includes, meta: cmocka
+#                           and libqrencode); `make check SUITES=unit` uses it
+#   tests/deps.sh [--check] everything `make check` needs: the unit set and
 #                           the rest (test libraries, sshd, sudo, valgrind,
 #                           clang, packaging and SELinux tools)
-#   tests/deps.sh --list [--demo|--check]   print the names, install nothing
+#   tests/deps.sh --list [--demo|--unit|--check]   print the names, install nothing
 #   DEPS_TOOL=apt|dnf    choose the package manager instead of detecting it
 #                        (e.g. DEPS_TOOL=dnf tests/deps.sh --list: the dnf names)
 #
@@ -22,13 +25,15 @@ set_=check list=no
 for arg in "$@"; do
     case "$arg" in
         --demo) set_=demo ;;
+        --unit) set_=unit ;;
         --check) set_=check ;;
         --list) list=yes ;;
-        *) echo "usage: $0 [--demo|--check] [--list]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--demo|--unit|--check] [--list]" >&2; exit 2 ;;
     esac
 done
 
 # set    Debian (apt-get)        Fedora/RHEL/AL2023 (dnf; "-": none, "a,b": two)
+# (each set holds the one before it: demo, unit, check)
 TABLE='
 demo   build-essential         gcc,make
 demo   pkg-config              pkgconf-pkg-config
@@ -41,8 +46,8 @@ demo   libpam-wrapper          pam_wrapper
 demo   libnss-wrapper          nss_wrapper
 demo   python3                 python3
 demo   openssl                 openssl
-check  libqrencode-dev         qrencode-devel
-check  libcmocka-dev           libcmocka-devel
+unit   libqrencode-dev         qrencode-devel
+unit   libcmocka-dev           libcmocka-devel
 check  python3-botocore        python3-botocore
 check  python3-cryptography    python3-cryptography
 check  python3-pil             python3-pillow
@@ -85,9 +90,11 @@ else
     exit 1
 fi
 
-# The names for this system: the demo's set, plus the rest for --check.
+# The names for this system: the demo's set, plus the unit rows for
+# --unit, plus everything for --check.
 pkgs=$(printf '%s\n' "$TABLE" | awk -v set="$set_" -v col="$col" \
-    'NF == 3 && ($1 == "demo" || set == "check") && $col != "-" {gsub(",", " ", $col); print $col}')
+    'NF == 3 && ($1 == "demo" || set == "check" || (set == "unit" && $1 == "unit")) &&
+     $col != "-" {gsub(",", " ", $col); print $col}')
 if [ "$list" = yes ]; then
     printf '%s\n' "$pkgs" | tr ' ' '\n'
     exit 0

@@ -1,13 +1,71 @@
 #!/bin/bash
-# Run every suite, each printing TAP, and finish with "N passed, N failed".
-# A suite that exits non-zero without reporting a failure counts as one.
+# The test runner: runs the suites declared in tests/suites.d/, each printing
+# TAP into build/test-logs/NAME.log, tallies each, and finishes with
+# "N passed, N failed" (", N skipped" when some were). A suite that exits
+# non-zero without reporting a failure counts as one failure. Exit status 0
+# only when nothing failed.
+#
+#   tests/run_all.sh               every suite
+#   tests/run_all.sh NAME...       only these (make check SUITES="NAME...")
+#   tests/run_all.sh --list        the names, in the order they run
+#   tests/run_all.sh --list NAME...  check the names only: fails on an unknown one
+#
+# tests/suites.d/*.sh are sourced in name order; each declares its suites
+# with `suite NAME COMMAND...` (run in turn) or `suite_background NAME
+# COMMAND...` (started at once, beside the others, and tallied at the end).
+# They are read twice: first only to learn the names, then to run the
+# chosen ones, so a file must do nothing but declare (functions and
+# variables for its own commands are fine). tests/README.md lists them.
 set -u
-cd "$(dirname "$0")/.."
-export AWS4_TESTSUITE="${AWS4_TESTSUITE:-$PWD/../shared/testdata/aws4_testsuite}"
+cd "$(dirname "$0")/.." || exit 1
+PY=/usr/bin/python3
 LOGDIR=build/test-logs
+
+# Pass 1: learn the names. `suite` and `suite_background` only record them.
+ALL_NAMES=()
+suite() { ALL_NAMES+=("$1"); }
+suite_background() { ALL_NAMES+=("$1"); }
+load_suites() {
+    local f
+    for f in tests/suites.d/*.sh; do
+        [ -e "$f" ] || continue
+        # shellcheck disable=SC1090
+        . "$f"
+    done
+}
+load_suites
+
+declare -A KNOWN=() CHOSEN=()
+for n in "${ALL_NAMES[@]}"; do KNOWN[$n]=1; done
+
+list=no
+if [ "${1:-}" = --list ]; then
+    list=yes
+    shift
+elif [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
+    sed -n '2,/^set -u$/{/^set -u$/d;s/^# \{0,1\}//;p}' "$0"
+    exit 0
+fi
+unknown=()
+for n in "$@"; do
+    if [ -n "${KNOWN[$n]:-}" ]; then CHOSEN[$n]=1; else unknown+=("$n"); fi
+done
+if [ "${#unknown[@]}" -gt 0 ]; then
+    echo "run_all.sh: no such suite: ${unknown[*]}" >&2
+    echo "the suites are: ${ALL_NAMES[*]}" >&2
+    exit 2
+fi
+if [ "$list" = yes ]; then
+    for n in "${ALL_NAMES[@]}"; do
+        if [ $# -eq 0 ] || [ -n "${CHOSEN[$n]:-}" ]; then echo "$n"; fi
+    done
+    exit 0
+fi
+# No names: every suite.
+chosen() { [ "${#CHOSEN[@]}" -eq 0 ] || [ -n "${CHOSEN[$1]:-}" ]; }
+
 mkdir -p "$LOGDIR"
 passed=0 failed=0 skipped=0
-PY=/usr/bin/python3
 
 # Count one suite's TAP log: ok / not ok / skips, and a non-zero exit that
 # reported no failure counts as one.
@@ -32,8 +90,10 @@ tally() { # tally NAME RC SECONDS
     passed=$((passed + ok)) failed=$((failed + nok)) skipped=$((skipped + skip))
 }
 
+# Pass 2: run the chosen suites.
 suite() { # suite NAME COMMAND...
     local name=$1; shift
+    chosen "$name" || return 0
     local t0=$SECONDS
     "$@" >"$LOGDIR/$name.log" 2>&1
     tally "$name" $? $((SECONDS - t0))
@@ -45,45 +105,20 @@ suite() { # suite NAME COMMAND...
 BG_NAMES=() BG_PIDS=() BG_T0S=()
 suite_background() { # suite_background NAME COMMAND...
     local name=$1; shift
+    chosen "$name" || return 0
     BG_NAMES+=("$name") BG_T0S+=("$SECONDS")
     "$@" >"$LOGDIR/$name.log" 2>&1 &
     BG_PIDS+=($!)
 }
 
-unit() {
-    local rc=0
-    for t in build/unit/test_*; do
-        [ -x "$t" ] || continue
-        echo "# $t"
-        CMOCKA_MESSAGE_OUTPUT=TAP "$t" || rc=1
-    done
-    return $rc
-}
-
-suite_background module-valgrind "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so \
-    --wrap valgrind --jobs 4
-suite_background module-oidc-valgrind "$PY" tests/module/test_module_oidc.py \
-    pam_ssooidc/pam_ssooidc.so --wrap valgrind --jobs 4
-suite unit unit
-suite exported-symbols tests/check_symbols.sh pam_ssooidc/pam_ssooidc.so
-suite standin-botocore "$PY" tests/standin/test_botocore.py
-suite module "$PY" tests/module/test_module.py pam_ssooidc/pam_ssooidc.so --jobs 8
-suite module-asan "$PY" tests/module/test_module.py build/asan/pam_ssooidc.so --wrap asan --jobs 8
-
-# Further suites (end-to-end, packaging, hardening) live in tests/suites.d/,
-# one file each, run in name order; each calls `suite NAME COMMAND...`.
-for f in tests/suites.d/*.sh; do
-    [ -e "$f" ] || continue
-    # shellcheck disable=SC1090
-    . "$f"
-done
+load_suites
 
 for i in "${!BG_PIDS[@]}"; do
     wait "${BG_PIDS[$i]}"
     tally "${BG_NAMES[$i]}" $? $((SECONDS - BG_T0S[i]))
 done
 
-"$PY" -c 'import sys; sys.path.insert(0, "tests/module"); import harness; harness.cleanup_pam_wrapper_dirs()' 
+"$PY" -c 'import sys; sys.path.insert(0, "tests/module"); import harness; harness.cleanup_pam_wrapper_dirs()'
 echo
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"

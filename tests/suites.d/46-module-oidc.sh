@@ -6,8 +6,8 @@
 # the good paths, client authentication, key rotation, the document cache
 # and configuration refusals (tests/module/test_module_oidc.py). Plain and
 # ASan about 55 s each with 8 jobs on two cores; the valgrind run (a fixed
-# sample of each matrix) starts in the background from tests/run_all.sh,
-# beside the AWS one. Needs pamtester, pam_wrapper, nss_wrapper,
+# sample of each matrix) starts earlier, in the background
+# (05-module-valgrind.sh), beside the AWS one. Needs pamtester, pam_wrapper, nss_wrapper,
 # python3-cryptography and valgrind (tests/deps.sh).
 # Sourced by tests/run_all.sh, which defines `suite` and $PY.
 suite module-oidc "$PY" tests/module/test_module_oidc.py pam_ssooidc/pam_ssooidc.so --jobs 8

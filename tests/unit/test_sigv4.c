@@ -1,6 +1,6 @@
 /* test_sigv4.c - sigv4.c against AWS's SigV4 test suite, plus our own cases.
  *
- * The suite lives in $AWS4_TESTSUITE, else ../shared/testdata/aws4_testsuite
+ * The suite lives in $AWS4_TESTSUITE, else tests/unit/aws4_testsuite
  * relative to the working directory (the repo root). Its case directories are
  * discovered at run time and each becomes one cmocka test, so a case added to
  * or missing from the suite shows up in the output instead of going unseen. */
@@ -25,7 +25,7 @@
 
 #include "aws/sigv4.h"
 
-#define DEFAULT_SUITE_DIR "../shared/testdata/aws4_testsuite"
+#define DEFAULT_SUITE_DIR "tests/unit/aws4_testsuite"
 #define MAX_CASES         512  /* bounds the on-stack test table */
 #define MAX_DEPTH         4    /* the suite nests one level; guards loops */
 #define MAX_FILE_SIZE     (1024 * 1024)

@@ -1,0 +1,5 @@
+# The IAM Identity Center stand-in (tests/standin/standin.py) against
+# botocore's own request and response handling: what the module's tests
+# rely on answers as AWS does. Needs python3-botocore.
+# Sourced by tests/run_all.sh, which defines `suite` and $PY.
+suite standin-botocore "$PY" tests/standin/test_botocore.py
