@@ -195,7 +195,7 @@ deps-demo:
 # named there. An unknown name fails before anything is built.
 SUITES   ?=
 CHECK_ALL    := all asan unit tools
-MODULE_TOOLS := $(BUILD)/tools/pam_drive $(BUILD)/tools/pwnam_fold.so
+MODULE_TOOLS := $(BUILD)/tools/pam_drive $(BUILD)/tools/pwnam_fold.so $(BUILD)/tools/pwrap_serial.so
 CHECK_NEEDS_unit                 := unit
 CHECK_NEEDS_exported-symbols     := all
 CHECK_NEEDS_includes             :=
