@@ -74,7 +74,7 @@ int portal_role_credentials(struct http_client *h, const struct cfg *c, const ch
         rc = portal_parse_credentials(resp.body, resp.body_len, out, err);
     } else {
         struct aws_error aerr;
-        aws_error_decode(resp.error_type, resp.body, resp.body_len, &aerr);
+        aws_error_decode(aws_error_type(&resp), resp.body, resp.body_len, &aerr);
         rc = portal_error(c, role, resp.status, &aerr, err);
     }
     http_response_free(&resp);

@@ -94,6 +94,7 @@ static int aws_open(struct provider_ctx *p)
     if (!s)
         return sso_fail(p->err, PAM_BUF_ERR, "out of memory");
     p->state = s;
+    http_keep_headers(p->http, aws_kept_headers, AWS_HDR_COUNT);
     http_set_retry_classifier(p->http, aws_throttled);
     return registration(p, s, NULL);
 }

@@ -87,7 +87,7 @@ static int ssooidc_call(struct http_client *h, const struct cfg *c, const char *
         return rc;
     if (resp->status == 200)
         return PAM_SUCCESS;
-    aws_error_decode(resp->error_type, resp->body, resp->body_len, aerr);
+    aws_error_decode(aws_error_type(resp), resp->body, resp->body_len, aerr);
     long status = resp->status;
     bool throttled = aws_throttled(resp);
     http_response_free(resp);
