@@ -2,14 +2,16 @@
  *
  * One small table of functions per provider, as curl's vtls/ keeps one per
  * TLS backend: AWS IAM Identity Center (aws/provider_aws.c) and any OpenID
- * provider with the device grant (openid/provider_openid.c). The login
- * (pam_ssooidc.c, core/flow.c) drives them in this order:
+ * provider with the device grant (openid/provider_openid.c). Each owns its
+ * options (aws/aws_config.h, openid/openid_config.h: the rows core's parser
+ * fills into the provider's part of the configuration, settings.h). The
+ * login (pam_ssooidc.c, core/flow.c) drives them in this order:
  *
- *   validate -> open -> start -> poll ... -> identify -> close
+ *   configure -> open -> start -> poll ... -> identify -> close
  *
- * and everything else - HTTP with its retries, the file store, the
- * conversation, the polling rules, max_pending, the mapping of the approver
- * to the local user - is shared core. */
+ * and everything else - option parsing, HTTP with its retries, the file
+ * store, the conversation, the polling rules, max_pending, the mapping of
+ * the approver to the local user - is shared core, which knows no provider. */
 #ifndef SSO_PROVIDER_H
 #define SSO_PROVIDER_H
 
@@ -26,7 +28,8 @@
  * freed by close. */
 struct provider_ctx {
     pam_handle_t *pamh; /* for syslog notices (NULL in pam_ssooidc_check) */
-    const struct cfg *cfg;
+    const struct cfg *cfg; /* the shared options */
+    const void *part;      /* the provider's own (struct aws_cfg, struct openid_cfg) */
     struct http_client *http;
     struct sso_error *err;
     void *state;
@@ -37,9 +40,15 @@ struct provider {
     const char *name;  /* for logs and pam_ssooidc_check: "aws", "openid" */
     const char *title; /* the device text's first line */
     const char *where; /* where the person approves: "a browser where you are ..." */
-    /* Checks of the configuration only this provider can make (before
-     * anything is sent): PAM_SUCCESS or PAM_SERVICE_ERR. */
-    int (*validate)(const struct cfg *c, struct sso_error *err);
+    /* Its own options: rows (core/config_values.h) with offsets into its
+     * part of the configuration. */
+    const struct opt *options;
+    size_t n_options;
+    /* Called right after the options load, when this provider is the one
+     * selected (before anything is sent): derives its defaults and checks
+     * its values and its identity policy (CFG_PARTIAL: a fragment, only
+     * contradictions). PAM_SUCCESS or PAM_SERVICE_ERR. */
+    int (*configure)(const struct cfg *c, void *part, unsigned flags, struct sso_error *err);
     /* Ready the client: the registration (AWS), the discovery document and
      * the client secret (OpenID). */
     int (*open)(struct provider_ctx *p);
@@ -63,9 +72,6 @@ struct provider {
 
 extern const struct provider provider_aws;
 extern const struct provider provider_openid;
-
-/* The provider the configuration selects: issuer -> OpenID, else AWS. */
-const struct provider *provider_select(const struct cfg *c);
 
 /* A syslog line for the provider's notices (none without a PAM handle, as
  * in pam_ssooidc_check; LOG_DEBUG ones only with debug). */

@@ -10,6 +10,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "aws/aws_config.h"
 #include "aws/awserr.h"
 #include "core/cache.h"
 #include "aws/identity.h"
@@ -50,7 +51,7 @@ static int registration(struct provider_ctx *p, struct aws_state *s, const char 
     struct cache cache;
     struct sso_error why = SSO_ERROR_INIT, lockerr = SSO_ERROR_INIT;
     char key[AWS_REGISTRATION_KEY_MAX];
-    int rc = aws_registration_key(c, key, sizeof(key), p->err);
+    int rc = aws_registration_key(c, p->part, key, sizeof(key), p->err);
     if (rc != PAM_SUCCESS)
         return rc;
     rc = cache_open_unlocked(&cache, c->cache_dir, key, p->err);
@@ -75,17 +76,11 @@ static int registration(struct provider_ctx *p, struct aws_state *s, const char 
         cache_close(&cache);
         return PAM_SUCCESS;
     }
-    rc = ssooidc_register(p->http, c, &s->reg, p->err);
+    rc = ssooidc_register(p->http, p->part, &s->reg, p->err);
     if (rc == PAM_SUCCESS && locked && cache_store(&cache, &s->reg, &why) != PAM_SUCCESS)
         provider_log(p, LOG_WARNING, "registration not cached: %s", why.msg);
     cache_close(&cache);
     return rc;
-}
-
-static int aws_validate(const struct cfg *c, struct sso_error *err)
-{
-    (void)c, (void)err; /* config.c checks the AWS options */
-    return PAM_SUCCESS;
 }
 
 static int aws_open(struct provider_ctx *p)
@@ -115,20 +110,20 @@ static int aws_renew(struct provider_ctx *p)
 static int aws_start(struct provider_ctx *p, struct device_auth *dev)
 {
     struct aws_state *s = p->state;
-    return ssooidc_start(p->http, p->cfg, &s->reg, dev, p->err);
+    return ssooidc_start(p->http, p->part, &s->reg, dev, p->err);
 }
 
 static int aws_poll(struct provider_ctx *p, const struct device_auth *dev,
                     enum poll_result *result)
 {
     struct aws_state *s = p->state;
-    return ssooidc_poll(p->http, p->cfg, &s->reg, dev, result, &s->token, p->err);
+    return ssooidc_poll(p->http, p->part, &s->reg, dev, result, &s->token, p->err);
 }
 
 static int aws_identify(struct provider_ctx *p, char *approver, size_t len)
 {
     struct aws_state *s = p->state;
-    return identity_approver(p->http, p->cfg, &s->token, approver, len, p->err);
+    return identity_approver(p->http, p->part, &s->token, approver, len, p->err);
 }
 
 static void aws_close(struct provider_ctx *p)
@@ -144,7 +139,9 @@ const struct provider provider_aws = {
     .name = "aws",
     .title = "Sign in with AWS IAM Identity Center.",
     .where = "a browser where you are signed in to the access portal",
-    .validate = aws_validate,
+    .options = aws_options,
+    .n_options = AWS_OPTION_COUNT,
+    .configure = aws_configure,
     .open = aws_open,
     .start = aws_start,
     .poll = aws_poll,

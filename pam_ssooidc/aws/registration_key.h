@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "aws/aws_config.h"
 #include "core/config.h"
 #include "core/util.h"
 
@@ -23,6 +24,7 @@
  * always enough for a parsed configuration). PAM_SUCCESS, or
  * PAM_SERVICE_ERR when it does not fit or a value holds the separator (a
  * newline): two configurations must never share a key by accident. */
-int aws_registration_key(const struct cfg *c, char *out, size_t len, struct sso_error *err);
+int aws_registration_key(const struct cfg *c, const struct aws_cfg *a, char *out, size_t len,
+                         struct sso_error *err);
 
 #endif

@@ -67,7 +67,7 @@ static const char *const json_headers[] = {"Content-Type: application/json",
  * holds a 200 answer; on any other code it has been freed. With `transient`
  * (polling) the call is made once, and *transient says whether a failure
  * was of the kind a later poll may not meet again. */
-static int ssooidc_call(struct http_client *h, const struct cfg *c, const char *what,
+static int ssooidc_call(struct http_client *h, const struct aws_cfg *c, const char *what,
                      const char *path, struct body *b, struct http_response *resp,
                      struct aws_error *aerr, bool *transient, struct sso_error *err)
 {
@@ -109,7 +109,7 @@ static int unexpected_error(const char *what, const struct aws_error *aerr, stru
     return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: service answered %s", what, aerr->type);
 }
 
-int ssooidc_register(struct http_client *h, const struct cfg *c, struct client_registration *out,
+int ssooidc_register(struct http_client *h, const struct aws_cfg *c, struct client_registration *out,
                   struct sso_error *err)
 {
     struct body b;
@@ -128,7 +128,7 @@ int ssooidc_register(struct http_client *h, const struct cfg *c, struct client_r
     return rc;
 }
 
-int ssooidc_start(struct http_client *h, const struct cfg *c, const struct client_registration *reg,
+int ssooidc_start(struct http_client *h, const struct aws_cfg *c, const struct client_registration *reg,
                struct device_auth *out, struct sso_error *err)
 {
     struct body b;
@@ -170,7 +170,7 @@ static int poll_error(const struct aws_error *aerr, enum poll_result *result,
     return unexpected_error("CreateToken", aerr, err);
 }
 
-int ssooidc_poll(struct http_client *h, const struct cfg *c, const struct client_registration *reg,
+int ssooidc_poll(struct http_client *h, const struct aws_cfg *c, const struct client_registration *reg,
               const struct device_auth *dev, enum poll_result *result,
               struct ssooidc_token *token, struct sso_error *err)
 {

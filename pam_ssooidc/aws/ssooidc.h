@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "core/cache.h"
-#include "core/config.h"
+#include "aws/aws_config.h"
 #include "core/device.h"
 #include "core/http.h"
 #include "core/util.h"
@@ -21,11 +21,11 @@ struct ssooidc_token {
  *  - PAM_CRED_EXPIRED: InvalidClientException (caller may re-register once).
  * Register and start retry transient failures (retry.h); a poll is made
  * once, and a transient failure is POLL_FAILED with PAM_SUCCESS. */
-int ssooidc_register(struct http_client *h, const struct cfg *c, struct client_registration *out,
+int ssooidc_register(struct http_client *h, const struct aws_cfg *c, struct client_registration *out,
                   struct sso_error *err);
-int ssooidc_start(struct http_client *h, const struct cfg *c, const struct client_registration *reg,
+int ssooidc_start(struct http_client *h, const struct aws_cfg *c, const struct client_registration *reg,
                struct device_auth *out, struct sso_error *err);
-int ssooidc_poll(struct http_client *h, const struct cfg *c, const struct client_registration *reg,
+int ssooidc_poll(struct http_client *h, const struct aws_cfg *c, const struct client_registration *reg,
               const struct device_auth *dev, enum poll_result *result,
               struct ssooidc_token *token, struct sso_error *err);
 

@@ -45,6 +45,7 @@
 #include "core/outcome.h"
 #include "cmd/pam_users.h"
 #include "provider.h"
+#include "settings.h"
 #include "aws/registration_key.h"
 #include "core/trust.h"
 #include "core/usermap.h"
@@ -99,24 +100,25 @@ static const char *source_text(const struct cfg_trace *t, size_t i, const char *
     return "default";
 }
 
-static void print_config(struct report *r, json_t *out, const struct cfg *c,
+static void print_config(struct report *r, json_t *out, const struct settings *s,
                          const struct cfg_trace *t)
 {
+    const struct cfg *c = &s->common;
     json_t *arr = json_array();
     if (!r->json)
         printf("effective configuration (%s):\n", c->conf_path);
-    for (size_t i = 0; i < cfg_option_count(); i++) {
-        if (!cfg_option_applies(c, i)) /* the other provider's */
+    for (size_t i = 0; i < settings_option_count(); i++) {
+        if (!settings_option_applies(s, i)) /* the other provider's */
             continue;
         char value[CFG_URL_MAX + 8], src[CFG_PATH_MAX + 16];
-        cfg_option_text(c, i, value, sizeof(value));
+        settings_option_text(s, i, value, sizeof(value));
         const char *from = source_text(t, i, c->conf_path, src, sizeof(src));
         if (r->json)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "option",
-                                                 cfg_option_name(i), "value", value, "from",
+                                                 settings_option_name(i), "value", value, "from",
                                                  from));
         else
-            printf("  %-29s = %-44s (%s)\n", cfg_option_name(i), value[0] ? value : "\"\"",
+            printf("  %-29s = %-44s (%s)\n", settings_option_name(i), value[0] ? value : "\"\"",
                    from);
     }
     if (r->json)
@@ -192,14 +194,15 @@ static bool check_cache_dir(struct report *r, const struct cfg *c)
     return true;
 }
 
-static void check_paths(struct report *r, const struct cfg *c, bool explicit_conf,
+static void check_paths(struct report *r, const struct settings *s, bool explicit_conf,
                         bool *cache_ok)
 {
+    const struct cfg *c = &s->common;
     check_file(r, "config file", c->conf_path, explicit_conf);
     if (c->ca_file[0])
         check_file(r, "ca_file", c->ca_file, true);
-    if (c->client_secret_file[0]) /* its mode is the provider's check (check_openid) */
-        check_file(r, "client_secret_file", c->client_secret_file, true);
+    if (s->openid.client_secret_file[0]) /* its mode is the provider's check (check_openid) */
+        check_file(r, "client_secret_file", s->openid.client_secret_file, true);
     if (c->user_map[0]) {
         struct usermap map;
         struct sso_error err = SSO_ERROR_INIT;
@@ -216,13 +219,14 @@ static void check_paths(struct report *r, const struct cfg *c, bool explicit_con
 
 /* ------------------------------------------------------- registration */
 
-static void check_registration(struct report *r, const struct cfg *c)
+static void check_registration(struct report *r, const struct settings *s)
 {
+    const struct cfg *c = &s->common;
     char key[AWS_REGISTRATION_KEY_MAX];
     struct cache cache;
     struct client_registration reg;
     struct sso_error err = SSO_ERROR_INIT;
-    if (aws_registration_key(c, key, sizeof(key), &err) != PAM_SUCCESS ||
+    if (aws_registration_key(c, &s->aws, key, sizeof(key), &err) != PAM_SUCCESS ||
         cache_open_unlocked(&cache, c->cache_dir, key, &err) != PAM_SUCCESS) {
         finding(r, ST_FAIL, "registration", "%s", err.msg);
         return;
@@ -352,14 +356,14 @@ static time_t http_date(const char *s)
 
 /* AWS: STS refuses a signature more than 900 s off. OpenID: an ID token is
  * refused when its times are more than the leeway (60 s) off ours. */
-static void check_skew(struct report *r, const struct cfg *c, const char *date)
+static void check_skew(struct report *r, const struct settings *s, const char *date)
 {
     time_t theirs = http_date(date), ours = time(NULL);
     if (theirs < 0) {
         finding(r, ST_INFO, "clock", "the service sent no usable Date header");
         return;
     }
-    bool openid = cfg_is_openid(c);
+    bool openid = provider_select(s) == &provider_openid;
     long fail = openid ? 60 : 900, warn = openid ? 30 : 300;
     long skew = (long)(theirs - ours);
     long a = skew < 0 ? -skew : skew;
@@ -376,17 +380,19 @@ struct endpoint {
     const char *name, *url;
 };
 
-static void check_endpoints(struct report *r, const struct cfg *c)
+static void check_endpoints(struct report *r, const struct settings *s)
 {
+    const struct cfg *c = &s->common;
     const struct endpoint aws[] = {
-        {"oidc_endpoint", c->oidc_endpoint},
-        {"portal_endpoint", c->portal_endpoint},
-        {"sts_endpoint", c->sts_endpoint},
+        {"oidc_endpoint", s->aws.oidc_endpoint},
+        {"portal_endpoint", s->aws.portal_endpoint},
+        {"sts_endpoint", s->aws.sts_endpoint},
     };
-    const struct endpoint openid[] = {{"issuer", c->issuer}};
+    const struct endpoint openid[] = {{"issuer", s->openid.issuer}};
     enum { MAX_EPS = 3 };
-    const struct endpoint *eps = cfg_is_openid(c) ? openid : aws;
-    size_t N = cfg_is_openid(c) ? 1 : 3;
+    bool is_openid = provider_select(s) == &provider_openid;
+    const struct endpoint *eps = is_openid ? openid : aws;
+    size_t N = is_openid ? 1 : 3;
     bool reached[MAX_EPS];
     /* Name resolution and TCP first: they need no trust, so a bad ca_file
      * does not hide a dead endpoint. Through a proxy, the proxy is what
@@ -426,7 +432,7 @@ static void check_endpoints(struct report *r, const struct cfg *c)
     }
     http_close(h);
     if (date[0])
-        check_skew(r, c, date);
+        check_skew(r, s, date);
     else
         finding(r, ST_INFO, "clock", "not checked: no endpoint answered");
 }
@@ -437,24 +443,22 @@ static void check_endpoints(struct report *r, const struct cfg *c)
  * provider's own open): the client secret, the discovery document with its
  * issuer, the endpoints and client authentication, the JWKS. Both
  * documents are fetched afresh (and stored for the next login). */
-static void check_openid(struct report *r, const struct cfg *c)
+static void check_openid(struct report *r, const struct settings *s)
 {
-    const struct provider *prov = provider_select(c);
+    const struct cfg *c = &s->common;
+    const struct provider *prov = provider_select(s);
     struct http_client *h = NULL;
     struct sso_error err = SSO_ERROR_INIT;
-    if (prov->validate(c, &err) != PAM_SUCCESS) {
-        finding(r, ST_FAIL, "provider", "%s", err.msg);
-        return;
-    }
     if (http_open(&h, c, &err) != PAM_SUCCESS) {
         finding(r, ST_FAIL, "provider", "not checked: %s", err.msg);
         return;
     }
     http_set_retry(h, 0, sso_monotonic() + 2.0 * (double)c->http_timeout);
-    struct provider_ctx ctx = {NULL, c, h, &err, NULL, true};
+    struct provider_ctx ctx = {NULL, c, settings_part(s, prov), h, &err, NULL, true};
     if (prov->open(&ctx) == PAM_SUCCESS)
         finding(r, ST_OK, "provider", "discovery document of %s, client %s%s and JWKS ready",
-                c->issuer, c->client_id, c->client_secret_file[0] ? " (with secret)" : "");
+                s->openid.issuer, s->openid.client_id,
+                s->openid.client_secret_file[0] ? " (with secret)" : "");
     else
         finding(r, ST_FAIL, "provider", "%s", err.msg);
     prov->close(&ctx);
@@ -580,32 +584,25 @@ int main(int argc, char **argv)
     json_t *out = json_object();
     r.findings = json_array();
 
-    struct cfg c;
+    struct settings s;
     struct cfg_trace trace;
     struct sso_error err = SSO_ERROR_INIT;
-    int rc = cfg_load_traced(&c, nargs, args, fragment ? CFG_PARTIAL : 0, &trace, &err);
+    int rc = settings_load_traced(&s, nargs, args, fragment ? CFG_PARTIAL : 0, &trace, &err);
     if (rc != PAM_SUCCESS) {
         finding(&r, ST_FAIL, "configuration", "%s", err.msg);
     } else {
-        print_config(&r, out, &c, &trace);
-        /* What only the provider can judge (id_token_algs), checked before a
-         * login would send anything: a fragment without start_url may be
-         * for either, so the OpenID checks apply to it. */
-        const struct provider *prov = fragment && !c.start_url[0] ? &provider_openid
-                                                                   : provider_select(&c);
-        if (prov->validate(&c, &err) != PAM_SUCCESS)
-            finding(&r, ST_FAIL, "configuration", "%s", err.msg);
-        else
-            finding(&r, ST_OK, "configuration", "loaded without errors%s",
-                    fragment ? " (as a fragment)" : "");
+        bool openid = provider_select(&s) == &provider_openid;
+        print_config(&r, out, &s, &trace);
+        finding(&r, ST_OK, "configuration", "loaded without errors%s",
+                fragment ? " (as a fragment)" : "");
         if (!fragment) {
             bool cache_ok = false;
-            check_paths(&r, &c, explicit_conf, &cache_ok);
-            if (cache_ok && !cfg_is_openid(&c))
-                check_registration(&r, &c);
-            check_endpoints(&r, &c);
-            if (cfg_is_openid(&c)) /* creates cache_dir if missing, as a login would */
-                check_openid(&r, &c);
+            check_paths(&r, &s, explicit_conf, &cache_ok);
+            if (cache_ok && !openid)
+                check_registration(&r, &s);
+            check_endpoints(&r, &s);
+            if (openid) /* creates cache_dir if missing, as a login would */
+                check_openid(&r, &s);
         }
     }
     int verdict = -1;
