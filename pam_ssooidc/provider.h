@@ -36,6 +36,22 @@ struct provider_ctx {
     bool refresh; /* pam_ssooidc_check: fetch every document afresh */
 };
 
+/* What pam_ssooidc_check asks a provider; a login never does. A finding
+ * goes to `finding` (status, the check's name, one line of detail). */
+enum provider_status { PROVIDER_OK, PROVIDER_INFO, PROVIDER_WARN, PROVIDER_FAIL };
+struct provider_report {
+    void (*finding)(void *ctx, enum provider_status st, const char *check, const char *detail);
+    void *ctx;
+};
+/* A place the provider reaches: an endpoint (base URL) or a file (path),
+ * named by the option that sets it. */
+struct provider_place {
+    const char *name;
+    const char *where;
+    bool clock; /* an endpoint whose Date the clock check prefers */
+};
+#define PROVIDER_PLACES_MAX 3
+
 struct provider {
     const char *name;  /* for logs and pam_ssooidc_check: "aws", "openid" */
     const char *title; /* the device text's first line */
@@ -68,6 +84,25 @@ struct provider {
      * verified ID token is the proof that anyone approved at all. */
     bool identify_always;
     void (*close)(struct provider_ctx *p);
+
+    /* ---- pam_ssooidc_check ---- */
+    /* The endpoints a login reaches, and the files it reads on a trusted
+     * path besides the shared ones: how many were written to out (at most
+     * PROVIDER_PLACES_MAX). */
+    size_t (*endpoints)(const void *part, struct provider_place *out);
+    size_t (*files)(const void *part, struct provider_place *out);
+    /* How far this host's clock may be off the service's before
+     * `clock_judge` refuses what it signs or is sent (clock_fail seconds),
+     * or a warning is due (clock_warn). */
+    long clock_fail, clock_warn;
+    const char *clock_judge;
+    /* When cache_dir is usable: what the provider keeps there, read as a
+     * login would (NULL: nothing before it is opened). */
+    void (*check_stored)(const struct cfg *c, const void *part, const struct provider_report *r);
+    /* After the endpoints: whether pam_ssooidc_check opens the provider as
+     * a login does (with refresh), and what is then ready, in words (NULL:
+     * it is not opened). */
+    void (*ready_text)(const void *part, char *buf, size_t len);
 };
 
 extern const struct provider provider_aws;

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "core/cache.h"
+#include "aws/registration.h"
 #include "aws/aws_config.h"
 #include "core/device.h"
 #include "core/http.h"

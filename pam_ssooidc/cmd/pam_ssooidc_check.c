@@ -38,7 +38,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/cache.h"
 #include "core/store.h"
 #include "core/config.h"
 #include "core/http.h"
@@ -46,7 +45,6 @@
 #include "cmd/pam_users.h"
 #include "provider.h"
 #include "settings.h"
-#include "aws/registration_key.h"
 #include "core/trust.h"
 #include "core/usermap.h"
 
@@ -201,8 +199,11 @@ static void check_paths(struct report *r, const struct settings *s, bool explici
     check_file(r, "config file", c->conf_path, explicit_conf);
     if (c->ca_file[0])
         check_file(r, "ca_file", c->ca_file, true);
-    if (s->openid.client_secret_file[0]) /* its mode is the provider's check (check_openid) */
-        check_file(r, "client_secret_file", s->openid.client_secret_file, true);
+    const struct provider *prov = provider_select(s);
+    struct provider_place files[PROVIDER_PLACES_MAX];
+    size_t n = prov->files(settings_part(s, prov), files);
+    for (size_t i = 0; i < n; i++) /* their own stricter rules are the provider's (its open) */
+        check_file(r, files[i].name, files[i].where, true);
     if (c->user_map[0]) {
         struct usermap map;
         struct sso_error err = SSO_ERROR_INIT;
@@ -217,39 +218,23 @@ static void check_paths(struct report *r, const struct settings *s, bool explici
     *cache_ok = check_cache_dir(r, c);
 }
 
-/* ------------------------------------------------------- registration */
+/* ------------------------------------------------------- the provider's */
 
-static void check_registration(struct report *r, const struct settings *s)
+static void provider_finding(void *ctx, enum provider_status st, const char *check,
+                             const char *detail)
 {
-    const struct cfg *c = &s->common;
-    char key[AWS_REGISTRATION_KEY_MAX];
-    struct cache cache;
-    struct client_registration reg;
-    struct sso_error err = SSO_ERROR_INIT;
-    if (aws_registration_key(c, &s->aws, key, sizeof(key), &err) != PAM_SUCCESS ||
-        cache_open_unlocked(&cache, c->cache_dir, key, &err) != PAM_SUCCESS) {
-        finding(r, ST_FAIL, "registration", "%s", err.msg);
-        return;
-    }
-    time_t now = time(NULL);
-    int rc = cache_load(&cache, (int64_t)now, 0, &reg, &err);
-    cache_close(&cache);
-    if (rc != PAM_SUCCESS) {
-        bool none = strstr(err.msg, "no cached registration") != NULL;
-        finding(r, none ? ST_INFO : ST_WARN, "registration", "%s%s", err.msg,
-                none ? " (normal on a new host: the first login registers)"
-                     : " (the next login registers again)");
-        return;
-    }
-    char when[64], id[16];
-    time_t exp = (time_t)reg.expires_at;
-    struct tm tm;
-    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime_r(&exp, &tm));
-    snprintf(id, sizeof(id), "%.8s", reg.client_id); /* a prefix; never the secret */
-    long days = (long)((reg.expires_at - (int64_t)now) / 86400);
-    finding(r, ST_OK, "registration", "client id %s... valid until %s (%ld days)%s", id, when,
-            days, days < 1 ? "; it is renewed at the next login" : "");
-    sso_cleanse(&reg, sizeof(reg));
+    static const enum status of[] = {[PROVIDER_OK] = ST_OK, [PROVIDER_INFO] = ST_INFO,
+                                     [PROVIDER_WARN] = ST_WARN, [PROVIDER_FAIL] = ST_FAIL};
+    finding(ctx, of[st], check, "%s", detail);
+}
+
+/* What the provider keeps in cache_dir (AWS: its registration). */
+static void check_stored(struct report *r, const struct settings *s)
+{
+    const struct provider *prov = provider_select(s);
+    const struct provider_report out = {provider_finding, r};
+    if (prov->check_stored)
+        prov->check_stored(&s->common, settings_part(s, prov), &out);
 }
 
 /* ------------------------------------------------------- endpoints */
@@ -354,53 +339,44 @@ static time_t http_date(const char *s)
     return end && *end == '\0' ? timegm(&tm) : (time_t)-1;
 }
 
-/* AWS: STS refuses a signature more than 900 s off. OpenID: an ID token is
- * refused when its times are more than the leeway (60 s) off ours. */
-static void check_skew(struct report *r, const struct settings *s, const char *date)
+/* The provider says how far off is too far (AWS: STS refuses a signature
+ * more than 900 s off; OpenID: an ID token more than the leeway, 60 s). */
+static void check_skew(struct report *r, const struct provider *prov, const char *date)
 {
     time_t theirs = http_date(date), ours = time(NULL);
     if (theirs < 0) {
         finding(r, ST_INFO, "clock", "the service sent no usable Date header");
         return;
     }
-    bool openid = provider_select(s) == &provider_openid;
-    long fail = openid ? 60 : 900, warn = openid ? 30 : 300;
+    long fail = prov->clock_fail, warn = prov->clock_warn;
     long skew = (long)(theirs - ours);
     long a = skew < 0 ? -skew : skew;
     enum status st = a > fail ? ST_FAIL : a > warn ? ST_WARN : ST_OK;
     char why[96] = "";
     if (st != ST_OK)
         snprintf(why, sizeof(why), " (%s refuses more than %ld s; check NTP)",
-                 openid ? "ID token verification" : "STS", fail);
+                 prov->clock_judge, fail);
     finding(r, st, "clock", "this host's clock is %ld s %s the service's%s", a,
             skew > 0 ? "behind" : "ahead of", why);
 }
 
-struct endpoint {
-    const char *name, *url;
-};
-
+/* Every endpoint the provider names: name resolution, TCP, then TLS and an
+ * HTTP answer through the module's own client; the clock against the
+ * Date of the endpoint the provider prefers (else the first answer's). */
 static void check_endpoints(struct report *r, const struct settings *s)
 {
     const struct cfg *c = &s->common;
-    const struct endpoint aws[] = {
-        {"oidc_endpoint", s->aws.oidc_endpoint},
-        {"portal_endpoint", s->aws.portal_endpoint},
-        {"sts_endpoint", s->aws.sts_endpoint},
-    };
-    const struct endpoint openid[] = {{"issuer", s->openid.issuer}};
-    enum { MAX_EPS = 3 };
-    bool is_openid = provider_select(s) == &provider_openid;
-    const struct endpoint *eps = is_openid ? openid : aws;
-    size_t N = is_openid ? 1 : 3;
-    bool reached[MAX_EPS];
+    const struct provider *prov = provider_select(s);
+    struct provider_place eps[PROVIDER_PLACES_MAX];
+    size_t N = prov->endpoints(settings_part(s, prov), eps);
+    bool reached[PROVIDER_PLACES_MAX];
     /* Name resolution and TCP first: they need no trust, so a bad ca_file
      * does not hide a dead endpoint. Through a proxy, the proxy is what
      * this host reaches. */
     bool proxy_ok = !c->proxy[0] || check_reach(r, "proxy", c->proxy, c->http_timeout);
     for (size_t i = 0; i < N; i++)
         reached[i] = c->proxy[0] ? proxy_ok
-                                 : check_reach(r, eps[i].name, eps[i].url, c->http_timeout);
+                                 : check_reach(r, eps[i].name, eps[i].where, c->http_timeout);
     struct http_client *h = NULL;
     struct sso_error err = SSO_ERROR_INIT;
     if (http_open(&h, c, &err) != PAM_SUCCESS) {
@@ -412,7 +388,7 @@ static void check_endpoints(struct report *r, const struct settings *s)
         if (!reached[i])
             continue;
         char url[CFG_URL_MAX + 2];
-        snprintf(url, sizeof(url), "%s/", eps[i].url);
+        snprintf(url, sizeof(url), "%s/", eps[i].where);
         struct http_response resp;
         bool transient;
         double t0 = sso_monotonic();
@@ -425,42 +401,46 @@ static void check_endpoints(struct report *r, const struct settings *s)
         finding(r, ST_OK, eps[i].name, "TLS verified%s, HTTP %ld in %.0f ms",
                 c->proxy[0] ? " through the proxy" : "", resp.status,
                 (sso_monotonic() - t0) * 1000);
-        if (resp.date[0] && (!date[0] || strcmp(eps[i].name, "sts_endpoint") == 0 ||
-                             strcmp(eps[i].name, "issuer") == 0))
+        if (resp.date[0] && (!date[0] || eps[i].clock))
             snprintf(date, sizeof(date), "%s", resp.date);
         http_response_free(&resp);
     }
     http_close(h);
     if (date[0])
-        check_skew(r, s, date);
+        check_skew(r, prov, date);
     else
         finding(r, ST_INFO, "clock", "not checked: no endpoint answered");
 }
 
-/* ------------------------------------------------------- OpenID */
+/* ------------------------------------------------------- opened */
 
 /* What the module does before it shows a code, done the same way (the
- * provider's own open): the client secret, the discovery document with its
- * issuer, the endpoints and client authentication, the JWKS. Both
- * documents are fetched afresh (and stored for the next login). */
-static void check_openid(struct report *r, const struct settings *s)
+ * provider's own open), when the provider asks for it (OpenID: the client
+ * secret, the discovery document with its issuer, the endpoints and client
+ * authentication, the JWKS; both documents fetched afresh and stored for
+ * the next login). */
+static void check_opened(struct report *r, const struct settings *s)
 {
     const struct cfg *c = &s->common;
     const struct provider *prov = provider_select(s);
+    const void *part = settings_part(s, prov);
     struct http_client *h = NULL;
     struct sso_error err = SSO_ERROR_INIT;
+    if (!prov->ready_text)
+        return;
     if (http_open(&h, c, &err) != PAM_SUCCESS) {
         finding(r, ST_FAIL, "provider", "not checked: %s", err.msg);
         return;
     }
     http_set_retry(h, 0, sso_monotonic() + 2.0 * (double)c->http_timeout);
-    struct provider_ctx ctx = {NULL, c, settings_part(s, prov), h, &err, NULL, true};
-    if (prov->open(&ctx) == PAM_SUCCESS)
-        finding(r, ST_OK, "provider", "discovery document of %s, client %s%s and JWKS ready",
-                s->openid.issuer, s->openid.client_id,
-                s->openid.client_secret_file[0] ? " (with secret)" : "");
-    else
+    struct provider_ctx ctx = {NULL, c, part, h, &err, NULL, true};
+    if (prov->open(&ctx) == PAM_SUCCESS) {
+        char ready[CFG_URL_MAX + 512];
+        prov->ready_text(part, ready, sizeof(ready));
+        finding(r, ST_OK, "provider", "%s", ready);
+    } else {
         finding(r, ST_FAIL, "provider", "%s", err.msg);
+    }
     prov->close(&ctx);
     http_close(h);
 }
@@ -591,18 +571,16 @@ int main(int argc, char **argv)
     if (rc != PAM_SUCCESS) {
         finding(&r, ST_FAIL, "configuration", "%s", err.msg);
     } else {
-        bool openid = provider_select(&s) == &provider_openid;
         print_config(&r, out, &s, &trace);
         finding(&r, ST_OK, "configuration", "loaded without errors%s",
                 fragment ? " (as a fragment)" : "");
         if (!fragment) {
             bool cache_ok = false;
             check_paths(&r, &s, explicit_conf, &cache_ok);
-            if (cache_ok && !openid)
-                check_registration(&r, &s);
+            if (cache_ok)
+                check_stored(&r, &s);
             check_endpoints(&r, &s);
-            if (openid) /* creates cache_dir if missing, as a login would */
-                check_openid(&r, &s);
+            check_opened(&r, &s); /* creates cache_dir if missing, as a login would */
         }
     }
     int verdict = -1;

@@ -1,7 +1,7 @@
 /* store.h - the module's one root-only file store: cache_dir and the files
- * in it. The client registration (cache.h), the pending-login slots
- * (pending.h) and an OpenID provider's documents (openid/documents.h) all
- * live here and are all kept by these rules:
+ * in it. What a provider keeps (a client registration, documents), the
+ * pending-login slots (pending.h) all live here and are all kept by these
+ * rules:
  *
  *   - cache_dir is a trusted path (trust.h), root's, mode 0700; a missing
  *     one is made (never its parents);

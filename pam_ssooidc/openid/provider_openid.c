@@ -347,6 +347,32 @@ static void openid_close(struct provider_ctx *p)
     p->state = NULL;
 }
 
+/* ---- pam_ssooidc_check ---- */
+
+static size_t openid_endpoints(const void *part, struct provider_place *out)
+{
+    const struct openid_cfg *o = part;
+    out[0] = (struct provider_place){"issuer", o->issuer, true};
+    return 1;
+}
+
+/* The secret's stricter mode is open's check (load_secret). */
+static size_t openid_files(const void *part, struct provider_place *out)
+{
+    const struct openid_cfg *o = part;
+    if (!o->client_secret_file[0])
+        return 0;
+    out[0] = (struct provider_place){"client_secret_file", o->client_secret_file, false};
+    return 1;
+}
+
+static void openid_ready_text(const void *part, char *buf, size_t len)
+{
+    const struct openid_cfg *o = part;
+    snprintf(buf, len, "discovery document of %s, client %s%s and JWKS ready", o->issuer,
+             o->client_id, o->client_secret_file[0] ? " (with secret)" : "");
+}
+
 const struct provider provider_openid = {
     .name = "openid",
     .title = "Sign in with your organization's identity provider.",
@@ -361,4 +387,11 @@ const struct provider provider_openid = {
     .identify = openid_identify,
     .identify_always = true,
     .close = openid_close,
+    .endpoints = openid_endpoints,
+    .files = openid_files,
+    .clock_fail = 60, /* the ID token's leeway */
+    .clock_warn = 30,
+    .clock_judge = "ID token verification",
+    .check_stored = NULL, /* its documents are fetched afresh when opened */
+    .ready_text = openid_ready_text,
 };

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "aws/registration_key.h"
+#include "aws/registration.h"
 #include "settings.h"
 
 static void stanza(struct settings *c, const char *ca_file, const char *proxy)
