@@ -22,6 +22,7 @@
 #include "core/http.h"
 #include "core/interrupt.h"
 #include "core/outcome.h"
+#include "core/status.h"
 #include "provider.h"
 #include "settings.h"
 #include "core/usermap.h"
@@ -183,25 +184,6 @@ static int login_run(struct login *lg, int argc, const char **argv)
     return rc;
 }
 
-/* Only the codes the man page promises leave the module; anything else is
- * an internal code (PAM_CRED_EXPIRED for a refused client, JOSE_UNKNOWN_KID,
- * PAM_NO_MODULE_DATA for nothing cached) that must never reach the host. */
-static int public_code(int rc)
-{
-    switch (rc) {
-    case PAM_SUCCESS:
-    case PAM_AUTH_ERR:
-    case PAM_AUTHINFO_UNAVAIL:
-    case PAM_SERVICE_ERR:
-    case PAM_USER_UNKNOWN:
-    case PAM_CONV_ERR:
-    case PAM_BUF_ERR:
-        return rc;
-    default:
-        return PAM_AUTHINFO_UNAVAIL;
-    }
-}
-
 /* What the user is told when the login fails: the case, in words they can
  * act on (conv.c); the details go to syslog. */
 static void tell_user(struct login *lg, int rc)
@@ -248,7 +230,7 @@ SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int
     lg->silent = (flags & PAM_SILENT) != 0;
     lg->guard = &guard;
     lg->started = sso_monotonic();
-    int rc = public_code(login_run(lg, argc, argv));
+    int rc = sso_public_code(login_run(lg, argc, argv)); /* the one mapping */
     tell_user(lg, rc);
     log_outcome(lg, rc);
     if (lg->cfg->debug && lg->http)

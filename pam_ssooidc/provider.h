@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "core/device.h"
 #include "core/http.h"
+#include "core/status.h"
 #include "core/util.h"
 
 /* What a provider works with. `state` is its own: made by open, wiped and
@@ -73,7 +74,7 @@ struct provider {
     /* One poll; a transient failure is POLL_FAILED with PAM_SUCCESS. */
     int (*poll)(struct provider_ctx *p, const struct device_auth *dev,
                 enum poll_result *result);
-    /* After start or poll returned PAM_CRED_EXPIRED (the client was
+    /* After start or poll returned SSO_CLIENT_REFUSED (the client was
      * refused): renew the client once; NULL when it cannot be renewed. */
     int (*renew)(struct provider_ctx *p);
     /* Who approved, proven: the name to map to the local user. PAM_AUTH_ERR

@@ -97,11 +97,11 @@ static int ssooidc_call(struct http_client *h, const struct aws_cfg *c, const ch
     if (throttled && !(transient && strcmp(aerr->type, "SlowDownException") == 0))
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: throttled (%s)", what, aerr->type);
     if (strcmp(aerr->type, "InvalidClientException") == 0)
-        return sso_fail(err, PAM_CRED_EXPIRED, "%s: InvalidClientException", what);
+        return sso_fail(err, SSO_CLIENT_REFUSED, "%s: InvalidClientException", what);
     if (!aerr->type[0])
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld with no recognisable error",
                         what, status);
-    return PAM_IGNORE; /* a modelled error the caller interprets */
+    return SSO_MODELLED_ERROR; /* the caller interprets aerr */
 }
 
 static int unexpected_error(const char *what, const struct aws_error *aerr, struct sso_error *err)
@@ -119,7 +119,7 @@ int ssooidc_register(struct http_client *h, const struct aws_cfg *c, struct clie
     struct http_response resp;
     struct aws_error aerr;
     int rc = ssooidc_call(h, c, "RegisterClient", "/client/register", &b, &resp, &aerr, NULL, err);
-    if (rc == PAM_CRED_EXPIRED || rc == PAM_IGNORE)
+    if (rc == SSO_CLIENT_REFUSED || rc == SSO_MODELLED_ERROR)
         return unexpected_error("RegisterClient", &aerr, err);
     if (rc != PAM_SUCCESS)
         return rc;
@@ -140,7 +140,7 @@ int ssooidc_start(struct http_client *h, const struct aws_cfg *c, const struct c
     struct aws_error aerr;
     int rc = ssooidc_call(h, c, "StartDeviceAuthorization", "/device_authorization", &b, &resp,
                        &aerr, NULL, err);
-    if (rc == PAM_IGNORE)
+    if (rc == SSO_MODELLED_ERROR)
         return unexpected_error("StartDeviceAuthorization", &aerr, err);
     if (rc != PAM_SUCCESS)
         return rc;
@@ -184,7 +184,7 @@ int ssooidc_poll(struct http_client *h, const struct aws_cfg *c, const struct cl
     struct aws_error aerr;
     bool transient = false;
     int rc = ssooidc_call(h, c, "CreateToken", "/token", &b, &resp, &aerr, &transient, err);
-    if (rc == PAM_IGNORE)
+    if (rc == SSO_MODELLED_ERROR)
         return poll_error(&aerr, result, err);
     if (rc == PAM_AUTHINFO_UNAVAIL && transient) {
         *result = POLL_FAILED; /* a missed poll: err says why */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "aws/registration.h"
+#include "core/status.h"
 #include "aws/aws_config.h"
 #include "core/device.h"
 #include "core/http.h"
@@ -18,7 +19,7 @@ struct ssooidc_token {
 /* Each returns PAM_SUCCESS, or a PAM code with err set:
  *  - PAM_AUTHINFO_UNAVAIL: network/TLS, 5xx, unparseable or ill-typed answer;
  *  - PAM_AUTH_ERR: AccessDenied, ExpiredToken (the login is over);
- *  - PAM_CRED_EXPIRED: InvalidClientException (caller may re-register once).
+ *  - SSO_CLIENT_REFUSED: InvalidClientException (caller may re-register once).
  * Register and start retry transient failures (retry.h); a poll is made
  * once, and a transient failure is POLL_FAILED with PAM_SUCCESS. */
 int ssooidc_register(struct http_client *h, const struct aws_cfg *c, struct client_registration *out,

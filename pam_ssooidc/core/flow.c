@@ -1,6 +1,8 @@
 /* flow.c - see flow.h. */
 #include "core/flow.h"
 
+#include "core/status.h"
+
 #include <security/pam_ext.h>
 #include <string.h>
 #include <syslog.h>
@@ -155,7 +157,7 @@ static int once(struct flow *f)
 int flow_run(struct flow *f)
 {
     int rc = once(f);
-    if (rc != PAM_CRED_EXPIRED)
+    if (rc != SSO_CLIENT_REFUSED)
         return rc;
     if (!f->provider->renew)
         return sso_fail(f->ctx->err, PAM_AUTHINFO_UNAVAIL, "the provider refused the client");
@@ -163,7 +165,7 @@ int flow_run(struct flow *f)
     if ((rc = f->provider->renew(f->ctx)) != PAM_SUCCESS)
         return rc;
     rc = once(f);
-    if (rc == PAM_CRED_EXPIRED)
+    if (rc == SSO_CLIENT_REFUSED)
         rc = sso_fail(f->ctx->err, PAM_AUTHINFO_UNAVAIL,
                       "the service rejected a fresh registration too");
     return rc;

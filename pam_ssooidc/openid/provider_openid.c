@@ -240,9 +240,9 @@ static int verify(struct provider_ctx *p, struct jose_claims **claims)
                                        JOSE_LEEWAY_DEFAULT, 0};
     size_t len = strlen(s->id_token);
     int rc = jose_verify_id_token(s->id_token, len, s->keys, &policy, claims, p->err);
-    if (rc == JOSE_UNKNOWN_KID && (rc = reload_keys(p)) == PAM_SUCCESS)
+    if (rc == SSO_UNKNOWN_KID && (rc = reload_keys(p)) == PAM_SUCCESS)
         rc = jose_verify_id_token(s->id_token, len, s->keys, &policy, claims, p->err);
-    if (rc == JOSE_UNKNOWN_KID) /* an internal signal: never out of here */
+    if (rc == SSO_UNKNOWN_KID) /* an internal signal: never out of here */
         rc = PAM_AUTHINFO_UNAVAIL;
     return rc;
 }
