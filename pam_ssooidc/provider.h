@@ -9,9 +9,12 @@
  *
  *   configure -> open -> start -> poll ... -> identify -> close
  *
- * and everything else - option parsing, HTTP with its retries, the file
- * store, the conversation, the polling rules, max_pending, the mapping of
- * the approver to the local user - is shared core, which knows no provider. */
+ * (configure through settings.c, right after the options load), and
+ * pam_ssooidc_check asks the same table what to probe (endpoints, files,
+ * clock limits, what the provider keeps or opens). Everything else - option
+ * parsing, HTTP with its retries, the file store, the conversation, the
+ * polling rules, max_pending, the mapping of the approver to the local
+ * user - is shared core, which knows no provider. */
 #ifndef SSO_PROVIDER_H
 #define SSO_PROVIDER_H
 
