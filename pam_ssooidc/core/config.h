@@ -18,9 +18,9 @@
 
 enum cfg_prompt { CFG_PROMPT_AUTO, CFG_PROMPT_ALWAYS, CFG_PROMPT_NEVER };
 
-/* The options every provider shares. Each provider declares its own part
- * (aws/aws_config.h, openid/openid_config.h); the parts are assembled with
- * this one at the top level (settings.h), and one parser fills them all. */
+/* The options every provider shares. Each provider declares its own part;
+ * the parts are assembled with this one at the top level (settings.h), and
+ * one parser fills them all. */
 struct cfg {
     char conf_path[CFG_PATH_MAX];
     /* transport */

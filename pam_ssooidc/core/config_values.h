@@ -3,7 +3,7 @@
  * parsed, checked and stored; plus the quoting that makes a value safe to
  * show in an error message. The shared options' table, and everything about
  * where a value came from, is config.c's; each provider keeps the rows of
- * its own options (aws/aws_config.c, openid/openid_config.c). */
+ * its own options and hands them in (struct cfg_part). */
 #ifndef SSO_CONFIG_VALUES_H
 #define SSO_CONFIG_VALUES_H
 

@@ -151,9 +151,9 @@ static int once(struct flow *f)
     return rc;
 }
 
-/* A refused client (AWS: InvalidClientException, the registration is gone
- * or expired) is renewed once per login, and the flow starts over with a
- * new code. */
+/* A client the service refused (SSO_CLIENT_REFUSED: a registration gone
+ * or expired) is renewed once per login, through the provider, and the
+ * flow starts over with a new code. */
 int flow_run(struct flow *f)
 {
     int rc = once(f);

@@ -7,14 +7,14 @@
 #define SSO_STATUS_H
 
 enum sso_status {
-    /* The service refused the client (AWS: InvalidClientException, the
-     * registration is gone or expired): the flow renews it once. */
+    /* The service refused the client (its registration is gone or
+     * expired): the flow renews it once, through the provider. */
     SSO_CLIENT_REFUSED = 1000,
-    /* An error answer the service's model names (AWS: an exception type
-     * in struct aws_error): the caller reads which and decides. */
+    /* An error answer the service's model names (the provider decoded
+     * which): the caller reads it and decides. */
     SSO_MODELLED_ERROR,
-    /* An ID token names a key the JWKS does not hold: the caller may fetch
-     * the JWKS again once (the provider may have rotated its keys). */
+    /* A signed answer names a key the provider's key set does not hold:
+     * the caller may fetch the keys again once (they may have rotated). */
     SSO_UNKNOWN_KID,
 };
 

@@ -63,7 +63,7 @@ int store_lock(int dir_fd, const char *dir, const char *lockname, const char *wh
                double wait_seconds, int *fd, struct sso_error *err);
 void store_unlock(int fd);
 
-/* ---- documents: an OpenID provider's discovery document and JWKS ----
+/* ---- documents: public ones a provider fetches (discovery, keys) ----
  * doc-<key>.json; the file's mtime is when it was fetched. Public data, so
  * no lock: two logins that fetch at once both write whole files, and the
  * last rename wins. */
