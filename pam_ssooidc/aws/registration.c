@@ -59,8 +59,8 @@ static bool registration_ready(const struct registration_cache *c)
 
 /* Open the directory and name the file; with lock_wait >= 0 also take the
  * registration lock, waiting at most that long. */
-static int attach(struct registration_cache *c, const char *dir, const char *key_material, double lock_wait,
-                  struct sso_error *err)
+static int attach(struct registration_cache *c, const char *dir, const char *key_material,
+                  double lock_wait, struct sso_error *err)
 {
     if (!c)
         return sso_fail(err, PAM_SERVICE_ERR, "no registration cache");
@@ -87,14 +87,14 @@ static int attach(struct registration_cache *c, const char *dir, const char *key
     return PAM_SUCCESS;
 }
 
-int registration_open(struct registration_cache *c, const char *dir, const char *key_material, double wait_seconds,
-               struct sso_error *err)
+int registration_open(struct registration_cache *c, const char *dir, const char *key_material,
+                      double wait_seconds, struct sso_error *err)
 {
     return attach(c, dir, key_material, wait_seconds > 0 ? wait_seconds : 0, err);
 }
 
-int registration_open_unlocked(struct registration_cache *c, const char *dir, const char *key_material,
-                        struct sso_error *err)
+int registration_open_unlocked(struct registration_cache *c, const char *dir,
+                               const char *key_material, struct sso_error *err)
 {
     return attach(c, dir, key_material, -1, err);
 }
@@ -173,7 +173,7 @@ static int64_t seconds_left(int64_t expires_at, int64_t now)
 }
 
 int registration_load(struct registration_cache *c, int64_t now, int64_t min_valid_seconds,
-               struct client_registration *reg, struct sso_error *err)
+                      struct client_registration *reg, struct sso_error *err)
 {
     if (!registration_ready(c) || !reg)
         return sso_fail(err, PAM_NO_MODULE_DATA, "registration cache is not open");
@@ -252,7 +252,8 @@ static int build_json(const struct client_registration *reg, char *buf, size_t c
     return PAM_SUCCESS;
 }
 
-int registration_store(struct registration_cache *c, const struct client_registration *reg, struct sso_error *err)
+int registration_store(struct registration_cache *c, const struct client_registration *reg,
+                       struct sso_error *err)
 {
     if (!registration_ready(c) || !reg)
         return sso_fail(err, PAM_SERVICE_ERR,

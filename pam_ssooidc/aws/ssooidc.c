@@ -109,8 +109,8 @@ static int unexpected_error(const char *what, const struct aws_error *aerr, stru
     return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: service answered %s", what, aerr->type);
 }
 
-int ssooidc_register(struct http_client *h, const struct aws_cfg *c, struct client_registration *out,
-                  struct sso_error *err)
+int ssooidc_register(struct http_client *h, const struct aws_cfg *c,
+                     struct client_registration *out, struct sso_error *err)
 {
     struct body b;
     body_begin(&b);
@@ -128,8 +128,9 @@ int ssooidc_register(struct http_client *h, const struct aws_cfg *c, struct clie
     return rc;
 }
 
-int ssooidc_start(struct http_client *h, const struct aws_cfg *c, const struct client_registration *reg,
-               struct device_auth *out, struct sso_error *err)
+int ssooidc_start(struct http_client *h, const struct aws_cfg *c,
+                  const struct client_registration *reg, struct device_auth *out,
+                  struct sso_error *err)
 {
     struct body b;
     body_begin(&b);
@@ -170,9 +171,10 @@ static int poll_error(const struct aws_error *aerr, enum poll_result *result,
     return unexpected_error("CreateToken", aerr, err);
 }
 
-int ssooidc_poll(struct http_client *h, const struct aws_cfg *c, const struct client_registration *reg,
-              const struct device_auth *dev, enum poll_result *result,
-              struct ssooidc_token *token, struct sso_error *err)
+int ssooidc_poll(struct http_client *h, const struct aws_cfg *c,
+                 const struct client_registration *reg, const struct device_auth *dev,
+                 enum poll_result *result, struct ssooidc_token *token,
+                 struct sso_error *err)
 {
     struct body b;
     body_begin(&b);

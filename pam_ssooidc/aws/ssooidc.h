@@ -22,13 +22,15 @@ struct ssooidc_token {
  *  - SSO_CLIENT_REFUSED: InvalidClientException (caller may re-register once).
  * Register and start retry transient failures (retry.h); a poll is made
  * once, and a transient failure is POLL_FAILED with PAM_SUCCESS. */
-int ssooidc_register(struct http_client *h, const struct aws_cfg *c, struct client_registration *out,
+int ssooidc_register(struct http_client *h, const struct aws_cfg *c,
+                     struct client_registration *out, struct sso_error *err);
+int ssooidc_start(struct http_client *h, const struct aws_cfg *c,
+                  const struct client_registration *reg, struct device_auth *out,
                   struct sso_error *err);
-int ssooidc_start(struct http_client *h, const struct aws_cfg *c, const struct client_registration *reg,
-               struct device_auth *out, struct sso_error *err);
-int ssooidc_poll(struct http_client *h, const struct aws_cfg *c, const struct client_registration *reg,
-              const struct device_auth *dev, enum poll_result *result,
-              struct ssooidc_token *token, struct sso_error *err);
+int ssooidc_poll(struct http_client *h, const struct aws_cfg *c,
+                 const struct client_registration *reg, const struct device_auth *dev,
+                 enum poll_result *result, struct ssooidc_token *token,
+                 struct sso_error *err);
 
 /* Parsers, apart from the network so tests and fuzzers can drive them. */
 int ssooidc_parse_registration(const char *body, size_t len, struct client_registration *out,

@@ -35,8 +35,8 @@ static void check_file(struct report *r, const char *what, const char *path, boo
         close(fd);
         check_finding(r, ST_OK, "trusted path", "%s %s", what, path);
     } else if (rc == PAM_NO_MODULE_DATA && !required) {
-        check_finding(r, ST_INFO, "trusted path", "%s %s does not exist (everything from the stanza)",
-                what, path);
+        check_finding(r, ST_INFO, "trusted path",
+                      "%s %s does not exist (everything from the stanza)", what, path);
     } else {
         check_finding(r, ST_FAIL, "trusted path", "%s", err.msg);
     }
@@ -69,10 +69,10 @@ static bool check_cache_dir(struct report *r, const struct cfg *c)
         if (rc == PAM_SUCCESS) {
             close(fd);
             check_finding(r, ST_INFO, "trusted path", "cache_dir %s does not exist yet; the first "
-                    "login creates it", c->cache_dir);
+                          "login creates it", c->cache_dir);
         } else {
             check_finding(r, ST_FAIL, "trusted path", "cache_dir %s cannot be created: %s",
-                    c->cache_dir, err.msg);
+                          c->cache_dir, err.msg);
         }
         return false;
     }
@@ -109,7 +109,7 @@ void check_probe_paths(struct report *r, const struct settings *s, bool explicit
         int rc = usermap_load(c, &map, &err);
         if (rc == PAM_SUCCESS)
             check_finding(r, ST_OK, "trusted path", "user_map %s (every line well-formed)",
-                    c->user_map);
+                          c->user_map);
         else
             check_finding(r, ST_FAIL, "trusted path", "%s", err.msg);
         usermap_free(&map);
@@ -222,10 +222,11 @@ static bool check_reach(struct report *r, const char *label, const char *url, lo
     }
     freeaddrinfo(res);
     if (ok)
-        check_finding(r, ST_OK, label, "TCP connection to %s port %s in %ld ms", addr, port, took);
+        check_finding(r, ST_OK, label, "TCP connection to %s port %s in %ld ms", addr, port,
+                      took);
     else
-        check_finding(r, ST_FAIL, label, "no TCP connection to %s port %s within %ld s", host, port,
-                timeout);
+        check_finding(r, ST_FAIL, label, "no TCP connection to %s port %s within %ld s", host,
+                      port, timeout);
     return ok;
 }
 
@@ -256,7 +257,7 @@ static void check_skew(struct report *r, const struct provider *prov, const char
         snprintf(why, sizeof(why), " (%s refuses more than %ld s; check NTP)",
                  prov->clock_judge, fail);
     check_finding(r, st, "clock", "this host's clock is %ld s %s the service's%s", a,
-            skew > 0 ? "behind" : "ahead of", why);
+                  skew > 0 ? "behind" : "ahead of", why);
 }
 
 /* Every endpoint the provider names: name resolution, TCP, then TLS and an
@@ -298,8 +299,8 @@ void check_probe_endpoints(struct report *r, const struct settings *s)
             continue;
         }
         check_finding(r, ST_OK, eps[i].name, "TLS verified%s, HTTP %ld in %.0f ms",
-                c->proxy[0] ? " through the proxy" : "", resp.status,
-                (sso_monotonic() - t0) * 1000);
+                      c->proxy[0] ? " through the proxy" : "", resp.status,
+                      (sso_monotonic() - t0) * 1000);
         if (resp.date[0] && (!date[0] || eps[i].clock))
             snprintf(date, sizeof(date), "%s", resp.date);
         http_response_free(&resp);
