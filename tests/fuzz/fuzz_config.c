@@ -60,10 +60,12 @@ static void check_aws(const struct settings *c)
                        fuzz_only(c->aws.role_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
                                                "VWXYZ0123456789+=,.@_-"),
                    "role_name is URL-safe (it is pasted into the portal URL)");
-    FUZZ_CHECK(c->aws.region[0] && fuzz_only(c->aws.region, "abcdefghijklmnopqrstuvwxyz0123456789-"),
+    FUZZ_CHECK(c->aws.region[0] &&
+                   fuzz_only(c->aws.region, "abcdefghijklmnopqrstuvwxyz0123456789-"),
                "region well-formed");
     FUZZ_CHECK(c->aws.client_name[0] != '\0', "client_name set (explicitly or from the host name)");
-    FUZZ_CHECK(!c->openid.client_id[0] && !c->openid.required_groups[0] && !c->openid.client_secret_file[0],
+    FUZZ_CHECK(!c->openid.client_id[0] && !c->openid.required_groups[0] &&
+                   !c->openid.client_secret_file[0],
                "no OpenID option with start_url");
 }
 
@@ -78,7 +80,8 @@ static void check_openid(const struct settings *c)
                "no AWS option set or derived with issuer");
     FUZZ_CHECK(c->openid.client_auth == OPENID_AUTH_AUTO || c->openid.client_secret_file[0],
                "client_auth basic/post only with client_secret_file");
-    FUZZ_CHECK(c->openid.scopes[0] && c->openid.username_claim[0] && c->openid.groups_claim[0] && c->openid.id_token_algs[0],
+    FUZZ_CHECK(c->openid.scopes[0] && c->openid.username_claim[0] && c->openid.groups_claim[0] &&
+                   c->openid.id_token_algs[0],
                "scopes, username_claim, groups_claim and id_token_algs never empty");
     FUZZ_CHECK(!strpbrk(c->openid.device_authorization_endpoint, "#") &&
                    !strpbrk(c->openid.token_endpoint, "#") && !strpbrk(c->openid.jwks_uri, "#"),
@@ -114,7 +117,8 @@ static void check_ok(const struct settings *c)
     TERM(common.user_map);
 #undef TERM
     FUZZ_CHECK(c->common.timeout >= 10 && c->common.timeout <= 3600, "timeout in 10..3600");
-    FUZZ_CHECK(c->common.http_timeout >= 1 && c->common.http_timeout <= 120, "http_timeout in 1..120");
+    FUZZ_CHECK(c->common.http_timeout >= 1 && c->common.http_timeout <= 120,
+               "http_timeout in 1..120");
     FUZZ_CHECK(c->common.prompt == CFG_PROMPT_AUTO || c->common.prompt == CFG_PROMPT_ALWAYS ||
                    c->common.prompt == CFG_PROMPT_NEVER,
                "prompt is auto, always or never");

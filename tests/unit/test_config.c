@@ -1135,7 +1135,8 @@ static void test_openid_foreign_options(void **state)
         const char *argv[] = {START, "allow_any_approver", oidc_only[i]};
         char name[32];
         snprintf(name, sizeof(name), "%.*s", (int)strcspn(oidc_only[i], "="), oidc_only[i]);
-        ASSERT_FAILS(settings_load_text(&c, "", 3, argv, &err), err, name, "OpenID provider option");
+        ASSERT_FAILS(settings_load_text(&c, "", 3, argv, &err), err, name,
+                     "OpenID provider option");
     }
     /* the same option in the file is named with its line */
     ASSERT_FAILS(LOAD_TEXT(&c, "region = eu-west-1\n", &err, ISSUER, CLIENT, GROUPS), err,

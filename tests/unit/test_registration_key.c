@@ -23,7 +23,8 @@ static void stanza(struct settings *c, const char *ca_file, const char *proxy)
 static void key_of(const struct settings *c, char *out)
 {
     struct sso_error err = SSO_ERROR_INIT;
-    assert_int_equal(aws_registration_key(&c->common, &c->aws, out, AWS_REGISTRATION_KEY_MAX, &err), PAM_SUCCESS);
+    assert_int_equal(aws_registration_key(&c->common, &c->aws, out, AWS_REGISTRATION_KEY_MAX, &err),
+                     PAM_SUCCESS);
 }
 
 static void test_trust_settings_are_part_of_the_key(void **state)
@@ -76,7 +77,8 @@ static void test_newline_refused(void **state)
     stanza(&c, "/a\nhttp://127.0.0.1:3128", "");
     char key[AWS_REGISTRATION_KEY_MAX];
     struct sso_error err = SSO_ERROR_INIT;
-    assert_int_equal(aws_registration_key(&c.common, &c.aws, key, sizeof(key), &err), PAM_SERVICE_ERR);
+    assert_int_equal(aws_registration_key(&c.common, &c.aws, key, sizeof(key), &err),
+                     PAM_SERVICE_ERR);
     assert_non_null(strstr(err.msg, "newline"));
 }
 
