@@ -17,13 +17,14 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "core/config.h"
 #include "core/conv.h"
 #include "core/flow.h"
 #include "core/http.h"
 #include "core/interrupt.h"
 #include "core/outcome.h"
+#include "core/status.h"
 #include "provider.h"
+#include "settings.h"
 #include "core/usermap.h"
 #include "core/util.h"
 
@@ -38,7 +39,8 @@ struct login {
     const char *user;   /* the name as typed (PAM_USER) */
     char account[256];  /* the account's own name (pw_name): what approvers map to */
     uid_t uid;
-    struct cfg cfg;
+    struct settings settings; /* the shared options and each provider's */
+    const struct cfg *cfg;    /* the shared ones: &settings.common */
     struct usermap map;
     struct http_client *http;
     const struct provider *provider;
@@ -73,7 +75,7 @@ static bool sleep_or_cancel(void *ctx, double until)
  * sent, and to the person in words they can act on. */
 static int typed_name_is_the_accounts(struct login *lg)
 {
-    if (usermap_is_account_name(&lg->cfg, lg->user, lg->account))
+    if (usermap_is_account_name(lg->cfg, lg->user, lg->account))
         return PAM_SUCCESS;
     conv_tell_account_name(lg->pamh, lg->silent, lg->account);
     return sso_fail_as(&lg->err, PAM_AUTH_ERR, SSO_CASE_OTHER_NAME,
@@ -105,30 +107,29 @@ static int check_local_user(struct login *lg)
      * a user_map line naming it) ends here: its name then costs a
      * stranger's target nothing at the provider. */
     const struct local_account local = {lg->account, lg->uid};
-    return usermap_reachable(&lg->cfg, &lg->map, &local, &lg->err);
+    return usermap_reachable(lg->cfg, &lg->map, &local, &lg->err);
 }
 
 /* One HTTPS client for every call of the login: the host's Ctrl-C and one
  * retry policy (retry.h) bounded by the login's timeout. */
 static int open_http(struct login *lg)
 {
-    int rc = http_open(&lg->http, &lg->cfg, &lg->err);
+    int rc = http_open(&lg->http, lg->cfg, &lg->err);
     if (rc != PAM_SUCCESS)
         return rc;
-    if (lg->cfg.debug)
+    if (lg->cfg->debug)
         http_set_debug(lg->http, debug_log, lg->pamh);
     http_set_cancel(lg->http, cancel_requested, sleep_or_cancel, lg->guard);
-    http_set_retry(lg->http, lg->cfg.retries, lg->started + (double)lg->cfg.timeout);
+    http_set_retry(lg->http, lg->cfg->retries, lg->started + (double)lg->cfg->timeout);
     return PAM_SUCCESS;
 }
 
 static int open_provider(struct login *lg)
 {
-    lg->provider = provider_select(&lg->cfg);
-    lg->ctx = (struct provider_ctx){lg->pamh, &lg->cfg, lg->http, &lg->err, NULL, false};
-    int rc = lg->provider->validate(&lg->cfg, &lg->err);
-    if (rc != PAM_SUCCESS)
-        return rc;
+    lg->provider = provider_select(&lg->settings);
+    lg->ctx = (struct provider_ctx){lg->pamh, lg->cfg,
+                                    settings_part(&lg->settings, lg->provider), lg->http,
+                                    &lg->err, NULL, false};
     return lg->provider->open(&lg->ctx);
 }
 
@@ -142,20 +143,20 @@ static int device_flow(struct login *lg)
 /* Approved: now who approved, and may they log in as this local user? */
 static int verdict(struct login *lg)
 {
-    if (lg->cfg.allow_any_approver && !lg->provider->identify_always)
+    if (lg->cfg->allow_any_approver && !lg->provider->identify_always)
         return PAM_SUCCESS; /* explicit opt-out: whoever approved at start_url */
     /* An approval in the login's last second still gets its identity check,
      * retries included. */
     double grace = sso_monotonic() + IDENTITY_GRACE;
-    double login_deadline = lg->started + (double)lg->cfg.timeout;
+    double login_deadline = lg->started + (double)lg->cfg->timeout;
     http_set_deadline(lg->http, grace > login_deadline ? grace : login_deadline);
     int rc = lg->provider->identify(&lg->ctx, lg->approver, sizeof(lg->approver));
-    if (rc != PAM_SUCCESS || lg->cfg.allow_any_approver)
+    if (rc != PAM_SUCCESS || lg->cfg->allow_any_approver)
         return rc;
     /* The account the host resolved, never the name as typed. */
     const struct local_account local = {lg->account, lg->uid};
     struct sso_error why = SSO_ERROR_INIT;
-    rc = usermap_allows(&lg->cfg, &lg->map, lg->approver, &local, &why);
+    rc = usermap_allows(lg->cfg, &lg->map, lg->approver, &local, &why);
     if (rc == PAM_AUTH_ERR)
         return sso_fail_as(&lg->err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT,
                            "approved by %s, who does not map to local user %s (%s)",
@@ -167,9 +168,9 @@ static int verdict(struct login *lg)
 
 static int login_run(struct login *lg, int argc, const char **argv)
 {
-    int rc = cfg_load(&lg->cfg, argc, argv, &lg->err);
+    int rc = settings_load(&lg->settings, argc, argv, &lg->err);
     if (rc == PAM_SUCCESS)
-        rc = usermap_load(&lg->cfg, &lg->map, &lg->err);
+        rc = usermap_load(lg->cfg, &lg->map, &lg->err);
     if (rc == PAM_SUCCESS)
         rc = check_local_user(lg);
     if (rc == PAM_SUCCESS)
@@ -181,25 +182,6 @@ static int login_run(struct login *lg, int argc, const char **argv)
     if (rc == PAM_SUCCESS)
         rc = verdict(lg);
     return rc;
-}
-
-/* Only the codes the man page promises leave the module; anything else is
- * an internal code (PAM_CRED_EXPIRED for a refused client, JOSE_UNKNOWN_KID,
- * PAM_NO_MODULE_DATA for nothing cached) that must never reach the host. */
-static int public_code(int rc)
-{
-    switch (rc) {
-    case PAM_SUCCESS:
-    case PAM_AUTH_ERR:
-    case PAM_AUTHINFO_UNAVAIL:
-    case PAM_SERVICE_ERR:
-    case PAM_USER_UNKNOWN:
-    case PAM_CONV_ERR:
-    case PAM_BUF_ERR:
-        return rc;
-    default:
-        return PAM_AUTHINFO_UNAVAIL;
-    }
 }
 
 /* What the user is told when the login fails: the case, in words they can
@@ -244,13 +226,14 @@ SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int
     struct interrupt_guard guard;
     interrupt_guard_begin(&guard);
     lg->pamh = pamh;
+    lg->cfg = &lg->settings.common;
     lg->silent = (flags & PAM_SILENT) != 0;
     lg->guard = &guard;
     lg->started = sso_monotonic();
-    int rc = public_code(login_run(lg, argc, argv));
+    int rc = sso_public_code(login_run(lg, argc, argv)); /* the one mapping */
     tell_user(lg, rc);
     log_outcome(lg, rc);
-    if (lg->cfg.debug && lg->http)
+    if (lg->cfg->debug && lg->http)
         pam_syslog(pamh, LOG_DEBUG, "%ld TCP connection(s) opened by this login",
                    http_connections(lg->http));
     if (lg->provider)

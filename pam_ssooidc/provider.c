@@ -1,16 +1,11 @@
-/* provider.c - which provider a configuration selects, and the notices
- * providers log (provider.h). */
+/* provider.c - the notices providers log (provider.h). Which provider a
+ * configuration selects is settings.c's. */
 #include "provider.h"
 
 #include <security/pam_ext.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
-
-const struct provider *provider_select(const struct cfg *c)
-{
-    return cfg_is_openid(c) ? &provider_openid : &provider_aws;
-}
 
 void provider_log(const struct provider_ctx *p, int prio, const char *fmt, ...)
 {

@@ -2,14 +2,19 @@
  *
  * One small table of functions per provider, as curl's vtls/ keeps one per
  * TLS backend: AWS IAM Identity Center (aws/provider_aws.c) and any OpenID
- * provider with the device grant (openid/provider_openid.c). The login
- * (pam_ssooidc.c, core/flow.c) drives them in this order:
+ * provider with the device grant (openid/provider_openid.c). Each owns its
+ * options (aws/aws_config.h, openid/openid_config.h: the rows core's parser
+ * fills into the provider's part of the configuration, settings.h). The
+ * login (pam_ssooidc.c, core/flow.c) drives them in this order:
  *
- *   validate -> open -> start -> poll ... -> identify -> close
+ *   configure -> open -> start -> poll ... -> identify -> close
  *
- * and everything else - HTTP with its retries, the file store, the
- * conversation, the polling rules, max_pending, the mapping of the approver
- * to the local user - is shared core. */
+ * (configure through settings.c, right after the options load), and
+ * pam_ssooidc_check asks the same table what to probe (endpoints, files,
+ * clock limits, what the provider keeps or opens). Everything else - option
+ * parsing, HTTP with its retries, the file store, the conversation, the
+ * polling rules, max_pending, the mapping of the approver to the local
+ * user - is shared core, which knows no provider. */
 #ifndef SSO_PROVIDER_H
 #define SSO_PROVIDER_H
 
@@ -20,26 +25,50 @@
 #include "core/config.h"
 #include "core/device.h"
 #include "core/http.h"
+#include "core/status.h"
 #include "core/util.h"
 
 /* What a provider works with. `state` is its own: made by open, wiped and
  * freed by close. */
 struct provider_ctx {
     pam_handle_t *pamh; /* for syslog notices (NULL in pam_ssooidc_check) */
-    const struct cfg *cfg;
+    const struct cfg *cfg; /* the shared options */
+    const void *part;      /* the provider's own (struct aws_cfg, struct openid_cfg) */
     struct http_client *http;
     struct sso_error *err;
     void *state;
     bool refresh; /* pam_ssooidc_check: fetch every document afresh */
 };
 
+/* What pam_ssooidc_check asks a provider; a login never does. A finding
+ * goes to `finding` (status, the check's name, one line of detail). */
+enum provider_status { PROVIDER_OK, PROVIDER_INFO, PROVIDER_WARN, PROVIDER_FAIL };
+struct provider_report {
+    void (*finding)(void *ctx, enum provider_status st, const char *check, const char *detail);
+    void *ctx;
+};
+/* A place the provider reaches: an endpoint (base URL) or a file (path),
+ * named by the option that sets it. */
+struct provider_place {
+    const char *name;
+    const char *where;
+    bool clock; /* an endpoint whose Date the clock check prefers */
+};
+#define PROVIDER_PLACES_MAX 3
+
 struct provider {
     const char *name;  /* for logs and pam_ssooidc_check: "aws", "openid" */
     const char *title; /* the device text's first line */
     const char *where; /* where the person approves: "a browser where you are ..." */
-    /* Checks of the configuration only this provider can make (before
-     * anything is sent): PAM_SUCCESS or PAM_SERVICE_ERR. */
-    int (*validate)(const struct cfg *c, struct sso_error *err);
+    /* Its own options: rows (core/config_values.h) with offsets into its
+     * part of the configuration. */
+    const struct opt *options;
+    size_t n_options;
+    /* Called right after the options load, when this provider is the one
+     * selected (before anything is sent): derives its defaults and checks
+     * its values and its identity policy (CFG_PARTIAL: a fragment, only
+     * contradictions). PAM_SUCCESS or PAM_SERVICE_ERR. */
+    int (*configure)(const struct cfg *c, void *part, unsigned flags, struct sso_error *err);
     /* Ready the client: the registration (AWS), the discovery document and
      * the client secret (OpenID). */
     int (*open)(struct provider_ctx *p);
@@ -48,7 +77,7 @@ struct provider {
     /* One poll; a transient failure is POLL_FAILED with PAM_SUCCESS. */
     int (*poll)(struct provider_ctx *p, const struct device_auth *dev,
                 enum poll_result *result);
-    /* After start or poll returned PAM_CRED_EXPIRED (the client was
+    /* After start or poll returned SSO_CLIENT_REFUSED (the client was
      * refused): renew the client once; NULL when it cannot be renewed. */
     int (*renew)(struct provider_ctx *p);
     /* Who approved, proven: the name to map to the local user. PAM_AUTH_ERR
@@ -59,13 +88,29 @@ struct provider {
      * verified ID token is the proof that anyone approved at all. */
     bool identify_always;
     void (*close)(struct provider_ctx *p);
+
+    /* ---- pam_ssooidc_check ---- */
+    /* The endpoints a login reaches, and the files it reads on a trusted
+     * path besides the shared ones: how many were written to out (at most
+     * PROVIDER_PLACES_MAX). */
+    size_t (*endpoints)(const void *part, struct provider_place *out);
+    size_t (*files)(const void *part, struct provider_place *out);
+    /* How far this host's clock may be off the service's before
+     * `clock_judge` refuses what it signs or is sent (clock_fail seconds),
+     * or a warning is due (clock_warn). */
+    long clock_fail, clock_warn;
+    const char *clock_judge;
+    /* When cache_dir is usable: what the provider keeps there, read as a
+     * login would (NULL: nothing before it is opened). */
+    void (*check_stored)(const struct cfg *c, const void *part, const struct provider_report *r);
+    /* After the endpoints: whether pam_ssooidc_check opens the provider as
+     * a login does (with refresh), and what is then ready, in words (NULL:
+     * it is not opened). */
+    void (*ready_text)(const void *part, char *buf, size_t len);
 };
 
 extern const struct provider provider_aws;
 extern const struct provider provider_openid;
-
-/* The provider the configuration selects: issuer -> OpenID, else AWS. */
-const struct provider *provider_select(const struct cfg *c);
 
 /* A syslog line for the provider's notices (none without a PAM handle, as
  * in pam_ssooidc_check; LOG_DEBUG ones only with debug). */

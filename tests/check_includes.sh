@@ -3,6 +3,9 @@
 # headers names its folder ("core/http.h"), so the rules are plain greps:
 #   core/      knows neither provider nor the tools
 #   aws/, openid/  know core/ and the seam (provider.h), never each other
+#   settings.h, the top-level glue that assembles both providers' parts of
+#              the configuration, is included by the module's entry and the
+#              tools only (never by core/, aws/ or openid/)
 #   the module (everything but cmd/) never includes the tools' code (cmd/)
 #   core/ names no fact of AWS (amazonaws, x-amzn-*)
 cd "$(dirname "$0")/.." || exit 1
@@ -16,7 +19,7 @@ includes_from() {
 
 bare=$(grep -n '^#[[:space:]]*include[[:space:]]*"[^/"]*\.h"' \
     "$src"/core/*.[ch] "$src"/aws/*.[ch] "$src"/openid/*.[ch] "$src"/cmd/*.[ch] "$src"/*.[ch] |
-    grep -v '"provider\.h"')
+    grep -v '"provider\.h"\|"settings\.h"')
 [ -z "$bare" ]; check $? "every include of our headers names its folder" "$bare"
 
 for rule in "core aws/" "core openid/" "core cmd/" "aws openid/" "openid aws/" \
@@ -25,6 +28,9 @@ for rule in "core aws/" "core openid/" "core cmd/" "aws openid/" "openid aws/" \
     hits=$(includes_from "$1" "$2")
     [ -z "$hits" ]; check $? "$1/ includes nothing from $2" "$hits"
 done
+hits=$(grep -n '^#[[:space:]]*include[[:space:]]*"settings\.h"' "$src"/core/*.[ch] \
+    "$src"/aws/*.[ch] "$src"/openid/*.[ch])
+[ -z "$hits" ]; check $? "core/, aws/ and openid/ include nothing of settings.h" "$hits"
 hits=$(grep -n '^#[[:space:]]*include[[:space:]]*"cmd/' "$src"/*.[ch])
 [ -z "$hits" ]; check $? "the module's entry and seam include nothing from cmd/" "$hits"
 hits=$(grep -rn -i 'amazonaws\|x-amzn' "$src/core")

@@ -67,6 +67,11 @@ static void decode_body(json_t *root, struct aws_error *out)
             sso_json_string(root, "Message", out->message, sizeof(out->message));
 }
 
+const struct http_kept_header aws_kept_headers[AWS_HDR_COUNT] = {
+    [AWS_HDR_ERROR_TYPE] = {"x-amzn-ErrorType", ':', HTTP_KEPT_DETAIL},
+    [AWS_HDR_REQUEST_ID] = {"x-amzn-RequestId", '\0', HTTP_KEPT_REQUEST_ID},
+};
+
 void aws_error_decode(const char *header_type, const char *body, size_t body_len,
                       struct aws_error *out)
 {
@@ -85,7 +90,7 @@ bool aws_throttled(const struct http_response *r)
                                              "RequestLimitExceeded", "SlowDownException",
                                              "Throttling", "ThrottledException"};
     struct aws_error e;
-    aws_error_decode(r->error_type, r->body, r->body_len, &e);
+    aws_error_decode(aws_error_type(r), r->body, r->body_len, &e);
     if (!e.type[0] && r->body && memchr(r->body, '<', r->body_len)) { /* STS's XML */
         char msg[8];
         sts_parse_error(r->body, r->body_len, e.type, sizeof(e.type), msg, sizeof(msg));

@@ -12,6 +12,19 @@ struct aws_error {
     char message[256]; /* error_description / message, raw (sanitize before display) */
 };
 
+/* The response headers AWS's answers carry, kept by the HTTP client
+ * (http_keep_headers, installed when the provider opens), by their index in
+ * http_response.kept: x-amzn-ErrorType (cut at the first ':') and
+ * x-amzn-RequestId. */
+enum { AWS_HDR_ERROR_TYPE, AWS_HDR_REQUEST_ID, AWS_HDR_COUNT };
+extern const struct http_kept_header aws_kept_headers[AWS_HDR_COUNT];
+
+/* The error type header of an answer ("" when absent). */
+static inline const char *aws_error_type(const struct http_response *r)
+{
+    return r->kept[AWS_HDR_ERROR_TYPE];
+}
+
 /* Sources, in order: the x-amzn-ErrorType header (already cut at ':'), the
  * body's __type (cut after '#'), its `code`, then the OAuth `error` member
  * (mapped to the exception name, e.g. authorization_pending ->

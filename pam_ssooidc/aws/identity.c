@@ -73,7 +73,7 @@ int identity_session_from_arn(const char *arn, const char *partition, const char
 /* Credentials for the first permission set of role_name the approver holds
  * (in the order listed); its name into role. PAM_AUTH_ERR when they hold
  * none of them; any other failure ends the search at once. */
-static int role_credentials(struct http_client *h, const struct cfg *c,
+static int role_credentials(struct http_client *h, const struct aws_cfg *c,
                             const struct ssooidc_token *token, char *role, size_t rolelen,
                             struct role_credentials *creds, struct sso_error *err)
 {
@@ -96,7 +96,7 @@ static int role_credentials(struct http_client *h, const struct cfg *c,
     return rc; /* the one set's own message */
 }
 
-int identity_approver(struct http_client *h, const struct cfg *c,
+int identity_approver(struct http_client *h, const struct aws_cfg *c,
                       const struct ssooidc_token *token, char *session, size_t len,
                       struct sso_error *err)
 {

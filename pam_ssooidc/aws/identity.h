@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "core/config.h"
+#include "aws/aws_config.h"
 #include "core/http.h"
 #include "aws/ssooidc.h"
 #include "core/util.h"
@@ -16,7 +16,7 @@
  * account_id and STS names that session. PAM_AUTH_ERR for a missing
  * permission set, PAM_AUTHINFO_UNAVAIL when the answers cannot be had or
  * trusted. */
-int identity_approver(struct http_client *h, const struct cfg *c,
+int identity_approver(struct http_client *h, const struct aws_cfg *c,
                       const struct ssooidc_token *token, char *session, size_t len,
                       struct sso_error *err);
 

@@ -32,7 +32,7 @@ int portal_parse_credentials(const char *body, size_t len, struct role_credentia
                     "GetRoleCredentials: answer is not a valid roleCredentials object");
 }
 
-static int portal_error(const struct cfg *c, const char *role, long status,
+static int portal_error(const struct aws_cfg *c, const char *role, long status,
                         const struct aws_error *aerr, struct sso_error *err)
 {
     if (status == 401 || status == 403 || status == 404)
@@ -44,7 +44,7 @@ static int portal_error(const struct cfg *c, const char *role, long status,
                     aerr->type[0] ? aerr->type : "(no error type)");
 }
 
-int portal_role_credentials(struct http_client *h, const struct cfg *c, const char *role,
+int portal_role_credentials(struct http_client *h, const struct aws_cfg *c, const char *role,
                             const struct ssooidc_token *token, struct role_credentials *out,
                             struct sso_error *err)
 {
@@ -74,7 +74,7 @@ int portal_role_credentials(struct http_client *h, const struct cfg *c, const ch
         rc = portal_parse_credentials(resp.body, resp.body_len, out, err);
     } else {
         struct aws_error aerr;
-        aws_error_decode(resp.error_type, resp.body, resp.body_len, &aerr);
+        aws_error_decode(aws_error_type(&resp), resp.body, resp.body_len, &aerr);
         rc = portal_error(c, role, resp.status, &aerr, err);
     }
     http_response_free(&resp);

@@ -2,7 +2,7 @@
 #ifndef SSO_PORTAL_H
 #define SSO_PORTAL_H
 
-#include "core/config.h"
+#include "aws/aws_config.h"
 #include "core/http.h"
 #include "aws/ssooidc.h"
 #include "core/util.h"
@@ -17,7 +17,7 @@ struct role_credentials {
  * whoever approved. PAM_AUTH_ERR when the approver lacks that permission
  * set (401/403/404), PAM_AUTHINFO_UNAVAIL for 5xx, throttling, network or
  * malformed answers. */
-int portal_role_credentials(struct http_client *h, const struct cfg *c, const char *role,
+int portal_role_credentials(struct http_client *h, const struct aws_cfg *c, const char *role,
                             const struct ssooidc_token *token, struct role_credentials *out,
                             struct sso_error *err);
 

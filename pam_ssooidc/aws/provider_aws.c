@@ -4,17 +4,18 @@
  * CreateToken, and the approver proven by the portal and STS. */
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 
+#include "aws/aws_config.h"
 #include "aws/awserr.h"
-#include "core/cache.h"
+#include "aws/registration.h"
 #include "aws/identity.h"
 #include "provider.h"
-#include "aws/registration_key.h"
 #include "aws/ssooidc.h"
 
 #define REGISTRATION_MIN_VALID 3600 /* register again when < 1 h remains */
@@ -26,10 +27,10 @@ struct aws_state {
 
 /* A cached registration valid for another hour, unless it is the one the
  * service just rejected (`stale`). */
-static int cached(struct aws_state *s, const char *stale, struct cache *cache,
+static int cached(struct aws_state *s, const char *stale, struct registration_cache *cache,
                   struct sso_error *why)
 {
-    int rc = cache_load(cache, (int64_t)time(NULL), REGISTRATION_MIN_VALID, &s->reg, why);
+    int rc = registration_load(cache, (int64_t)time(NULL), REGISTRATION_MIN_VALID, &s->reg, why);
     if (rc == PAM_SUCCESS && stale && strcmp(s->reg.client_id, stale) == 0) {
         sso_cleanse(&s->reg, sizeof(s->reg));
         rc = sso_fail(why, PAM_NO_MODULE_DATA, "cached registration was rejected");
@@ -47,22 +48,22 @@ static int cached(struct aws_state *s, const char *stale, struct cache *cache,
 static int registration(struct provider_ctx *p, struct aws_state *s, const char *stale)
 {
     const struct cfg *c = p->cfg;
-    struct cache cache;
+    struct registration_cache cache;
     struct sso_error why = SSO_ERROR_INIT, lockerr = SSO_ERROR_INIT;
     char key[AWS_REGISTRATION_KEY_MAX];
-    int rc = aws_registration_key(c, key, sizeof(key), p->err);
+    int rc = aws_registration_key(c, p->part, key, sizeof(key), p->err);
     if (rc != PAM_SUCCESS)
         return rc;
-    rc = cache_open_unlocked(&cache, c->cache_dir, key, p->err);
+    rc = registration_open_unlocked(&cache, c->cache_dir, key, p->err);
     if (rc != PAM_SUCCESS)
         return rc;
     rc = cached(s, stale, &cache, &why);
-    cache_close(&cache);
+    registration_close(&cache);
     if (rc == PAM_SUCCESS)
         return PAM_SUCCESS;
     /* Rare (about every 90 days), so always worth a line. */
     provider_log(p, LOG_NOTICE, "registering client: %s", why.msg);
-    rc = cache_open(&cache, c->cache_dir, key, 2.0 * c->http_timeout + 5, &lockerr);
+    rc = registration_open(&cache, c->cache_dir, key, 2.0 * c->http_timeout + 5, &lockerr);
     if (rc == PAM_AUTH_ERR || rc == PAM_SERVICE_ERR) { /* cancelled; an unsafe cache */
         *p->err = lockerr;
         return rc;
@@ -72,20 +73,14 @@ static int registration(struct provider_ctx *p, struct aws_state *s, const char 
         provider_log(p, LOG_WARNING, "%s; registering without caching", lockerr.msg);
     /* Under the lock another login may have registered meanwhile. */
     if (locked && cached(s, stale, &cache, &why) == PAM_SUCCESS) {
-        cache_close(&cache);
+        registration_close(&cache);
         return PAM_SUCCESS;
     }
-    rc = ssooidc_register(p->http, c, &s->reg, p->err);
-    if (rc == PAM_SUCCESS && locked && cache_store(&cache, &s->reg, &why) != PAM_SUCCESS)
+    rc = ssooidc_register(p->http, p->part, &s->reg, p->err);
+    if (rc == PAM_SUCCESS && locked && registration_store(&cache, &s->reg, &why) != PAM_SUCCESS)
         provider_log(p, LOG_WARNING, "registration not cached: %s", why.msg);
-    cache_close(&cache);
+    registration_close(&cache);
     return rc;
-}
-
-static int aws_validate(const struct cfg *c, struct sso_error *err)
-{
-    (void)c, (void)err; /* config.c checks the AWS options */
-    return PAM_SUCCESS;
 }
 
 static int aws_open(struct provider_ctx *p)
@@ -94,6 +89,7 @@ static int aws_open(struct provider_ctx *p)
     if (!s)
         return sso_fail(p->err, PAM_BUF_ERR, "out of memory");
     p->state = s;
+    http_keep_headers(p->http, aws_kept_headers, AWS_HDR_COUNT);
     http_set_retry_classifier(p->http, aws_throttled);
     return registration(p, s, NULL);
 }
@@ -114,20 +110,20 @@ static int aws_renew(struct provider_ctx *p)
 static int aws_start(struct provider_ctx *p, struct device_auth *dev)
 {
     struct aws_state *s = p->state;
-    return ssooidc_start(p->http, p->cfg, &s->reg, dev, p->err);
+    return ssooidc_start(p->http, p->part, &s->reg, dev, p->err);
 }
 
 static int aws_poll(struct provider_ctx *p, const struct device_auth *dev,
                     enum poll_result *result)
 {
     struct aws_state *s = p->state;
-    return ssooidc_poll(p->http, p->cfg, &s->reg, dev, result, &s->token, p->err);
+    return ssooidc_poll(p->http, p->part, &s->reg, dev, result, &s->token, p->err);
 }
 
 static int aws_identify(struct provider_ctx *p, char *approver, size_t len)
 {
     struct aws_state *s = p->state;
-    return identity_approver(p->http, p->cfg, &s->token, approver, len, p->err);
+    return identity_approver(p->http, p->part, &s->token, approver, len, p->err);
 }
 
 static void aws_close(struct provider_ctx *p)
@@ -139,11 +135,79 @@ static void aws_close(struct provider_ctx *p)
     p->state = NULL;
 }
 
+/* ---- pam_ssooidc_check ---- */
+
+static size_t aws_endpoints(const void *part, struct provider_place *out)
+{
+    const struct aws_cfg *a = part;
+    out[0] = (struct provider_place){"oidc_endpoint", a->oidc_endpoint, false};
+    out[1] = (struct provider_place){"portal_endpoint", a->portal_endpoint, false};
+    out[2] = (struct provider_place){"sts_endpoint", a->sts_endpoint, true}; /* STS signs */
+    return 3;
+}
+
+static size_t aws_files(const void *part, struct provider_place *out)
+{
+    (void)part, (void)out;
+    return 0;
+}
+
+static void report(const struct provider_report *r, enum provider_status st, const char *fmt,
+                   ...) __attribute__((format(printf, 3, 4)));
+
+static void report(const struct provider_report *r, enum provider_status st, const char *fmt,
+                   ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    r->finding(r->ctx, st, "registration", detail);
+}
+
+/* The cached registration, read by the same key as a login, with how long
+ * it lasts; never the secret, and only a prefix of the client id. */
+static void aws_check_stored(const struct cfg *c, const void *part,
+                             const struct provider_report *r)
+{
+    char key[AWS_REGISTRATION_KEY_MAX];
+    struct registration_cache cache;
+    struct client_registration reg;
+    struct sso_error err = SSO_ERROR_INIT;
+    if (aws_registration_key(c, part, key, sizeof(key), &err) != PAM_SUCCESS ||
+        registration_open_unlocked(&cache, c->cache_dir, key, &err) != PAM_SUCCESS) {
+        report(r, PROVIDER_FAIL, "%s", err.msg);
+        return;
+    }
+    time_t now = time(NULL);
+    int rc = registration_load(&cache, (int64_t)now, 0, &reg, &err);
+    registration_close(&cache);
+    if (rc != PAM_SUCCESS) {
+        bool none = strstr(err.msg, "no cached registration") != NULL;
+        report(r, none ? PROVIDER_INFO : PROVIDER_WARN, "%s%s", err.msg,
+               none ? " (normal on a new host: the first login registers)"
+                    : " (the next login registers again)");
+        return;
+    }
+    char when[64], id[16];
+    time_t exp = (time_t)reg.expires_at;
+    struct tm tm;
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime_r(&exp, &tm));
+    snprintf(id, sizeof(id), "%.8s", reg.client_id); /* a prefix; never the secret */
+    long days = (long)((reg.expires_at - (int64_t)now) / 86400);
+    report(r, PROVIDER_OK, "client id %s... valid until %s (%ld days)%s", id, when, days,
+           days < 1 ? "; it is renewed at the next login" : "");
+    sso_cleanse(&reg, sizeof(reg));
+}
+
 const struct provider provider_aws = {
     .name = "aws",
     .title = "Sign in with AWS IAM Identity Center.",
     .where = "a browser where you are signed in to the access portal",
-    .validate = aws_validate,
+    .options = aws_options,
+    .n_options = AWS_OPTION_COUNT,
+    .configure = aws_configure,
     .open = aws_open,
     .start = aws_start,
     .poll = aws_poll,
@@ -151,4 +215,11 @@ const struct provider provider_aws = {
     .identify = aws_identify,
     .identify_always = false,
     .close = aws_close,
+    .endpoints = aws_endpoints,
+    .files = aws_files,
+    .clock_fail = 900, /* STS refuses a signature more than 15 minutes off */
+    .clock_warn = 300,
+    .clock_judge = "STS",
+    .check_stored = aws_check_stored,
+    .ready_text = NULL, /* opening would register: the first login does that */
 };

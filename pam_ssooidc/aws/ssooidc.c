@@ -67,7 +67,7 @@ static const char *const json_headers[] = {"Content-Type: application/json",
  * holds a 200 answer; on any other code it has been freed. With `transient`
  * (polling) the call is made once, and *transient says whether a failure
  * was of the kind a later poll may not meet again. */
-static int ssooidc_call(struct http_client *h, const struct cfg *c, const char *what,
+static int ssooidc_call(struct http_client *h, const struct aws_cfg *c, const char *what,
                      const char *path, struct body *b, struct http_response *resp,
                      struct aws_error *aerr, bool *transient, struct sso_error *err)
 {
@@ -87,7 +87,7 @@ static int ssooidc_call(struct http_client *h, const struct cfg *c, const char *
         return rc;
     if (resp->status == 200)
         return PAM_SUCCESS;
-    aws_error_decode(resp->error_type, resp->body, resp->body_len, aerr);
+    aws_error_decode(aws_error_type(resp), resp->body, resp->body_len, aerr);
     long status = resp->status;
     bool throttled = aws_throttled(resp);
     http_response_free(resp);
@@ -97,11 +97,11 @@ static int ssooidc_call(struct http_client *h, const struct cfg *c, const char *
     if (throttled && !(transient && strcmp(aerr->type, "SlowDownException") == 0))
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: throttled (%s)", what, aerr->type);
     if (strcmp(aerr->type, "InvalidClientException") == 0)
-        return sso_fail(err, PAM_CRED_EXPIRED, "%s: InvalidClientException", what);
+        return sso_fail(err, SSO_CLIENT_REFUSED, "%s: InvalidClientException", what);
     if (!aerr->type[0])
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld with no recognisable error",
                         what, status);
-    return PAM_IGNORE; /* a modelled error the caller interprets */
+    return SSO_MODELLED_ERROR; /* the caller interprets aerr */
 }
 
 static int unexpected_error(const char *what, const struct aws_error *aerr, struct sso_error *err)
@@ -109,8 +109,8 @@ static int unexpected_error(const char *what, const struct aws_error *aerr, stru
     return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: service answered %s", what, aerr->type);
 }
 
-int ssooidc_register(struct http_client *h, const struct cfg *c, struct client_registration *out,
-                  struct sso_error *err)
+int ssooidc_register(struct http_client *h, const struct aws_cfg *c,
+                     struct client_registration *out, struct sso_error *err)
 {
     struct body b;
     body_begin(&b);
@@ -119,7 +119,7 @@ int ssooidc_register(struct http_client *h, const struct cfg *c, struct client_r
     struct http_response resp;
     struct aws_error aerr;
     int rc = ssooidc_call(h, c, "RegisterClient", "/client/register", &b, &resp, &aerr, NULL, err);
-    if (rc == PAM_CRED_EXPIRED || rc == PAM_IGNORE)
+    if (rc == SSO_CLIENT_REFUSED || rc == SSO_MODELLED_ERROR)
         return unexpected_error("RegisterClient", &aerr, err);
     if (rc != PAM_SUCCESS)
         return rc;
@@ -128,8 +128,9 @@ int ssooidc_register(struct http_client *h, const struct cfg *c, struct client_r
     return rc;
 }
 
-int ssooidc_start(struct http_client *h, const struct cfg *c, const struct client_registration *reg,
-               struct device_auth *out, struct sso_error *err)
+int ssooidc_start(struct http_client *h, const struct aws_cfg *c,
+                  const struct client_registration *reg, struct device_auth *out,
+                  struct sso_error *err)
 {
     struct body b;
     body_begin(&b);
@@ -140,7 +141,7 @@ int ssooidc_start(struct http_client *h, const struct cfg *c, const struct clien
     struct aws_error aerr;
     int rc = ssooidc_call(h, c, "StartDeviceAuthorization", "/device_authorization", &b, &resp,
                        &aerr, NULL, err);
-    if (rc == PAM_IGNORE)
+    if (rc == SSO_MODELLED_ERROR)
         return unexpected_error("StartDeviceAuthorization", &aerr, err);
     if (rc != PAM_SUCCESS)
         return rc;
@@ -170,9 +171,10 @@ static int poll_error(const struct aws_error *aerr, enum poll_result *result,
     return unexpected_error("CreateToken", aerr, err);
 }
 
-int ssooidc_poll(struct http_client *h, const struct cfg *c, const struct client_registration *reg,
-              const struct device_auth *dev, enum poll_result *result,
-              struct ssooidc_token *token, struct sso_error *err)
+int ssooidc_poll(struct http_client *h, const struct aws_cfg *c,
+                 const struct client_registration *reg, const struct device_auth *dev,
+                 enum poll_result *result, struct ssooidc_token *token,
+                 struct sso_error *err)
 {
     struct body b;
     body_begin(&b);
@@ -184,7 +186,7 @@ int ssooidc_poll(struct http_client *h, const struct cfg *c, const struct client
     struct aws_error aerr;
     bool transient = false;
     int rc = ssooidc_call(h, c, "CreateToken", "/token", &b, &resp, &aerr, &transient, err);
-    if (rc == PAM_IGNORE)
+    if (rc == SSO_MODELLED_ERROR)
         return poll_error(&aerr, result, err);
     if (rc == PAM_AUTHINFO_UNAVAIL && transient) {
         *result = POLL_FAILED; /* a missed poll: err says why */

@@ -5,8 +5,9 @@
 
 #include <stdint.h>
 
-#include "core/cache.h"
-#include "core/config.h"
+#include "aws/registration.h"
+#include "core/status.h"
+#include "aws/aws_config.h"
 #include "core/device.h"
 #include "core/http.h"
 #include "core/util.h"
@@ -18,16 +19,18 @@ struct ssooidc_token {
 /* Each returns PAM_SUCCESS, or a PAM code with err set:
  *  - PAM_AUTHINFO_UNAVAIL: network/TLS, 5xx, unparseable or ill-typed answer;
  *  - PAM_AUTH_ERR: AccessDenied, ExpiredToken (the login is over);
- *  - PAM_CRED_EXPIRED: InvalidClientException (caller may re-register once).
+ *  - SSO_CLIENT_REFUSED: InvalidClientException (caller may re-register once).
  * Register and start retry transient failures (retry.h); a poll is made
  * once, and a transient failure is POLL_FAILED with PAM_SUCCESS. */
-int ssooidc_register(struct http_client *h, const struct cfg *c, struct client_registration *out,
+int ssooidc_register(struct http_client *h, const struct aws_cfg *c,
+                     struct client_registration *out, struct sso_error *err);
+int ssooidc_start(struct http_client *h, const struct aws_cfg *c,
+                  const struct client_registration *reg, struct device_auth *out,
                   struct sso_error *err);
-int ssooidc_start(struct http_client *h, const struct cfg *c, const struct client_registration *reg,
-               struct device_auth *out, struct sso_error *err);
-int ssooidc_poll(struct http_client *h, const struct cfg *c, const struct client_registration *reg,
-              const struct device_auth *dev, enum poll_result *result,
-              struct ssooidc_token *token, struct sso_error *err);
+int ssooidc_poll(struct http_client *h, const struct aws_cfg *c,
+                 const struct client_registration *reg, const struct device_auth *dev,
+                 enum poll_result *result, struct ssooidc_token *token,
+                 struct sso_error *err);
 
 /* Parsers, apart from the network so tests and fuzzers can drive them. */
 int ssooidc_parse_registration(const char *body, size_t len, struct client_registration *out,

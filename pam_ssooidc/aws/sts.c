@@ -31,7 +31,7 @@ struct signed_headers {
     char auth[512];
 };
 
-static int sign_request(const struct cfg *c, const struct role_credentials *creds,
+static int sign_request(const struct aws_cfg *c, const struct role_credentials *creds,
                         struct signed_headers *sh)
 {
     char host[CFG_URL_MAX], date[17];
@@ -75,7 +75,7 @@ static int sts_error(long status, const struct http_response *resp, struct sso_e
                     code[0] ? code : "(no error code)", msg);
 }
 
-int sts_caller_arn(struct http_client *h, const struct cfg *c,
+int sts_caller_arn(struct http_client *h, const struct aws_cfg *c,
                    const struct role_credentials *creds, char *arn, size_t arnlen,
                    struct sso_error *err)
 {

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "core/config.h"
+#include "aws/aws_config.h"
 #include "core/http.h"
 #include "aws/portal.h"
 #include "core/util.h"
@@ -12,7 +12,7 @@
 /* The caller's ARN. PAM_AUTHINFO_UNAVAIL for every failure: an STS refusal
  * means we cannot establish who approved (a "Signature expired" answer is
  * reported as probable clock skew). */
-int sts_caller_arn(struct http_client *h, const struct cfg *c,
+int sts_caller_arn(struct http_client *h, const struct aws_cfg *c,
                    const struct role_credentials *creds, char *arn, size_t arnlen,
                    struct sso_error *err);
 

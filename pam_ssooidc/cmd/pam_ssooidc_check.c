@@ -19,501 +19,24 @@
  * guards use it): exit 0 none, 1 some, 3 could not check.
  *
  * Exit status: 0 all is well, 1 something is wrong (a "warn" or "FAIL"
- * line each), 2 usage. docs/man/pam_ssooidc_check.8. */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <jansson.h>
-#include <netdb.h>
-#include <poll.h>
-#include <stdarg.h>
+ * line each), 2 usage. docs/man/pam_ssooidc_check.8.
+ *
+ * This file parses the arguments and runs the parts in order (check.h):
+ * the report (check_report.c), the paths, endpoints and provider
+ * (check_probe.c), the --login runner (check_login.c). */
 #include <security/pam_appl.h>
 #include <security/pam_misc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <syslog.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "core/cache.h"
-#include "core/store.h"
-#include "core/config.h"
-#include "core/http.h"
-#include "core/outcome.h"
+#include "cmd/check.h"
 #include "cmd/pam_users.h"
-#include "provider.h"
-#include "aws/registration_key.h"
-#include "core/trust.h"
-#include "core/usermap.h"
-
-
-enum status { ST_OK, ST_INFO, ST_WARN, ST_FAIL };
-static const char *const status_word[] = {"ok", "info", "warn", "FAIL"};
-
-struct report {
-    bool json;
-    json_t *findings; /* JSON mode */
-    int worst;
-};
-
-static void finding(struct report *r, enum status st, const char *check, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void finding(struct report *r, enum status st, const char *check, const char *fmt, ...)
-{
-    char detail[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    va_end(ap);
-    if ((int)st > r->worst)
-        r->worst = (int)st;
-    if (r->json) {
-        json_array_append_new(r->findings, json_pack("{s:s, s:s, s:s}", "status",
-                                                     status_word[st], "check", check,
-                                                     "detail", detail));
-        return;
-    }
-    printf("%-5s %s: %s\n", status_word[st], check, detail);
-}
-
-/* ------------------------------------------------------- configuration */
-
-static const char *source_text(const struct cfg_trace *t, size_t i, const char *conf, char *buf,
-                               size_t len)
-{
-    switch (t->of[i].source) {
-    case CFG_SRC_FILE:
-        snprintf(buf, len, "%s:%u", conf, t->of[i].line);
-        return buf;
-    case CFG_SRC_STANZA:
-        return "argument";
-    case CFG_SRC_DERIVED:
-        return "derived";
-    case CFG_SRC_DEFAULT:
-        break;
-    }
-    return "default";
-}
-
-static void print_config(struct report *r, json_t *out, const struct cfg *c,
-                         const struct cfg_trace *t)
-{
-    json_t *arr = json_array();
-    if (!r->json)
-        printf("effective configuration (%s):\n", c->conf_path);
-    for (size_t i = 0; i < cfg_option_count(); i++) {
-        if (!cfg_option_applies(c, i)) /* the other provider's */
-            continue;
-        char value[CFG_URL_MAX + 8], src[CFG_PATH_MAX + 16];
-        cfg_option_text(c, i, value, sizeof(value));
-        const char *from = source_text(t, i, c->conf_path, src, sizeof(src));
-        if (r->json)
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "option",
-                                                 cfg_option_name(i), "value", value, "from",
-                                                 from));
-        else
-            printf("  %-29s = %-44s (%s)\n", cfg_option_name(i), value[0] ? value : "\"\"",
-                   from);
-    }
-    if (r->json)
-        json_object_set_new(out, "configuration", arr);
-    else
-        json_decref(arr);
-}
-
-/* ------------------------------------------------------- trusted paths */
-
-static void check_file(struct report *r, const char *what, const char *path, bool required)
-{
-    int fd = -1;
-    struct sso_error err = SSO_ERROR_INIT;
-    int rc = trust_open_file(path, what, &fd, &err);
-    if (rc == PAM_SUCCESS) {
-        close(fd);
-        finding(r, ST_OK, "trusted path", "%s %s", what, path);
-    } else if (rc == PAM_NO_MODULE_DATA && !required) {
-        finding(r, ST_INFO, "trusted path", "%s %s does not exist (everything from the stanza)",
-                what, path);
-    } else {
-        finding(r, ST_FAIL, "trusted path", "%s", err.msg);
-    }
-}
-
-static void parent_of(const char *path, char *out, size_t len)
-{
-    snprintf(out, len, "%s", path);
-    size_t n = strlen(out);
-    while (n > 1 && out[n - 1] == '/')
-        out[--n] = '\0';
-    char *slash = strrchr(out, '/');
-    if (slash == out)
-        slash[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-}
-
-/* cache_dir: trusted and 0700, or missing below a trusted parent (the
- * first login makes it). Returns whether it exists and is usable. */
-static bool check_cache_dir(struct report *r, const struct cfg *c)
-{
-    int fd = -1;
-    struct sso_error err = SSO_ERROR_INIT;
-    int rc = trust_open_dir(c->cache_dir, "cache_dir", false, &fd, NULL, &err);
-    if (rc == PAM_NO_MODULE_DATA) {
-        char parent[CFG_PATH_MAX];
-        parent_of(c->cache_dir, parent, sizeof(parent));
-        rc = trust_open_dir(parent, "cache_dir's parent", false, &fd, NULL, &err);
-        if (rc == PAM_SUCCESS) {
-            close(fd);
-            finding(r, ST_INFO, "trusted path", "cache_dir %s does not exist yet; the first "
-                    "login creates it", c->cache_dir);
-        } else {
-            finding(r, ST_FAIL, "trusted path", "cache_dir %s cannot be created: %s",
-                    c->cache_dir, err.msg);
-        }
-        return false;
-    }
-    if (rc != PAM_SUCCESS) {
-        finding(r, ST_FAIL, "trusted path", "%s", err.msg);
-        return false;
-    }
-    close(fd);
-    rc = store_dir_open(c->cache_dir, &fd, &err); /* the 0700 rule too */
-    if (rc != PAM_SUCCESS) {
-        finding(r, ST_FAIL, "trusted path", "%s", err.msg);
-        return false;
-    }
-    close(fd);
-    finding(r, ST_OK, "trusted path", "cache_dir %s", c->cache_dir);
-    return true;
-}
-
-static void check_paths(struct report *r, const struct cfg *c, bool explicit_conf,
-                        bool *cache_ok)
-{
-    check_file(r, "config file", c->conf_path, explicit_conf);
-    if (c->ca_file[0])
-        check_file(r, "ca_file", c->ca_file, true);
-    if (c->client_secret_file[0]) /* its mode is the provider's check (check_openid) */
-        check_file(r, "client_secret_file", c->client_secret_file, true);
-    if (c->user_map[0]) {
-        struct usermap map;
-        struct sso_error err = SSO_ERROR_INIT;
-        int rc = usermap_load(c, &map, &err);
-        if (rc == PAM_SUCCESS)
-            finding(r, ST_OK, "trusted path", "user_map %s (every line well-formed)",
-                    c->user_map);
-        else
-            finding(r, ST_FAIL, "trusted path", "%s", err.msg);
-        usermap_free(&map);
-    }
-    *cache_ok = check_cache_dir(r, c);
-}
-
-/* ------------------------------------------------------- registration */
-
-static void check_registration(struct report *r, const struct cfg *c)
-{
-    char key[AWS_REGISTRATION_KEY_MAX];
-    struct cache cache;
-    struct client_registration reg;
-    struct sso_error err = SSO_ERROR_INIT;
-    if (aws_registration_key(c, key, sizeof(key), &err) != PAM_SUCCESS ||
-        cache_open_unlocked(&cache, c->cache_dir, key, &err) != PAM_SUCCESS) {
-        finding(r, ST_FAIL, "registration", "%s", err.msg);
-        return;
-    }
-    time_t now = time(NULL);
-    int rc = cache_load(&cache, (int64_t)now, 0, &reg, &err);
-    cache_close(&cache);
-    if (rc != PAM_SUCCESS) {
-        bool none = strstr(err.msg, "no cached registration") != NULL;
-        finding(r, none ? ST_INFO : ST_WARN, "registration", "%s%s", err.msg,
-                none ? " (normal on a new host: the first login registers)"
-                     : " (the next login registers again)");
-        return;
-    }
-    char when[64], id[16];
-    time_t exp = (time_t)reg.expires_at;
-    struct tm tm;
-    strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime_r(&exp, &tm));
-    snprintf(id, sizeof(id), "%.8s", reg.client_id); /* a prefix; never the secret */
-    long days = (long)((reg.expires_at - (int64_t)now) / 86400);
-    finding(r, ST_OK, "registration", "client id %s... valid until %s (%ld days)%s", id, when,
-            days, days < 1 ? "; it is renewed at the next login" : "");
-    sso_cleanse(&reg, sizeof(reg));
-}
-
-/* ------------------------------------------------------- endpoints */
-
-/* host and port of an http(s) URL (IPv6 literals in brackets). */
-static bool url_host_port(const char *url, char *host, size_t hlen, char *port, size_t plen)
-{
-    const char *p = strstr(url, "://");
-    if (!p)
-        return false;
-    bool https = strncmp(url, "https", 5) == 0;
-    p += 3;
-    size_t n = strcspn(p, "/?#");
-    char authority[CFG_URL_MAX];
-    if (n == 0 || n >= sizeof(authority))
-        return false;
-    memcpy(authority, p, n);
-    authority[n] = '\0';
-    char *colon = NULL;
-    if (authority[0] == '[') {
-        char *close = strchr(authority, ']');
-        if (!close)
-            return false;
-        *close = '\0';
-        snprintf(host, hlen, "%s", authority + 1);
-        colon = close[1] == ':' ? close + 1 : NULL;
-    } else {
-        colon = strrchr(authority, ':');
-        if (colon)
-            *colon = '\0';
-        snprintf(host, hlen, "%s", authority);
-    }
-    snprintf(port, plen, "%s", colon ? colon + 1 : (https ? "443" : "80"));
-    return host[0] != '\0';
-}
-
-static bool tcp_connect(const struct addrinfo *ai, long timeout_ms, long *took_ms)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
-    if (fd < 0)
-        return false;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    bool ok = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
-    if (!ok && errno == EINPROGRESS) {
-        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-        int soerr = 0;
-        socklen_t sl = sizeof(soerr);
-        ok = poll(&pfd, 1, (int)timeout_ms) == 1 &&
-             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    *took_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    close(fd);
-    return ok;
-}
-
-/* DNS and TCP for host:port (the endpoint's, or the proxy's). */
-static bool check_reach(struct report *r, const char *label, const char *url, long timeout)
-{
-    char host[CFG_URL_MAX], port[16], addr[INET6_ADDRSTRLEN];
-    if (!url_host_port(url, host, sizeof(host), port, sizeof(port))) {
-        finding(r, ST_FAIL, label, "cannot take a host name out of %s", url);
-        return false;
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai != 0) {
-        finding(r, ST_FAIL, label, "name resolution of %s: %s", host, gai_strerror(gai));
-        return false;
-    }
-    int n = 0;
-    for (struct addrinfo *a = res; a; a = a->ai_next)
-        n++;
-    finding(r, ST_OK, label, "%s resolves (%d address%s)", host, n, n == 1 ? "" : "es");
-    bool ok = false;
-    long took = 0;
-    for (struct addrinfo *a = res; a && !ok; a = a->ai_next) {
-        ok = tcp_connect(a, timeout * 1000, &took);
-        void *in = a->ai_family == AF_INET6
-                       ? (void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
-                       : (void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
-        inet_ntop(a->ai_family, in, addr, sizeof(addr));
-    }
-    freeaddrinfo(res);
-    if (ok)
-        finding(r, ST_OK, label, "TCP connection to %s port %s in %ld ms", addr, port, took);
-    else
-        finding(r, ST_FAIL, label, "no TCP connection to %s port %s within %ld s", host, port,
-                timeout);
-    return ok;
-}
-
-/* "Sun, 06 Nov 1994 08:49:37 GMT" (IMF-fixdate) as epoch seconds, or -1. */
-static time_t http_date(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return end && *end == '\0' ? timegm(&tm) : (time_t)-1;
-}
-
-/* AWS: STS refuses a signature more than 900 s off. OpenID: an ID token is
- * refused when its times are more than the leeway (60 s) off ours. */
-static void check_skew(struct report *r, const struct cfg *c, const char *date)
-{
-    time_t theirs = http_date(date), ours = time(NULL);
-    if (theirs < 0) {
-        finding(r, ST_INFO, "clock", "the service sent no usable Date header");
-        return;
-    }
-    bool openid = cfg_is_openid(c);
-    long fail = openid ? 60 : 900, warn = openid ? 30 : 300;
-    long skew = (long)(theirs - ours);
-    long a = skew < 0 ? -skew : skew;
-    enum status st = a > fail ? ST_FAIL : a > warn ? ST_WARN : ST_OK;
-    char why[96] = "";
-    if (st != ST_OK)
-        snprintf(why, sizeof(why), " (%s refuses more than %ld s; check NTP)",
-                 openid ? "ID token verification" : "STS", fail);
-    finding(r, st, "clock", "this host's clock is %ld s %s the service's%s", a,
-            skew > 0 ? "behind" : "ahead of", why);
-}
-
-struct endpoint {
-    const char *name, *url;
-};
-
-static void check_endpoints(struct report *r, const struct cfg *c)
-{
-    const struct endpoint aws[] = {
-        {"oidc_endpoint", c->oidc_endpoint},
-        {"portal_endpoint", c->portal_endpoint},
-        {"sts_endpoint", c->sts_endpoint},
-    };
-    const struct endpoint openid[] = {{"issuer", c->issuer}};
-    enum { MAX_EPS = 3 };
-    const struct endpoint *eps = cfg_is_openid(c) ? openid : aws;
-    size_t N = cfg_is_openid(c) ? 1 : 3;
-    bool reached[MAX_EPS];
-    /* Name resolution and TCP first: they need no trust, so a bad ca_file
-     * does not hide a dead endpoint. Through a proxy, the proxy is what
-     * this host reaches. */
-    bool proxy_ok = !c->proxy[0] || check_reach(r, "proxy", c->proxy, c->http_timeout);
-    for (size_t i = 0; i < N; i++)
-        reached[i] = c->proxy[0] ? proxy_ok
-                                 : check_reach(r, eps[i].name, eps[i].url, c->http_timeout);
-    struct http_client *h = NULL;
-    struct sso_error err = SSO_ERROR_INIT;
-    if (http_open(&h, c, &err) != PAM_SUCCESS) {
-        finding(r, ST_FAIL, "https", "TLS and HTTP not checked: %s", err.msg);
-        return;
-    }
-    char date[64] = "";
-    for (size_t i = 0; i < N; i++) {
-        if (!reached[i])
-            continue;
-        char url[CFG_URL_MAX + 2];
-        snprintf(url, sizeof(url), "%s/", eps[i].url);
-        struct http_response resp;
-        bool transient;
-        double t0 = sso_monotonic();
-        int rc = http_request_once(h, eps[i].name, "GET", url, NULL, NULL, &resp, &transient,
-                                   &err);
-        if (rc != PAM_SUCCESS) {
-            finding(r, ST_FAIL, eps[i].name, "%s", err.msg);
-            continue;
-        }
-        finding(r, ST_OK, eps[i].name, "TLS verified%s, HTTP %ld in %.0f ms",
-                c->proxy[0] ? " through the proxy" : "", resp.status,
-                (sso_monotonic() - t0) * 1000);
-        if (resp.date[0] && (!date[0] || strcmp(eps[i].name, "sts_endpoint") == 0 ||
-                             strcmp(eps[i].name, "issuer") == 0))
-            snprintf(date, sizeof(date), "%s", resp.date);
-        http_response_free(&resp);
-    }
-    http_close(h);
-    if (date[0])
-        check_skew(r, c, date);
-    else
-        finding(r, ST_INFO, "clock", "not checked: no endpoint answered");
-}
-
-/* ------------------------------------------------------- OpenID */
-
-/* What the module does before it shows a code, done the same way (the
- * provider's own open): the client secret, the discovery document with its
- * issuer, the endpoints and client authentication, the JWKS. Both
- * documents are fetched afresh (and stored for the next login). */
-static void check_openid(struct report *r, const struct cfg *c)
-{
-    const struct provider *prov = provider_select(c);
-    struct http_client *h = NULL;
-    struct sso_error err = SSO_ERROR_INIT;
-    if (prov->validate(c, &err) != PAM_SUCCESS) {
-        finding(r, ST_FAIL, "provider", "%s", err.msg);
-        return;
-    }
-    if (http_open(&h, c, &err) != PAM_SUCCESS) {
-        finding(r, ST_FAIL, "provider", "not checked: %s", err.msg);
-        return;
-    }
-    http_set_retry(h, 0, sso_monotonic() + 2.0 * (double)c->http_timeout);
-    struct provider_ctx ctx = {NULL, c, h, &err, NULL, true};
-    if (prov->open(&ctx) == PAM_SUCCESS)
-        finding(r, ST_OK, "provider", "discovery document of %s, client %s%s and JWKS ready",
-                c->issuer, c->client_id, c->client_secret_file[0] ? " (with secret)" : "");
-    else
-        finding(r, ST_FAIL, "provider", "%s", err.msg);
-    prov->close(&ctx);
-    http_close(h);
-}
-
-/* ------------------------------------------------------- --login */
+#include "settings.h"
 
 #ifndef PAM_SSOOIDC_MODULE
 #define PAM_SSOOIDC_MODULE "/lib/security/pam_ssooidc.so"
 #endif
-
-/* A real PAM transaction with one stanza, "auth required MODULE ARGS
- * debug", in a private configuration directory: the module runs exactly as
- * in a PAM stack, the terminal is the conversation, and every syslog line
- * of the module (each request, the outcome with its reason) is echoed to
- * stderr. */
-static int run_login(const char *module, const char *user, const char *service, int argc,
-                     const char **argv)
-{
-    char dir[] = "/tmp/pam_ssooidc_check.XXXXXX";
-    if (!mkdtemp(dir)) {
-        perror("pam_ssooidc_check: mkdtemp");
-        return PAM_SYSTEM_ERR;
-    }
-    char path[sizeof(dir) + 256];
-    snprintf(path, sizeof(path), "%s/%s", dir, service);
-    FILE *f = fopen(path, "w");
-    int rc = PAM_SYSTEM_ERR;
-    if (f) {
-        fprintf(f, "auth required %s", module);
-        for (int i = 0; i < argc; i++)
-            fprintf(f, " %s%s%s", strchr(argv[i], ' ') ? "[" : "", argv[i],
-                    strchr(argv[i], ' ') ? "]" : "");
-        fprintf(f, " debug\naccount required pam_permit.so\n");
-        rc = fclose(f) == 0 ? PAM_SUCCESS : PAM_SYSTEM_ERR;
-    }
-    pam_handle_t *pamh = NULL;
-    static struct pam_conv conv = {misc_conv, NULL};
-    if (rc == PAM_SUCCESS)
-        rc = pam_start_confdir(service, user, &conv, dir, &pamh);
-    if (rc == PAM_SUCCESS) {
-        openlog("pam_ssooidc_check", LOG_PERROR | LOG_PID, LOG_AUTHPRIV);
-        printf("--- login of %s (PAM service %s, module %s); the module's syslog lines follow "
-               "on stderr\n", user, service, module);
-        fflush(stdout);
-        rc = pam_authenticate(pamh, 0);
-        printf("--- verdict: %s\n", outcome_code_name(rc));
-        closelog();
-        pam_end(pamh, rc);
-    } else {
-        fprintf(stderr, "pam_ssooidc_check: cannot start PAM: %s\n", pam_strerror(NULL, rc));
-    }
-    unlink(path);
-    rmdir(dir);
-    return rc;
-}
-
-/* ------------------------------------------------------- main */
 
 static int usage(void)
 {
@@ -526,7 +49,9 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-    struct report r = {0};
+    static const struct pam_conv conv = {misc_conv, NULL};
+    struct report r;
+    bool json = false;
     const char *login = NULL, *service = "pam_ssooidc_check", *module = PAM_SSOOIDC_MODULE;
     const char *root = NULL;
     bool fragment = false, explicit_conf = false, pam_users = false;
@@ -537,7 +62,7 @@ int main(int argc, char **argv)
         return 2;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
-            r.json = true;
+            json = true;
         } else if (strcmp(argv[i], "--fragment") == 0) {
             fragment = true;
         } else if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc) {
@@ -573,61 +98,39 @@ int main(int argc, char **argv)
     }
     if (pam_users) { /* a listing of its own: no configuration, no network */
         free(args);
-        if (nargs || login || r.json || fragment)
+        if (nargs || login || json || fragment)
             return usage();
         return pam_users_report(root ? root : "", module, stdout, stderr);
     }
-    json_t *out = json_object();
-    r.findings = json_array();
+    check_report_begin(&r, json);
 
-    struct cfg c;
+    struct settings s;
     struct cfg_trace trace;
     struct sso_error err = SSO_ERROR_INIT;
-    int rc = cfg_load_traced(&c, nargs, args, fragment ? CFG_PARTIAL : 0, &trace, &err);
+    int rc = settings_load_traced(&s, nargs, args, fragment ? CFG_PARTIAL : 0, &trace, &err);
     if (rc != PAM_SUCCESS) {
-        finding(&r, ST_FAIL, "configuration", "%s", err.msg);
+        check_finding(&r, ST_FAIL, "configuration", "%s", err.msg);
     } else {
-        print_config(&r, out, &c, &trace);
-        /* What only the provider can judge (id_token_algs), checked before a
-         * login would send anything: a fragment without start_url may be
-         * for either, so the OpenID checks apply to it. */
-        const struct provider *prov = fragment && !c.start_url[0] ? &provider_openid
-                                                                   : provider_select(&c);
-        if (prov->validate(&c, &err) != PAM_SUCCESS)
-            finding(&r, ST_FAIL, "configuration", "%s", err.msg);
-        else
-            finding(&r, ST_OK, "configuration", "loaded without errors%s",
-                    fragment ? " (as a fragment)" : "");
+        check_report_config(&r, &s, &trace);
+        check_finding(&r, ST_OK, "configuration", "loaded without errors%s",
+                fragment ? " (as a fragment)" : "");
         if (!fragment) {
             bool cache_ok = false;
-            check_paths(&r, &c, explicit_conf, &cache_ok);
-            if (cache_ok && !cfg_is_openid(&c))
-                check_registration(&r, &c);
-            check_endpoints(&r, &c);
-            if (cfg_is_openid(&c)) /* creates cache_dir if missing, as a login would */
-                check_openid(&r, &c);
+            check_probe_paths(&r, &s, explicit_conf, &cache_ok);
+            if (cache_ok)
+                check_probe_stored(&r, &s);
+            check_probe_endpoints(&r, &s);
+            check_probe_opened(&r, &s); /* creates cache_dir if missing, as a login would */
         }
     }
     int verdict = -1;
     if (login && r.worst < ST_FAIL && !r.json)
         fflush(stdout);
     if (login && r.worst < ST_FAIL)
-        verdict = run_login(module, login, service, nargs, args);
+        verdict = check_login_run(module, login, service, nargs, args, &conv);
     else if (login)
-        finding(&r, ST_INFO, "login", "not attempted: fix the problems above first");
-    bool wrong = r.worst >= ST_WARN || (verdict != -1 && verdict != PAM_SUCCESS);
-    if (r.json) {
-        json_object_set_new(out, "findings", r.findings);
-        if (verdict != -1)
-            json_object_set_new(out, "login", json_string(outcome_code_name(verdict)));
-        json_object_set_new(out, "ok", json_boolean(!wrong));
-        json_dumpf(out, stdout, JSON_INDENT(2));
-        printf("\n");
-    } else {
-        json_decref(r.findings);
-        printf("%s\n", wrong ? "something is wrong (see the warn/FAIL lines)" : "all is well");
-    }
-    json_decref(out);
+        check_finding(&r, ST_INFO, "login", "not attempted: fix the problems above first");
+    bool wrong = check_report_end(&r, verdict);
     free(args);
     return wrong ? 1 : 0;
 }

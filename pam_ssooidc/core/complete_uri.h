@@ -1,5 +1,5 @@
 /* complete_uri.h - whether a device authorization's complete link
- * (verification_uri_complete; AWS: verificationUriComplete) may be shown.
+ * (RFC 8628's verification_uri_complete) may be shown.
  *
  * The complete link is shown above the plain URI as the one to open. A
  * provider answer (or anyone who can shape it) could make it a lookalike on

@@ -1,12 +1,14 @@
 /* config.c - see config.h.
  *
- * Every option is one row of the table `options` below: its name, its kind
- * (string, url, path, number with range, flag, enum), where it lives in
- * struct cfg, how big that field is and its default. One parser, driven by
- * the table, serves both the config file and the PAM stanza; how a value of
- * each kind is parsed and checked is in config_values.c. Checks that
- * involve more than one option (endpoints derived from the region, the
- * identity policy) run once, after both sources have been applied.
+ * Every option is one row of a table: its name, its kind (string, url,
+ * path, number with range, flag, enum), where it lives in the struct its
+ * table fills, how big that field is and its default. The shared options'
+ * rows are `options` below; each provider hands in its own (struct
+ * cfg_part). One parser, driven by the tables, serves both the config file
+ * and the PAM stanza; how a value of each kind is parsed and checked is in
+ * config_values.c. Checks that involve more than one option run after both
+ * sources have been applied: the shared ones in cfg_finish, a provider's
+ * (its identity policy, its derived defaults) in that provider.
  *
  * Nothing here allocates, touches the network or keeps state between calls. */
 #include "core/config.h"
@@ -29,11 +31,10 @@
 #define CFG_FILE_MAX (64 * 1024) /* bytes; a larger config file is refused */
 #define CFG_LINE_MAX 1024        /* bytes per line, newline excluded */
 #define CFG_TEXT_NAME "(config text)"
-#define CFG_DEFAULT_REGION "us-east-1"
 
 /* ---------------------------------------------------------------- table */
 
-#define FIELD(f) .offset = offsetof(struct cfg, f), .size = sizeof(((struct cfg *)0)->f)
+#define FIELD(f) FIELD_OF(struct cfg, f)
 
 static const struct opt_choice prompt_choices[] = {
     {"auto", CFG_PROMPT_AUTO},
@@ -44,57 +45,9 @@ static const struct opt_choice prompt_choices[] = {
 
 _Static_assert(sizeof(enum cfg_prompt) == sizeof(int), "enum options are stored as int");
 
-static const struct opt_choice client_auth_choices[] = {
-    {"auto", CFG_AUTH_AUTO},
-    {"basic", CFG_AUTH_BASIC},
-    {"post", CFG_AUTH_POST},
-    {NULL, 0},
-};
-
-_Static_assert(sizeof(enum cfg_client_auth) == sizeof(int), "enum options are stored as int");
-
-#define AWS OPT_AWS
-#define OIDC OPT_OPENID
-
 static const struct opt options[] = {
     {.name = "conf", .kind = OPT_PATH, FIELD(conf_path), .def = CFG_DEFAULT_FILE,
      .flags = OPT_STANZA_ONLY | OPT_NONEMPTY},
-    /* AWS IAM Identity Center */
-    {.name = "start_url", .kind = OPT_URL, FIELD(start_url), .flags = AWS},
-    {.name = "region", .kind = OPT_STRING, FIELD(region), .def = CFG_DEFAULT_REGION,
-     .check = cfg_check_region, .flags = AWS},
-    {.name = "oidc_endpoint", .kind = OPT_URL, FIELD(oidc_endpoint), .flags = OPT_BASE_URL | AWS},
-    {.name = "portal_endpoint", .kind = OPT_URL, FIELD(portal_endpoint),
-     .flags = OPT_BASE_URL | AWS},
-    {.name = "sts_endpoint", .kind = OPT_URL, FIELD(sts_endpoint), .flags = OPT_BASE_URL | AWS},
-    {.name = "account_id", .kind = OPT_STRING, FIELD(account_id), .check = cfg_check_account_id,
-     .flags = AWS},
-    {.name = "role_name", .kind = OPT_STRING, FIELD(role_name), .check = cfg_check_role_name,
-     .flags = AWS},
-    {.name = "client_name", .kind = OPT_STRING, FIELD(client_name), .check = cfg_check_client_name,
-     .flags = AWS},
-    /* an OpenID provider */
-    {.name = "issuer", .kind = OPT_URL, FIELD(issuer), .flags = OPT_NO_QUERY | OIDC},
-    {.name = "client_id", .kind = OPT_STRING, FIELD(client_id), .check = cfg_check_client_id,
-     .flags = OIDC},
-    {.name = "client_secret_file", .kind = OPT_PATH, FIELD(client_secret_file), .flags = OIDC},
-    {.name = "client_auth", .kind = OPT_ENUM, FIELD(client_auth), .num_def = CFG_AUTH_AUTO,
-     .choices = client_auth_choices, .flags = OIDC},
-    {.name = "scopes", .kind = OPT_STRING, FIELD(scopes), .def = "openid",
-     .check = cfg_check_scopes, .flags = OIDC},
-    {.name = "device_authorization_endpoint", .kind = OPT_URL,
-     FIELD(device_authorization_endpoint), .flags = OPT_NO_FRAGMENT | OIDC},
-    {.name = "token_endpoint", .kind = OPT_URL, FIELD(token_endpoint),
-     .flags = OPT_NO_FRAGMENT | OIDC},
-    {.name = "jwks_uri", .kind = OPT_URL, FIELD(jwks_uri), .flags = OPT_NO_FRAGMENT | OIDC},
-    {.name = "id_token_algs", .kind = OPT_STRING, FIELD(id_token_algs),
-     .def = "RS256,PS256,ES256", .check = cfg_check_alg_names, .flags = OIDC},
-    {.name = "username_claim", .kind = OPT_STRING, FIELD(username_claim),
-     .def = "preferred_username", .check = cfg_check_claim_name, .flags = OIDC},
-    {.name = "groups_claim", .kind = OPT_STRING, FIELD(groups_claim), .def = "groups",
-     .check = cfg_check_claim_name, .flags = OIDC},
-    {.name = "required_groups", .kind = OPT_STRING, FIELD(required_groups),
-     .check = cfg_check_groups, .flags = OIDC},
     /* both: transport */
     {.name = "ca_file", .kind = OPT_PATH, FIELD(ca_file)},
     {.name = "proxy", .kind = OPT_URL, FIELD(proxy), .flags = OPT_BASE_URL | OPT_PROXY_URL},
@@ -125,10 +78,52 @@ static const struct opt options[] = {
     {.name = "debug", .kind = OPT_FLAG, FIELD(debug)},
 };
 
-#undef AWS
-#undef OIDC
-
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* What one load fills: the shared options into c, each part's into its
+ * struct. Options are numbered conf (options[0]) first, then each part's
+ * rows, then the rest of options[]: so pam_ssooidc_check lists them in the
+ * order of the documentation. */
+struct schema {
+    struct cfg *c;
+    const struct cfg_part *parts;
+    size_t n_parts;
+};
+
+struct row {
+    const struct opt *o;
+    void *base;
+    int part; /* -1: shared */
+};
+
+static size_t schema_count(const struct schema *sc)
+{
+    size_t n = N_OPTIONS;
+    for (size_t p = 0; p < sc->n_parts; p++)
+        n += sc->parts[p].n;
+    return n;
+}
+
+static bool row_at(const struct schema *sc, size_t i, struct row *r)
+{
+    if (i == 0) {
+        *r = (struct row){&options[0], sc->c, -1};
+        return true;
+    }
+    i--;
+    for (size_t p = 0; p < sc->n_parts; p++) {
+        if (i < sc->parts[p].n) {
+            *r = (struct row){&sc->parts[p].rows[i], sc->parts[p].base, (int)p};
+            return true;
+        }
+        i -= sc->parts[p].n;
+    }
+    if (i + 1 < N_OPTIONS) {
+        *r = (struct row){&options[i + 1], sc->c, -1};
+        return true;
+    }
+    return false;
+}
 
 /* --------------------------------------------------- applying options */
 
@@ -140,8 +135,6 @@ struct origin {
     struct cfg_trace *trace;
 };
 
-_Static_assert(sizeof(options) / sizeof(options[0]) <= CFG_MAX_OPTIONS,
-               "struct cfg_trace has room for every option");
 
 static void trace_set(struct cfg_trace *trace, size_t idx, enum cfg_source source, unsigned line)
 {
@@ -166,33 +159,34 @@ static int fail_at(struct sso_error *err, const struct origin *where, const char
     return sso_fail(err, PAM_SERVICE_ERR, "PAM stanza: %s", detail);
 }
 
-static const struct opt *find_option(const char *key, size_t keylen)
+/* The index of the option named key[0..keylen), or SIZE_MAX. */
+static size_t find_option(const struct schema *sc, const char *key, size_t keylen,
+                          struct row *r)
 {
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (strncmp(options[i].name, key, keylen) == 0 && options[i].name[keylen] == '\0')
-            return &options[i];
-    return NULL;
+    for (size_t i = 0; row_at(sc, i, r); i++)
+        if (strncmp(r->o->name, key, keylen) == 0 && r->o->name[keylen] == '\0')
+            return i;
+    return SIZE_MAX;
 }
 
-/* Store one option's value (NULL: given as a bare word) into c. */
-static int set_option(struct cfg *c, const struct opt *o, const char *value,
+/* Store one option's value (NULL: given as a bare word). */
+static int set_option(size_t idx, const struct row *r, const char *value,
                       struct sso_error *err, const struct origin *where)
 {
     char why[CFG_DETAIL_MAX];
-    if (!cfg_store_value(c, o, value, why))
+    if (!cfg_store_value(r->base, r->o, value, why))
         return fail_at(err, where, "%s", why);
-    trace_set(where->trace, (size_t)(o - options), where->file ? CFG_SRC_FILE : CFG_SRC_STANZA,
-              where->line);
+    trace_set(where->trace, idx, where->file ? CFG_SRC_FILE : CFG_SRC_STANZA, where->line);
     return PAM_SUCCESS;
 }
 
 /* --------------------------------------------------------- the file */
 
 struct file_parse {
-    struct cfg *c;
+    const struct schema *sc;
     struct sso_error *err;
     struct origin where;
-    unsigned first_line[N_OPTIONS]; /* where each option was set in the file */
+    unsigned first_line[CFG_MAX_OPTIONS]; /* where each option was set in the file */
     char line[CFG_LINE_MAX + 1];
     size_t len;
 };
@@ -252,18 +246,19 @@ static int parse_line(struct file_parse *fp, char *s)
 
     if (keylen == 0)
         return fail_at(fp->err, &fp->where, "missing option name before '='");
-    const struct opt *o = find_option(key, keylen);
-    if (!o)
+    struct row r;
+    size_t idx = find_option(fp->sc, key, keylen, &r);
+    if (idx == SIZE_MAX)
         return fail_at(fp->err, &fp->where, "unknown option %s",
                        cfg_shown_key(show, sizeof(show), key, keylen));
-    if (o->flags & OPT_STANZA_ONLY)
-        return fail_at(fp->err, &fp->where, "%s can only be given on the PAM stanza", o->name);
-    size_t idx = (size_t)(o - options);
+    if (r.o->flags & OPT_STANZA_ONLY)
+        return fail_at(fp->err, &fp->where, "%s can only be given on the PAM stanza",
+                       r.o->name);
     if (fp->first_line[idx])
-        return fail_at(fp->err, &fp->where, "%s is already set on line %u", o->name,
+        return fail_at(fp->err, &fp->where, "%s is already set on line %u", r.o->name,
                        fp->first_line[idx]);
     fp->first_line[idx] = fp->where.line;
-    return set_option(fp->c, o, value, fp->err, &fp->where);
+    return set_option(idx, &r, value, fp->err, &fp->where);
 }
 
 /* Feed n bytes of config text; lines are parsed as they complete. */
@@ -298,19 +293,19 @@ static int feed_end(struct file_parse *fp)
     return parse_line(fp, fp->line);
 }
 
-static void file_parse_init(struct file_parse *fp, struct cfg *c, const char *name,
+static void file_parse_init(struct file_parse *fp, const struct schema *sc, const char *name,
                             struct cfg_trace *trace, struct sso_error *err)
 {
     memset(fp, 0, sizeof(*fp));
-    fp->c = c;
+    fp->sc = sc;
     fp->err = err;
     fp->where.file = name;
     fp->where.line = 1;
     fp->where.trace = trace;
 }
 
-static int read_file(struct cfg *c, const char *path, bool explicit_path, struct cfg_trace *trace,
-                     struct sso_error *err)
+static int read_file(const struct schema *sc, const char *path, bool explicit_path,
+                     struct cfg_trace *trace, struct sso_error *err)
 {
     struct file_parse fp;
     struct stat st;
@@ -337,7 +332,7 @@ static int read_file(struct cfg *c, const char *path, bool explicit_path, struct
         return rc;
     }
 
-    file_parse_init(&fp, c, path, trace, err);
+    file_parse_init(&fp, sc, path, trace, err);
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR)
@@ -364,7 +359,7 @@ static int read_file(struct cfg *c, const char *path, bool explicit_path, struct
     return rc;
 }
 
-static int parse_text(struct cfg *c, const char *text, struct cfg_trace *trace,
+static int parse_text(const struct schema *sc, const char *text, struct cfg_trace *trace,
                       struct sso_error *err)
 {
     struct file_parse fp;
@@ -372,7 +367,7 @@ static int parse_text(struct cfg *c, const char *text, struct cfg_trace *trace,
     if (n > CFG_FILE_MAX)
         return sso_fail(err, PAM_SERVICE_ERR, "%s: larger than %d bytes", CFG_TEXT_NAME,
                         CFG_FILE_MAX);
-    file_parse_init(&fp, c, CFG_TEXT_NAME, trace, err);
+    file_parse_init(&fp, sc, CFG_TEXT_NAME, trace, err);
     int rc = feed(&fp, text, n);
     return rc != PAM_SUCCESS ? rc : feed_end(&fp);
 }
@@ -387,13 +382,14 @@ static void split_arg(const char *arg, size_t *keylen, const char **value)
 }
 
 /* conf=PATH, if given (last one wins); done before the file is read. */
-static int scan_conf(struct cfg *c, int argc, const char **argv, bool *explicit_path,
+static int scan_conf(const struct schema *sc, int argc, const char **argv, bool *explicit_path,
                      struct cfg_trace *trace, struct sso_error *err)
 {
-    const struct opt *o = find_option("conf", 4);
+    struct row r;
+    size_t idx = find_option(sc, "conf", 4, &r);
     struct origin stanza = {NULL, 0, trace};
     *explicit_path = false;
-    if (!o)
+    if (idx == SIZE_MAX)
         return sso_fail(err, PAM_SERVICE_ERR, "internal error: no conf option");
     for (int i = 0; argv && i < argc; i++) {
         size_t keylen;
@@ -403,7 +399,7 @@ static int scan_conf(struct cfg *c, int argc, const char **argv, bool *explicit_
         split_arg(argv[i], &keylen, &value);
         if (keylen != 4 || strncmp(argv[i], "conf", 4) != 0)
             continue;
-        int rc = set_option(c, o, value, err, &stanza);
+        int rc = set_option(idx, &r, value, err, &stanza);
         if (rc != PAM_SUCCESS)
             return rc;
         *explicit_path = true;
@@ -411,8 +407,8 @@ static int scan_conf(struct cfg *c, int argc, const char **argv, bool *explicit_
     return PAM_SUCCESS;
 }
 
-static int apply_stanza(struct cfg *c, int argc, const char **argv, struct cfg_trace *trace,
-                        struct sso_error *err)
+static int apply_stanza(const struct schema *sc, int argc, const char **argv,
+                        struct cfg_trace *trace, struct sso_error *err)
 {
     struct origin stanza = {NULL, 0, trace};
     char show[64];
@@ -425,224 +421,71 @@ static int apply_stanza(struct cfg *c, int argc, const char **argv, struct cfg_t
         if (keylen == 0)
             return fail_at(err, &stanza, "missing option name in '%s'",
                            cfg_shown(show, sizeof(show), argv[i], SIZE_MAX));
-        const struct opt *o = find_option(argv[i], keylen);
-        if (!o)
+        struct row r;
+        size_t idx = find_option(sc, argv[i], keylen, &r);
+        if (idx == SIZE_MAX)
             return fail_at(err, &stanza, "unknown option %s",
                            cfg_shown_key(show, sizeof(show), argv[i], keylen));
-        if (o->flags & OPT_STANZA_ONLY)
+        if (r.o->flags & OPT_STANZA_ONLY)
             continue; /* conf: handled by scan_conf */
-        int rc = set_option(c, o, value, err, &stanza);
+        int rc = set_option(idx, &r, value, err, &stanza);
         if (rc != PAM_SUCCESS)
             return rc;
     }
     return PAM_SUCCESS;
 }
 
-/* ------------------------------------------------- defaults, policy */
+/* ------------------------------------------------------- defaults */
 
-static void set_defaults(struct cfg *c)
+static void set_defaults(const struct schema *sc)
 {
-    memset(c, 0, sizeof(*c));
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        cfg_store_default(c, &options[i]);
+    struct row r;
+    memset(sc->c, 0, sizeof(*sc->c)); /* the parts are their owner's to zero */
+    for (size_t i = 0; row_at(sc, i, &r); i++)
+        cfg_store_default(r.base, r.o);
 }
 
-static void derive_endpoint(char *dst, size_t dstlen, const char *host_prefix, const char *region)
+int cfg_finish(const struct cfg *c, struct sso_error *err)
 {
-    const char *domain = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
-    snprintf(dst, dstlen, "https://%s.%s.%s", host_prefix, region, domain);
-}
-
-static void default_client_name(char *dst, size_t dstlen)
-{
-    static const char prefix[] = "pam_ssooidc on ";
-    char host[256];
-    size_t o = 0;
-
-    if (gethostname(host, sizeof(host)) != 0)
-        host[0] = '\0';
-    host[sizeof(host) - 1] = '\0'; /* not terminated when truncated */
-    if (host[0] == '\0') {
-        sso_strlcpy(dst, "pam_ssooidc", dstlen);
-        return;
-    }
-    for (const char *p = prefix; *p && o + 1 < dstlen; p++)
-        dst[o++] = *p;
-    for (const char *p = host; *p && o + 1 < dstlen; p++)
-        dst[o++] = (*p >= 0x20 && *p <= 0x7e) ? *p : '?';
-    dst[o] = '\0';
-}
-
-/* Mark an option as derived from others (for the trace). */
-static void derived(struct cfg_trace *trace, const char *name)
-{
-    const struct opt *o = find_option(name, strlen(name));
-    if (o)
-        trace_set(trace, (size_t)(o - options), CFG_SRC_DERIVED, 0);
-}
-
-/* An option of the other provider, set explicitly, is a mistake worth
- * saying: it would silently do nothing. */
-static int check_provider_options(const struct cfg *c, const struct cfg_trace *trace,
-                                  struct sso_error *err)
-{
-    bool openid = cfg_is_openid(c);
-    unsigned foreign = openid ? OPT_AWS : OPT_OPENID;
-    for (size_t i = 0; i < N_OPTIONS; i++) {
-        enum cfg_source src = trace->of[i].source;
-        if (!(options[i].flags & foreign) || src == CFG_SRC_DEFAULT || src == CFG_SRC_DERIVED)
-            continue;
-        if (openid)
-            return sso_fail(err, PAM_SERVICE_ERR, "%s is an AWS IAM Identity Center option, "
-                            "but issuer selects an OpenID provider: remove it",
-                            options[i].name);
-        return sso_fail(err, PAM_SERVICE_ERR, "%s is an OpenID provider option, but there is "
-                        "no issuer (start_url selects AWS IAM Identity Center): remove it",
-                        options[i].name);
-    }
-    return PAM_SUCCESS;
-}
-
-static void derive_aws(struct cfg *c, struct cfg_trace *trace)
-{
-    if (c->region[0] == '\0')
-        sso_strlcpy(c->region, CFG_DEFAULT_REGION, sizeof(c->region));
-    if (c->oidc_endpoint[0] == '\0') {
-        derive_endpoint(c->oidc_endpoint, sizeof(c->oidc_endpoint), "oidc", c->region);
-        derived(trace, "oidc_endpoint");
-    }
-    if (c->portal_endpoint[0] == '\0') {
-        derive_endpoint(c->portal_endpoint, sizeof(c->portal_endpoint), "portal.sso", c->region);
-        derived(trace, "portal_endpoint");
-    }
-    if (c->sts_endpoint[0] == '\0') {
-        derive_endpoint(c->sts_endpoint, sizeof(c->sts_endpoint), "sts", c->region);
-        derived(trace, "sts_endpoint");
-    }
-    if (c->client_name[0] == '\0') {
-        default_client_name(c->client_name, sizeof(c->client_name));
-        derived(trace, "client_name");
-    }
-}
-
-/* AWS: account_id with role_name (the permission sets), or
- * allow_any_approver. */
-static int aws_policy(const struct cfg *c, unsigned flags, bool have_mapping,
-                      struct sso_error *err)
-{
-    bool have_account = c->account_id[0] != '\0', have_role = c->role_name[0] != '\0';
-    if (have_account != have_role && !(flags & CFG_PARTIAL))
-        return sso_fail(err, PAM_SERVICE_ERR, "account_id and role_name must be set together "
-                        "(only %s is set)", have_account ? "account_id" : "role_name");
-    /* Both at once would silently disable the identity check the admin
-     * believes is active (e.g. a flag on one stanza over a shared file). */
-    if (c->allow_any_approver && (have_account || have_mapping))
-        return sso_fail(err, PAM_SERVICE_ERR, "allow_any_approver contradicts %s: choose one "
-                        "policy", have_account ? "account_id/role_name" : "the user mapping");
-    if (!have_account && !c->allow_any_approver && !(flags & CFG_PARTIAL))
-        return sso_fail(err, PAM_SERVICE_ERR, "no identity policy: set account_id and "
-                        "role_name, or allow_any_approver (anyone who can approve at start_url "
-                        "may then log in)");
-    return PAM_SUCCESS;
-}
-
-/* OpenID: a client_id, and required_groups (the counterpart of the
- * permission sets) or allow_any_approver. */
-static int openid_policy(const struct cfg *c, unsigned flags, bool have_mapping,
-                         struct sso_error *err)
-{
-    bool have_groups = c->required_groups[0] != '\0';
-    if (c->client_id[0] == '\0' && !(flags & CFG_PARTIAL))
-        return sso_fail(err, PAM_SERVICE_ERR, "client_id is required with issuer (the client "
-                        "registered for this host at the provider)");
-    if (c->client_auth != CFG_AUTH_AUTO && !c->client_secret_file[0])
-        return sso_fail(err, PAM_SERVICE_ERR, "client_auth = %s needs client_secret_file (a "
-                        "public client sends no secret)",
-                        c->client_auth == CFG_AUTH_BASIC ? "basic" : "post");
-    if (c->allow_any_approver && (have_groups || have_mapping))
-        return sso_fail(err, PAM_SERVICE_ERR, "allow_any_approver contradicts %s: choose one "
-                        "policy", have_groups ? "required_groups" : "the user mapping");
-    if (!have_groups && !c->allow_any_approver && !(flags & CFG_PARTIAL))
-        return sso_fail(err, PAM_SERVICE_ERR, "no identity policy: set required_groups (the "
-                        "groups in the ID token's %s claim that may log in), or "
-                        "allow_any_approver (anyone the provider signs in may then log in)",
-                        c->groups_claim);
-    return PAM_SUCCESS;
-}
-
-static int finish(struct cfg *c, unsigned flags, struct cfg_trace *trace, struct sso_error *err)
-{
-    bool openid = cfg_is_openid(c);
-    if (openid && c->start_url[0])
-        return sso_fail(err, PAM_SERVICE_ERR, "start_url and issuer are both set: start_url "
-                        "selects AWS IAM Identity Center, issuer an OpenID provider; keep one");
-    if (!openid && c->start_url[0] == '\0' && !(flags & CFG_PARTIAL))
-        return sso_fail(err, PAM_SERVICE_ERR, "start_url is required for AWS IAM Identity "
-                        "Center, or issuer for an OpenID provider (set it in %s or on the PAM "
-                        "stanza)",
-                        c->conf_path);
-    /* A fragment without either says nothing about the provider yet. */
-    if (openid || c->start_url[0]) {
-        int rc = check_provider_options(c, trace, err);
-        if (rc != PAM_SUCCESS)
-            return rc;
-    }
-    if (!openid)
-        derive_aws(c, trace);
-
     /* A build without libqrencode cannot honour qr: say so rather than
      * quietly show no code (the value that counts is the final one, so a
      * stanza's qr=no may override a file's qr = yes). */
     if (c->qr && !qr_available())
         return sso_fail(err, PAM_SERVICE_ERR, "qr is set, but this pam_ssooidc was built "
                         "without QR code support (libqrencode): set qr = no or remove it");
-    bool have_mapping = c->username_suffix[0] != '\0' || c->user_map[0] != '\0';
-    return openid ? openid_policy(c, flags, have_mapping, err)
-                  : aws_policy(c, flags, have_mapping, err);
+    return PAM_SUCCESS;
 }
 
 /* ------------------------------------------------------------ entry */
 
-/* text != NULL: parse it instead of the file (no ownership checks).
- * use_file: read the file named by conf= (or the default). */
-static int load(struct cfg *c, bool use_file, const char *text, int argc, const char **argv,
-                unsigned flags, struct cfg_trace *trace, struct sso_error *err)
+int cfg_parse(struct cfg *c, const struct cfg_part *parts, size_t n_parts, bool use_file,
+              const char *text, int argc, const char **argv, struct cfg_trace *trace,
+              struct sso_error *err)
 {
     bool explicit_path;
     int rc;
     struct cfg_trace own_trace; /* which options were set, when nobody asked */
+    const struct schema sc = {c, parts, n_parts};
 
     if (err)
         err->msg[0] = '\0';
     if (!c)
         return sso_fail(err, PAM_SERVICE_ERR, "internal error: no configuration to fill");
-    set_defaults(c);
+    if (schema_count(&sc) > CFG_MAX_OPTIONS)
+        return sso_fail(err, PAM_SERVICE_ERR, "internal error: more than %d options",
+                        CFG_MAX_OPTIONS);
+    set_defaults(&sc);
     if (!trace)
         trace = &own_trace;
     memset(trace, 0, sizeof(*trace)); /* CFG_SRC_DEFAULT everywhere */
-    rc = scan_conf(c, argc, argv, &explicit_path, trace, err);
+    rc = scan_conf(&sc, argc, argv, &explicit_path, trace, err);
     if (rc == PAM_SUCCESS && use_file)
-        rc = read_file(c, c->conf_path, explicit_path, trace, err);
+        rc = read_file(&sc, c->conf_path, explicit_path, trace, err);
     if (rc == PAM_SUCCESS && text)
-        rc = parse_text(c, text, trace, err);
+        rc = parse_text(&sc, text, trace, err);
     if (rc == PAM_SUCCESS)
-        rc = apply_stanza(c, argc, argv, trace, err);
-    if (rc == PAM_SUCCESS)
-        rc = finish(c, flags, trace, err);
-    if (rc != PAM_SUCCESS)
-        memset(c, 0, sizeof(*c)); /* no half-applied policy for a careless caller */
+        rc = apply_stanza(&sc, argc, argv, trace, err);
     return rc;
-}
-
-int cfg_load(struct cfg *c, int argc, const char **argv, struct sso_error *err)
-{
-    return load(c, true, NULL, argc, argv, 0, NULL, err);
-}
-
-int cfg_load_text(struct cfg *c, const char *text, int argc, const char **argv,
-                  struct sso_error *err)
-{
-    return load(c, false, text, argc, argv, 0, NULL, err);
 }
 
 enum cfg_prompt cfg_prompt_for_service(const struct cfg *c, const char *service)
@@ -652,33 +495,53 @@ enum cfg_prompt cfg_prompt_for_service(const struct cfg *c, const char *service)
     return (service && strcmp(service, "sshd") == 0) ? CFG_PROMPT_ALWAYS : CFG_PROMPT_NEVER;
 }
 
-int cfg_load_traced(struct cfg *c, int argc, const char **argv, unsigned flags,
-                    struct cfg_trace *trace, struct sso_error *err)
+/* A schema for reading only (c is never written through it). */
+static struct schema reading(const struct cfg *c, const struct cfg_part *parts, size_t n_parts)
 {
-    return load(c, true, NULL, argc, argv, flags, trace, err);
+    return (struct schema){(struct cfg *)(uintptr_t)c, parts, n_parts};
 }
 
-size_t cfg_option_count(void)
+size_t cfg_option_count(const struct cfg_part *parts, size_t n_parts)
 {
-    return N_OPTIONS;
+    const struct schema sc = reading(NULL, parts, n_parts);
+    return schema_count(&sc);
 }
 
-const char *cfg_option_name(size_t i)
+const char *cfg_option_name(const struct cfg_part *parts, size_t n_parts, size_t i)
 {
-    return i < N_OPTIONS ? options[i].name : NULL;
+    const struct schema sc = reading(NULL, parts, n_parts);
+    struct row r;
+    return row_at(&sc, i, &r) ? r.o->name : NULL;
 }
 
-void cfg_option_text(const struct cfg *c, size_t i, char *buf, size_t len)
+void cfg_option_text(const struct cfg *c, const struct cfg_part *parts, size_t n_parts,
+                     size_t i, char *buf, size_t len)
 {
+    const struct schema sc = reading(c, parts, n_parts);
+    struct row r;
     buf[0] = '\0';
-    if (i < N_OPTIONS)
-        cfg_format_value(c, &options[i], buf, len);
+    if (row_at(&sc, i, &r))
+        cfg_format_value(r.base, r.o, buf, len);
 }
 
-bool cfg_option_applies(const struct cfg *c, size_t i)
+int cfg_option_part(const struct cfg_part *parts, size_t n_parts, size_t i)
 {
-    if (i >= N_OPTIONS)
-        return false;
-    unsigned foreign = cfg_is_openid(c) ? OPT_AWS : OPT_OPENID;
-    return !(options[i].flags & foreign);
+    const struct schema sc = reading(NULL, parts, n_parts);
+    struct row r;
+    return row_at(&sc, i, &r) ? r.part : -1;
+}
+
+void cfg_trace_derived(const struct cfg_part *parts, size_t n_parts, size_t part,
+                       const void *before, struct cfg_trace *trace)
+{
+    const struct schema sc = reading(NULL, parts, n_parts);
+    struct row r;
+    for (size_t i = 0; trace && row_at(&sc, i, &r); i++) {
+        if (r.part != (int)part || i >= CFG_MAX_OPTIONS ||
+            trace->of[i].source != CFG_SRC_DEFAULT)
+            continue;
+        const char *now = (const char *)r.base + r.o->offset;
+        if (memcmp(now, (const char *)before + r.o->offset, r.o->size) != 0)
+            trace_set(trace, i, CFG_SRC_DERIVED, 0);
+    }
 }

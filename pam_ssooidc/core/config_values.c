@@ -13,76 +13,11 @@
 
 /* ------------------------------------------------------- value checks */
 
-static bool is_lower(char ch) { return ch >= 'a' && ch <= 'z'; }
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-static bool is_alnum(char ch)
+bool cfg_is_lower(char ch) { return ch >= 'a' && ch <= 'z'; }
+bool cfg_is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+bool cfg_is_alnum(char ch)
 {
-    return is_lower(ch) || is_digit(ch) || (ch >= 'A' && ch <= 'Z');
-}
-
-/* us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1: at least three
- * '-'-separated parts, lowercase letters except the last, which is digits. */
-const char *cfg_check_region(const char *v)
-{
-    static const char rule[] = "must look like us-east-1 (lowercase letters, hyphens, a number)";
-    size_t parts = 0;
-    const char *p = v;
-    for (;;) {
-        const char *start = p;
-        bool last;
-        while (is_lower(*p) || is_digit(*p))
-            p++;
-        if (p == start || (*p != '-' && *p != '\0'))
-            return rule;
-        last = (*p == '\0');
-        for (const char *q = start; q < p; q++)
-            if (last ? !is_digit(*q) : !is_lower(*q))
-                return rule;
-        parts++;
-        if (last)
-            break;
-        p++; /* the hyphen */
-    }
-    return parts >= 3 ? NULL : rule;
-}
-
-const char *cfg_check_client_name(const char *v)
-{
-    for (const char *p = v; *p; p++)
-        if (*p < 0x20 || *p > 0x7e)
-            return "must be printable ASCII";
-    return NULL;
-}
-
-const char *cfg_check_account_id(const char *v)
-{
-    size_t n = 0;
-    for (; v[n]; n++)
-        if (!is_digit(v[n]))
-            break;
-    return (n == 12 && v[n] == '\0') ? NULL : "must be exactly 12 digits";
-}
-
-/* One or more permission set names, separated by commas (so a name with a
- * comma in it cannot be given): each 1..64 of A-Za-z0-9+=.@_- */
-const char *cfg_check_role_name(const char *v)
-{
-    size_t names = 0;
-    for (const char *p = v;;) {
-        size_t n = strcspn(p, ",");
-        if (n == 0)
-            return "has an empty name (a list is NAME,NAME,...)";
-        if (n > 64)
-            return "names must be at most 64 characters";
-        for (size_t i = 0; i < n; i++)
-            if (!is_alnum(p[i]) && !strchr("+=.@_-", p[i]))
-                return "may contain only letters, digits and + = . @ _ - (commas separate names)";
-        if (++names > CFG_ROLES_MAX)
-            return "lists more than 8 permission sets";
-        if (p[n] == '\0')
-            return NULL;
-        p += n + 1;
-    }
+    return cfg_is_lower(ch) || cfg_is_digit(ch) || (ch >= 'A' && ch <= 'Z');
 }
 
 const char *cfg_check_username_suffix(const char *v)
@@ -90,25 +25,13 @@ const char *cfg_check_username_suffix(const char *v)
     if (v[0] != '@' || v[1] == '\0')
         return "must be '@' followed by a domain, e.g. @example.com";
     for (const char *p = v + 1; *p; p++)
-        if (!is_alnum(*p) && !strchr(".-_", *p))
+        if (!cfg_is_alnum(*p) && !strchr(".-_", *p))
             return "may contain only '@' then letters, digits, '.', '-' and '_'";
     return NULL;
 }
 
-/* RFC 6749 appendix A.1: client_id is VSCHAR (printable ASCII); a space
- * could not be given on a PAM stanza, so it is refused everywhere. */
-const char *cfg_check_client_id(const char *v)
-{
-    for (const char *p = v; *p; p++)
-        if (*p <= 0x20 || *p > 0x7e)
-            return "must be printable ASCII without spaces";
-    return NULL;
-}
-
-/* A comma-separated list of 1..max items of at most item_max bytes, each
- * passing ok(); the shared shape of scopes and required_groups. */
-static const char *check_list(const char *v, size_t max, size_t item_max, bool (*ok)(char),
-                              bool inner_spaces, const char *chars_rule, const char *count_rule)
+const char *cfg_check_list(const char *v, size_t max, size_t item_max, bool (*ok)(char),
+                           bool inner_spaces, const char *chars_rule, const char *count_rule)
 {
     size_t items = 0;
     for (const char *p = v;;) {
@@ -128,54 +51,6 @@ static const char *check_list(const char *v, size_t max, size_t item_max, bool (
             return NULL;
         p += n + 1;
     }
-}
-
-/* RFC 6749 section 3.3: scope-token = 1*NQCHAR (no space, '"' or '\'). */
-static bool is_scope_char(char ch)
-{
-    return ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\' && ch != ',';
-}
-
-const char *cfg_check_scopes(const char *v)
-{
-    return check_list(v, CFG_SCOPES_MAX, 128, is_scope_char, false,
-                      "may contain only printable ASCII other than space, '\"' and '\\' "
-                      "(commas separate scopes)",
-                      "lists more than 16 scopes");
-}
-
-/* Names like RS256 (what they mean is checked against the list of
- * algorithms we verify when the provider is opened). */
-const char *cfg_check_alg_names(const char *v)
-{
-    for (const char *p = v; *p; p++)
-        if (!is_alnum(*p) && *p != ',')
-            return "must be algorithm names separated by commas, e.g. RS256,ES256";
-    return NULL;
-}
-
-/* A claim is one top-level member of the ID token: "groups",
- * "cognito:groups", "https://example.com/roles". */
-const char *cfg_check_claim_name(const char *v)
-{
-    for (const char *p = v; *p; p++)
-        if (*p <= 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
-            return "must be printable ASCII without spaces, quotes or backslashes";
-    return NULL;
-}
-
-/* Group names as providers write them: "/linux/admins" (Keycloak), a GUID
- * (Entra), "admins@example.com", "Linux Admins". */
-static bool is_group_char(char ch)
-{
-    return ch > 0x20 && ch < 0x7f && ch != ',';
-}
-
-const char *cfg_check_groups(const char *v)
-{
-    return check_list(v, CFG_GROUPS_MAX, 255, is_group_char, true,
-                      "may contain only printable ASCII (commas separate groups)",
-                      "lists more than 32 groups");
 }
 
 static bool has_control(const char *v)
@@ -207,7 +82,7 @@ static const char *check_url(const char *v, unsigned flags)
             return "must not contain spaces, control or non-ASCII characters";
     const char *p = host;
     for (; *p && *p != '/' && *p != '?' && *p != '#'; p++)
-        if (!is_alnum(*p) && !strchr(".-_:[]", *p))
+        if (!cfg_is_alnum(*p) && !strchr(".-_:[]", *p))
             return proxy ? "has an invalid host name (credentials in the URL are not supported)"
                          : "has an invalid host name";
     if (p == host)
@@ -246,7 +121,7 @@ const char *cfg_shown_key(char *buf, size_t buflen, const char *key, size_t keyl
     if (keylen > 40 || keylen + 3 > buflen)
         return hidden;
     for (size_t i = 0; i < keylen; i++)
-        if (!is_alnum(key[i]) && key[i] != '_' && key[i] != '-')
+        if (!cfg_is_alnum(key[i]) && key[i] != '_' && key[i] != '-')
             return hidden;
     snprintf(buf, buflen, "'%.*s'", (int)keylen, key);
     return buf;
@@ -300,7 +175,7 @@ static bool store_long(const struct opt *o, const char *value, char *field,
     const char *p = value;
     if (*p == '+' || *p == '-')
         p++;
-    if (!is_digit(*p))
+    if (!cfg_is_digit(*p))
         return refuse(why, "%s: '%s' is not a whole number", o->name,
                       cfg_shown(show, sizeof(show), value, SIZE_MAX));
     errno = 0;
@@ -372,10 +247,10 @@ static bool store_text(const struct opt *o, const char *value, char *field,
     return true;
 }
 
-bool cfg_store_value(struct cfg *c, const struct opt *o, const char *value,
+bool cfg_store_value(void *base, const struct opt *o, const char *value,
                      char why[CFG_DETAIL_MAX])
 {
-    char *field = (char *)c + o->offset;
+    char *field = (char *)base + o->offset;
 
     if (o->kind == OPT_FLAG)
         return store_flag(o, value, field, why);
@@ -399,9 +274,9 @@ bool cfg_store_value(struct cfg *c, const struct opt *o, const char *value,
     return refuse(why, "%s: unsupported option kind", o->name);
 }
 
-void cfg_store_default(struct cfg *c, const struct opt *o)
+void cfg_store_default(void *base, const struct opt *o)
 {
-    char *field = (char *)c + o->offset;
+    char *field = (char *)base + o->offset;
     switch (o->kind) {
     case OPT_STRING:
     case OPT_URL:
@@ -423,9 +298,9 @@ void cfg_store_default(struct cfg *c, const struct opt *o)
     }
 }
 
-void cfg_format_value(const struct cfg *c, const struct opt *o, char *buf, size_t len)
+void cfg_format_value(const void *base, const struct opt *o, char *buf, size_t len)
 {
-    const char *field = (const char *)c + o->offset;
+    const char *field = (const char *)base + o->offset;
     switch (o->kind) {
     case OPT_STRING:
     case OPT_URL:

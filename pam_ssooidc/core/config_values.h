@@ -1,8 +1,9 @@
-/* config_values.h - what one option is (its kind, its field in struct cfg,
- * its bounds and default) and how a value of each kind is parsed, checked
- * and stored; plus the quoting that makes a value safe to show in an error
- * message. The option table itself, and everything about where a value came
- * from, is config.c's. Module-internal. */
+/* config_values.h - what one option is (its kind, its field in the struct
+ * it is stored in, its bounds and default) and how a value of each kind is
+ * parsed, checked and stored; plus the quoting that makes a value safe to
+ * show in an error message. The shared options' table, and everything about
+ * where a value came from, is config.c's; each provider keeps the rows of
+ * its own options and hands them in (struct cfg_part). */
 #ifndef SSO_CONFIG_VALUES_H
 #define SSO_CONFIG_VALUES_H
 
@@ -26,8 +27,6 @@ enum opt_kind {
 #define OPT_PROXY_URL 0x8u   /* http:// allowed too, and nothing after host[:port] */
 #define OPT_NO_QUERY 0x10u   /* no query or fragment, kept exactly as given */
 #define OPT_NO_FRAGMENT 0x80u /* no fragment (a query is fine: Azure B2C's ?p=) */
-#define OPT_AWS 0x20u        /* applies to AWS IAM Identity Center (start_url) only */
-#define OPT_OPENID 0x40u     /* applies to an OpenID provider (issuer) only */
 
 struct opt_choice {
     const char *name;
@@ -37,7 +36,7 @@ struct opt_choice {
 struct opt {
     const char *name;
     enum opt_kind kind;
-    size_t offset; /* into struct cfg */
+    size_t offset; /* into the struct the row's table fills */
     size_t size;   /* of that field */
     unsigned flags;
     const char *def;  /* string kinds: default (NULL: empty or derived later) */
@@ -51,30 +50,35 @@ struct opt {
  * "PAM stanza") are put in front of it. */
 #define CFG_DETAIL_MAX 320
 
+/* The offset and size of a field of struct T, for a row: FIELD_OF(struct cfg, proxy). */
+#define FIELD_OF(T, f) .offset = offsetof(T, f), .size = sizeof(((T *)0)->f)
+
 /* Checks for OPT_STRING options: NULL if v is fine, else the rule broken. */
-const char *cfg_check_region(const char *v);
-const char *cfg_check_client_name(const char *v);
-const char *cfg_check_account_id(const char *v);
-const char *cfg_check_role_name(const char *v);
 const char *cfg_check_username_suffix(const char *v);
-const char *cfg_check_client_id(const char *v);
-const char *cfg_check_scopes(const char *v);
-const char *cfg_check_alg_names(const char *v);
-const char *cfg_check_claim_name(const char *v);
-const char *cfg_check_groups(const char *v);
 
-/* Store o's default into its field of c. */
-void cfg_store_default(struct cfg *c, const struct opt *o);
+/* Character classes the checks share (ASCII only). */
+bool cfg_is_lower(char ch);
+bool cfg_is_digit(char ch);
+bool cfg_is_alnum(char ch);
 
-/* Parse, check and store one value of o into c (value NULL: the option was
- * given as a bare word). Returns false, with what is wrong (naming the
+/* A comma-separated list of 1..max items of at most item_max bytes, each
+ * passing ok() (or a space inside an item, with inner_spaces): NULL, or
+ * the rule broken (chars_rule, count_rule, or one about the list's shape). */
+const char *cfg_check_list(const char *v, size_t max, size_t item_max, bool (*ok)(char),
+                           bool inner_spaces, const char *chars_rule, const char *count_rule);
+
+/* Store o's default into its field of base (the struct o's table fills). */
+void cfg_store_default(void *base, const struct opt *o);
+
+/* Parse, check and store one value of o into base (value NULL: the option
+ * was given as a bare word). Returns false, with what is wrong (naming the
  * option) written into why, when the value is refused. */
-bool cfg_store_value(struct cfg *c, const struct opt *o, const char *value,
+bool cfg_store_value(void *base, const struct opt *o, const char *value,
                      char why[CFG_DETAIL_MAX]);
 
-/* o's value in c as text: strings as they are, numbers in decimal, flags
+/* o's value in base as text: strings as they are, numbers in decimal, flags
  * as yes/no, enums by name. */
-void cfg_format_value(const struct cfg *c, const struct opt *o, char *buf, size_t len);
+void cfg_format_value(const void *base, const struct opt *o, char *buf, size_t len);
 
 /* The first len bytes of s made safe and short enough to quote in a log
  * message, written into buf; returns buf. */

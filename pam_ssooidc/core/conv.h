@@ -16,7 +16,7 @@
  * passes it, and the user cannot log in without seeing the code.
  * All server text is sanitized. PAM_SUCCESS or PAM_CONV_ERR. */
 struct conv_wording {
-    const char *title; /* "Sign in with AWS IAM Identity Center." */
+    const char *title; /* the provider's first line (provider.h) */
     const char *where; /* "a browser where you are signed in to the access portal" */
 };
 

@@ -7,7 +7,7 @@
 #include "core/json.h"
 #include "core/sanitize.h"
 
-#define INTERVAL_DEFAULT 5 /* RFC 8628 3.2, and AWS's model */
+#define INTERVAL_DEFAULT 5 /* RFC 8628 3.2 */
 
 static int malformed(const char *what, const char *member, struct sso_error *err)
 {

@@ -25,7 +25,7 @@ enum poll_result {
 };
 
 /* How one provider names the members of its device authorization answer
- * (AWS: camelCase; RFC 8628: snake_case). */
+ * (RFC 8628's snake_case, or a provider's own spelling). */
 struct device_names {
     const char *what; /* the call, in messages */
     const char *device_code, *user_code, *uri;

@@ -1,6 +1,8 @@
 /* flow.c - see flow.h. */
 #include "core/flow.h"
 
+#include "core/status.h"
+
 #include <security/pam_ext.h>
 #include <string.h>
 #include <syslog.h>
@@ -149,13 +151,13 @@ static int once(struct flow *f)
     return rc;
 }
 
-/* A refused client (AWS: InvalidClientException, the registration is gone
- * or expired) is renewed once per login, and the flow starts over with a
- * new code. */
+/* A client the service refused (SSO_CLIENT_REFUSED: a registration gone
+ * or expired) is renewed once per login, through the provider, and the
+ * flow starts over with a new code. */
 int flow_run(struct flow *f)
 {
     int rc = once(f);
-    if (rc != PAM_CRED_EXPIRED)
+    if (rc != SSO_CLIENT_REFUSED)
         return rc;
     if (!f->provider->renew)
         return sso_fail(f->ctx->err, PAM_AUTHINFO_UNAVAIL, "the provider refused the client");
@@ -163,7 +165,7 @@ int flow_run(struct flow *f)
     if ((rc = f->provider->renew(f->ctx)) != PAM_SUCCESS)
         return rc;
     rc = once(f);
-    if (rc == PAM_CRED_EXPIRED)
+    if (rc == SSO_CLIENT_REFUSED)
         rc = sso_fail(f->ctx->err, PAM_AUTHINFO_UNAVAIL,
                       "the service rejected a fresh registration too");
     return rc;

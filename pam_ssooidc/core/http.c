@@ -46,11 +46,14 @@ struct http_client {
     long max_retries;
     double deadline;
     bool (*throttled)(const struct http_response *r);
+    const struct http_kept_header *kept; /* the provider's (http_keep_headers) */
+    size_t n_kept;
     long retries; /* extra attempts made so far, for the outcome line */
 };
 
 /* What the callbacks fill while one answer arrives. */
 struct http_sink {
+    const struct http_client *h;
     struct http_response *resp;
     size_t cap;
     int too_big;
@@ -132,8 +135,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
     struct http_sink *s = userp;
     size_t n = size * nmemb;
     struct http_response *r = s->resp;
-    take_header(data, n, "x-amzn-ErrorType", r->error_type, sizeof(r->error_type), ':');
-    take_header(data, n, "x-amzn-RequestId", r->request_id, sizeof(r->request_id), 0);
+    for (size_t i = 0; i < s->h->n_kept; i++)
+        take_header(data, n, s->h->kept[i].name, r->kept[i], sizeof(r->kept[i]),
+                    s->h->kept[i].cut_at);
     take_header(data, n, "Content-Type", r->content_type, sizeof(r->content_type), 0);
     take_header(data, n, "Retry-After", r->retry_after, sizeof(r->retry_after), 0);
     take_header(data, n, "Date", r->date, sizeof(r->date), 0);
@@ -352,6 +356,21 @@ void http_set_retry(struct http_client *h, long max_retries, double deadline)
     h->deadline = deadline;
 }
 
+void http_keep_headers(struct http_client *h, const struct http_kept_header *list, size_t n)
+{
+    h->kept = list;
+    h->n_kept = list && n <= HTTP_KEPT_MAX ? n : 0;
+}
+
+const char *http_kept(const struct http_client *h, const struct http_response *r,
+                      enum http_kept_role role)
+{
+    for (size_t i = 0; h && i < h->n_kept; i++)
+        if (h->kept[i].role == role)
+            return r->kept[i];
+    return "";
+}
+
 void http_set_retry_classifier(struct http_client *h,
                                bool (*throttled)(const struct http_response *r))
 {
@@ -441,10 +460,12 @@ static void debug_line(struct http_client *h, const char *what, const char *meth
     if (!h->log)
         return;
     char path[128], line[512];
+    const char *detail = http_kept(h, r, HTTP_KEPT_DETAIL);
+    const char *id = http_kept(h, r, HTTP_KEPT_REQUEST_ID);
     url_path(url, path, sizeof(path));
     snprintf(line, sizeof(line), "%s: %s %s -> %ld%s%s request_id=%s %.3fs connections=%ld",
-             what, method, path, r->status, r->error_type[0] ? " " : "", r->error_type,
-             r->request_id[0] ? r->request_id : "-", secs, h->connections);
+             what, method, path, r->status, detail[0] ? " " : "", detail, id[0] ? id : "-",
+             secs, h->connections);
     h->log(h->log_ctx, line);
 }
 
@@ -474,7 +495,7 @@ static int perform_once(struct http_client *h, const char *what, const char *met
 {
     memset(resp, 0, sizeof(*resp));
     *curl_rc = CURLE_OK;
-    struct http_sink sink = {.resp = resp};
+    struct http_sink sink = {.h = h, .resp = resp};
     struct curl_slist *list = build_headers(headers);
     if (!list)
         return sso_fail(err, PAM_BUF_ERR, "%s: out of memory", what);
@@ -499,7 +520,8 @@ static int perform_once(struct http_client *h, const char *what, const char *met
     curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
     free_headers(list);
-    sso_strlcpy(h->last_request_id, resp->request_id, sizeof(h->last_request_id));
+    sso_strlcpy(h->last_request_id, http_kept(h, resp, HTTP_KEPT_REQUEST_ID),
+                sizeof(h->last_request_id));
     debug_line(h, what, method, url, resp, sso_monotonic() - t0);
     *curl_rc = rc;
     if (rc != CURLE_OK) {
@@ -523,14 +545,14 @@ static bool transient(const struct http_client *h, int rc, CURLcode curl_rc,
     return retry_status_transient(resp->status) || (h->throttled && h->throttled(resp));
 }
 
-static void why_retry(char *buf, size_t len, int rc, const struct http_response *resp,
-                      const struct sso_error *err)
+static void why_retry(const struct http_client *h, char *buf, size_t len, int rc,
+                      const struct http_response *resp, const struct sso_error *err)
 {
+    const char *detail = http_kept(h, resp, HTTP_KEPT_DETAIL);
     if (rc != PAM_SUCCESS)
         snprintf(buf, len, "%s", err->msg);
     else
-        snprintf(buf, len, "HTTP %ld%s%s", resp->status, resp->error_type[0] ? " " : "",
-                 resp->error_type);
+        snprintf(buf, len, "HTTP %ld%s%s", resp->status, detail[0] ? " " : "", detail);
 }
 
 int http_request_once(struct http_client *h, const char *what, const char *method,
@@ -553,7 +575,7 @@ int http_request(struct http_client *h, const char *what, const char *method, co
         if (!transient(h, rc, curl_rc, resp) || attempt >= h->max_retries)
             return rc; /* a transient HTTP answer is the caller's to map */
         char why[sizeof(err->msg) + 64];
-        why_retry(why, sizeof(why), rc, resp, err);
+        why_retry(h, why, sizeof(why), rc, resp, err);
         double wait = retry_delay(attempt, retry_after_seconds(resp->retry_after),
                                   retry_random01());
         double until = sso_monotonic() + wait;

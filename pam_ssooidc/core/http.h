@@ -13,12 +13,29 @@
 
 struct http_client;
 
+/* A response header the provider asks the client to keep
+ * (http_keep_headers): its value, trimmed, printable ASCII only, cut at
+ * cut_at when that is not NUL. `role` says what the value means to the
+ * shared log lines; HTTP_KEPT_PLAIN headers are only the provider's. */
+enum http_kept_role {
+    HTTP_KEPT_PLAIN,
+    HTTP_KEPT_DETAIL,     /* qualifies the status in debug and retry lines */
+    HTTP_KEPT_REQUEST_ID, /* names the request at the service (the outcome line) */
+};
+struct http_kept_header {
+    const char *name;
+    char cut_at;
+    enum http_kept_role role;
+};
+#define HTTP_KEPT_MAX 4
+#define HTTP_KEPT_LEN 128
+
 struct http_response {
     long status;
     char *body; /* NUL-terminated, body_len bytes; cleansed by http_response_free */
     size_t body_len;
-    char error_type[128]; /* x-amzn-ErrorType, cut at the first ':' */
-    char request_id[128]; /* x-amzn-RequestId, or empty */
+    char kept[HTTP_KEPT_MAX][HTTP_KEPT_LEN]; /* the kept headers, in the order asked;
+                                              * empty when absent */
     char content_type[128];
     char retry_after[16]; /* Retry-After, as sent */
     char date[64];        /* Date, as sent (pam_ssooidc_check: clock skew) */
@@ -51,6 +68,14 @@ int http_request_once(struct http_client *h, const char *what, const char *metho
  * past deadline (sso_monotonic seconds). */
 void http_set_retry(struct http_client *h, long max_retries, double deadline);
 
+/* The provider's word on which response headers to keep (at most
+ * HTTP_KEPT_MAX; list must outlive the client; NULL: none). */
+void http_keep_headers(struct http_client *h, const struct http_kept_header *list, size_t n);
+
+/* The value of the kept header with this role in r ("" when none). */
+const char *http_kept(const struct http_client *h, const struct http_response *r,
+                      enum http_kept_role role);
+
 /* The provider's word on which 4xx answers are throttling (may be NULL). */
 void http_set_retry_classifier(struct http_client *h,
                                bool (*throttled)(const struct http_response *r));
@@ -61,7 +86,8 @@ long http_retries(const struct http_client *h);
 void http_count_retry(struct http_client *h);
 void http_response_free(struct http_response *r);
 
-/* The request id of the most recent answer (for the per-login log line). */
+/* The request id of the most recent answer (for the per-login log line):
+ * the kept header of role HTTP_KEPT_REQUEST_ID, or empty. */
 const char *http_last_request_id(const struct http_client *h);
 
 /* Number of new connections libcurl opened so far (for debug and tests). */
@@ -73,8 +99,8 @@ long http_connections(const struct http_client *h);
 void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx),
                      bool (*sleep_until)(void *ctx, double until), void *ctx);
 
-/* With debug on, one syslog line per request (method, path, status, error
- * type, request id; never bodies or headers). */
+/* With debug on, one syslog line per request (method, path, status, the
+ * provider's detail and request id headers; never bodies or other headers). */
 void http_set_debug(struct http_client *h, void (*log)(void *ctx, const char *line), void *ctx);
 
 #endif

@@ -1,7 +1,7 @@
 /* store.h - the module's one root-only file store: cache_dir and the files
- * in it. The client registration (cache.h), the pending-login slots
- * (pending.h) and an OpenID provider's documents (openid/documents.h) all
- * live here and are all kept by these rules:
+ * in it. What a provider keeps (a client registration, documents), the
+ * pending-login slots (pending.h) all live here and are all kept by these
+ * rules:
  *
  *   - cache_dir is a trusted path (trust.h), root's, mode 0700; a missing
  *     one is made (never its parents);
@@ -63,7 +63,7 @@ int store_lock(int dir_fd, const char *dir, const char *lockname, const char *wh
                double wait_seconds, int *fd, struct sso_error *err);
 void store_unlock(int fd);
 
-/* ---- documents: an OpenID provider's discovery document and JWKS ----
+/* ---- documents: public ones a provider fetches (discovery, keys) ----
  * doc-<key>.json; the file's mtime is when it was fetched. Public data, so
  * no lock: two logins that fetch at once both write whole files, and the
  * last rename wins. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/store.h"
+#include "openid/openid_config.h"
 
 #define WELL_KNOWN "/.well-known/openid-configuration"
 #define KEY_MAX (2 * DISCOVERY_URL_MAX + CFG_PATH_MAX + CFG_URL_MAX + 16)
@@ -74,7 +75,7 @@ static int document(struct provider_ctx *p, const char *label, const char *key,
 static int read_discovery(const struct provider_ctx *p, void *into, const char *body,
                           size_t len, struct sso_error *err)
 {
-    return discovery_parse(body, len, p->cfg->issuer, into, err);
+    return discovery_parse(body, len, OPENID_CFG(p)->issuer, into, err);
 }
 
 static int read_jwks(const struct provider_ctx *p, void *into, const char *body, size_t len,
@@ -93,12 +94,13 @@ static int read_jwks(const struct provider_ctx *p, void *into, const char *body,
 int documents_discover(struct provider_ctx *p, struct discovery *out)
 {
     const struct cfg *c = p->cfg;
+    const char *issuer = OPENID_CFG(p)->issuer;
     char url[CFG_URL_MAX + sizeof(WELL_KNOWN)], key[KEY_MAX];
-    size_t n = strlen(c->issuer);
-    if (n && c->issuer[n - 1] == '/')
+    size_t n = strlen(issuer);
+    if (n && issuer[n - 1] == '/')
         n--;
-    snprintf(url, sizeof(url), "%.*s%s", (int)n, c->issuer, WELL_KNOWN);
-    snprintf(key, sizeof(key), "discovery\n%s\n%s\n%s", c->issuer, c->ca_file, c->proxy);
+    snprintf(url, sizeof(url), "%.*s%s", (int)n, issuer, WELL_KNOWN);
+    snprintf(key, sizeof(key), "discovery\n%s\n%s\n%s", issuer, c->ca_file, c->proxy);
     bool fetched;
     return document(p, "discovery document", key, url, DOCUMENTS_MAX_AGE, read_discovery, out,
                     &fetched);
@@ -107,7 +109,8 @@ int documents_discover(struct provider_ctx *p, struct discovery *out)
 static void jwks_key(const struct provider_ctx *p, const char *jwks_uri, char *key, size_t len)
 {
     const struct cfg *c = p->cfg;
-    snprintf(key, len, "jwks\n%s\n%s\n%s\n%s", c->issuer, jwks_uri, c->ca_file, c->proxy);
+    snprintf(key, len, "jwks\n%s\n%s\n%s\n%s", OPENID_CFG(p)->issuer, jwks_uri, c->ca_file,
+             c->proxy);
 }
 
 int documents_keys(struct provider_ctx *p, const char *jwks_uri, struct jose_jwks **keys,

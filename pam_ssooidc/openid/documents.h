@@ -1,5 +1,5 @@
 /* documents.h - an OpenID provider's two documents, the discovery document
- * and the JWKS: from the module's file store (cache.h) when fetched at most
+ * and the JWKS: from the module's file store (core/store.h) when fetched at most
  * max_age seconds ago under the same trust settings (ca_file, proxy), else
  * from the provider, and then stored for the next logins. A stored copy is
  * checked as strictly as a fetched one. */

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/status.h"
 #include "core/util.h"
 
 /* ---- limits ---- */
@@ -30,11 +31,6 @@
 #define JOSE_LEEWAY_DEFAULT 60 /* seconds of clock skew allowed on exp, nbf, iat */
 #define JOSE_LEEWAY_MAX 300
 #define JOSE_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z: later dates are absurd */
-
-/* A token whose kid no key of the JWKS carries: a failure like any other,
- * but the caller may fetch the JWKS again once (the provider may have
- * rotated its keys) and retry. Any other failure is final. */
-#define JOSE_UNKNOWN_KID PAM_CRED_UNAVAIL
 
 /* ---- algorithms: a set is a mask of these bits ---- */
 enum jose_alg {
@@ -136,7 +132,7 @@ struct jose_claims;
  * contains client_id; "azp", required with several audiences, equals
  * client_id when present; "exp" and "iat" required and "nbf" optional,
  * NumericDates within the leeway; "sub" a non-empty string.
- * Returns PAM_SUCCESS; JOSE_UNKNOWN_KID; PAM_AUTHINFO_UNAVAIL for any
+ * Returns PAM_SUCCESS; SSO_UNKNOWN_KID; PAM_AUTHINFO_UNAVAIL for any
  * token that is not trustworthy; PAM_SERVICE_ERR for a bad policy;
  * PAM_BUF_ERR when memory runs out. Reasons name only the kid, the alg and
  * the iss, sanitized and cut short: the token is a bearer secret. */

@@ -32,7 +32,7 @@ struct jose_jws {
 };
 
 /* Split, decode, check the header, pick the key and verify the signature.
- * Returns PAM_SUCCESS, JOSE_UNKNOWN_KID, PAM_AUTHINFO_UNAVAIL or
+ * Returns PAM_SUCCESS, SSO_UNKNOWN_KID, PAM_AUTHINFO_UNAVAIL or
  * PAM_BUF_ERR; on failure *out holds nothing. */
 int jose_jws_verify(const char *token, size_t len, const struct jose_jwks *keys, unsigned algs,
                     struct jose_jws *out, struct sso_error *err);

@@ -165,7 +165,7 @@ static int select_key(const struct jose_jwks *keys, unsigned alg, const char *ki
     if (kid[0]) {
         *key = jose_jwks_find(keys, kid);
         if (!*key)
-            return sso_fail(err, JOSE_UNKNOWN_KID, "ID token: no key with kid %s in the JWKS",
+            return sso_fail(err, SSO_UNKNOWN_KID, "ID token: no key with kid %s in the JWKS",
                             shown);
     } else {
         if (keys->n != 1)

@@ -18,6 +18,7 @@
 #include "openid/discovery.h"
 #include "openid/documents.h"
 #include "openid/jose.h"
+#include "openid/openid_config.h"
 #include "provider.h"
 #include "core/sanitize.h"
 #include "core/trust.h"
@@ -69,7 +70,7 @@ static int reload_keys(struct provider_ctx *p)
 /* The secret: root's file, mode 0600 or stricter, one line. */
 static int load_secret(struct provider_ctx *p, struct openid_state *s)
 {
-    const char *path = p->cfg->client_secret_file;
+    const char *path = OPENID_CFG(p)->client_secret_file;
     int fd = -1;
     if (!path[0])
         return PAM_SUCCESS; /* a public client */
@@ -113,7 +114,7 @@ static int load_secret(struct provider_ctx *p, struct openid_state *s)
 }
 
 /* "openid" first, then the configured scopes, space-separated. */
-static void build_scope(const struct cfg *c, char *dst, size_t len)
+static void build_scope(const struct openid_cfg *c, char *dst, size_t len)
 {
     size_t used = (size_t)snprintf(dst, len, "openid");
     for (const char *q = c->scopes; *q && used < len;) {
@@ -128,12 +129,12 @@ static void build_scope(const struct cfg *c, char *dst, size_t len)
  * discovery document (Basic when it lists it or lists nothing: RFC 8414). */
 static int choose_client_auth(struct provider_ctx *p, struct openid_state *s)
 {
-    const struct cfg *c = p->cfg;
+    const struct openid_cfg *c = OPENID_CFG(p);
     s->client.basic = false;
     if (!s->secret[0])
         return PAM_SUCCESS;
-    if (c->client_auth != CFG_AUTH_AUTO) {
-        s->client.basic = c->client_auth == CFG_AUTH_BASIC;
+    if (c->client_auth != OPENID_AUTH_AUTO) {
+        s->client.basic = c->client_auth == OPENID_AUTH_BASIC;
         return PAM_SUCCESS;
     }
     if (s->disco.auth_methods & DISCOVERY_AUTH_BASIC)
@@ -148,7 +149,7 @@ static int choose_client_auth(struct provider_ctx *p, struct openid_state *s)
 /* The options' endpoints over the discovery document's. */
 static int apply_overrides(struct provider_ctx *p, struct openid_state *s)
 {
-    const struct cfg *c = p->cfg;
+    const struct openid_cfg *c = OPENID_CFG(p);
     struct discovery *d = &s->disco;
     if (c->device_authorization_endpoint[0])
         sso_strlcpy(d->device_authorization_endpoint, c->device_authorization_endpoint,
@@ -166,30 +167,15 @@ static int apply_overrides(struct provider_ctx *p, struct openid_state *s)
 
 /* ---- the seam ---- */
 
-/* id_token_algs as a set of JOSE_* bits: names we verify, never none or HMAC. */
-static int allowed_algs(const struct cfg *c, unsigned *algs, struct sso_error *err)
-{
-    struct sso_error why = SSO_ERROR_INIT;
-    if (jose_alg_list(c->id_token_algs, algs, &why) != PAM_SUCCESS)
-        return sso_fail(err, PAM_SERVICE_ERR, "id_token_algs: %s", why.msg);
-    return PAM_SUCCESS;
-}
-
-static int openid_validate(const struct cfg *c, struct sso_error *err)
-{
-    unsigned algs;
-    return allowed_algs(c, &algs, err);
-}
-
 static int openid_open(struct provider_ctx *p)
 {
     struct openid_state *s = calloc(1, sizeof(*s));
     if (!s)
         return sso_fail(p->err, PAM_BUF_ERR, "out of memory");
     p->state = s;
-    build_scope(p->cfg, s->scope, sizeof(s->scope));
-    s->client = (struct grant_client){p->cfg->client_id, s->secret, false, s->scope};
-    int rc = allowed_algs(p->cfg, &s->algs, p->err);
+    build_scope(OPENID_CFG(p), s->scope, sizeof(s->scope));
+    s->client = (struct grant_client){OPENID_CFG(p)->client_id, s->secret, false, s->scope};
+    int rc = openid_allowed_algs(OPENID_CFG(p), &s->algs, p->err);
     if (rc == PAM_SUCCESS)
         rc = load_secret(p, s);
     if (rc == PAM_SUCCESS)
@@ -229,7 +215,7 @@ static int openid_poll(struct provider_ctx *p, const struct device_auth *dev,
 static int group_gate(struct provider_ctx *p, const struct jose_claims *claims,
                       const char *approver)
 {
-    const struct cfg *c = p->cfg;
+    const struct openid_cfg *c = OPENID_CFG(p);
     char group[256];
     for (const char *q = c->required_groups; *q;) {
         size_t n = strcspn(q, ",");
@@ -250,13 +236,13 @@ static int group_gate(struct provider_ctx *p, const struct jose_claims *claims,
 static int verify(struct provider_ctx *p, struct jose_claims **claims)
 {
     struct openid_state *s = p->state;
-    const struct jose_policy policy = {p->cfg->issuer, p->cfg->client_id, s->algs,
+    const struct jose_policy policy = {OPENID_CFG(p)->issuer, OPENID_CFG(p)->client_id, s->algs,
                                        JOSE_LEEWAY_DEFAULT, 0};
     size_t len = strlen(s->id_token);
     int rc = jose_verify_id_token(s->id_token, len, s->keys, &policy, claims, p->err);
-    if (rc == JOSE_UNKNOWN_KID && (rc = reload_keys(p)) == PAM_SUCCESS)
+    if (rc == SSO_UNKNOWN_KID && (rc = reload_keys(p)) == PAM_SUCCESS)
         rc = jose_verify_id_token(s->id_token, len, s->keys, &policy, claims, p->err);
-    if (rc == JOSE_UNKNOWN_KID) /* an internal signal: never out of here */
+    if (rc == SSO_UNKNOWN_KID) /* an internal signal: never out of here */
         rc = PAM_AUTHINFO_UNAVAIL;
     return rc;
 }
@@ -285,7 +271,7 @@ static int fresh(struct provider_ctx *p, const struct jose_claims *claims)
  * that they own it. */
 static int email_verified(struct provider_ctx *p, const struct jose_claims *claims)
 {
-    const struct cfg *c = p->cfg;
+    const struct openid_cfg *c = OPENID_CFG(p);
     if (strcmp(c->username_claim, "email") != 0 &&
         !(c->required_groups[0] && strcmp(c->groups_claim, "email") == 0))
         return PAM_SUCCESS;
@@ -302,10 +288,10 @@ static int email_verified(struct provider_ctx *p, const struct jose_claims *clai
 static int approver_name(struct provider_ctx *p, const struct jose_claims *claims,
                          char *approver, size_t len)
 {
-    const struct cfg *c = p->cfg;
+    const struct openid_cfg *c = OPENID_CFG(p);
     struct sso_error why = SSO_ERROR_INIT;
     int rc = jose_claim_string(claims, c->username_claim, approver, len, &why);
-    if (rc != PAM_SUCCESS && c->allow_any_approver)
+    if (rc != PAM_SUCCESS && p->cfg->allow_any_approver)
         rc = jose_claim_string(claims, "sub", approver, len, &why);
     if (rc != PAM_SUCCESS)
         return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the verified ID token has no usable %s "
@@ -324,7 +310,7 @@ static int approver_name(struct provider_ctx *p, const struct jose_claims *claim
 static int openid_identify(struct provider_ctx *p, char *approver, size_t len)
 {
     struct openid_state *s = p->state;
-    const struct cfg *c = p->cfg;
+    const struct openid_cfg *c = OPENID_CFG(p);
     struct jose_claims *claims = NULL;
     approver[0] = '\0';
     if (!s->id_token)
@@ -361,11 +347,39 @@ static void openid_close(struct provider_ctx *p)
     p->state = NULL;
 }
 
+/* ---- pam_ssooidc_check ---- */
+
+static size_t openid_endpoints(const void *part, struct provider_place *out)
+{
+    const struct openid_cfg *o = part;
+    out[0] = (struct provider_place){"issuer", o->issuer, true};
+    return 1;
+}
+
+/* The secret's stricter mode is open's check (load_secret). */
+static size_t openid_files(const void *part, struct provider_place *out)
+{
+    const struct openid_cfg *o = part;
+    if (!o->client_secret_file[0])
+        return 0;
+    out[0] = (struct provider_place){"client_secret_file", o->client_secret_file, false};
+    return 1;
+}
+
+static void openid_ready_text(const void *part, char *buf, size_t len)
+{
+    const struct openid_cfg *o = part;
+    snprintf(buf, len, "discovery document of %s, client %s%s and JWKS ready", o->issuer,
+             o->client_id, o->client_secret_file[0] ? " (with secret)" : "");
+}
+
 const struct provider provider_openid = {
     .name = "openid",
     .title = "Sign in with your organization's identity provider.",
     .where = "a browser where you are signed in to your identity provider",
-    .validate = openid_validate,
+    .options = openid_options,
+    .n_options = OPENID_OPTION_COUNT,
+    .configure = openid_configure,
     .open = openid_open,
     .start = openid_start,
     .poll = openid_poll,
@@ -373,4 +387,11 @@ const struct provider provider_openid = {
     .identify = openid_identify,
     .identify_always = true,
     .close = openid_close,
+    .endpoints = openid_endpoints,
+    .files = openid_files,
+    .clock_fail = 60, /* the ID token's leeway */
+    .clock_warn = 30,
+    .clock_judge = "ID token verification",
+    .check_stored = NULL, /* its documents are fetched afresh when opened */
+    .ready_text = openid_ready_text,
 };

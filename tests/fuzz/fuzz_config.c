@@ -1,4 +1,4 @@
-/* fuzz_config - cfg_load_text: the config file parser, the PAM stanza
+/* fuzz_config - settings_load_text: the config file parser, the PAM stanza
  * parser and the validation that runs after both.
  *
  * Input: one digit N (the byte's value mod 4), then N lines that become
@@ -21,7 +21,7 @@
 #include <security/pam_modules.h>
 #include <strings.h>
 
-#include "core/config.h"
+#include "settings.h"
 #include "fuzz_common.h"
 #include "core/util.h"
 
@@ -42,91 +42,95 @@ static bool abs_path_or_empty(const char *s)
     return s[0] == '\0' || s[0] == '/';
 }
 
-static void check_aws(const struct cfg *c)
+static void check_aws(const struct settings *c)
 {
-    FUZZ_CHECK(https_url(c->start_url), "start_url is an https:// URL");
-    FUZZ_CHECK(base_url(c->oidc_endpoint), "oidc_endpoint is an https:// base URL");
-    FUZZ_CHECK(base_url(c->portal_endpoint), "portal_endpoint is an https:// base URL");
-    FUZZ_CHECK(base_url(c->sts_endpoint), "sts_endpoint is an https:// base URL");
-    bool have_account = c->account_id[0] != '\0', have_role = c->role_name[0] != '\0';
+    FUZZ_CHECK(https_url(c->aws.start_url), "start_url is an https:// URL");
+    FUZZ_CHECK(base_url(c->aws.oidc_endpoint), "oidc_endpoint is an https:// base URL");
+    FUZZ_CHECK(base_url(c->aws.portal_endpoint), "portal_endpoint is an https:// base URL");
+    FUZZ_CHECK(base_url(c->aws.sts_endpoint), "sts_endpoint is an https:// base URL");
+    bool have_account = c->aws.account_id[0] != '\0', have_role = c->aws.role_name[0] != '\0';
     FUZZ_CHECK(have_account == have_role, "account_id and role_name set together");
-    FUZZ_CHECK(c->allow_any_approver || (have_account && have_role),
+    FUZZ_CHECK(c->common.allow_any_approver || (have_account && have_role),
                "an identity policy: allow_any_approver or account_id + role_name");
     if (have_account)
-        FUZZ_CHECK(strlen(c->account_id) == 12 && fuzz_only(c->account_id, "0123456789"),
+        FUZZ_CHECK(strlen(c->aws.account_id) == 12 && fuzz_only(c->aws.account_id, "0123456789"),
                    "account_id is 12 digits");
     if (have_role)
-        FUZZ_CHECK(strlen(c->role_name) <= 64 &&
-                       fuzz_only(c->role_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+        FUZZ_CHECK(strlen(c->aws.role_name) <= 64 &&
+                       fuzz_only(c->aws.role_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
                                                "VWXYZ0123456789+=,.@_-"),
                    "role_name is URL-safe (it is pasted into the portal URL)");
-    FUZZ_CHECK(c->region[0] && fuzz_only(c->region, "abcdefghijklmnopqrstuvwxyz0123456789-"),
+    FUZZ_CHECK(c->aws.region[0] &&
+                   fuzz_only(c->aws.region, "abcdefghijklmnopqrstuvwxyz0123456789-"),
                "region well-formed");
-    FUZZ_CHECK(c->client_name[0] != '\0', "client_name set (explicitly or from the host name)");
-    FUZZ_CHECK(!c->client_id[0] && !c->required_groups[0] && !c->client_secret_file[0],
+    FUZZ_CHECK(c->aws.client_name[0] != '\0', "client_name set (explicitly or from the host name)");
+    FUZZ_CHECK(!c->openid.client_id[0] && !c->openid.required_groups[0] &&
+                   !c->openid.client_secret_file[0],
                "no OpenID option with start_url");
 }
 
-static void check_openid(const struct cfg *c)
+static void check_openid(const struct settings *c)
 {
-    FUZZ_CHECK(base_url(c->issuer), "issuer is an https:// URL without query or fragment");
-    FUZZ_CHECK(c->client_id[0] != '\0', "client_id set");
-    FUZZ_CHECK(c->allow_any_approver != (c->required_groups[0] != '\0'),
+    FUZZ_CHECK(base_url(c->openid.issuer), "issuer is an https:// URL without query or fragment");
+    FUZZ_CHECK(c->openid.client_id[0] != '\0', "client_id set");
+    FUZZ_CHECK(c->common.allow_any_approver != (c->openid.required_groups[0] != '\0'),
                "an identity policy: allow_any_approver or required_groups, not both");
-    FUZZ_CHECK(!c->account_id[0] && !c->role_name[0] && !c->oidc_endpoint[0] &&
-                   !c->sts_endpoint[0] && !c->client_name[0],
+    FUZZ_CHECK(!c->aws.account_id[0] && !c->aws.role_name[0] && !c->aws.oidc_endpoint[0] &&
+                   !c->aws.sts_endpoint[0] && !c->aws.client_name[0],
                "no AWS option set or derived with issuer");
-    FUZZ_CHECK(c->client_auth == CFG_AUTH_AUTO || c->client_secret_file[0],
+    FUZZ_CHECK(c->openid.client_auth == OPENID_AUTH_AUTO || c->openid.client_secret_file[0],
                "client_auth basic/post only with client_secret_file");
-    FUZZ_CHECK(c->scopes[0] && c->username_claim[0] && c->groups_claim[0] && c->id_token_algs[0],
+    FUZZ_CHECK(c->openid.scopes[0] && c->openid.username_claim[0] && c->openid.groups_claim[0] &&
+                   c->openid.id_token_algs[0],
                "scopes, username_claim, groups_claim and id_token_algs never empty");
-    FUZZ_CHECK(!strpbrk(c->device_authorization_endpoint, "#") &&
-                   !strpbrk(c->token_endpoint, "#") && !strpbrk(c->jwks_uri, "#"),
+    FUZZ_CHECK(!strpbrk(c->openid.device_authorization_endpoint, "#") &&
+                   !strpbrk(c->openid.token_endpoint, "#") && !strpbrk(c->openid.jwks_uri, "#"),
                "endpoint overrides without fragment");
 }
 
-static void check_ok(const struct cfg *c)
+static void check_ok(const struct settings *c)
 {
 #define TERM(f) FUZZ_CHECK(fuzz_terminated(c->f, sizeof(c->f)), #f " terminated")
-    TERM(conf_path);
-    TERM(start_url);
-    TERM(issuer);
-    TERM(client_id);
-    TERM(client_secret_file);
-    TERM(scopes);
-    TERM(device_authorization_endpoint);
-    TERM(token_endpoint);
-    TERM(jwks_uri);
-    TERM(id_token_algs);
-    TERM(username_claim);
-    TERM(groups_claim);
-    TERM(required_groups);
-    TERM(region);
-    TERM(oidc_endpoint);
-    TERM(portal_endpoint);
-    TERM(sts_endpoint);
-    TERM(ca_file);
-    TERM(cache_dir);
-    TERM(client_name);
-    TERM(account_id);
-    TERM(role_name);
-    TERM(username_suffix);
-    TERM(user_map);
+    TERM(common.conf_path);
+    TERM(aws.start_url);
+    TERM(openid.issuer);
+    TERM(openid.client_id);
+    TERM(openid.client_secret_file);
+    TERM(openid.scopes);
+    TERM(openid.device_authorization_endpoint);
+    TERM(openid.token_endpoint);
+    TERM(openid.jwks_uri);
+    TERM(openid.id_token_algs);
+    TERM(openid.username_claim);
+    TERM(openid.groups_claim);
+    TERM(openid.required_groups);
+    TERM(aws.region);
+    TERM(aws.oidc_endpoint);
+    TERM(aws.portal_endpoint);
+    TERM(aws.sts_endpoint);
+    TERM(common.ca_file);
+    TERM(common.cache_dir);
+    TERM(aws.client_name);
+    TERM(aws.account_id);
+    TERM(aws.role_name);
+    TERM(common.username_suffix);
+    TERM(common.user_map);
 #undef TERM
-    FUZZ_CHECK(c->timeout >= 10 && c->timeout <= 3600, "timeout in 10..3600");
-    FUZZ_CHECK(c->http_timeout >= 1 && c->http_timeout <= 120, "http_timeout in 1..120");
-    FUZZ_CHECK(c->prompt == CFG_PROMPT_AUTO || c->prompt == CFG_PROMPT_ALWAYS ||
-                   c->prompt == CFG_PROMPT_NEVER,
+    FUZZ_CHECK(c->common.timeout >= 10 && c->common.timeout <= 3600, "timeout in 10..3600");
+    FUZZ_CHECK(c->common.http_timeout >= 1 && c->common.http_timeout <= 120,
+               "http_timeout in 1..120");
+    FUZZ_CHECK(c->common.prompt == CFG_PROMPT_AUTO || c->common.prompt == CFG_PROMPT_ALWAYS ||
+                   c->common.prompt == CFG_PROMPT_NEVER,
                "prompt is auto, always or never");
-    FUZZ_CHECK(c->conf_path[0] == '/', "conf_path absolute");
-    FUZZ_CHECK(c->cache_dir[0] == '/', "cache_dir absolute");
-    FUZZ_CHECK(abs_path_or_empty(c->ca_file), "ca_file absolute or unset");
-    FUZZ_CHECK(abs_path_or_empty(c->user_map), "user_map absolute or unset");
-    FUZZ_CHECK(c->username_suffix[0] == '\0' || c->username_suffix[0] == '@',
+    FUZZ_CHECK(c->common.conf_path[0] == '/', "conf_path absolute");
+    FUZZ_CHECK(c->common.cache_dir[0] == '/', "cache_dir absolute");
+    FUZZ_CHECK(abs_path_or_empty(c->common.ca_file), "ca_file absolute or unset");
+    FUZZ_CHECK(abs_path_or_empty(c->common.user_map), "user_map absolute or unset");
+    FUZZ_CHECK(c->common.username_suffix[0] == '\0' || c->common.username_suffix[0] == '@',
                "username_suffix empty or starts with '@'");
-    FUZZ_CHECK((c->start_url[0] != '\0') != (c->issuer[0] != '\0'),
+    FUZZ_CHECK((c->aws.start_url[0] != '\0') != (c->openid.issuer[0] != '\0'),
                "exactly one of start_url and issuer");
-    if (cfg_is_openid(c))
+    if (provider_select(c) == &provider_openid)
         check_openid(c);
     else
         check_aws(c);
@@ -141,12 +145,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         args[i] = fuzz_line(&in);
     char *text = fuzz_dup_cstr(in.p, in.n);
 
-    struct cfg *c = malloc(sizeof(*c)), *again = malloc(sizeof(*again));
+    struct settings *c = malloc(sizeof(*c)), *again = malloc(sizeof(*again));
     if (!c || !again)
         abort();
     struct sso_error err = SSO_ERROR_INIT;
     memset(c, 0xA5, sizeof(*c));
-    int rc = cfg_load_text(c, text, argc, (const char **)args, &err);
+    int rc = settings_load_text(c, text, argc, (const char **)args, &err);
     FUZZ_CHECK(rc == PAM_SUCCESS || rc == PAM_SERVICE_ERR, "PAM_SUCCESS or PAM_SERVICE_ERR");
     FUZZ_CHECK(fuzz_terminated(err.msg, sizeof(err.msg)), "reason terminated");
     if (rc == PAM_SUCCESS) {
@@ -156,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(fuzz_all_zero(c, sizeof(*c)), "a failure leaves the struct zeroed");
     }
     memset(again, 0x5A, sizeof(*again));
-    int rc2 = cfg_load_text(again, text, argc, (const char **)args, &err);
+    int rc2 = settings_load_text(again, text, argc, (const char **)args, &err);
     FUZZ_CHECK(rc2 == rc && memcmp(c, again, sizeof(*c)) == 0, "deterministic");
 
     free(c);

@@ -12,7 +12,7 @@
  *   - each of the fixture's tokens (RS256, PS256, ES256, ES384, EdDSA) is
  *     accepted only if the set's key with that kid is exactly the key that
  *     signed it (EVP_PKEY_eq with the fixture's), and any refusal is
- *     PAM_AUTHINFO_UNAVAIL or JOSE_UNKNOWN_KID, the latter only when the set
+ *     PAM_AUTHINFO_UNAVAIL or SSO_UNKNOWN_KID, the latter only when the set
  *     has no key with the token's kid;
  *   - parsing twice gives the same code, reason and key count. */
 #include <openssl/evp.h>
@@ -137,9 +137,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             FUZZ_CHECK(c == NULL, "no claims after a failure");
             check_reason(&err);
-            FUZZ_CHECK(rc == PAM_AUTHINFO_UNAVAIL || rc == JOSE_UNKNOWN_KID,
-                       "refusals are PAM_AUTHINFO_UNAVAIL or JOSE_UNKNOWN_KID");
-            FUZZ_CHECK((rc == JOSE_UNKNOWN_KID) == (k == NULL), "unknown kid exactly when absent");
+            FUZZ_CHECK(rc == PAM_AUTHINFO_UNAVAIL || rc == SSO_UNKNOWN_KID,
+                       "refusals are PAM_AUTHINFO_UNAVAIL or SSO_UNKNOWN_KID");
+            FUZZ_CHECK((rc == SSO_UNKNOWN_KID) == (k == NULL), "unknown kid exactly when absent");
         }
         jose_claims_free(c);
     }

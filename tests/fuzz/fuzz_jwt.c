@@ -12,9 +12,9 @@
  * Bits 2-5: leeway in steps of 20 s (0..300). Bits 0-1: allow-list: every
  * algorithm, the default (RS256, PS256, ES256), ES256+EdDSA, or RS256.
  * Invariants:
- *   - the code is PAM_SUCCESS, PAM_AUTHINFO_UNAVAIL, JOSE_UNKNOWN_KID or
+ *   - the code is PAM_SUCCESS, PAM_AUTHINFO_UNAVAIL, SSO_UNKNOWN_KID or
  *     PAM_BUF_ERR; a failure has a printable reason and no claims;
- *     JOSE_UNKNOWN_KID only for a header kid that no fixture key has;
+ *     SSO_UNKNOWN_KID only for a header kid that no fixture key has;
  *   - success: the header's alg is a string in the allow-list, never none
  *     or HS*, and is what jose_claims_alg reports; the claims satisfy the
  *     policy when checked again here, independently (iss, aud/azp, exp, nbf,
@@ -284,14 +284,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct jose_claims *c = (struct jose_claims *)&c; /* must be overwritten */
     struct sso_error err, err2;
     int rc = verify(fx, t, n, algs, leeway, &c, &err);
-    FUZZ_CHECK(rc == PAM_SUCCESS || rc == PAM_AUTHINFO_UNAVAIL || rc == JOSE_UNKNOWN_KID ||
+    FUZZ_CHECK(rc == PAM_SUCCESS || rc == PAM_AUTHINFO_UNAVAIL || rc == SSO_UNKNOWN_KID ||
                    rc == PAM_BUF_ERR,
                "code is one of the documented four");
     if (rc != PAM_SUCCESS) {
         FUZZ_CHECK(c == NULL, "no claims after a failure");
         check_reason(&err);
     }
-    if (rc == JOSE_UNKNOWN_KID) {
+    if (rc == SSO_UNKNOWN_KID) {
         json_t *h = header_of(t, n);
         const char *kid = json_string_value(json_object_get(h, "kid"));
         FUZZ_CHECK(kid != NULL, "an unknown kid is a kid");

@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "core/cache.h"
+#include "aws/registration.h"
 #include "trusted_tmp.h"
 
 #define KEY "https://oidc.eu-west-1.amazonaws.com|eu-west-1|pam_ssooidc"
@@ -108,33 +108,33 @@ static void write_str(const char *path, const char *data)
 }
 
 /* Open the cache in f->dir with no wait, asserting success. */
-static void open_ok(struct fx *f, struct cache *c)
+static void open_ok(struct fx *f, struct registration_cache *c)
 {
     struct sso_error err = SSO_ERROR_INIT;
-    int rc = cache_open(c, f->dir, KEY, 0, &err);
+    int rc = registration_open(c, f->dir, KEY, 0, &err);
     if (rc != PAM_SUCCESS)
-        fail_msg("cache_open: %d %s", rc, err.msg);
+        fail_msg("registration_open: %d %s", rc, err.msg);
 }
 
 static void store_ok(struct fx *f, const struct client_registration *r)
 {
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     struct sso_error err = SSO_ERROR_INIT;
     open_ok(f, &c);
-    int rc = cache_store(&c, r, &err);
+    int rc = registration_store(&c, r, &err);
     if (rc != PAM_SUCCESS)
-        fail_msg("cache_store: %d %s", rc, err.msg);
-    cache_close(&c);
+        fail_msg("registration_store: %d %s", rc, err.msg);
+    registration_close(&c);
 }
 
-/* cache_load with a fresh cache; returns the PAM code, err and reg filled. */
+/* registration_load with a fresh cache; returns the PAM code, err and reg filled. */
 static int load(struct fx *f, int64_t min_valid, struct client_registration *r,
                 struct sso_error *err)
 {
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     open_ok(f, &c);
-    int rc = cache_load(&c, NOW, min_valid, r, err);
-    cache_close(&c);
+    int rc = registration_load(&c, NOW, min_valid, r, err);
+    registration_close(&c);
     return rc;
 }
 
@@ -144,7 +144,7 @@ static void assert_contains(const char *hay, const char *needle)
         fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
 }
 
-static void assert_closed(const struct cache *c)
+static void assert_closed(const struct registration_cache *c)
 {
     assert_int_equal(c->dir_fd, -1);
     assert_int_equal(c->lock_fd, -1);
@@ -403,24 +403,24 @@ static void test_store_refuses_oversized_and_incomplete(void **state)
     struct fx *f = *state;
     struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     open_ok(f, &c);
 
     /* A secret of control characters escapes to 6 bytes each: > 16 KiB. */
     make_reg(&r, "cid", NOW + 24 * HOUR);
     memset(r.client_secret, '\x01', sizeof(r.client_secret) - 1);
     r.client_secret[sizeof(r.client_secret) - 1] = '\0';
-    assert_int_equal(cache_store(&c, &r, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_store(&c, &r, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, "too large");
 
     make_reg(&r, "", NOW + 24 * HOUR);
-    assert_int_equal(cache_store(&c, &r, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_store(&c, &r, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, "cannot write registration cache");
 
     make_reg(&r, "cid", NOW + 24 * HOUR);
     memset(r.client_id, 'x', sizeof(r.client_id)); /* no terminator */
-    assert_int_equal(cache_store(&c, &r, &err), PAM_SERVICE_ERR);
-    cache_close(&c);
+    assert_int_equal(registration_store(&c, &r, &err), PAM_SERVICE_ERR);
+    registration_close(&c);
 
     struct stat st;
     assert_int_equal(lstat(f->file, &st), -1);
@@ -463,7 +463,7 @@ static void test_file_owner_refused(void **state)
     assert_contains(err.msg, "uid 1");
     assert_contains(err.msg, "refusing");
 
-    /* cache_store replaces it with a root-owned file. */
+    /* registration_store replaces it with a root-owned file. */
     make_reg(&r, "fresh", NOW + 24 * HOUR);
     store_ok(f, &r);
     struct stat st;
@@ -527,11 +527,11 @@ static void test_file_not_regular(void **state)
 static void test_dir_created_0700(void **state)
 {
     struct fx *f = *state;
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     mode_t old = umask(0777); /* even a hostile umask yields 0700 */
     open_ok(f, &c);
     umask(old);
-    cache_close(&c);
+    registration_close(&c);
     struct stat st;
     assert_int_equal(lstat(f->dir, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
@@ -542,11 +542,11 @@ static void test_dir_created_0700(void **state)
 static void test_dir_parent_missing(void **state)
 {
     struct fx *f = *state;
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     struct sso_error err = SSO_ERROR_INIT;
     char dir[256];
     snprintf(dir, sizeof(dir), "%s/no/such", f->root);
-    assert_int_equal(cache_open(&c, dir, KEY, 0, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_open(&c, dir, KEY, 0, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, dir);
     assert_contains(err.msg, "parent");
     assert_closed(&c);
@@ -554,7 +554,7 @@ static void test_dir_parent_missing(void **state)
     struct stat st;
     assert_int_equal(lstat(dir, &st), -1);
 
-    assert_int_equal(cache_open(&c, "relative/dir", KEY, 0, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_open(&c, "relative/dir", KEY, 0, &err), PAM_SERVICE_ERR);
     assert_closed(&c);
 }
 
@@ -564,10 +564,10 @@ static void test_dir_mode_refused(void **state)
     static const mode_t modes[] = {0755, 0777, 0710, 0701, 01777};
     assert_int_equal(mkdir(f->dir, 0700), 0);
     for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-        struct cache c = CACHE_INIT;
+        struct registration_cache c = REGISTRATION_CACHE_INIT;
         struct sso_error err = SSO_ERROR_INIT;
         assert_int_equal(chmod(f->dir, modes[i]), 0);
-        assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
+        assert_int_equal(registration_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
         char want[32];
         snprintf(want, sizeof(want), "mode %04o)", (unsigned)modes[i]);
         assert_contains(err.msg, f->dir);
@@ -586,11 +586,11 @@ static void test_dir_mode_refused(void **state)
 static void test_dir_owner_refused(void **state)
 {
     struct fx *f = *state;
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     struct sso_error err = SSO_ERROR_INIT;
     assert_int_equal(mkdir(f->dir, 0700), 0);
     assert_int_equal(chown(f->dir, 1, 0), 0);
-    assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, "uid 1");
     assert_closed(&c);
 }
@@ -603,15 +603,15 @@ static void test_dir_symlink_refused(void **state)
     assert_int_equal(mkdir(real, 0700), 0); /* a perfectly good target */
     assert_int_equal(symlink(real, f->dir), 0);
 
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     struct sso_error err = SSO_ERROR_INIT;
-    assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, "symbolic link");
     assert_closed(&c);
 
     /* A trailing slash must not make the kernel follow it. */
     snprintf(slash, sizeof(slash), "%s//", f->dir);
-    assert_int_equal(cache_open(&c, slash, KEY, 0, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_open(&c, slash, KEY, 0, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, "symbolic link");
     assert_closed(&c);
 
@@ -623,10 +623,10 @@ static void test_dir_symlink_refused(void **state)
 static void test_dir_not_directory(void **state)
 {
     struct fx *f = *state;
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     struct sso_error err = SSO_ERROR_INIT;
     write_str(f->dir, "x");
-    assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, "not a directory");
     assert_closed(&c);
 }
@@ -634,14 +634,14 @@ static void test_dir_not_directory(void **state)
 static void test_lock_file_tampered(void **state)
 {
     struct fx *f = *state;
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     struct sso_error err = SSO_ERROR_INIT;
     char target[256];
     snprintf(target, sizeof(target), "%s/target", f->root);
     assert_int_equal(mkdir(f->dir, 0700), 0);
 
     assert_int_equal(symlink(target, f->lock), 0);
-    assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, "symbolic link");
     assert_closed(&c);
     struct stat st;
@@ -650,7 +650,7 @@ static void test_lock_file_tampered(void **state)
 
     write_str(f->lock, "");
     assert_int_equal(chown(f->lock, 1, 0), 0);
-    assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
     assert_contains(err.msg, "not owned by root");
     assert_closed(&c);
 }
@@ -682,23 +682,23 @@ static void test_closed_and_zeroed(void **state)
 {
     (void)state;
     int fd0_before = fcntl(0, F_GETFD);
-    struct cache z;
+    struct registration_cache z;
     memset(&z, 0, sizeof(z));
-    cache_close(&z); /* must not close fd 0 */
+    registration_close(&z); /* must not close fd 0 */
     assert_int_equal(fcntl(0, F_GETFD), fd0_before);
     assert_closed(&z);
-    cache_close(&z);
-    cache_close(NULL);
+    registration_close(&z);
+    registration_close(NULL);
 
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     struct client_registration r;
     struct sso_error err = SSO_ERROR_INIT;
     make_reg(&r, "cid", NOW + 24 * HOUR);
-    assert_int_equal(cache_load(&c, NOW, HOUR, &r, &err), PAM_NO_MODULE_DATA);
-    assert_int_equal(cache_store(&c, &r, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_load(&c, NOW, HOUR, &r, &err), PAM_NO_MODULE_DATA);
+    assert_int_equal(registration_store(&c, &r, &err), PAM_SERVICE_ERR);
     memset(&z, 0, sizeof(z));
-    assert_int_equal(cache_store(&z, &r, &err), PAM_SERVICE_ERR);
-    cache_init(&z);
+    assert_int_equal(registration_store(&z, &r, &err), PAM_SERVICE_ERR);
+    registration_cache_init(&z);
     assert_closed(&z);
 }
 
@@ -711,9 +711,9 @@ static void test_no_fd_leak(void **state)
     make_reg(&r, "cid", NOW + 24 * HOUR);
     store_ok(f, &r);
     assert_int_equal(load(f, HOUR, &r, &err), PAM_SUCCESS);
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     assert_int_equal(chmod(f->dir, 0755), 0);
-    assert_int_equal(cache_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
+    assert_int_equal(registration_open(&c, f->dir, KEY, 0, &err), PAM_SERVICE_ERR);
     assert_int_equal(count_fds(), before);
 
     /* The fds of an open cache do not survive exec. */
@@ -721,7 +721,7 @@ static void test_no_fd_leak(void **state)
     open_ok(f, &c);
     assert_true(fcntl(c.dir_fd, F_GETFD) & FD_CLOEXEC);
     assert_true(fcntl(c.lock_fd, F_GETFD) & FD_CLOEXEC);
-    cache_close(&c);
+    registration_close(&c);
     assert_int_equal(count_fds(), before);
 }
 
@@ -735,15 +735,15 @@ static void test_lock_timeout_then_success(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        struct cache c = CACHE_INIT;
+        struct registration_cache c = REGISTRATION_CACHE_INIT;
         struct sso_error err;
         close(ready[0]);
-        if (cache_open(&c, f->dir, KEY, 0, &err) != PAM_SUCCESS)
+        if (registration_open(&c, f->dir, KEY, 0, &err) != PAM_SUCCESS)
             _exit(1);
         if (write(ready[1], "x", 1) != 1)
             _exit(2);
         sleep_ms(500);
-        cache_close(&c);
+        registration_close(&c);
         _exit(0);
     }
     close(ready[1]);
@@ -752,20 +752,20 @@ static void test_lock_timeout_then_success(void **state)
     close(ready[0]);
     double t0 = mono();
 
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     struct sso_error err = SSO_ERROR_INIT;
-    assert_int_equal(cache_open(&c, f->dir, KEY, 0.1, &err), PAM_AUTHINFO_UNAVAIL);
+    assert_int_equal(registration_open(&c, f->dir, KEY, 0.1, &err), PAM_AUTHINFO_UNAVAIL);
     double waited = mono() - t0;
     assert_contains(err.msg, "timed out waiting for the registration lock");
     assert_true(waited >= 0.1);
     assert_true(waited < 0.45);
     assert_closed(&c);
 
-    assert_int_equal(cache_open(&c, f->dir, KEY, 3, &err), PAM_SUCCESS);
+    assert_int_equal(registration_open(&c, f->dir, KEY, 3, &err), PAM_SUCCESS);
     double got = mono() - t0;
     assert_true(got >= 0.4); /* only after the child let go */
     assert_true(got < 2.5);
-    cache_close(&c);
+    registration_close(&c);
 
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -779,12 +779,12 @@ static void test_lock_timeout_then_success(void **state)
 /* One first login: take the lock, register only if nobody has yet. */
 static int racer(struct fx *f, const char *counter, int out)
 {
-    struct cache c = CACHE_INIT;
+    struct registration_cache c = REGISTRATION_CACHE_INIT;
     struct sso_error err;
     struct client_registration r;
-    if (cache_open(&c, f->dir, KEY, 10, &err) != PAM_SUCCESS)
+    if (registration_open(&c, f->dir, KEY, 10, &err) != PAM_SUCCESS)
         return 1;
-    int rc = cache_load(&c, NOW, HOUR, &r, &err);
+    int rc = registration_load(&c, NOW, HOUR, &r, &err);
     if (rc == PAM_NO_MODULE_DATA) {
         int fd = open(counter, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0 || write(fd, "r", 1) != 1)
@@ -794,12 +794,12 @@ static int racer(struct fx *f, const char *counter, int out)
         char id[32];
         snprintf(id, sizeof(id), "cid-%ld", (long)getpid());
         make_reg(&r, id, NOW + 90 * 24 * HOUR);
-        if (cache_store(&c, &r, &err) != PAM_SUCCESS)
+        if (registration_store(&c, &r, &err) != PAM_SUCCESS)
             return 3;
     } else if (rc != PAM_SUCCESS) {
         return 4;
     }
-    cache_close(&c);
+    registration_close(&c);
     char rec[RECORD] = {0};
     if (!sso_strlcpy(rec, r.client_id, sizeof(rec)))
         return 6;

@@ -19,15 +19,15 @@
 #include <cmocka.h>
 #include <security/pam_modules.h>
 
-#include "core/config.h"
+#include "settings.h"
 #include "trusted_tmp.h"
 
 #define ARGV(...) ((const char *[]){__VA_ARGS__})
 #define NARGS(...) ((int)(sizeof(ARGV(__VA_ARGS__)) / sizeof(const char *)))
-/* cfg_load_text with the stanza given inline */
+/* settings_load_text with the stanza given inline */
 #define LOAD_TEXT(c, text, err, ...) \
-    cfg_load_text((c), (text), NARGS(__VA_ARGS__), ARGV(__VA_ARGS__), (err))
-#define LOAD_FILE(c, err, ...) cfg_load((c), NARGS(__VA_ARGS__), ARGV(__VA_ARGS__), (err))
+    settings_load_text((c), (text), NARGS(__VA_ARGS__), ARGV(__VA_ARGS__), (err))
+#define LOAD_FILE(c, err, ...) settings_load((c), NARGS(__VA_ARGS__), ARGV(__VA_ARGS__), (err))
 
 /* rc must be PAM_SERVICE_ERR and err.msg must mention every needle. */
 #define ASSERT_FAILS(rc, err, ...)                                                          \
@@ -48,7 +48,7 @@
 
 #define START "start_url=https://example.awsapps.com/start"
 #define POLICY "account_id=123456789012", "role_name=LinuxLogin"
-#define TEXT_NAME "(config text)" /* how cfg_load_text names its text */
+#define TEXT_NAME "(config text)" /* how settings_load_text names its text */
 #define BASE_TEXT "start_url = https://example.awsapps.com/start\nallow_any_approver\n"
 
 static char tmpdir[64];
@@ -120,95 +120,95 @@ static void need_root(void)
 static void test_defaults(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, NULL, &err, START, "allow_any_approver");
     ASSERT_OK(rc, err);
 
-    assert_string_equal(c.conf_path, CFG_DEFAULT_FILE);
-    assert_string_equal(c.start_url, "https://example.awsapps.com/start");
-    assert_string_equal(c.region, "us-east-1");
-    assert_string_equal(c.oidc_endpoint, "https://oidc.us-east-1.amazonaws.com");
-    assert_string_equal(c.portal_endpoint, "https://portal.sso.us-east-1.amazonaws.com");
-    assert_string_equal(c.sts_endpoint, "https://sts.us-east-1.amazonaws.com");
-    assert_string_equal(c.ca_file, "");
-    assert_string_equal(c.cache_dir, CFG_DEFAULT_CACHE_DIR);
-    assert_int_equal(c.timeout, 300);
-    assert_int_equal(c.http_timeout, 10);
-    assert_int_equal(c.prompt, CFG_PROMPT_AUTO);
-    assert_true(c.allow_any_approver);
-    assert_false(c.debug);
-    assert_false(c.qr);
-    assert_string_equal(c.account_id, "");
-    assert_string_equal(c.role_name, "");
-    assert_string_equal(c.username_suffix, "");
-    assert_string_equal(c.user_map, "");
+    assert_string_equal(c.common.conf_path, CFG_DEFAULT_FILE);
+    assert_string_equal(c.aws.start_url, "https://example.awsapps.com/start");
+    assert_string_equal(c.aws.region, "us-east-1");
+    assert_string_equal(c.aws.oidc_endpoint, "https://oidc.us-east-1.amazonaws.com");
+    assert_string_equal(c.aws.portal_endpoint, "https://portal.sso.us-east-1.amazonaws.com");
+    assert_string_equal(c.aws.sts_endpoint, "https://sts.us-east-1.amazonaws.com");
+    assert_string_equal(c.common.ca_file, "");
+    assert_string_equal(c.common.cache_dir, CFG_DEFAULT_CACHE_DIR);
+    assert_int_equal(c.common.timeout, 300);
+    assert_int_equal(c.common.http_timeout, 10);
+    assert_int_equal(c.common.prompt, CFG_PROMPT_AUTO);
+    assert_true(c.common.allow_any_approver);
+    assert_false(c.common.debug);
+    assert_false(c.common.qr);
+    assert_string_equal(c.aws.account_id, "");
+    assert_string_equal(c.aws.role_name, "");
+    assert_string_equal(c.common.username_suffix, "");
+    assert_string_equal(c.common.user_map, "");
 
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
-    assert_true(strncmp(c.client_name, "pam_ssooidc", 11) == 0);
+    assert_true(strncmp(c.aws.client_name, "pam_ssooidc", 11) == 0);
     if (host[0]) {
         char expect[300];
         snprintf(expect, sizeof(expect), "pam_ssooidc on %s", host);
         expect[127] = '\0';
-        assert_string_equal(c.client_name, expect);
+        assert_string_equal(c.aws.client_name, expect);
     }
-    assert_true(strlen(c.client_name) >= 1 && strlen(c.client_name) <= 127);
+    assert_true(strlen(c.aws.client_name) >= 1 && strlen(c.aws.client_name) <= 127);
 }
 
 static void test_defaults_reset_each_load(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, NULL, &err, START, "allow_any_approver", "debug", "qr",
                        "timeout=60", "region=eu-west-1", "prompt=never");
     ASSERT_OK(rc, err);
-    assert_true(c.debug);
+    assert_true(c.common.debug);
     rc = LOAD_TEXT(&c, NULL, &err, START, POLICY);
     ASSERT_OK(rc, err);
-    assert_false(c.debug);
-    assert_false(c.qr);
-    assert_false(c.allow_any_approver);
-    assert_int_equal(c.timeout, 300);
-    assert_int_equal(c.prompt, CFG_PROMPT_AUTO);
-    assert_string_equal(c.region, "us-east-1");
-    assert_string_equal(c.oidc_endpoint, "https://oidc.us-east-1.amazonaws.com");
+    assert_false(c.common.debug);
+    assert_false(c.common.qr);
+    assert_false(c.common.allow_any_approver);
+    assert_int_equal(c.common.timeout, 300);
+    assert_int_equal(c.common.prompt, CFG_PROMPT_AUTO);
+    assert_string_equal(c.aws.region, "us-east-1");
+    assert_string_equal(c.aws.oidc_endpoint, "https://oidc.us-east-1.amazonaws.com");
 }
 
 static void test_derived_endpoints(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, NULL, &err, START, POLICY, "region=eu-west-2");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.oidc_endpoint, "https://oidc.eu-west-2.amazonaws.com");
-    assert_string_equal(c.portal_endpoint, "https://portal.sso.eu-west-2.amazonaws.com");
-    assert_string_equal(c.sts_endpoint, "https://sts.eu-west-2.amazonaws.com");
+    assert_string_equal(c.aws.oidc_endpoint, "https://oidc.eu-west-2.amazonaws.com");
+    assert_string_equal(c.aws.portal_endpoint, "https://portal.sso.eu-west-2.amazonaws.com");
+    assert_string_equal(c.aws.sts_endpoint, "https://sts.eu-west-2.amazonaws.com");
 
     rc = LOAD_TEXT(&c, NULL, &err, START, POLICY, "region=us-gov-west-1");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.oidc_endpoint, "https://oidc.us-gov-west-1.amazonaws.com");
+    assert_string_equal(c.aws.oidc_endpoint, "https://oidc.us-gov-west-1.amazonaws.com");
 }
 
 static void test_derived_endpoints_china(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, "region = cn-north-1\n", &err, START, POLICY);
     ASSERT_OK(rc, err);
-    assert_string_equal(c.region, "cn-north-1");
-    assert_string_equal(c.oidc_endpoint, "https://oidc.cn-north-1.amazonaws.com.cn");
-    assert_string_equal(c.portal_endpoint, "https://portal.sso.cn-north-1.amazonaws.com.cn");
-    assert_string_equal(c.sts_endpoint, "https://sts.cn-north-1.amazonaws.com.cn");
+    assert_string_equal(c.aws.region, "cn-north-1");
+    assert_string_equal(c.aws.oidc_endpoint, "https://oidc.cn-north-1.amazonaws.com.cn");
+    assert_string_equal(c.aws.portal_endpoint, "https://portal.sso.cn-north-1.amazonaws.com.cn");
+    assert_string_equal(c.aws.sts_endpoint, "https://sts.cn-north-1.amazonaws.com.cn");
 }
 
 static void test_explicit_endpoints(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c,
                        "region = eu-west-1\n"
@@ -216,14 +216,14 @@ static void test_explicit_endpoints(void **state)
                        "portal_endpoint = https://localhost:8443\n",
                        &err, START, POLICY, "sts_endpoint=https://[::1]:9443//");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.oidc_endpoint, "https://127.0.0.1:8443/oidc"); /* one '/' dropped */
-    assert_string_equal(c.portal_endpoint, "https://localhost:8443");
-    assert_string_equal(c.sts_endpoint, "https://[::1]:9443/"); /* only one */
+    assert_string_equal(c.aws.oidc_endpoint, "https://127.0.0.1:8443/oidc"); /* one '/' dropped */
+    assert_string_equal(c.aws.portal_endpoint, "https://localhost:8443");
+    assert_string_equal(c.aws.sts_endpoint, "https://[::1]:9443/"); /* only one */
     /* start_url is kept exactly as written */
     rc = LOAD_TEXT(&c, NULL, &err, "start_url=https://d-1234567890.awsapps.com/start/",
                    "allow_any_approver");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.start_url, "https://d-1234567890.awsapps.com/start/");
+    assert_string_equal(c.aws.start_url, "https://d-1234567890.awsapps.com/start/");
 }
 
 /* ----------------------------------------------------- file syntax */
@@ -231,7 +231,7 @@ static void test_explicit_endpoints(void **state)
 static void test_file_syntax(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     const char *text =
         "# pam_ssooidc test configuration\n"
@@ -256,23 +256,23 @@ static void test_file_syntax(void **state)
         "sts_endpoint = https://sts.example.test"; /* no final newline */
     int rc = LOAD_TEXT(&c, text, &err, "debug=0");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.start_url, "https://example.awsapps.com/start");
-    assert_string_equal(c.region, "eu-central-1");
-    assert_string_equal(c.client_name, "login gateway # 1");
-    assert_string_equal(c.username_suffix, "@example.com");
-    assert_string_equal(c.ca_file, "/etc/ssl/certs/corp#1.pem");
-    assert_string_equal(c.account_id, "123456789012");
-    assert_string_equal(c.role_name, "LinuxLogin");
-    assert_false(c.debug); /* the stanza said debug=0 */
-    assert_true(c.qr);
-    assert_false(c.allow_any_approver);
-    assert_int_equal(c.prompt, CFG_PROMPT_ALWAYS);
-    assert_int_equal(c.timeout, 120);
-    assert_int_equal(c.http_timeout, 5);
-    assert_string_equal(c.user_map, "/etc/security/pam_ssooidc.users");
-    assert_string_equal(c.cache_dir, "/var/cache/pam sso");
-    assert_string_equal(c.oidc_endpoint, "https://oidc.eu-central-1.amazonaws.com");
-    assert_string_equal(c.sts_endpoint, "https://sts.example.test");
+    assert_string_equal(c.aws.start_url, "https://example.awsapps.com/start");
+    assert_string_equal(c.aws.region, "eu-central-1");
+    assert_string_equal(c.aws.client_name, "login gateway # 1");
+    assert_string_equal(c.common.username_suffix, "@example.com");
+    assert_string_equal(c.common.ca_file, "/etc/ssl/certs/corp#1.pem");
+    assert_string_equal(c.aws.account_id, "123456789012");
+    assert_string_equal(c.aws.role_name, "LinuxLogin");
+    assert_false(c.common.debug); /* the stanza said debug=0 */
+    assert_true(c.common.qr);
+    assert_false(c.common.allow_any_approver);
+    assert_int_equal(c.common.prompt, CFG_PROMPT_ALWAYS);
+    assert_int_equal(c.common.timeout, 120);
+    assert_int_equal(c.common.http_timeout, 5);
+    assert_string_equal(c.common.user_map, "/etc/security/pam_ssooidc.users");
+    assert_string_equal(c.common.cache_dir, "/var/cache/pam sso");
+    assert_string_equal(c.aws.oidc_endpoint, "https://oidc.eu-central-1.amazonaws.com");
+    assert_string_equal(c.aws.sts_endpoint, "https://sts.example.test");
 }
 
 static void test_flag_spellings(void **state)
@@ -280,31 +280,31 @@ static void test_flag_spellings(void **state)
     (void)state;
     static const char *const on[] = {"yes", "true", "1", "on", "YES", "True"};
     static const char *const off[] = {"no", "false", "0", "off", "NO", "Off"};
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char text[128], arg[64];
     for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
         snprintf(text, sizeof(text), BASE_TEXT "debug = %s\n", on[i]);
         int rc = LOAD_TEXT(&c, text, &err, "qr");
         ASSERT_OK(rc, err);
-        assert_true(c.debug);
-        assert_true(c.qr);
+        assert_true(c.common.debug);
+        assert_true(c.common.qr);
         snprintf(arg, sizeof(arg), "debug=%s", off[i]);
         rc = LOAD_TEXT(&c, text, &err, arg);
         ASSERT_OK(rc, err);
-        assert_false(c.debug);
+        assert_false(c.common.debug);
         snprintf(arg, sizeof(arg), "qr=%s", on[i]);
         rc = LOAD_TEXT(&c, NULL, &err, START, "allow_any_approver=yes", arg);
         ASSERT_OK(rc, err);
-        assert_true(c.qr);
-        assert_true(c.allow_any_approver);
+        assert_true(c.common.qr);
+        assert_true(c.common.allow_any_approver);
     }
 }
 
 static void test_empty_value_restores_default(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c,
                        BASE_TEXT "region = eu-west-1\noidc_endpoint = https://o.example\n"
@@ -318,10 +318,10 @@ static void test_empty_value_restores_default(void **state)
                              "username_suffix = @example.com\nca_file = \"\"\n",
                    &err, "region=", "oidc_endpoint=", "username_suffix=");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.region, "us-east-1");
-    assert_string_equal(c.oidc_endpoint, "https://oidc.us-east-1.amazonaws.com");
-    assert_string_equal(c.username_suffix, "");
-    assert_string_equal(c.ca_file, "");
+    assert_string_equal(c.aws.region, "us-east-1");
+    assert_string_equal(c.aws.oidc_endpoint, "https://oidc.us-east-1.amazonaws.com");
+    assert_string_equal(c.common.username_suffix, "");
+    assert_string_equal(c.common.ca_file, "");
 }
 
 /* ------------------------------------------------------ precedence */
@@ -329,7 +329,7 @@ static void test_empty_value_restores_default(void **state)
 static void test_stanza_overrides_file(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     const char *text = "start_url = https://file.awsapps.com/start\n"
                        "region = eu-west-1\n"
@@ -341,31 +341,31 @@ static void test_stanza_overrides_file(void **state)
     int rc = LOAD_TEXT(&c, text, &err, "start_url=https://stanza.awsapps.com/start",
                        "timeout=200", "prompt=always", "debug=no", "role_name=StanzaRole");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.start_url, "https://stanza.awsapps.com/start");
-    assert_string_equal(c.region, "eu-west-1"); /* from the file */
-    assert_int_equal(c.timeout, 200);
-    assert_int_equal(c.prompt, CFG_PROMPT_ALWAYS);
-    assert_false(c.debug);
-    assert_string_equal(c.account_id, "111111111111");
-    assert_string_equal(c.role_name, "StanzaRole");
+    assert_string_equal(c.aws.start_url, "https://stanza.awsapps.com/start");
+    assert_string_equal(c.aws.region, "eu-west-1"); /* from the file */
+    assert_int_equal(c.common.timeout, 200);
+    assert_int_equal(c.common.prompt, CFG_PROMPT_ALWAYS);
+    assert_false(c.common.debug);
+    assert_string_equal(c.aws.account_id, "111111111111");
+    assert_string_equal(c.aws.role_name, "StanzaRole");
 }
 
 static void test_stanza_repeat_last_wins(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, NULL, &err, START, POLICY, "timeout=20", "timeout=30",
                        "region=eu-west-1", "region=ap-south-1");
     ASSERT_OK(rc, err);
-    assert_int_equal(c.timeout, 30);
-    assert_string_equal(c.region, "ap-south-1");
+    assert_int_equal(c.common.timeout, 30);
+    assert_string_equal(c.aws.region, "ap-south-1");
 }
 
 static void test_file_repeat_is_error(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, BASE_TEXT "timeout = 20\n\ntimeout = 30\n", &err, POLICY);
     ASSERT_FAILS(rc, err, "line 5", "timeout", "already set on line 3");
@@ -376,7 +376,7 @@ static void test_file_repeat_is_error(void **state)
 static void test_err_unknown_option(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, BASE_TEXT "\ntimout = 20\n", &err, "x=1");
     ASSERT_FAILS(rc, err, TEXT_NAME, "line 4", "unknown option", "timout");
@@ -398,7 +398,7 @@ static void test_err_unknown_option(void **state)
 static void test_err_malformed_number(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, BASE_TEXT "timeout = 5min\n", &err, "debug");
     ASSERT_FAILS(rc, err, "line 3", "timeout", "5min", "not a whole number");
@@ -421,7 +421,7 @@ static void test_err_out_of_range(void **state)
         "timeout=9", "timeout=3601", "timeout=-300", "http_timeout=0", "http_timeout=121",
         "timeout=99999999999999999999999999",
     };
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int rc = LOAD_TEXT(&c, BASE_TEXT, &err, bad[i]);
@@ -436,14 +436,14 @@ static void test_err_out_of_range(void **state)
     ASSERT_OK(rc, err);
     rc = LOAD_TEXT(&c, BASE_TEXT, &err, "timeout=3600", "http_timeout=1");
     ASSERT_OK(rc, err);
-    assert_int_equal(c.timeout, 3600);
-    assert_int_equal(c.http_timeout, 1);
+    assert_int_equal(c.common.timeout, 3600);
+    assert_int_equal(c.common.http_timeout, 1);
 }
 
 static void test_err_bad_enum(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, BASE_TEXT, &err, "prompt=sometimes");
     ASSERT_FAILS(rc, err, "prompt", "sometimes", "always|never");
@@ -454,7 +454,7 @@ static void test_err_bad_enum(void **state)
 static void test_err_bad_flag_value(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, BASE_TEXT, &err, "debug=maybe");
     ASSERT_FAILS(rc, err, "debug", "maybe", "not a flag value");
@@ -473,7 +473,7 @@ static void test_err_endpoints_need_https(void **state)
         "sts_endpoint=http://sts.us-east-1.amazonaws.com",
         "start_url=http://example.awsapps.com/start",
     };
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char name[32];
@@ -488,7 +488,7 @@ static void test_err_endpoints_need_https(void **state)
 static void test_err_malformed_url(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, BASE_TEXT, &err, "sts_endpoint=ftp://sts.example");
     ASSERT_FAILS(rc, err, "sts_endpoint", "must be an https:// URL");
@@ -515,7 +515,7 @@ static void test_err_malformed_url(void **state)
 static void test_err_missing_start_url(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, "allow_any_approver\n", &err, "debug");
     ASSERT_FAILS(rc, err, "start_url is required");
@@ -526,7 +526,7 @@ static void test_err_missing_start_url(void **state)
 static void test_err_missing_policy(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, NULL, &err, START);
     assert_int_equal(rc, PAM_SERVICE_ERR);
@@ -540,7 +540,7 @@ static void test_err_missing_policy(void **state)
 static void test_err_policy_half(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, NULL, &err, START, "account_id=123456789012");
     ASSERT_FAILS(rc, err, "account_id and role_name", "only account_id");
@@ -563,7 +563,7 @@ static void test_err_policy_half(void **state)
 static void test_err_value_too_long(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char arg[900];
     int n = snprintf(arg, sizeof(arg), "start_url=https://example.awsapps.com/");
@@ -594,7 +594,7 @@ static void test_err_value_too_long(void **state)
 static void test_err_line_too_long(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     static char text[2048];
     /* exactly 1024 bytes: accepted (a comment) */
@@ -603,7 +603,7 @@ static void test_err_line_too_long(void **state)
     strcpy(text + n + 1023, "\ndebug\n");
     int rc = LOAD_TEXT(&c, text, &err, "qr");
     ASSERT_OK(rc, err);
-    assert_true(c.debug);
+    assert_true(c.common.debug);
     /* 1025 bytes: refused, even as a comment, even without a final newline */
     text[n + 1023] = 'c';
     text[n + 1024] = '\0';
@@ -614,7 +614,7 @@ static void test_err_line_too_long(void **state)
 static void test_err_text_too_large(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     size_t len = 64 * 1024 + 1;
     char *text = malloc(len + 1);
@@ -633,7 +633,7 @@ static void test_err_text_too_large(void **state)
 static void test_err_file_syntax(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, BASE_TEXT "client_name = \"unterminated\n", &err, "debug");
     ASSERT_FAILS(rc, err, "line 3", "unterminated");
@@ -661,7 +661,7 @@ static void test_err_file_syntax(void **state)
 static void test_err_conf_option(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, BASE_TEXT "conf = /etc/other.conf\n", &err, "debug");
     ASSERT_FAILS(rc, err, "line 3", "conf", "PAM stanza");
@@ -671,10 +671,10 @@ static void test_err_conf_option(void **state)
     ASSERT_FAILS(rc, err, "conf", "needs a value");
     rc = LOAD_TEXT(&c, BASE_TEXT, &err, "conf=");
     ASSERT_FAILS(rc, err, "conf", "non-empty");
-    /* cfg_load_text records conf= but never opens it */
+    /* settings_load_text records conf= but never opens it */
     rc = LOAD_TEXT(&c, BASE_TEXT, &err, "conf=/nonexistent/pam_ssooidc.conf");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.conf_path, "/nonexistent/pam_ssooidc.conf");
+    assert_string_equal(c.common.conf_path, "/nonexistent/pam_ssooidc.conf");
 }
 
 static void test_err_field_rules(void **state)
@@ -704,7 +704,7 @@ static void test_err_field_rules(void **state)
         {"ca_file=ca.pem", "absolute path"},
         {"user_map=~/map", "absolute path"},
     };
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int rc = LOAD_TEXT(&c, NULL, &err, START, POLICY, "allow_any_approver", bad[i].arg);
@@ -716,29 +716,29 @@ static void test_err_field_rules(void **state)
                        "role_name=Admin+Ops=1,x.y@z_w-v", "username_suffix=@corp-1.example.com",
                        "region=eusc-de-east-1", "client_name=Gateway (prod) #1");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.role_name, "Admin+Ops=1,x.y@z_w-v");
-    assert_string_equal(c.client_name, "Gateway (prod) #1");
+    assert_string_equal(c.aws.role_name, "Admin+Ops=1,x.y@z_w-v");
+    assert_string_equal(c.aws.client_name, "Gateway (prod) #1");
 }
 
 static void test_failure_clears_config(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, BASE_TEXT "debug\n", &err, "timeout=1");
     assert_int_equal(rc, PAM_SERVICE_ERR);
-    assert_false(c.allow_any_approver);
-    assert_false(c.debug);
-    assert_string_equal(c.start_url, "");
+    assert_false(c.common.allow_any_approver);
+    assert_false(c.common.debug);
+    assert_string_equal(c.aws.start_url, "");
     /* a NULL err is tolerated */
-    rc = cfg_load_text(&c, NULL, 0, NULL, NULL);
+    rc = settings_load_text(&c, NULL, 0, NULL, NULL);
     assert_int_equal(rc, PAM_SERVICE_ERR);
-    rc = cfg_load_text(NULL, NULL, 0, NULL, &err);
+    rc = settings_load_text(NULL, NULL, 0, NULL, &err);
     assert_int_equal(rc, PAM_SERVICE_ERR);
     /* NULL entries in argv are skipped */
     rc = LOAD_TEXT(&c, BASE_TEXT, &err, NULL, "debug", NULL);
     ASSERT_OK(rc, err);
-    assert_true(c.debug);
+    assert_true(c.common.debug);
 }
 
 /* ------------------------------------------------------ file checks */
@@ -747,7 +747,7 @@ static void test_file_ok(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200];
     const char *path = write_file("ok.conf",
@@ -758,10 +758,10 @@ static void test_file_ok(void **state)
     conf_arg(conf, sizeof(conf), path);
     int rc = LOAD_FILE(&c, &err, conf, "timeout=90");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.conf_path, path);
-    assert_string_equal(c.account_id, "123456789012");
-    assert_true(c.qr);
-    assert_int_equal(c.timeout, 90); /* the stanza wins */
+    assert_string_equal(c.common.conf_path, path);
+    assert_string_equal(c.aws.account_id, "123456789012");
+    assert_true(c.common.qr);
+    assert_int_equal(c.common.timeout, 90); /* the stanza wins */
 
     path = write_file("ro.conf", "start_url = https://example.awsapps.com/start\n", 0400);
     conf_arg(conf, sizeof(conf), path);
@@ -773,7 +773,7 @@ static void test_file_error_names_file_and_line(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200];
     const char *path = write_file("bad.conf", BASE_TEXT "\n# x\ntimeout = soon\n", 0600);
@@ -786,19 +786,19 @@ static void test_file_empty_everything_on_stanza(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200];
     conf_arg(conf, sizeof(conf), write_file("empty.conf", "", 0644));
     int rc = LOAD_FILE(&c, &err, conf, START, POLICY, "region=eu-north-1");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.sts_endpoint, "https://sts.eu-north-1.amazonaws.com");
+    assert_string_equal(c.aws.sts_endpoint, "https://sts.eu-north-1.amazonaws.com");
 }
 
 static void test_file_default_missing_is_fine(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     if (access(CFG_DEFAULT_FILE, F_OK) == 0 || errno != ENOENT) {
         print_message("%s exists: test skipped\n", CFG_DEFAULT_FILE);
@@ -806,7 +806,7 @@ static void test_file_default_missing_is_fine(void **state)
     }
     int rc = LOAD_FILE(&c, &err, START, POLICY);
     ASSERT_OK(rc, err);
-    assert_string_equal(c.conf_path, CFG_DEFAULT_FILE);
+    assert_string_equal(c.common.conf_path, CFG_DEFAULT_FILE);
     /* ...but the stanza alone must still be complete */
     rc = LOAD_FILE(&c, &err, START);
     ASSERT_FAILS(rc, err, "no identity policy");
@@ -815,7 +815,7 @@ static void test_file_default_missing_is_fine(void **state)
 static void test_file_explicit_missing(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200];
     conf_arg(conf, sizeof(conf), tmp_path("missing.conf"));
@@ -827,7 +827,7 @@ static void test_file_not_owned_by_root(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200];
     const char *path = write_file("uid1.conf", BASE_TEXT, 0644);
@@ -841,7 +841,7 @@ static void test_file_group_writable(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200];
     const char *path = write_file("g.conf", BASE_TEXT, 0664);
@@ -854,7 +854,7 @@ static void test_file_world_writable(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200];
     const char *path = write_file("o.conf", BASE_TEXT, 0602);
@@ -867,7 +867,7 @@ static void test_file_symlink_refused(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200], target[160];
     snprintf(target, sizeof(target), "%s", write_file("target.conf", BASE_TEXT, 0644));
@@ -887,7 +887,7 @@ static void test_file_not_regular(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200];
     const char *dir = tmp_path("dir.conf");
@@ -907,7 +907,7 @@ static void test_file_too_large(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200];
     size_t len = 64 * 1024 + 1;
@@ -926,7 +926,7 @@ static void test_file_line_too_long(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200], text[6000];
     /* the long line straddles the reader's 4 KiB buffers */
@@ -945,7 +945,7 @@ static void test_file_nul_byte(void **state)
 {
     (void)state;
     need_root();
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     char conf[200];
     const char *path = write_file("nul.conf", "", 0644);
@@ -976,22 +976,22 @@ static void test_sample_config(void **state)
     size_t n = fread(text, 1, sizeof(text) - 1, f);
     fclose(f);
     text[n] = '\0';
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, text, &err, "debug=no");
     ASSERT_FAILS(rc, err, "start_url is required");
     rc = LOAD_TEXT(&c, text, &err, START, POLICY);
     ASSERT_OK(rc, err);
-    assert_string_equal(c.start_url, "https://example.awsapps.com/start");
-    assert_string_equal(c.region, "us-east-1");
-    assert_string_equal(c.ca_file, "");
-    assert_string_equal(c.cache_dir, CFG_DEFAULT_CACHE_DIR);
-    assert_int_equal(c.timeout, 300);
-    assert_int_equal(c.http_timeout, 10);
-    assert_int_equal(c.prompt, CFG_PROMPT_AUTO);
-    assert_false(c.allow_any_approver);
-    assert_false(c.debug);
-    assert_false(c.qr);
+    assert_string_equal(c.aws.start_url, "https://example.awsapps.com/start");
+    assert_string_equal(c.aws.region, "us-east-1");
+    assert_string_equal(c.common.ca_file, "");
+    assert_string_equal(c.common.cache_dir, CFG_DEFAULT_CACHE_DIR);
+    assert_int_equal(c.common.timeout, 300);
+    assert_int_equal(c.common.http_timeout, 10);
+    assert_int_equal(c.common.prompt, CFG_PROMPT_AUTO);
+    assert_false(c.common.allow_any_approver);
+    assert_false(c.common.debug);
+    assert_false(c.common.qr);
 
     /* "#name = value" lines, uncommented; prose comments stay. */
     size_t o = 0;
@@ -1014,13 +1014,13 @@ static void test_sample_config(void **state)
     assert_true(examples >= 15);
     rc = LOAD_TEXT(&c, uncommented, &err, "debug=no");
     ASSERT_OK(rc, err);
-    assert_string_equal(c.start_url, "https://example.awsapps.com/start");
-    assert_string_equal(c.account_id, "123456789012");
-    assert_string_equal(c.role_name, "LinuxLogin");
-    assert_string_equal(c.client_name, "pam_ssooidc on bastion-1");
-    assert_string_equal(c.cache_dir, CFG_DEFAULT_CACHE_DIR);
-    assert_int_equal(c.timeout, 300);
-    assert_false(c.qr);
+    assert_string_equal(c.aws.start_url, "https://example.awsapps.com/start");
+    assert_string_equal(c.aws.account_id, "123456789012");
+    assert_string_equal(c.aws.role_name, "LinuxLogin");
+    assert_string_equal(c.aws.client_name, "pam_ssooidc on bastion-1");
+    assert_string_equal(c.common.cache_dir, CFG_DEFAULT_CACHE_DIR);
+    assert_int_equal(c.common.timeout, 300);
+    assert_false(c.common.qr);
 }
 
 /* ---------------------------------------------------------- prompt */
@@ -1028,26 +1028,26 @@ static void test_sample_config(void **state)
 static void test_prompt_for_service(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     int rc = LOAD_TEXT(&c, BASE_TEXT, &err, "debug");
     ASSERT_OK(rc, err);
-    assert_int_equal(c.prompt, CFG_PROMPT_AUTO);
-    assert_int_equal(cfg_prompt_for_service(&c, "sshd"), CFG_PROMPT_ALWAYS);
-    assert_int_equal(cfg_prompt_for_service(&c, "sudo"), CFG_PROMPT_NEVER);
-    assert_int_equal(cfg_prompt_for_service(&c, "login"), CFG_PROMPT_NEVER);
-    assert_int_equal(cfg_prompt_for_service(&c, "sshd-extra"), CFG_PROMPT_NEVER);
-    assert_int_equal(cfg_prompt_for_service(&c, NULL), CFG_PROMPT_NEVER);
+    assert_int_equal(c.common.prompt, CFG_PROMPT_AUTO);
+    assert_int_equal(cfg_prompt_for_service(&c.common, "sshd"), CFG_PROMPT_ALWAYS);
+    assert_int_equal(cfg_prompt_for_service(&c.common, "sudo"), CFG_PROMPT_NEVER);
+    assert_int_equal(cfg_prompt_for_service(&c.common, "login"), CFG_PROMPT_NEVER);
+    assert_int_equal(cfg_prompt_for_service(&c.common, "sshd-extra"), CFG_PROMPT_NEVER);
+    assert_int_equal(cfg_prompt_for_service(&c.common, NULL), CFG_PROMPT_NEVER);
 
     rc = LOAD_TEXT(&c, BASE_TEXT "prompt = always\n", &err, "debug");
     ASSERT_OK(rc, err);
-    assert_int_equal(cfg_prompt_for_service(&c, "sudo"), CFG_PROMPT_ALWAYS);
+    assert_int_equal(cfg_prompt_for_service(&c.common, "sudo"), CFG_PROMPT_ALWAYS);
     rc = LOAD_TEXT(&c, BASE_TEXT, &err, "prompt=never");
     ASSERT_OK(rc, err);
-    assert_int_equal(cfg_prompt_for_service(&c, "sshd"), CFG_PROMPT_NEVER);
+    assert_int_equal(cfg_prompt_for_service(&c.common, "sshd"), CFG_PROMPT_NEVER);
     rc = LOAD_TEXT(&c, BASE_TEXT "prompt = never\n", &err, "prompt=auto");
     ASSERT_OK(rc, err);
-    assert_int_equal(cfg_prompt_for_service(&c, "sshd"), CFG_PROMPT_ALWAYS);
+    assert_int_equal(cfg_prompt_for_service(&c.common, "sshd"), CFG_PROMPT_ALWAYS);
 }
 
 /* ------------------------------------------------------- robustness */
@@ -1071,31 +1071,31 @@ static uint32_t rng_next(uint32_t *s)
 static void test_openid_defaults(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err = SSO_ERROR_INIT;
     ASSERT_OK(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT, GROUPS), err);
-    assert_true(cfg_is_openid(&c));
-    assert_string_equal(c.issuer, "https://id.example.com/realms/corp");
-    assert_string_equal(c.scopes, "openid");
-    assert_string_equal(c.id_token_algs, "RS256,PS256,ES256");
-    assert_string_equal(c.username_claim, "preferred_username");
-    assert_string_equal(c.groups_claim, "groups");
-    assert_int_equal(c.client_auth, CFG_AUTH_AUTO);
+    assert_true(provider_select(&c) == &provider_openid);
+    assert_string_equal(c.openid.issuer, "https://id.example.com/realms/corp");
+    assert_string_equal(c.openid.scopes, "openid");
+    assert_string_equal(c.openid.id_token_algs, "RS256,PS256,ES256");
+    assert_string_equal(c.openid.username_claim, "preferred_username");
+    assert_string_equal(c.openid.groups_claim, "groups");
+    assert_int_equal(c.openid.client_auth, OPENID_AUTH_AUTO);
     /* nothing of AWS is derived for an OpenID provider */
-    assert_string_equal(c.oidc_endpoint, "");
-    assert_string_equal(c.sts_endpoint, "");
-    assert_string_equal(c.client_name, "");
+    assert_string_equal(c.aws.oidc_endpoint, "");
+    assert_string_equal(c.aws.sts_endpoint, "");
+    assert_string_equal(c.aws.client_name, "");
 }
 
 static void test_openid_issuer_kept_exactly(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err = SSO_ERROR_INIT;
     /* Authentik's issuers end in '/': compared byte for byte, so kept. */
     ASSERT_OK(LOAD_TEXT(&c, "", &err, "issuer=https://auth.example.com/application/o/pam/",
                         CLIENT, GROUPS), err);
-    assert_string_equal(c.issuer, "https://auth.example.com/application/o/pam/");
+    assert_string_equal(c.openid.issuer, "https://auth.example.com/application/o/pam/");
     ASSERT_FAILS(LOAD_TEXT(&c, "", &err, "issuer=https://id.example.com/?x=1", CLIENT, GROUPS),
                  err, "issuer", "query or fragment");
     ASSERT_FAILS(LOAD_TEXT(&c, "", &err, "issuer=http://id.example.com", CLIENT, GROUPS), err,
@@ -1105,7 +1105,7 @@ static void test_openid_issuer_kept_exactly(void **state)
 static void test_openid_exactly_one_provider(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err = SSO_ERROR_INIT;
     ASSERT_FAILS(LOAD_TEXT(&c, "", &err, START, ISSUER, CLIENT, GROUPS), err,
                  "start_url and issuer are both set");
@@ -1116,7 +1116,7 @@ static void test_openid_exactly_one_provider(void **state)
 static void test_openid_foreign_options(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err = SSO_ERROR_INIT;
     static const char *const aws_only[] = {"region=eu-west-1", "account_id=123456789012",
                                            "role_name=Login", "client_name=x",
@@ -1125,7 +1125,7 @@ static void test_openid_foreign_options(void **state)
         const char *argv[] = {ISSUER, CLIENT, GROUPS, aws_only[i]};
         char name[32];
         snprintf(name, sizeof(name), "%.*s", (int)strcspn(aws_only[i], "="), aws_only[i]);
-        ASSERT_FAILS(cfg_load_text(&c, "", 4, argv, &err), err, name,
+        ASSERT_FAILS(settings_load_text(&c, "", 4, argv, &err), err, name,
                      "AWS IAM Identity Center option");
     }
     static const char *const oidc_only[] = {"client_id=x", "scopes=openid,email",
@@ -1135,7 +1135,8 @@ static void test_openid_foreign_options(void **state)
         const char *argv[] = {START, "allow_any_approver", oidc_only[i]};
         char name[32];
         snprintf(name, sizeof(name), "%.*s", (int)strcspn(oidc_only[i], "="), oidc_only[i]);
-        ASSERT_FAILS(cfg_load_text(&c, "", 3, argv, &err), err, name, "OpenID provider option");
+        ASSERT_FAILS(settings_load_text(&c, "", 3, argv, &err), err, name,
+                     "OpenID provider option");
     }
     /* the same option in the file is named with its line */
     ASSERT_FAILS(LOAD_TEXT(&c, "region = eu-west-1\n", &err, ISSUER, CLIENT, GROUPS), err,
@@ -1145,7 +1146,7 @@ static void test_openid_foreign_options(void **state)
 static void test_openid_policy(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err = SSO_ERROR_INIT;
     ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, GROUPS), err, "client_id is required");
     ASSERT_FAILS(LOAD_TEXT(&c, "", &err, ISSUER, CLIENT), err, "no identity policy",
@@ -1163,7 +1164,7 @@ static void test_openid_policy(void **state)
 static void test_openid_value_rules(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err = SSO_ERROR_INIT;
     /* group names as providers write them */
     ASSERT_OK(LOAD_TEXT(&c, "required_groups = /linux/admins,Linux Admins,"
@@ -1213,7 +1214,7 @@ static void test_arbitrary_input(void **state)
     };
     static char text[4096];
     uint32_t seed = 0x9e3779b9u;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     for (int round = 0; round < 4000; round++) {
         size_t n = 0, want = rng_next(&seed) % (sizeof(text) - 64);
@@ -1234,18 +1235,18 @@ static void test_arbitrary_input(void **state)
         }
         text[n] = '\0';
         memset(&err, 0x5a, sizeof(err));
-        int rc = cfg_load_text(&c, text, 0, NULL, &err);
+        int rc = settings_load_text(&c, text, 0, NULL, &err);
         assert_true(rc == PAM_SUCCESS || rc == PAM_SERVICE_ERR);
         if (rc == PAM_SERVICE_ERR) {
             assert_true(memchr(err.msg, '\0', sizeof(err.msg)) != NULL);
             assert_true(err.msg[0] != '\0');
         } else {
-            assert_true(strncmp(c.oidc_endpoint, "https://", 8) == 0);
-            assert_true(c.timeout >= 10 && c.timeout <= 3600);
+            assert_true(strncmp(c.aws.oidc_endpoint, "https://", 8) == 0);
+            assert_true(c.common.timeout >= 10 && c.common.timeout <= 3600);
         }
         /* the same text as a stanza argument */
         const char *argv[] = {text};
-        rc = cfg_load_text(&c, NULL, 1, argv, &err);
+        rc = settings_load_text(&c, NULL, 1, argv, &err);
         assert_true(rc == PAM_SUCCESS || rc == PAM_SERVICE_ERR);
     }
 }

@@ -709,9 +709,9 @@ static void test_unknown_kid(void **state)
     header(h, sizeof(h), JOSE_RS256, "rotated-2");
     payload(p, sizeof(p), (struct claims){0});
     char *t = token(f->rsa, JOSE_RS256, NORMAL, h, p);
-    REFUSED(verify(f, t, &err), JOSE_UNKNOWN_KID, err, "no key with kid rotated-2");
-    assert_int_not_equal(JOSE_UNKNOWN_KID, PAM_AUTHINFO_UNAVAIL);
-    assert_int_not_equal(JOSE_UNKNOWN_KID, PAM_SUCCESS);
+    REFUSED(verify(f, t, &err), SSO_UNKNOWN_KID, err, "no key with kid rotated-2");
+    assert_int_not_equal(SSO_UNKNOWN_KID, PAM_AUTHINFO_UNAVAIL);
+    assert_int_not_equal(SSO_UNKNOWN_KID, PAM_SUCCESS);
     free(t);
 }
 
@@ -735,7 +735,7 @@ static void test_kid_rules(void **state)
     char h[128];
     header(h, sizeof(h), JOSE_RS256, "rsa1");
     t = token(f->rsa, JOSE_RS256, NORMAL, h, p);
-    REFUSED(verify_with(one, t, JOSE_ALGS_DEFAULT, 60, NULL, &err), JOSE_UNKNOWN_KID, err,
+    REFUSED(verify_with(one, t, JOSE_ALGS_DEFAULT, 60, NULL, &err), SSO_UNKNOWN_KID, err,
             "no key with kid rsa1");
     free(t);
     jose_jwks_free(one);
@@ -1449,7 +1449,7 @@ static void test_jwks_skip_rules(void **state)
     header(h, sizeof(h), JOSE_RS256, "enc");
     payload(p, sizeof(p), (struct claims){0});
     char *t = token(f->rsa, JOSE_RS256, NORMAL, h, p);
-    REFUSED(verify_with(keys, t, JOSE_ALGS_ALL, 60, NULL, &err), JOSE_UNKNOWN_KID, err,
+    REFUSED(verify_with(keys, t, JOSE_ALGS_ALL, 60, NULL, &err), SSO_UNKNOWN_KID, err,
             "no key with kid enc");
     free(t);
     jose_jwks_free(keys);

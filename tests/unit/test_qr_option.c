@@ -15,13 +15,13 @@
 #include <cmocka.h>
 #include <security/pam_modules.h>
 
-#include "core/config.h"
+#include "settings.h"
 #include "core/qr.h"
 
 #define ARGV(...) ((const char *[]){__VA_ARGS__})
 #define NARGS(...) ((int)(sizeof(ARGV(__VA_ARGS__)) / sizeof(const char *)))
 #define LOAD_TEXT(c, text, err, ...) \
-    cfg_load_text((c), (text), NARGS(__VA_ARGS__), ARGV(__VA_ARGS__), (err))
+    settings_load_text((c), (text), NARGS(__VA_ARGS__), ARGV(__VA_ARGS__), (err))
 
 #define BASE_TEXT "start_url = https://example.awsapps.com/start\nallow_any_approver\n"
 #define NO_QR_MSG "built without QR code support"
@@ -37,14 +37,14 @@ static void expect_ok(int rc, const struct sso_error *err)
 static void qr_off_is_fine(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     expect_ok(LOAD_TEXT(&c, BASE_TEXT, &err, "debug"), &err);
-    assert_false(c.qr);
+    assert_false(c.common.qr);
     expect_ok(LOAD_TEXT(&c, BASE_TEXT "qr = no\n", &err, "debug"), &err);
-    assert_false(c.qr);
+    assert_false(c.common.qr);
     expect_ok(LOAD_TEXT(&c, BASE_TEXT, &err, "qr=no"), &err);
-    assert_false(c.qr);
+    assert_false(c.common.qr);
 }
 
 /* The value that counts is the final one: a stanza's qr=no overrides the
@@ -52,10 +52,10 @@ static void qr_off_is_fine(void **state)
 static void qr_overridden_is_fine(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     expect_ok(LOAD_TEXT(&c, BASE_TEXT "qr = yes\n", &err, "qr=no"), &err);
-    assert_false(c.qr);
+    assert_false(c.common.qr);
 }
 
 #ifdef HAVE_QRENCODE
@@ -63,13 +63,13 @@ static void qr_overridden_is_fine(void **state)
 static void qr_on_is_accepted(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     assert_true(qr_available());
     expect_ok(LOAD_TEXT(&c, BASE_TEXT "qr = yes\n", &err, "debug"), &err);
-    assert_true(c.qr);
+    assert_true(c.common.qr);
     expect_ok(LOAD_TEXT(&c, BASE_TEXT, &err, "qr"), &err);
-    assert_true(c.qr);
+    assert_true(c.common.qr);
 }
 
 static void qr_render_draws(void **state)
@@ -93,7 +93,7 @@ static void expect_refused(int rc, const struct sso_error *err)
 static void qr_on_is_refused(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     struct sso_error err;
     assert_false(qr_available());
     /* in the file */
@@ -104,8 +104,8 @@ static void qr_on_is_refused(void **state)
     /* the stanza turns on what the file left off */
     expect_refused(LOAD_TEXT(&c, BASE_TEXT "qr = no\n", &err, "qr=on"), &err);
     /* a refused configuration leaves nothing half-applied */
-    assert_false(c.qr);
-    assert_string_equal(c.start_url, "");
+    assert_false(c.common.qr);
+    assert_string_equal(c.aws.start_url, "");
 }
 
 static void qr_render_draws_nothing(void **state)

@@ -8,27 +8,29 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "aws/registration_key.h"
+#include "aws/registration.h"
+#include "settings.h"
 
-static void stanza(struct cfg *c, const char *ca_file, const char *proxy)
+static void stanza(struct settings *c, const char *ca_file, const char *proxy)
 {
     memset(c, 0, sizeof(*c));
-    strcpy(c->oidc_endpoint, "https://oidc.eu-west-1.amazonaws.com");
-    strcpy(c->client_name, "pam_ssooidc on host1");
-    strcpy(c->ca_file, ca_file);
-    strcpy(c->proxy, proxy);
+    strcpy(c->aws.oidc_endpoint, "https://oidc.eu-west-1.amazonaws.com");
+    strcpy(c->aws.client_name, "pam_ssooidc on host1");
+    strcpy(c->common.ca_file, ca_file);
+    strcpy(c->common.proxy, proxy);
 }
 
-static void key_of(const struct cfg *c, char *out)
+static void key_of(const struct settings *c, char *out)
 {
     struct sso_error err = SSO_ERROR_INIT;
-    assert_int_equal(aws_registration_key(c, out, AWS_REGISTRATION_KEY_MAX, &err), PAM_SUCCESS);
+    assert_int_equal(aws_registration_key(&c->common, &c->aws, out, AWS_REGISTRATION_KEY_MAX, &err),
+                     PAM_SUCCESS);
 }
 
 static void test_trust_settings_are_part_of_the_key(void **state)
 {
     (void)state;
-    struct cfg strict, test_ca, proxied, strict_again;
+    struct settings strict, test_ca, proxied, strict_again;
     stanza(&strict, "", "");
     stanza(&test_ca, "/etc/pam_ssooidc/test-ca.pem", "");
     stanza(&proxied, "", "http://127.0.0.1:3128");
@@ -54,16 +56,16 @@ static void test_trust_settings_are_part_of_the_key(void **state)
 static void test_every_value_at_its_longest_fits(void **state)
 {
     (void)state;
-    struct cfg c;
+    struct settings c;
     memset(&c, 'a', sizeof(c));
-    c.oidc_endpoint[sizeof(c.oidc_endpoint) - 1] = '\0';
-    c.client_name[sizeof(c.client_name) - 1] = '\0';
-    c.ca_file[sizeof(c.ca_file) - 1] = '\0';
-    c.proxy[sizeof(c.proxy) - 1] = '\0';
+    c.aws.oidc_endpoint[sizeof(c.aws.oidc_endpoint) - 1] = '\0';
+    c.aws.client_name[sizeof(c.aws.client_name) - 1] = '\0';
+    c.common.ca_file[sizeof(c.common.ca_file) - 1] = '\0';
+    c.common.proxy[sizeof(c.common.proxy) - 1] = '\0';
     char key[AWS_REGISTRATION_KEY_MAX];
     key_of(&c, key);
     struct sso_error err = SSO_ERROR_INIT;
-    assert_int_equal(aws_registration_key(&c, key, 100, &err), PAM_SERVICE_ERR);
+    assert_int_equal(aws_registration_key(&c.common, &c.aws, key, 100, &err), PAM_SERVICE_ERR);
 }
 
 static void test_newline_refused(void **state)
@@ -71,11 +73,12 @@ static void test_newline_refused(void **state)
     (void)state;
     /* "a\nb" in ca_file and "" in proxy would otherwise be the key of
      * ca_file "a" with proxy "b". */
-    struct cfg c;
+    struct settings c;
     stanza(&c, "/a\nhttp://127.0.0.1:3128", "");
     char key[AWS_REGISTRATION_KEY_MAX];
     struct sso_error err = SSO_ERROR_INIT;
-    assert_int_equal(aws_registration_key(&c, key, sizeof(key), &err), PAM_SERVICE_ERR);
+    assert_int_equal(aws_registration_key(&c.common, &c.aws, key, sizeof(key), &err),
+                     PAM_SERVICE_ERR);
     assert_non_null(strstr(err.msg, "newline"));
 }
 

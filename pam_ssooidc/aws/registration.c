@@ -1,13 +1,14 @@
-/* cache.c - the persisted client registration; see cache.h and docs/cache.md.
+/* registration.c - AWS's persisted client registration and its key; see
+ * registration.h and docs/cache.md.
  *
  * Everything below the directory is reached through the directory fd taken
- * (and checked) in cache_open, never through the path again: once the
+ * (and checked) in registration_open, never through the path again: once the
  * directory has been vetted, renaming or replacing the path cannot redirect
  * later reads or writes. Every open uses O_NOFOLLOW and O_CLOEXEC, so a
  * planted symlink is never followed and no fd leaks into a helper that the
  * host process (sshd, sudo, login) may exec. */
 #define _GNU_SOURCE
-#include "core/cache.h"
+#include "aws/registration.h"
 
 #include "core/store.h"
 
@@ -25,7 +26,7 @@
 #define CACHE_FILE_MAX (16 * 1024) /* larger files are corrupt, not truncated */
 #define CACHE_VERSION 1
 
-void cache_init(struct cache *c)
+void registration_cache_init(struct registration_cache *c)
 {
     if (!c)
         return;
@@ -35,7 +36,7 @@ void cache_init(struct cache *c)
     c->name[0] = '\0';
 }
 
-void cache_close(struct cache *c)
+void registration_close(struct registration_cache *c)
 {
     if (!c)
         return;
@@ -46,24 +47,24 @@ void cache_close(struct cache *c)
         if (c->dir_fd >= 0)
             close(c->dir_fd);
     }
-    cache_init(c);
+    registration_cache_init(c);
 }
 
-static bool cache_ready(const struct cache *c)
+static bool registration_ready(const struct registration_cache *c)
 {
     return c && c->active && c->dir_fd >= 0 && c->name[0] != '\0';
 }
 
-/* ---- cache_open ------------------------------------------------------- */
+/* ---- registration_open ------------------------------------------------------- */
 
 /* Open the directory and name the file; with lock_wait >= 0 also take the
  * registration lock, waiting at most that long. */
-static int attach(struct cache *c, const char *dir, const char *key_material, double lock_wait,
-                  struct sso_error *err)
+static int attach(struct registration_cache *c, const char *dir, const char *key_material,
+                  double lock_wait, struct sso_error *err)
 {
     if (!c)
         return sso_fail(err, PAM_SERVICE_ERR, "no registration cache");
-    cache_init(c);
+    registration_cache_init(c);
 
     char lockname[sizeof(c->name)];
     int dir_fd = -1, lock_fd = -1;
@@ -77,7 +78,7 @@ static int attach(struct cache *c, const char *dir, const char *key_material, do
     if (rc != PAM_SUCCESS) {
         if (dir_fd >= 0)
             close(dir_fd);
-        cache_init(c);
+        registration_cache_init(c);
         return rc;
     }
     c->dir_fd = dir_fd;
@@ -86,21 +87,21 @@ static int attach(struct cache *c, const char *dir, const char *key_material, do
     return PAM_SUCCESS;
 }
 
-int cache_open(struct cache *c, const char *dir, const char *key_material, double wait_seconds,
-               struct sso_error *err)
+int registration_open(struct registration_cache *c, const char *dir, const char *key_material,
+                      double wait_seconds, struct sso_error *err)
 {
     return attach(c, dir, key_material, wait_seconds > 0 ? wait_seconds : 0, err);
 }
 
-int cache_open_unlocked(struct cache *c, const char *dir, const char *key_material,
-                        struct sso_error *err)
+int registration_open_unlocked(struct registration_cache *c, const char *dir,
+                               const char *key_material, struct sso_error *err)
 {
     return attach(c, dir, key_material, -1, err);
 }
 
-/* ---- cache_load ------------------------------------------------------- */
+/* ---- registration_load ------------------------------------------------------- */
 
-static int open_cached(struct cache *c, int *out, struct sso_error *err)
+static int open_cached(struct registration_cache *c, int *out, struct sso_error *err)
 {
     struct stat st;
     return store_open_read(c->dir_fd, c->name, "cached registration", "registering again",
@@ -171,10 +172,10 @@ static int64_t seconds_left(int64_t expires_at, int64_t now)
     return left;
 }
 
-int cache_load(struct cache *c, int64_t now, int64_t min_valid_seconds,
-               struct client_registration *reg, struct sso_error *err)
+int registration_load(struct registration_cache *c, int64_t now, int64_t min_valid_seconds,
+                      struct client_registration *reg, struct sso_error *err)
 {
-    if (!cache_ready(c) || !reg)
+    if (!registration_ready(c) || !reg)
         return sso_fail(err, PAM_NO_MODULE_DATA, "registration cache is not open");
     /* Whatever happens below, the caller never sees a stale or half-loaded
      * registration: *reg holds a usable one or nothing at all. */
@@ -212,7 +213,7 @@ int cache_load(struct cache *c, int64_t now, int64_t min_valid_seconds,
     return PAM_SUCCESS;
 }
 
-/* ---- cache_store ------------------------------------------------------ */
+/* ---- registration_store ------------------------------------------------------ */
 
 static bool fixed_string_ok(const char *s, size_t size)
 {
@@ -251,9 +252,10 @@ static int build_json(const struct client_registration *reg, char *buf, size_t c
     return PAM_SUCCESS;
 }
 
-int cache_store(struct cache *c, const struct client_registration *reg, struct sso_error *err)
+int registration_store(struct registration_cache *c, const struct client_registration *reg,
+                       struct sso_error *err)
 {
-    if (!cache_ready(c) || !reg)
+    if (!registration_ready(c) || !reg)
         return sso_fail(err, PAM_SERVICE_ERR,
                         "cannot write registration cache: the cache is not open");
     if (c->lock_fd < 0) /* only the lock's holder writes */
@@ -272,5 +274,21 @@ int cache_store(struct cache *c, const struct client_registration *reg, struct s
     if (e != 0)
         return sso_fail(err, PAM_SERVICE_ERR, "cannot write registration cache: %s",
                         strerror(e));
+    return PAM_SUCCESS;
+}
+
+int aws_registration_key(const struct cfg *c, const struct aws_cfg *a, char *out, size_t len,
+                         struct sso_error *err)
+{
+    const char *parts[] = {a->oidc_endpoint, a->client_name, c->ca_file, c->proxy};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        if (strchr(parts[i], '\n'))
+            return sso_fail(err, PAM_SERVICE_ERR, "registration cache key: a value holds a "
+                            "newline");
+    /* The tag keeps these keys apart from any other kind the store holds. */
+    int n = snprintf(out, len, "registration\n%s\n%s\n%s\n%s", a->oidc_endpoint, a->client_name,
+                     c->ca_file, c->proxy);
+    if (n < 0 || (size_t)n >= len)
+        return sso_fail(err, PAM_SERVICE_ERR, "registration cache key too long");
     return PAM_SUCCESS;
 }

@@ -1,0 +1,65 @@
+/* check.h - pam_ssooidc_check's parts (docs/man/pam_ssooidc_check.8): the
+ * report every finding goes to (check_report.c), the checks of the paths,
+ * the network and the provider (check_probe.c), and the --login runner
+ * (check_login.c). pam_ssooidc_check.c parses the arguments and runs them
+ * in order. Only the tool links these; the module never does. */
+#ifndef SSO_CHECK_H
+#define SSO_CHECK_H
+
+#include <jansson.h>
+#include <security/pam_appl.h>
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "settings.h"
+
+enum check_status { ST_OK, ST_INFO, ST_WARN, ST_FAIL };
+
+struct report {
+    bool json;
+    json_t *findings; /* JSON mode */
+    json_t *out;      /* JSON mode: the whole answer */
+    int worst;
+};
+
+/* ---- check_report.c ---- */
+
+/* Start a report (json: one JSON document at the end; else lines). */
+void check_report_begin(struct report *r, bool json);
+
+/* One finding: a line "STATUS CHECK: DETAIL", or a member of "findings". */
+void check_finding(struct report *r, enum check_status st, const char *check, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+
+/* The effective configuration: every option of the selected provider and
+ * the shared ones, with where its value came from. */
+void check_report_config(struct report *r, const struct settings *s, const struct cfg_trace *t);
+
+/* Finish: the JSON document or the closing line, with the --login verdict
+ * (-1: none). Returns whether something is wrong. */
+bool check_report_end(struct report *r, int verdict);
+
+/* ---- check_probe.c ---- */
+
+/* The config file, the shared and the provider's trusted files, user_map
+ * and cache_dir; *cache_ok says whether cache_dir exists and is usable. */
+void check_probe_paths(struct report *r, const struct settings *s, bool explicit_conf,
+                       bool *cache_ok);
+
+/* What the provider keeps in cache_dir (AWS: its registration). */
+void check_probe_stored(struct report *r, const struct settings *s);
+
+/* Every endpoint the provider names (DNS, TCP, TLS, HTTP) and the clock. */
+void check_probe_endpoints(struct report *r, const struct settings *s);
+
+/* The provider opened as a login opens it, when it asks for that. */
+void check_probe_opened(struct report *r, const struct settings *s);
+
+/* ---- check_login.c ---- */
+
+/* A real login through module in a one-line PAM stack, conv the terminal's
+ * conversation; the PAM code of pam_authenticate, or PAM_SYSTEM_ERR. */
+int check_login_run(const char *module, const char *user, const char *service, int argc,
+                    const char **argv, const struct pam_conv *conv);
+
+#endif
