@@ -67,6 +67,7 @@ static void decode_body(json_t *root, struct aws_error *out)
             sso_json_string(root, "Message", out->message, sizeof(out->message));
 }
 
+_Static_assert(AWS_HDR_COUNT <= HTTP_KEPT_MAX, "the HTTP client keeps at most HTTP_KEPT_MAX headers");
 const struct http_kept_header aws_kept_headers[AWS_HDR_COUNT] = {
     [AWS_HDR_ERROR_TYPE] = {"x-amzn-ErrorType", ':', HTTP_KEPT_DETAIL},
     [AWS_HDR_REQUEST_ID] = {"x-amzn-RequestId", '\0', HTTP_KEPT_REQUEST_ID},

@@ -537,8 +537,9 @@ void cfg_trace_derived(const struct cfg_part *parts, size_t n_parts, size_t part
     const struct schema sc = reading(NULL, parts, n_parts);
     struct row r;
     for (size_t i = 0; trace && row_at(&sc, i, &r); i++) {
-        if (r.part != (int)part || i >= CFG_MAX_OPTIONS ||
-            trace->of[i].source != CFG_SRC_DEFAULT)
+        /* Whatever the provider filled in is derived, also where an empty
+         * value (from the file or the stanza) asked for the default. */
+        if (r.part != (int)part || i >= CFG_MAX_OPTIONS)
             continue;
         const char *now = (const char *)r.base + r.o->offset;
         if (memcmp(now, (const char *)before + r.o->offset, r.o->size) != 0)
