@@ -1554,6 +1554,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             form[k] = v
         return {k: v for k, v in form.items() if v != ""}, None
 
+    def _client_form(self, rec, body, sc):
+        """The request's form and the client it authenticated as: (form,
+        client_id, None), or (.., .., the error answer)."""
+        form, err = self._form(rec, body, sc)
+        if err:
+            return None, None, err
+        cid, err = self._client_auth(rec, form, sc)
+        return form, cid, err
+
     def _client_auth(self, rec, form, sc):
         """Authenticate the client (RFC 6749 2.3); return (client_id, None) or
         (None, error answer). Each client must use exactly its own method."""
@@ -1665,10 +1674,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def h_DeviceAuthorization(self, rec, body, query):
         with self.st.lock:
             sc = self.st.scenario
-            form, err = self._form(rec, body, sc)
-            if err:
-                return err
-            cid, err = self._client_auth(rec, form, sc)
+            form, cid, err = self._client_form(rec, body, sc)
             if err:
                 return err
             scope = form.get("scope")
@@ -1752,10 +1758,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         now = time.time()
         with self.st.lock:
             sc = self.st.scenario
-            form, err = self._form(rec, body, sc)
-            if err:
-                return err
-            cid, err = self._client_auth(rec, form, sc)
+            form, cid, err = self._client_form(rec, body, sc)
             if err:
                 return err
             gt = form.get("grant_type")
