@@ -149,6 +149,10 @@ class Ctx(LoginCtx):
         """PAM stanza arguments pointing at the stand-in. policy: the
         provider's default rule, any (allow_any_approver) or none.
         extra: k=v, k=None for a flag, k=False to drop one."""
+        if self.sampled:
+            # Under valgrind on a busy machine one TLS request can take
+            # longer than the default 10 s: slowness, not a fault to retry.
+            extra.setdefault("http_timeout", VALGRIND_HTTP_TIMEOUT)
         return self.provider.options(self, policy or self.provider.default_policy,
                                      cache or self.fresh(), **extra)
 
@@ -221,6 +225,8 @@ class Ctx(LoginCtx):
             label += ' "%s"' % (reason if isinstance(reason, str) else '", "'.join(reason))
         return self.check(not bad, label, r, "\n".join(bad))
 
+
+VALGRIND_HTTP_TIMEOUT = 30
 
 DONE = "#@done"  # a worker's line after each case it ran (--serve)
 LAST = "no_secret_in_any_output"  # each worker's closing case

@@ -986,7 +986,7 @@ def document_and_key_set_faults(c):
             ("JWKS", "http500", "HTTP 500"), ("JWKS", "garbage", "JWKS"),
             ("JWKS", "illtyped", "keys is missing or not an array"),
             ("JWKS", "huge", "larger than"), ("JWKS", "reset", "JWKS")]
-    for op, kind, why in c.sample(rows, every=3):
+    for op, kind, why in c.sample(rows, every=3, memcheck=8):
         c.reset(approve_after_polls=0, faults={op: {"kind": kind}})
         r = c.login("alice", c.options(retries=0))
         c.expect(r, UNAVAIL, "%s %s" % (op, kind), reason=why, shown=False)
@@ -1022,8 +1022,8 @@ def key_set_limits(c):
         ("jwks_many", True, UNAVAIL, "larger than 65536 bytes"),
         ("jwks_many", 150, UNAVAIL, "more than 32 keys"),
     ]
-    if c.sampled:
-        rows = rows[1:6]
+    if c.sampled:  # each limit's refusal once
+        rows = rows[1:6:2]
     for knob, value, code, why in rows:
         c.reset(approve_after_polls=0, **{knob: value})
         cache = c.fresh()
@@ -1042,7 +1042,8 @@ def key_set_limits(c):
     c.reset()
     status, body = c.sd._call("GET", "/jwks")
     real = json.loads(body)
-    for depth, code, why in [(8, OK, None), (9, UNAVAIL, "nested at most 8 deep")]:
+    for depth, code, why in c.sample([(8, OK, None), (9, UNAVAIL, "nested at most 8 deep")],
+                                     every=1, memcheck=9):
         text = json.dumps(real)[:-1] + ', "x-deep": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
         c.reset(approve_after_polls=0, faults={"JWKS": {
             "kind": "raw", "status": 200, "headers": {"Content-Type": "application/json"},
@@ -1248,7 +1249,7 @@ def interval_defaults(c):
 @test.memcheck
 def missed_polls_within_retries(c):
     kinds = ["http500", "http503", "html503", "throttle"]
-    for kind in c.sample(kinds, every=2):
+    for kind in c.sample(kinds, every=2, memcheck=len(kinds)):
         c.reset(approve_after_polls=1, faults={"Token": {"kind": kind, "count": 2}})
         r = c.login("alice", c.options(retries=2, debug=None))
         c.expect(r, OK, "two %s token answers in a row, retries=2" % kind)
@@ -1531,7 +1532,7 @@ def untrusted_cached_documents_are_fetched_again(c):
     hows = ["owned by another user", "mode 0644", "a symbolic link", "over a day old",
             "from the future", "corrupt"]
     rows = [(which, how) for which in ("discovery", "jwks") for how in hows]
-    for which, how in c.sample(rows, every=3):
+    for which, how in c.sample(rows, every=3, memcheck=len(rows)):
         cache = c.fresh()
         c.reset(approve_after_polls=0)
         r = c.login("alice", c.options(cache=cache))
