@@ -314,17 +314,13 @@ def main():
     t_start = time.monotonic()
     top = harness.trusted_tempdir("allocfail.")
     workers, failures, report = [], [], []
-    tap_n = [0]
+    out = harness.Tap()
 
     def tap(ok, name, detail=""):
-        tap_n[0] += 1
         if not ok:
             failures.append(name)
-        if a.tap:
-            print("%s %d - %s" % ("ok" if ok else "not ok", tap_n[0], name), flush=True)
-            if not ok:
-                for line in str(detail).splitlines()[:60]:
-                    print("#   " + line, flush=True)
+        if a.tap:  # the first lines of the detail: the reason comes first here
+            out.check(ok, name, "\n".join(str(detail).splitlines()[:60]))
 
     known = load_known_leaks()
     try:
@@ -554,8 +550,8 @@ def main():
                        "seconds": round(time.monotonic() - t_start)}, f, indent=1)
         if a.tap:
             for line in report:
-                print("# " + line)
-            print("1..%d" % tap_n[0])
+                out.comment(line)
+            out.done()
         else:
             print("\n".join(report))
             print("FAILED: " + "; ".join(failures) if failures else "all checks passed")

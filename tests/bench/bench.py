@@ -186,26 +186,16 @@ def main():
             stats(results["allow_any_approver"]["cpu"])[0] - pc,
             (stats(results["allow_any_approver"]["cpu"])[0] - pc) / cm,
             stats(results["allow_any_approver"]["rss"])[0] - pr))
-        storm = os.path.join(ROOT, "tests", "bench", "storm.py")
-        if os.path.exists(storm) and os.environ.get("BENCH_STORM", "1") == "1":
-            print()
-            sys.stdout.flush()
-            subprocess.run([sys.executable, storm])
-        faults = os.path.join(ROOT, "tests", "bench", "faults.py")
-        if os.environ.get("BENCH_FAULTS", "1") == "1":
-            print()
-            sys.stdout.flush()
-            subprocess.run([sys.executable, faults])
-        fair = os.path.join(ROOT, "tests", "bench", "fair.py")
-        if os.environ.get("BENCH_FAIR", "1") == "1":
-            print()
-            sys.stdout.flush()
-            subprocess.run([sys.executable, fair])
-        oidc = os.path.join(ROOT, "tests", "bench", "oidc_bench.py")
-        if os.environ.get("BENCH_OIDC", "1") == "1":
-            print()
-            sys.stdout.flush()
-            subprocess.run([sys.executable, oidc])
+        # The further benchmarks, each unless BENCH_<NAME>=0 (storm.py only
+        # where it exists).
+        for name, script in (("STORM", "storm.py"), ("FAULTS", "faults.py"),
+                             ("FAIR", "fair.py"), ("OIDC", "oidc_bench.py")):
+            path = os.path.join(ROOT, "tests", "bench", script)
+            if os.environ.get("BENCH_" + name, "1") == "1" and (
+                    name != "STORM" or os.path.exists(path)):
+                print()
+                sys.stdout.flush()
+                subprocess.run([sys.executable, path])
         return 0
     finally:
         sd.stop()

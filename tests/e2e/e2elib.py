@@ -36,6 +36,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "module"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+from connect_proxy import free_port, recv_until  # noqa: E402,F401  (free_port: re-exported)
 import harness  # noqa: E402
 from harness import Standin, Tap  # noqa: E402,F401  (Tap: re-exported)
 
@@ -240,6 +242,12 @@ class World:
         self.created_dirs = []
         self.protected = {p: file_digest(p) for p in PROTECTED}
         reap_stale()
+
+    def basics(self, role):
+        """A temp dir, the stand-in in it and a throw-away user:
+        (work, sd, user)."""
+        work = self.tempdir()
+        return work, self.standin(work), self.add_user(role)
 
     def tempdir(self):
         d = harness.trusted_tempdir("%s%s-" % (TMP_PREFIX, self.tag))
@@ -564,25 +572,12 @@ class SyslogCatcher:
             self.sock = None
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def ssh_banner(port, timeout=5):
     """The SSH identification string a fresh TCP connection gets, or ''."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
             s.settimeout(timeout)
-            data = b""
-            while b"\n" not in data and len(data) < 256:
-                chunk = s.recv(256)
-                if not chunk:
-                    break
-                data += chunk
+            data = recv_until(s, b"\n", 256, 256)
             return data.decode("ascii", "replace").strip()
     except OSError:
         return ""
@@ -651,6 +646,28 @@ def check_clean_exit(tap, world, what, extra_left=()):
               "/etc/sudoers are unchanged", "\n".join(world.protected_changed()))
     tap.check(not world.cleanup.failures, "every cleanup step worked",
               "\n".join(world.cleanup.failures))
+
+
+def run_suite(name, tools, setup, left="user, sudoers drop-in, /etc/pam.d file, temp dir"):
+    """An e2e suite's main(): the preconditions, a World, setup(tap, world)
+    (which sets up and runs the cases; a crash in it is a failed check),
+    the World's cleanup, the closing checks (what the suite may have left:
+    `left`) and the time it took. Returns the exit status."""
+    import traceback
+    tap = Tap()
+    if not preconditions(tap, name, tools):
+        return tap.done()
+    t0 = time.monotonic()
+    world = World()
+    try:
+        setup(tap, world)
+    except Exception:
+        tap.check(False, "setup", traceback.format_exc())
+    finally:
+        world.cleanup.run()
+    check_clean_exit(tap, world, left)
+    comment("%s took %.1f s" % (name, time.monotonic() - t0))
+    return tap.done()
 
 
 def run_cases(tap, cases, ctx, diagnostics=None):

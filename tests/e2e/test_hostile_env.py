@@ -22,13 +22,12 @@ does), and pamtester as root through pam_wrapper.
 Usage: /usr/bin/python3 tests/e2e/test_hostile_env.py [-v]   (as root; TAP)"""
 import os
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
-from e2elib import (MODULE, PAM_D, SUDOERS_D, Browser, Tap, World, check_clean_exit,  # noqa: E402
-                    comment, device, new_device, preconditions, run_cases, sample_stanza)
+from e2elib import (MODULE, PAM_D, SUDOERS_D, Browser, comment, new_device,  # noqa: E402
+                    run_cases, run_suite, sample_stanza)
 from connect_proxy import ConnectProxy  # noqa: E402
 import harness  # noqa: E402  (tests/module, put on the path by e2elib)
 
@@ -187,39 +186,27 @@ CASES = [baseline_without_hostile_variables, sudo_E_ignores_the_callers_proxy_an
          pamtester_with_hostile_environment]
 
 
-def main():
-    tap = Tap()
-    if not preconditions(tap, "e2e-hostile-env", ["sudo", "visudo", "runuser", "pamtester"]):
-        return tap.done()
-    t0 = time.monotonic()
-    world = World()
+def setup(tap, world):
     proxy = ConnectProxy()
-    try:
-        work = world.tempdir()
-        sd = world.standin(work)
-        user = world.add_user("env")
-        service = "sudo-ssooidc-e2e-" + world.tag
-        conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT)
-        x = Ctx(world, work, sd, user, service, conf, proxy)
-        x.host_dir = os.path.join(work, "pamtester")
-        os.makedirs(x.host_dir)
-        x.conf_empty = os.path.join(work, "empty.conf")
-        with open(x.conf_empty, "w") as f:
-            f.write("# options come from the stanza\n")
-        os.chmod(x.conf_empty, 0o600)
-        x.stanza()
-        x.sudoers()
-        comment("stand-in %s, proxy %s, user %s" % (sd.url, proxy.url, user))
-        run_cases(tap, CASES, x)
-    except Exception:
-        import traceback
-        tap.check(False, "setup", traceback.format_exc())
-    finally:
-        proxy.stop()
-        world.cleanup.run()
-    check_clean_exit(tap, world, "user, sudoers drop-in, /etc/pam.d file, temp dir")
-    comment("e2e-hostile-env took %.1f s" % (time.monotonic() - t0))
-    return tap.done()
+    world.cleanup.push("proxy", proxy.stop)
+    work, sd, user = world.basics("env")
+    service = "sudo-ssooidc-e2e-" + world.tag
+    conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT)
+    x = Ctx(world, work, sd, user, service, conf, proxy)
+    x.host_dir = os.path.join(work, "pamtester")
+    os.makedirs(x.host_dir)
+    x.conf_empty = os.path.join(work, "empty.conf")
+    with open(x.conf_empty, "w") as f:
+        f.write("# options come from the stanza\n")
+    os.chmod(x.conf_empty, 0o600)
+    x.stanza()
+    x.sudoers()
+    comment("stand-in %s, proxy %s, user %s" % (sd.url, proxy.url, user))
+    run_cases(tap, CASES, x)
+
+
+def main():
+    return run_suite("e2e-hostile-env", ["sudo", "visudo", "runuser", "pamtester"], setup)
 
 
 if __name__ == "__main__":

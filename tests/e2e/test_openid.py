@@ -150,9 +150,7 @@ def outcome_check(c, x, since, service, want_result, want_approver, reason_has=N
     """The module's outcome line in syslog (what it 'says' under sudo, where
     PAM_SILENT keeps the user-facing message quiet)."""
     if not x.syslog.available:
-        c.tap.n += 1
-        print("ok %d - %s: outcome line # SKIP /dev/log belongs to a syslog daemon here"
-              % (c.tap.n, c.name), flush=True)
+        c.tap.skip("%s: outcome line" % c.name, "/dev/log belongs to a syslog daemon here")
         return
     deadline = time.monotonic() + 3
     while True:
@@ -213,17 +211,25 @@ def sudo_approved_runs_the_command(c, x):
     outcome_check(c, x, since, x.sudo_service, "PAM_SUCCESS", x.alice)
 
 
-def sudo_approved_by_another_user_is_refused(c, x):
+def sudo_refused(c, x, user, approver):
+    """sudo as `user`, approved by `approver` and refused: sudo fails, the
+    command does not run, sudo counts one wrong password. (outcome lines
+    before it, the terminal)"""
     since = len(x.syslog.outcome_lines())
-    t, url, code = sudo_run(c, x, x.alice)
+    t, url, code = sudo_run(c, x, user)
     shown = t.text
-    approve(c, x, code, x.bob)
+    approve(c, x, code, approver)
     rc = t.finish()
     after = t.text[len(shown):]
     c.check(rc not in (0, None), "sudo fails", "exit status %s" % rc)
     c.check("root" not in after.split(), "the command did not run")
     c.check("sudo: 1 incorrect password attempt" in after,
             "sudo says: 1 incorrect password attempt")
+    return since, t
+
+
+def sudo_approved_by_another_user_is_refused(c, x):
+    since, t = sudo_refused(c, x, x.alice, x.bob)
     c.check(WRONG_ACCOUNT not in t.text and x.bob not in t.text,
             "PAM_SILENT: the module's own message stays quiet, and bob is not named")
     outcome_check(c, x, since, x.sudo_service, "PAM_AUTH_ERR", x.bob,
@@ -231,16 +237,7 @@ def sudo_approved_by_another_user_is_refused(c, x):
 
 
 def sudo_user_outside_required_groups_is_refused(c, x):
-    since = len(x.syslog.outcome_lines())
-    t, url, code = sudo_run(c, x, x.carol)
-    shown = t.text
-    approve(c, x, code, x.carol)
-    rc = t.finish()
-    after = t.text[len(shown):]
-    c.check(rc not in (0, None), "sudo fails", "exit status %s" % rc)
-    c.check("root" not in after.split(), "the command did not run")
-    c.check("sudo: 1 incorrect password attempt" in after,
-            "sudo says: 1 incorrect password attempt")
+    since, t = sudo_refused(c, x, x.carol, x.carol)
     c.check(NOT_PERMITTED not in t.text, "PAM_SILENT: the module's own message stays quiet")
     outcome_check(c, x, since, x.sudo_service, "PAM_AUTH_ERR", x.carol,
                   "approved by %s, who is in none of required_groups" % x.carol)
@@ -281,14 +278,21 @@ def sshd_approved_login_runs_the_command(c, x):
     outcome_check(c, x, since, x.ssh_service, "PAM_SUCCESS", x.alice)
 
 
-def sshd_approved_by_another_user_is_refused(c, x):
+def ssh_decided(c, x, user, approver):
+    """ssh as `user`, approved by `approver`, Enter pressed: (outcome lines
+    before it, the terminal, ssh's exit status, what it printed after the
+    code)."""
     since = len(x.syslog.outcome_lines())
-    t, url, code = ssh_run(c, x, x.alice)
+    t, url, code = ssh_run(c, x, user)
     shown = t.text
-    approve(c, x, code, x.bob)
+    approve(c, x, code, approver)
     t.press_enter()
     rc = t.finish()
-    after = t.text[len(shown):]
+    return since, t, rc, t.text[len(shown):]
+
+
+def sshd_approved_by_another_user_is_refused(c, x):
+    since, t, rc, after = ssh_decided(c, x, x.alice, x.bob)
     c.check(WRONG_ACCOUNT in after and x.bob not in after,
             "the user is told: %s (and not who approved)" % WRONG_ACCOUNT)
     c.check("Permission denied" in after, "ssh says Permission denied")
@@ -396,13 +400,7 @@ def hostile_environment_under_sudo(c, x):
 
 
 def sshd_user_outside_required_groups_is_refused(c, x):
-    since = len(x.syslog.outcome_lines())
-    t, url, code = ssh_run(c, x, x.carol)
-    shown = t.text
-    approve(c, x, code, x.carol)
-    t.press_enter()
-    rc = t.finish()
-    after = t.text[len(shown):]
+    since, t, rc, after = ssh_decided(c, x, x.carol, x.carol)
     c.check(NOT_PERMITTED in after, "the user is told: %s" % NOT_PERMITTED)
     c.check("Permission denied" in after, "ssh says Permission denied")
     c.check(rc not in (0, None) and COMMAND_OUTPUT not in t.text,

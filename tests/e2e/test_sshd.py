@@ -296,7 +296,9 @@ def not_approved_in_time_ends_before_login_grace_time(c, x):
     c.check(TIMED_OUT in after, "the user is told: %s" % TIMED_OUT)
     c.check("Permission denied" in after, "ssh says Permission denied")
     c.check(rc not in (0, None), "ssh exits non-zero", "exit status %s" % rc)
-    c.check(SHORT_TIMEOUT - 3 <= elapsed <= SHORT_TIMEOUT + 8,
+    # A lower bound only: a loaded machine may end it later, and the upper
+    # bound that matters is sshd's LoginGraceTime, below.
+    c.check(SHORT_TIMEOUT - 3 <= elapsed,
             "it ended after the module's timeout (%.1f s after the code was shown)" % elapsed)
     c.check(elapsed < LOGIN_GRACE, "it ended before sshd's LoginGraceTime (%d s)" % LOGIN_GRACE)
     c.check("Timeout before authentication" not in x.sshd.log(),
@@ -521,9 +523,7 @@ def main():
     world = World()
     ctx = None
     try:
-        work = world.tempdir()
-        sd = world.standin(work)
-        user = world.add_user("alice")
+        work, sd, user = world.basics("alice")
         service = "sshd-" + "ssooidc-e2e-" + world.tag
         # Many connections from 127.0.0.1 within a minute: a generous start
         # rate here; the fair-limits case uses the defaults.

@@ -22,6 +22,7 @@ passwd_tries times (default 3), each time with a new code. The denial case
 sets passwd_tries=1 (as docs/sudo.md recommends) so a denial ends sudo; one
 case keeps the default to show the retry.
 -v (or E2E_VERBOSE=1) prints every transcript, not only failed ones."""
+import contextlib
 import os
 import subprocess
 import sys
@@ -29,9 +30,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (ACCOUNT, PAM_D, ROLE, SUDOERS_D, Browser, Tap, World,  # noqa: E402
-                    check_clean_exit, comment, device, new_device, preconditions, run_cases,
-                    sample_stanza, shown_link)
+from e2elib import (ACCOUNT, PAM_D, ROLE, SUDOERS_D, Browser, comment,  # noqa: E402
+                    device, new_device, run_cases, run_suite, sample_stanza, shown_link)
 
 MODULE_TIMEOUT = 30
 SHOWN_END = r"It expires in [^\n]*\n"  # the last line of the device text
@@ -252,50 +252,46 @@ def breakglass_stanza(x, conf):
                       "# break-glass stanza (conf/sudo-breakglass.pam)\n" + text)
 
 
-def breakglass_member_uses_password_when_unreachable(c, x):
-    breakglass_setup(x, member=True)
-    breakglass_stanza(x, x.conf_unreachable)
+@contextlib.contextmanager
+def breakglass_sudo(c, x, member, conf):
+    """Within: `sudo id -un` as x.user (a member of the break-glass group
+    or not) under the break-glass stanza with `conf`, one password try;
+    the stanza is put back afterwards."""
+    breakglass_setup(x, member=member)
+    breakglass_stanza(x, conf)
     x.sudoers(passwd_tries=1)
     try:
-        t = x.sudo(c, "id", "-un")
+        yield x.sudo(c, "id", "-un")
+    finally:
+        x.stanza()
+
+
+def breakglass_member_uses_password_when_unreachable(c, x):
+    with breakglass_sudo(c, x, True, x.conf_unreachable) as t:
         i = t.expect([PASSWORD_PROMPT, SHOWN_END], timeout=30)
         c.check(i == 0, "service unreachable: sudo asks the member for the local password")
         t.child.sendline(x.bg_password)
         rc = t.finish()
         c.check(rc == 0 and "root" in t.text.split(), "with the password, the command runs",
                 "exit %s" % rc)
-    finally:
-        x.stanza()
 
 
 def breakglass_never_after_a_refusal(c, x):
-    breakglass_setup(x, member=True)
-    breakglass_stanza(x, x.conf)
-    x.sudoers(passwd_tries=1)
-    try:
-        t = x.sudo(c, "id", "-un")
+    with breakglass_sudo(c, x, True, x.conf) as t:
         dev, shown = x.wait_shown(c, t)
         x.browser.decide(dev["userCode"], x.user, "deny")
         i = t.expect([PASSWORD_PROMPT], timeout=15)
         rc = t.finish()
         c.check(i != 0, "approval denied: no password prompt, even for a member")
         c.check(rc not in (0, None), "sudo fails", "exit %s" % rc)
-    finally:
-        x.stanza()
 
 
 def breakglass_not_for_non_members(c, x):
-    breakglass_setup(x, member=False)
-    breakglass_stanza(x, x.conf_unreachable)
-    x.sudoers(passwd_tries=1)
-    try:
-        t = x.sudo(c, "id", "-un")
+    with breakglass_sudo(c, x, False, x.conf_unreachable) as t:
         i = t.expect([PASSWORD_PROMPT], timeout=15)
         rc = t.finish()
         c.check(i != 0, "service unreachable, not a member: no password prompt")
         c.check(rc not in (0, None), "sudo fails", "exit %s" % rc)
-    finally:
-        x.stanza()
 
 
 # ------------------------------------------------------------ fair limits
@@ -415,43 +411,31 @@ CASES = [approved_sudo_runs_the_command, denied_sudo_fails_once_with_passwd_trie
          sudo_runs_killed_writing_their_record_leave_nothing]
 
 
+def setup(tap, world):
+    work, sd, user = world.basics("alice")
+    service = "sudo-ssooidc-e2e-" + world.tag
+    # The cases run many sudos of one user within a minute: a generous
+    # start rate here; the fair-limits case uses the defaults.
+    conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT, max_starts_per_source=100)
+    ctx = Ctx(world, work, sd, user, service, conf)
+    ctx.victim = world.add_user("victim")
+    ctx.conf_fair = world.module_conf(work, sd, name="fair.conf", timeout=MODULE_TIMEOUT,
+                                      cache_dir=os.path.join(work, "cache-fair"))
+    import socket
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))  # nobody listens: the service is unreachable
+    world.cleanup.push("dead port", dead.close)
+    ctx.conf_unreachable = world.module_conf(
+        work, sd, name="unreachable.conf", timeout=MODULE_TIMEOUT, retries=0,
+        oidc_endpoint="https://127.0.0.1:%d" % dead.getsockname()[1])
+    ctx.stanza()
+    comment("sudo (pam_service %s, drop-in %s), stand-in %s, user %s"
+            % (service, ctx.dropin, sd.url, user))
+    run_cases(tap, CASES, ctx, diagnostics(ctx))
+
+
 def main():
-    tap = Tap()
-    if not preconditions(tap, "e2e-sudo", ["sudo", "visudo", "runuser", "useradd", "userdel"]):
-        return tap.done()
-    t0 = time.monotonic()
-    world = World()
-    try:
-        work = world.tempdir()
-        sd = world.standin(work)
-        user = world.add_user("alice")
-        service = "sudo-ssooidc-e2e-" + world.tag
-        # The cases run many sudos of one user within a minute: a generous
-        # start rate here; the fair-limits case uses the defaults.
-        conf = world.module_conf(work, sd, timeout=MODULE_TIMEOUT, max_starts_per_source=100)
-        ctx = Ctx(world, work, sd, user, service, conf)
-        ctx.victim = world.add_user("victim")
-        ctx.conf_fair = world.module_conf(work, sd, name="fair.conf", timeout=MODULE_TIMEOUT,
-                                          cache_dir=os.path.join(work, "cache-fair"))
-        import socket
-        dead = socket.socket()
-        dead.bind(("127.0.0.1", 0))  # nobody listens: the service is unreachable
-        world.cleanup.push("dead port", dead.close)
-        ctx.conf_unreachable = world.module_conf(
-            work, sd, name="unreachable.conf", timeout=MODULE_TIMEOUT, retries=0,
-            oidc_endpoint="https://127.0.0.1:%d" % dead.getsockname()[1])
-        ctx.stanza()
-        comment("sudo (pam_service %s, drop-in %s), stand-in %s, user %s"
-                % (service, ctx.dropin, sd.url, user))
-        run_cases(tap, CASES, ctx, diagnostics(ctx))
-    except Exception:
-        import traceback
-        tap.check(False, "setup", traceback.format_exc())
-    finally:
-        world.cleanup.run()
-    check_clean_exit(tap, world, "user, sudoers drop-in, /etc/pam.d file, temp dir")
-    comment("e2e-sudo took %.1f s" % (time.monotonic() - t0))
-    return tap.done()
+    return run_suite("e2e-sudo", ["sudo", "visudo", "runuser", "useradd", "userdel"], setup)
 
 
 if __name__ == "__main__":

@@ -83,28 +83,26 @@ for t in "${targets[@]}"; do
 done
 wait
 
-n=0 failed=0 total_execs=0 total_secs=0
+# shellcheck source=../tap.sh
+. tests/tap.sh
+total_execs=0 total_secs=0
 for t in "${targets[@]}"; do
     read -r replay_rc inputs fuzz_rc execs secs crashes <"$B/results/$t"
     ncrash=$(echo "$crashes" | wc -w)
     [ "$fuzz_rc" != 0 ] && [ "$ncrash" = 0 ] && ncrash=1
     total_execs=$((total_execs + execs)) total_secs=$((total_secs + secs))
     if [ "$tap" = 1 ]; then
-        n=$((n + 1))
         if [ "$replay_rc" = 0 ]; then
-            echo "ok $n - $t: $inputs seed and regression inputs replay clean"
+            check 0 "$t: $inputs seed and regression inputs replay clean"
         else
-            failed=$((failed + 1))
-            echo "not ok $n - $t: replaying seeds/regressions failed (rc $replay_rc)"
-            grep -E "INVARIANT|ERROR: |runtime error|Running: " "$B/logs/$t.replay.log" | head -8 | sed 's/^/#   /'
+            check 1 "$t: replaying seeds/regressions failed (rc $replay_rc)" \
+                "$(grep -E "INVARIANT|ERROR: |runtime error|Running: " "$B/logs/$t.replay.log" | head -8)"
         fi
-        n=$((n + 1))
         if [ "$fuzz_rc" = 0 ]; then
-            echo "ok $n - $t: fuzzed ${secs} s, $execs execs, 0 crashes"
+            check 0 "$t: fuzzed ${secs} s, $execs execs, 0 crashes"
         else
-            failed=$((failed + 1))
-            echo "not ok $n - $t: fuzzed ${secs} s, $execs execs, $ncrash crash(es): $crashes(rc $fuzz_rc)"
-            grep -E "INVARIANT|check:|ERROR: |runtime error|SUMMARY" "$B/logs/$t.fuzz.log" | head -8 | sed 's/^/#   /'
+            check 1 "$t: fuzzed ${secs} s, $execs execs, $ncrash crash(es): $crashes(rc $fuzz_rc)" \
+                "$(grep -E "INVARIANT|check:|ERROR: |runtime error|SUMMARY" "$B/logs/$t.fuzz.log" | head -8)"
         fi
     else
         status=ok
@@ -118,8 +116,8 @@ for t in "${targets[@]}"; do
     fi
 done
 if [ "$tap" = 1 ]; then
-    echo "1..$n"
     echo "# total: $total_execs execs in $total_secs s of fuzzing"
+    finish
 else
     echo "total: $total_execs execs in $total_secs s of fuzzing, ${#targets[@]} targets, $failed failed"
 fi

@@ -275,11 +275,22 @@ class Checks:
                           "got %s" % r.code)
 
 
+def run_workers(worker, n, worlds):
+    """worker() in n threads (at least one); then close the Worlds they made."""
+    import threading
+    threads = [threading.Thread(target=worker) for _ in range(max(1, n))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for w in worlds:
+        w.close()
+
+
 def run_tests(tests, workers, make_world, only=None):
     """Run test functions fn(Checks) over `workers` Worlds in parallel and
     print their TAP in order. Returns the exit status (1 if anything failed)."""
     import queue
-    import threading
     import traceback
     tests = [t for t in tests if not only or t.__name__ in only]
     worlds = []
@@ -311,25 +322,10 @@ def run_tests(tests, workers, make_world, only=None):
                     c.check(False, tests[i].__name__ + " raised", extra=traceback.format_exc())
             results[i] = c
 
-    threads = [threading.Thread(target=worker) for _ in range(max(1, min(workers, len(tests))))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for w in worlds:
-        w.close()
-    n = failed = 0
+    run_workers(worker, min(workers, len(tests)), worlds)
+    tap = Tap(detail_lines=60)
     for c in results:
-        print("# %s" % c.name)
+        tap.comment(c.name)
         for ok, what, detail in c.items:
-            n += 1
-            if ok:
-                print("ok %d - %s" % (n, what))
-            else:
-                failed += 1
-                print("not ok %d - %s" % (n, what))
-                for line in detail.splitlines()[-60:]:
-                    print("#   " + line)
-    print("1..%d" % n)
-    sys.stdout.flush()
-    return 1 if failed else 0
+            tap.check(ok, what, detail)
+    return tap.done()

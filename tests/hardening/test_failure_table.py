@@ -21,15 +21,16 @@ Prints TAP."""
 import argparse
 import os
 import queue
-import socket
 import sys
 import threading
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hcommon import ACCOUNT, MODULE, ROLE, ROOT, World  # noqa: E402
+from hcommon import ACCOUNT, MODULE, ROLE, ROOT, Tap, World, run_workers  # noqa: E402
 import harness  # noqa: E402  (tests/module, on the path via hcommon)
+sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+from connect_proxy import free_port  # noqa: E402
 
 S, AE, AU, SE = "PAM_SUCCESS", "PAM_AUTH_ERR", "PAM_AUTHINFO_UNAVAIL", "PAM_SERVICE_ERR"
 
@@ -81,6 +82,15 @@ def fault(op, kind, **extra):
                              "hang_seconds": HANG_SECONDS}
 
 
+def crafted(rid, what, expect, why_ok="", headers=None, **raw):
+    """A row whose operation (the first word of rid) answers exactly as
+    given: status (200), headers (JSON) and body."""
+    op = rid.split("-", 1)[0]
+    return Row(rid, "crafted answer", what, expect,
+               scenario=fault(op, "raw", headers=JSON if headers is None else headers, **raw),
+               op=op, kind="raw", why_ok=why_ok)
+
+
 def scen(**kw):
     def build(approver):
         d = {"approver": approver}
@@ -91,11 +101,7 @@ def scen(**kw):
 
 def dead_endpoint():
     """An https URL on 127.0.0.1 where nothing listens."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return "https://127.0.0.1:%d" % port
+    return "https://127.0.0.1:%d" % free_port()
 
 
 def arn(account=ACCOUNT, role="AWSReservedSSO_%s_0123456789abcdef" % ROLE, kind="assumed-role"):
@@ -188,62 +194,37 @@ TWO_ARNS = ('<GetCallerIdentityResponse xmlns="%s"><GetCallerIdentityResult>'
             '</GetCallerIdentityResponse>' % (STS_NS, ACCOUNT, ROLE, ACCOUNT, ROLE, ACCOUNT))
 JSON = {"Content-Type": "application/json"}
 ROWS += [
-    Row("StartDeviceAuthorization-interval-0", "crafted answer",
-        "StartDeviceAuthorization: interval 0 (poll as fast as you like)", (AU, AU, AU, AU),
-        scenario=fault("StartDeviceAuthorization", "raw", headers=JSON,
-                       body='{"deviceCode":"devcode-x","userCode":"ABCD-EFGH",'
-                            '"verificationUri":"https://127.0.0.1/device","expiresIn":600,'
-                            '"interval":0}'),
-        op="StartDeviceAuthorization", kind="raw"),
-    Row("CreateToken-empty-object", "crafted answer", "CreateToken: 200 with {}",
-        (AU, AU, AU, AU), scenario=fault("CreateToken", "raw", headers=JSON, body="{}"),
-        op="CreateToken", kind="raw"),
-    Row("CreateToken-not-bearer", "crafted answer", "CreateToken: a token of type mac",
-        (AU, AU, AU, AU),
-        scenario=fault("CreateToken", "raw", headers=JSON,
-                       body='{"accessToken":"atoken-x","tokenType":"mac","expiresIn":60}'),
-        op="CreateToken", kind="raw"),
-    Row("CreateToken-forged-token", "crafted answer",
-        "CreateToken: 200 with a Bearer token the service never issued", (S, AE, AE, AE),
-        scenario=fault("CreateToken", "raw", headers=JSON,
-                       body='{"accessToken":"atoken-forged","tokenType":"Bearer",'
-                            '"expiresIn":60}'),
-        op="CreateToken", kind="raw",
-        why_ok="allow_any_approver takes the (TLS-authenticated) service's word that the "
-               "request was approved; the identity policies then find the token worthless"),
-    Row("CreateToken-invalid-grant", "crafted answer",
-        "CreateToken: 400 InvalidGrantException", (AU, AU, AU, AU),
-        scenario=fault("CreateToken", "raw", status=400,
-                       headers=dict(JSON, **{"x-amzn-ErrorType": "InvalidGrantException:"}),
-                       body='{"error":"invalid_grant"}'),
-        op="CreateToken", kind="raw"),
-    Row("CreateToken-400-untyped", "crafted answer", "CreateToken: 400 with no error type",
-        (AU, AU, AU, AU),
-        scenario=fault("CreateToken", "raw", status=400, headers=JSON, body="{}"),
-        op="CreateToken", kind="raw"),
-    Row("CreateToken-redirect", "crafted answer", "CreateToken: 302 to another host",
-        (AU, AU, AU, AU),
-        scenario=fault("CreateToken", "raw", status=302,
-                       headers={"Location": "https://192.0.2.1/token"}, body=""),
-        op="CreateToken", kind="raw"),
-    Row("CreateToken-short-body", "crafted answer",
-        "CreateToken: Content-Length 400, connection closed after 2 bytes", (AU, AU, AU, AU),
-        scenario=fault("CreateToken", "raw", headers=dict(JSON, **{"Content-Length": "400"}),
-                       body="{}"),
-        op="CreateToken", kind="raw"),
-    Row("GetRoleCredentials-no-session-token", "crafted answer",
-        "GetRoleCredentials: roleCredentials without sessionToken", (S, AU, AU, AU),
-        scenario=fault("GetRoleCredentials", "raw", headers=JSON,
-                       body='{"roleCredentials":{"accessKeyId":"ASIAAAAAAAAAAAAAAAAA",'
-                            '"secretAccessKey":"sak-x","expiration":1}}'),
-        op="GetRoleCredentials", kind="raw",
-        why_ok="allow_any_approver never calls GetRoleCredentials"),
-    Row("GetCallerIdentity-two-arns", "crafted answer",
-        "GetCallerIdentity: two Arn elements (alice's first)", (S, AU, AU, AU),
-        scenario=fault("GetCallerIdentity", "raw", headers={"Content-Type": "text/xml"},
-                       body=TWO_ARNS),
-        op="GetCallerIdentity", kind="raw",
-        why_ok="allow_any_approver never calls GetCallerIdentity"),
+    crafted("StartDeviceAuthorization-interval-0",
+            "StartDeviceAuthorization: interval 0 (poll as fast as you like)", (AU, AU, AU, AU),
+            body='{"deviceCode":"devcode-x","userCode":"ABCD-EFGH",'
+                 '"verificationUri":"https://127.0.0.1/device","expiresIn":600,"interval":0}'),
+    crafted("CreateToken-empty-object", "CreateToken: 200 with {}", (AU, AU, AU, AU), body="{}"),
+    crafted("CreateToken-not-bearer", "CreateToken: a token of type mac", (AU, AU, AU, AU),
+            body='{"accessToken":"atoken-x","tokenType":"mac","expiresIn":60}'),
+    crafted("CreateToken-forged-token",
+            "CreateToken: 200 with a Bearer token the service never issued", (S, AE, AE, AE),
+            body='{"accessToken":"atoken-forged","tokenType":"Bearer","expiresIn":60}',
+            why_ok="allow_any_approver takes the (TLS-authenticated) service's word that the "
+                   "request was approved; the identity policies then find the token worthless"),
+    crafted("CreateToken-invalid-grant", "CreateToken: 400 InvalidGrantException",
+            (AU, AU, AU, AU), status=400,
+            headers=dict(JSON, **{"x-amzn-ErrorType": "InvalidGrantException:"}),
+            body='{"error":"invalid_grant"}'),
+    crafted("CreateToken-400-untyped", "CreateToken: 400 with no error type", (AU, AU, AU, AU),
+            status=400, body="{}"),
+    crafted("CreateToken-redirect", "CreateToken: 302 to another host", (AU, AU, AU, AU),
+            status=302, headers={"Location": "https://192.0.2.1/token"}, body=""),
+    crafted("CreateToken-short-body",
+            "CreateToken: Content-Length 400, connection closed after 2 bytes", (AU, AU, AU, AU),
+            headers=dict(JSON, **{"Content-Length": "400"}), body="{}"),
+    crafted("GetRoleCredentials-no-session-token",
+            "GetRoleCredentials: roleCredentials without sessionToken", (S, AU, AU, AU),
+            body='{"roleCredentials":{"accessKeyId":"ASIAAAAAAAAAAAAAAAAA",'
+                 '"secretAccessKey":"sak-x","expiration":1}}',
+            why_ok="allow_any_approver never calls GetRoleCredentials"),
+    crafted("GetCallerIdentity-two-arns", "GetCallerIdentity: two Arn elements (alice's first)",
+            (S, AU, AU, AU), headers={"Content-Type": "text/xml"}, body=TWO_ARNS,
+            why_ok="allow_any_approver never calls GetCallerIdentity"),
 ]
 ROWS += [
     # ------------------------------------------------------------ the device flow
@@ -418,13 +399,7 @@ def run_all(rows, jobs, module, asan=False):
                 results[order[id(t)]] = (False, "%s / %s raised" % (t[0].id, t[1][0]),
                                          traceback.format_exc(), 0)
 
-    threads = [threading.Thread(target=worker) for _ in range(min(jobs, len(tasks)))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for w in worlds:
-        w.close()
+    run_workers(worker, min(jobs, len(tasks)), worlds)
     return [results[i] for i in range(len(tasks))]
 
 
@@ -477,34 +452,22 @@ def main():
     rows = [r for r in ROWS if not only or r.id in only]
     t0 = time.monotonic()
     results = run_all(rows, a.jobs, os.path.abspath(a.module), a.asan)
-    failed = 0
-    for i, (ok, name, detail, _) in enumerate(results, 1):
-        if ok:
-            print("ok %d - %s" % (i, name))
-        else:
-            failed += 1
-            print("not ok %d - %s" % (i, name))
-            for line in detail.splitlines()[-50:]:
-                print("#   " + line)
-    n = len(results)
+    tap = Tap(detail_lines=50)
+    for ok, name, detail, _ in results:
+        tap.check(ok, name, detail)
     if not only:
-        n += 1
         doc = os.path.join(ROOT, "docs", "reliability.md")
         try:
             text = open(doc).read()
         except OSError:
             text = ""
-        if markdown() in text:
-            print("ok %d - docs/reliability.md holds this table (--markdown)" % n)
-        else:
-            failed += 1
-            print("not ok %d - docs/reliability.md holds this table (--markdown)" % n)
-            print("#   regenerate: %s --markdown, and paste it into %s" % (sys.argv[0], doc))
+        tap.check(markdown() in text, "docs/reliability.md holds this table (--markdown)",
+                  "regenerate: %s --markdown, and paste it into %s" % (sys.argv[0], doc))
     never = sum(1 for row in rows for p in POLICIES if row.expect[p[0]] != S)
-    print("# %d rows x %d policies = %d logins (%d must not succeed) in %.0f s with %d workers"
-          % (len(rows), len(POLICIES), len(results), never, time.monotonic() - t0, a.jobs))
-    print("1..%d" % n)
-    return 1 if failed else 0
+    tap.comment("%d rows x %d policies = %d logins (%d must not succeed) in %.0f s with %d "
+                "workers" % (len(rows), len(POLICIES), len(results), never,
+                             time.monotonic() - t0, a.jobs))
+    return tap.done()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ shim killwrite.so) and show that no torn file can result.
 Usage: test_tampering.py [--module SO] [--asan] [--jobs N] [--only a,b]
 Prints TAP."""
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -87,6 +88,17 @@ def check_good_file(c, cache, r, what="the cache file"):
                                                               reg and reg["clientId"], ids))
 
 
+def login_not_using(c, cache, planted, name, label):
+    """A login over `cache` re-registers, and no StartDeviceAuthorization
+    used the planted registration's clientId. Returns the login."""
+    r = c.w.login(c.w.options(cache=cache))
+    c.expect(r, "PAM_SUCCESS", "%s: login re-registers" % label)
+    used = [x["client_id"] for x in starts(c.w)]
+    c.check(used and planted["clientId"] not in used, name, r,
+            "planted=%s used=%s" % (planted["clientId"], used))
+    return r
+
+
 def syslog_has(r, *words):
     """words in one syslog line (the outcome line's values decoded)."""
     return any(all(wd in urllib.parse.unquote(line) for wd in words) for line in r.syslog)
@@ -133,12 +145,8 @@ def planted_link_case(c, target_setup, label):
     target = target_setup(attacker)
     before = snapshot(target) if os.path.lexists(target) else None
     os.symlink(target, c.w.reg_path(cache))
-    r = c.w.login(c.w.options(cache=cache))
-    c.expect(r, "PAM_SUCCESS", "%s: login re-registers" % label)
-    used = [x["client_id"] for x in starts(c.w)]
-    c.check(used and attacker["clientId"] not in used,
-            "%s: StartDeviceAuthorization did not use the planted clientId" % label, r,
-            "attacker=%s used=%s" % (attacker["clientId"], used))
+    r = login_not_using(c, cache, attacker, "%s: StartDeviceAuthorization did not use the "
+                        "planted clientId" % label, label)
     polls = [x["client_id"] for x in c.w.sd.api_log() if x["op"] == "CreateToken"]
     c.check(attacker["clientId"] not in polls, "%s: no CreateToken with the planted clientId"
             % label, r, str(polls))
@@ -242,12 +250,8 @@ def foreign_file_case(c, uid, mode, label):
     planted = c.w.register_directly("planted")
     cache = make_dir(c.w.fresh_cache())
     write_file(c.w.reg_path(cache), cache_json(planted), mode=mode, uid=uid)
-    r = c.w.login(c.w.options(cache=cache))
-    c.expect(r, "PAM_SUCCESS", "%s: login re-registers" % label)
-    used = [x["client_id"] for x in starts(c.w)]
-    c.check(used and planted["clientId"] not in used,
-            "%s: the planted registration was not used" % label, r,
-            "planted=%s used=%s" % (planted["clientId"], used))
+    r = login_not_using(c, cache, planted, "%s: the planted registration was not used" % label,
+                        label)
     c.check(syslog_has(r, "registering client", "owner uid %d" % uid, "%04o" % mode,
                        "refusing to read"),
             "%s: syslog says why it was not read" % label, r)
@@ -383,12 +387,20 @@ def check_torn_temp(c, cache, label):
             None, str(os.listdir(cache)))
 
 
+# The registration lock is waited for 2 x http_timeout + 5 s (provider_aws.c).
+LOCK_HTTP_TIMEOUT = 30
+LOCK_WAIT = 2 * LOCK_HTTP_TIMEOUT + 5
+
+
 def check_recovery(c, cache, label):
     temps = leftovers(cache)
-    r = c.w.login(c.w.options(cache=cache))
+    # A login that waited for the lock would wait 2 x http_timeout + 5 s
+    # (65 s here) for it: far longer than any normal login, however loaded
+    # the machine.
+    r = c.w.login(c.w.options(cache=cache, http_timeout=LOCK_HTTP_TIMEOUT))
     c.expect(r, "PAM_SUCCESS", "%s: the next normal login" % label)
-    c.check(r.seconds < 10, "%s: not held up by the dead login's lock (%.1fs)" % (label, r.seconds),
-            r)
+    c.check(r.seconds < LOCK_WAIT, "%s: not held up by the dead login's lock (%.1fs, the "
+            "lock wait is %d s)" % (label, r.seconds, LOCK_WAIT), r)
     c.check(not leftovers(cache), "%s: no temp file left afterwards (had %d)" % (label,
                                                                                  len(temps)),
             r, str(os.listdir(cache)))
@@ -463,45 +475,48 @@ def hold_lock(cache, sd):
     return fd
 
 
-@test
-def held_lock_does_not_block_cached_logins(c):
+@contextlib.contextmanager
+def locked_cache(c, fill=False):
+    """Within: a fresh cache_dir (the stand-in reset, approving at once)
+    whose registration lock another process holds."""
     c.w.sd.reset(approve_after_polls=0)
     cache = c.w.fresh_cache()
-    c.w.login(c.w.options(cache=cache))  # the registration is cached
+    if fill:
+        c.w.login(c.w.options(cache=cache))  # the registration is cached
     fd = hold_lock(cache, c.w.sd)
     try:
-        r = c.w.login(c.w.options(cache=cache, http_timeout=1))
-        c.expect(r, "PAM_SUCCESS", "cached registration while another login holds the lock")
-        c.check(r.seconds < 5, "it did not wait for the lock (%.1f s)" % r.seconds, r)
-        c.check(c.w.api_ops().count("RegisterClient") == 1, "no second registration", r)
+        yield cache
     finally:
         os.close(fd)
 
 
 @test
+def held_lock_does_not_block_cached_logins(c):
+    with locked_cache(c, fill=True) as cache:
+        r = c.w.login(c.w.options(cache=cache, http_timeout=LOCK_HTTP_TIMEOUT))
+        c.expect(r, "PAM_SUCCESS", "cached registration while another login holds the lock")
+        c.check(r.seconds < LOCK_WAIT and not syslog_has(r, "waiting for the registration lock"),
+                "it did not wait for the lock (%.1f s, the lock wait is %d s)"
+                % (r.seconds, LOCK_WAIT), r)
+        c.check(c.w.api_ops().count("RegisterClient") == 1, "no second registration", r)
+
+
+@test
 def held_lock_first_login_registers_uncached(c):
-    c.w.sd.reset(approve_after_polls=0)
-    cache = c.w.fresh_cache()
-    fd = hold_lock(cache, c.w.sd)
-    try:
+    with locked_cache(c) as cache:
         r = c.w.login(c.w.options(cache=cache, http_timeout=1))  # lock wait 2*1+5 = 7 s
         c.expect(r, "PAM_SUCCESS", "first login while another login holds the lock forever")
         c.check(syslog_has(r, "timed out waiting for the registration lock",
                            "registering without caching"),
                 "syslog says it registered without caching", r)
         c.check(not os.path.exists(c.w.reg_path(cache)), "nothing was written to the cache", r)
-    finally:
-        os.close(fd)
 
 
 @test
 def ctrl_c_ends_the_lock_wait(c):
     import signal
     import threading
-    c.w.sd.reset(approve_after_polls=0)
-    cache = c.w.fresh_cache()
-    fd = hold_lock(cache, c.w.sd)
-    try:
+    with locked_cache(c) as cache:
         service = "ssolock%d" % os.getpid()
         c.w.host.service(c.w.options(cache=cache, http_timeout=20), service)
         cmd = ["pamtester", "-v", service, "alice", "authenticate"]
@@ -515,13 +530,12 @@ def ctrl_c_ends_the_lock_wait(c):
         took = time.monotonic() - t0
         lines = [l.split("SYSLOG(5): ", 1)[1] for l in err.splitlines()
                  if "SYSLOG(5): login " in l]
-        c.check(took < 3.5, "the login ended %.1f s after it started (Ctrl-C at 2 s; the lock "
-                "wait would be 45 s)" % took, None, err[-2000:])
+        # Generous for a loaded machine, and far below the 45 s lock wait.
+        c.check(took < 2 + 10, "the login ended %.1f s after it started (Ctrl-C at 2 s; the "
+                "lock wait would be 45 s)" % took, None, err[-2000:])
         c.check(lines and "Ctrl-C" in lines[-1] and "result=PAM_AUTH_ERR" in lines[-1],
                 "its outcome line says PAM_AUTH_ERR, cancelled", None, err[-2000:])
         c.check(not c.w.api_ops(), "nothing was sent", None, str(c.w.api_ops()))
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------- main

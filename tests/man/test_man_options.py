@@ -20,20 +20,14 @@ import tempfile
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PAGES = ["docs/man/pam_ssooidc.8", "docs/man/pam_ssooidc.conf.5"]
 
-n = 0
-failed = 0
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from tap import Tap  # noqa: E402
+
+TAP = Tap()
 
 
 def check(cond, desc, diag=None):
-    global n, failed
-    n += 1
-    print(f"{'ok' if cond else 'not ok'} {n} - {desc}")
-    if not cond:
-        failed += 1
-        for line in (diag or "").splitlines():
-            print(f"# {line}")
-    sys.stdout.flush()
-    return cond
+    return TAP.check(cond, desc, diag)
 
 
 def code_options(config_c):
@@ -108,7 +102,7 @@ def main():
     if not check(options is not None and len(options) >= 10 and "conf" in options,
                  f"option table parsed from config.c ({len(options or [])} options, conf included)",
                  f"got {options!r}"):
-        print(f"1..{n}")
+        TAP.done()
         return 1
     print("# options: " + " ".join(options))
     for page in PAGES:
@@ -126,8 +120,7 @@ def main():
         check(not dups, f"{page}: each option documented once"
               + (f" (twice: {' '.join(dups)})" if dups else ""))
     if nested:
-        print(f"1..{n}")
-        return 1 if failed else 0
+        return TAP.done()
 
     env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8", MAN_KEEP_FORMATTING="")
     for page in PAGES + ["docs/man/pam_ssooidc_check.8"]:
@@ -146,8 +139,7 @@ def main():
             check(rc == 0 and "parse" not in err, f"{page}: NAME section parses (lexgrog)",
                   out + err)
     self_check(config_c, options)
-    print(f"1..{n}")
-    return 1 if failed else 0
+    return TAP.done()
 
 
 if __name__ == "__main__":

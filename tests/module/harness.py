@@ -16,6 +16,8 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from tap import Tap  # noqa: E402,F401  (the one TAP helper; suites take it from here)
 STANDIN = os.path.join(ROOT, "tests", "standin", "standin.py")
 PY = "/usr/bin/python3"  # Debian's, with python3-botocore
 
@@ -166,6 +168,13 @@ def stanza_options(sd, conf, cache, policy="identity", base=None, **extra):
         opts.update(account_id=ACCOUNT, role_name=ROLE)
     elif policy == "any":
         opts["allow_any_approver"] = None
+    return stanza_args(opts, extra)
+
+
+def stanza_args(opts, extra):
+    """The options `opts` with `extra` applied (k=v, k=None for a flag,
+    k=False to drop one), as PAM stanza arguments."""
+    opts = dict(opts)
     for k, v in extra.items():
         if v is False:
             opts.pop(k, None)
@@ -226,6 +235,20 @@ def check_naive_outcome(c, r, user, result, name):
             and "user=root" not in raw and '"' not in raw,
             "%s: a naive split-on-spaces-and-quotes parser reads the real fields only" % name,
             r, str(fields))
+
+
+# How much slower than a plain run a login may be: under valgrind, under
+# ASan, and plain on a loaded two-core machine beside other suites.
+SLOWDOWN = {"valgrind": 10, "asan": 3}
+
+
+def time_bound(seconds, wrap="none"):
+    """A generous upper bound for something the configuration lets take
+    `seconds` (a timeout, http_timeout x attempts, backoffs): what it can
+    exceed only by waiting for something it should not, never by running
+    slowly. Bounds like this only catch a wait far past the configured one;
+    what a case asserts is what it counted (attempts, requests, retries)."""
+    return SLOWDOWN.get(wrap, 2) * (seconds + 10)
 
 
 class Result:
@@ -460,6 +483,27 @@ class LoginCtx:
         self.outputs.append(r.everything())
         return r
 
+    def concurrent_logins(self, n, user="alice", timeout=300):
+        """n logins at once through the service as it is set up: their
+        results, and a line for each one that did not end (a hung
+        pamtester is reported, not lost)."""
+        results, errors = [], []
+
+        def run():
+            try:
+                results.append(self.host.login(user, service=self.host.default_service,
+                                               timeout=timeout))
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+        threads = [threading.Thread(target=run) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout + 20)
+        for r in results:
+            self.outputs.append(r.everything())
+        return results, errors
+
     def map_file(self, name, text):
         """A root-only file in the work dir (a user_map): its path."""
         path = os.path.join(self.workdir, name)
@@ -475,29 +519,6 @@ class LoginCtx:
             detail += ("\ncode=%s rc=%d secs=%.1f\n--- stdout\n%s\n--- stderr\n%s\n--- syslog\n%s"
                        % (r.code, r.rc, r.seconds, r.out, err, "\n".join(r.syslog)))
         return self.tap.check(cond, name, detail)
-
-
-class Tap:
-    def __init__(self, prefix=""):
-        self.n = 0
-        self.failed = 0
-        self.prefix = prefix
-        self.transcripts = []
-
-    def check(self, cond, name, detail=""):
-        self.n += 1
-        if cond:
-            print("ok %d - %s%s" % (self.n, self.prefix, name), flush=True)
-        else:
-            self.failed += 1
-            print("not ok %d - %s%s" % (self.n, self.prefix, name), flush=True)
-            for line in str(detail).splitlines()[-40:]:
-                print("#   " + line, flush=True)
-        return cond
-
-    def done(self):
-        print("1..%d" % self.n, flush=True)
-        return 1 if self.failed else 0
 
 
 def cleanup_pam_wrapper_dirs():

@@ -12,22 +12,15 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
-case "$out/" in
-    "$root/build/"*) ;;
-    "$root/"*) echo "$0: OUTDIR must be outside $root or under build/" >&2; exit 2 ;;
-esac
+# shellcheck source=source_tree.sh
+. "$root/tests/package/source_tree.sh"
+outdir_allowed
 
 version=$(dpkg-parsechangelog -l "$root/debian/changelog" -S Version)
 src="$out/pam-ssooidc-${version%-*}"
 rm -rf "$src"
 mkdir -p "$src"
-# Everything but VCS data, build output and what an in-tree build leaves.
-tar -C "$root" \
-    --exclude=./.git --exclude=./build --exclude='*.so' --exclude='*.o' \
-    --exclude=__pycache__ --exclude=./debian/.debhelper --exclude=./debian/libpam-ssooidc \
-    --exclude=./debian/tmp --exclude=./debian/files --exclude='./debian/*.substvars' \
-    --exclude='./debian/*.debhelper.log' --exclude=./debian/debhelper-build-stamp \
-    -cf - . | tar -C "$src" -xf -
+copy_source_tree "$src"
 # What was built from, for the test's expected file list.
 (cd "$src" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) >"$out/source-files"
 if ! (cd "$src" && dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1; then

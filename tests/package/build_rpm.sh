@@ -16,23 +16,16 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
 shift
-case "$out/" in
-    "$root/build/"*) ;;
-    "$root/"*) echo "$0: OUTDIR must be outside $root or under build/" >&2; exit 2 ;;
-esac
+# shellcheck source=source_tree.sh
+. "$root/tests/package/source_tree.sh"
+outdir_allowed
 spec="$root/rpm/pam_ssooidc.spec"
 version=$(sed -n 's/^Version:[[:space:]]*//p' "$spec")
 name=pam_ssooidc-$version
 mkdir -p "$out/SOURCES" "$out/stage"
 rm -rf "${out:?}/stage/$name"
 mkdir -p "$out/stage/$name"
-# Everything but VCS data and build output, as build_deb.sh packs it.
-tar -C "$root" \
-    --exclude=./.git --exclude=./build --exclude='*.so' --exclude='*.o' \
-    --exclude=__pycache__ --exclude=./debian/.debhelper --exclude=./debian/libpam-ssooidc \
-    --exclude=./debian/tmp --exclude=./debian/files --exclude='./debian/*.substvars' \
-    --exclude='./debian/*.debhelper.log' --exclude=./debian/debhelper-build-stamp \
-    -cf - . | tar -C "$out/stage/$name" -xf -
+copy_source_tree "$out/stage/$name"
 tar -C "$out/stage" --owner=0 --group=0 --sort=name -czf "$out/SOURCES/$name.tar.gz" "$name"
 rm -rf "${out:?}/stage"
 # As on Fedora: documentation in /usr/share/doc/NAME, not NAME-VERSION; and

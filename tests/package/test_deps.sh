@@ -3,14 +3,8 @@
 # every package the tests name for apt has a dnf name or a stated "-".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-n=0 failed=0
-check() {
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"; failed=$((failed + 1))
-        [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/# /'
-    fi
-}
+# shellcheck source=../tap.sh
+. tests/tap.sh
 demo=$(DEPS_TOOL=apt tests/deps.sh --list --demo)
 full=$(DEPS_TOOL=apt tests/deps.sh --list --check)
 demo_dnf=$(DEPS_TOOL=dnf tests/deps.sh --list --demo)
@@ -40,5 +34,4 @@ done
 out=$(DEPS_TOOL=zypper tests/deps.sh --list 2>&1)
 [ $? -ne 0 ]
 check $? "an unknown package manager is an error, not a silent no-op" "$out"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+finish

@@ -18,10 +18,10 @@ keep=no
 
 # shellcheck source=../tap.sh
 . tests/tap.sh
+# shellcheck source=packaged.sh
+. tests/package/packaged.sh
 
-for tool in dpkg-buildpackage dh dpkg-deb lintian nm readelf; do
-    command -v "$tool" >/dev/null || { echo "Bail out! $tool not found (see tests/deps.sh)"; exit 1; }
-done
+need_tools dpkg-buildpackage dh dpkg-deb lintian nm readelf
 
 tmp=$(mktemp -d /tmp/pkg-test.XXXXXX)
 if [ "$keep" = yes ]; then echo "# keeping $tmp"; else trap 'rm -rf "$tmp"' EXIT; fi
@@ -74,18 +74,14 @@ for f in $optional; do
     expected="$expected
 $f"
 done
-expected=$(printf '%s\n' "$expected" | sort)
-diff_out=$(diff <(printf '%s\n' "$expected") <(printf '%s\n' "$actual"))
-check $? "the package holds exactly the expected files ($(printf '%s\n' "$actual" | wc -l))" \
-    "expected (<) vs. actual (>):
-$diff_out"
+check_lists "the package holds exactly the expected files ($(printf '%s\n' "$actual" | wc -l))" \
+    "$expected" "$actual"
 
 mode_of() { awk -v p="$1" '$3 == p {print $1, $2}' "$tmp/list"; }
-[ "$(mode_of etc/security/pam_ssooidc.conf)" = "-rw------- root/root" ]
-check $? "the config file is root/root 0600" "$(mode_of etc/security/pam_ssooidc.conf)"
-[ "$(mode_of "lib/$ma/security/pam_ssooidc.so")" = "-rw-r--r-- root/root" ]
-check $? "the module is in /lib/$ma/security, root/root 0644" \
-    "$(mode_of "lib/$ma/security/pam_ssooidc.so")"
+check_is "$(mode_of etc/security/pam_ssooidc.conf)" "-rw------- root/root" \
+    "the config file is root/root 0600"
+check_is "$(mode_of "lib/$ma/security/pam_ssooidc.so")" "-rw-r--r-- root/root" \
+    "the module is in /lib/$ma/security, root/root 0644"
 pam_secdir=$(pkg-config --variable=libdir pam 2>/dev/null)/security
 [ "$pam_secdir" = "/lib/$ma/security" ]
 check $? "that is where this system's PAM looks for modules ($pam_secdir)"
@@ -115,12 +111,7 @@ check $? "the shipped conffile is a template: every line is a comment or blank" 
 # ------------------------------------------------------------- the module
 dpkg-deb -x "$deb" "$tmp/root"
 so="$tmp/root/lib/$ma/security/pam_ssooidc.so"
-sym_out=$(tests/check_symbols.sh "$so")
-check $? "the packaged module exports only pam_sm_* (tests/check_symbols.sh)" "$sym_out"
-load_out=$(/usr/bin/python3 -c 'import ctypes, os, sys
-lib = ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW)
-print(lib.pam_sm_authenticate, lib.pam_sm_setcred)' "$so" 2>&1)
-check $? "the packaged module loads with every symbol resolved (dlopen RTLD_NOW)" "$load_out"
+check_packaged_module "$so"
 missing_libs=$(ldd "$so" 2>&1 | grep -i 'not found')
 [ -z "$missing_libs" ]
 check $? "ldd finds every library it needs" "$missing_libs"
@@ -150,7 +141,7 @@ check $? "every path in postinst, postrm and prerm is under \${DPKG_ROOT:-}" "$u
 grep -q 'Automatically added by' "$ctl/postinst" "$ctl/postrm" "$ctl/prerm"
 debhelper=$?
 if [ -n "$unsafe" ] || [ "$debhelper" -eq 0 ]; then
-    echo "ok $((n += 1)) - maintainer scripts are not run here (see above) # SKIP"
+    skip "maintainer scripts are not run here (see above)"
     finish
 fi
 

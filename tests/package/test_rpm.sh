@@ -15,15 +15,14 @@
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 1
-keep=no
-[ "${1:-}" = "--keep" ] && keep=yes
+keep=no && [ "${1:-}" = "--keep" ] && keep=yes
 
 # shellcheck source=../tap.sh
 . tests/tap.sh
+# shellcheck source=packaged.sh
+. tests/package/packaged.sh
 
-for tool in rpmbuild rpm rpmlint checkmodule semodule_package bzip2 nm readelf; do
-    command -v "$tool" >/dev/null || { echo "Bail out! $tool not found (see tests/deps.sh)"; exit 1; }
-done
+need_tools rpmbuild rpm rpmlint checkmodule semodule_package bzip2 nm readelf
 
 tmp=$(mktemp -d /tmp/rpm-test.XXXXXX)
 if [ "$keep" = yes ]; then echo "# keeping $tmp"; else trap 'rm -rf "$tmp"' EXIT; fi
@@ -73,19 +72,15 @@ for f in docs/*.md; do expected="$expected
 $doc/${f#docs/}"; done
 for f in conf/*.pam conf/sshd_config.example; do expected="$expected
 $doc/examples/${f#conf/}"; done
-expected=$(printf '%s\n' "$expected" | sort)
-diff_out=$(diff <(printf '%s\n' "$expected") <(printf '%s\n' "$actual"))
-check $? "pam_ssooidc holds exactly the expected files ($(printf '%s\n' "$actual" | wc -l))" \
-    "expected (<) vs. actual (>):
-$diff_out"
+check_lists "pam_ssooidc holds exactly the expected files ($(printf '%s\n' "$actual" | wc -l))" \
+    "$expected" "$actual"
 mode_of() { awk -v p="$1" '$4 == p {print $1, $2, $3}' "$tmp/main.list"; }
-[ "$(mode_of /etc/security/pam_ssooidc.conf)" = "-rw------- root root" ]
-check $? "the config file is root root 0600" "$(mode_of /etc/security/pam_ssooidc.conf)"
-[ "$(mode_of /var/cache/pam_ssooidc)" = "drwx------ root root" ]
-check $? "the cache directory is root root 0700" "$(mode_of /var/cache/pam_ssooidc)"
-[ "$(mode_of "$libdir/security/pam_ssooidc.so")" = "-rwxr-xr-x root root" ]
-check $? "the module is in %{_libdir}/security ($libdir/security), root root 0755" \
-    "$(mode_of "$libdir/security/pam_ssooidc.so")"
+check_is "$(mode_of /etc/security/pam_ssooidc.conf)" "-rw------- root root" \
+    "the config file is root root 0600"
+check_is "$(mode_of /var/cache/pam_ssooidc)" "drwx------ root root" \
+    "the cache directory is root root 0700"
+check_is "$(mode_of "$libdir/security/pam_ssooidc.so")" "-rwxr-xr-x root root" \
+    "the module is in %{_libdir}/security ($libdir/security), root root 0755"
 rpm -qp --qf '[%{FILEFLAGS:fflags}|%{FILENAMES}\n]' "$main" >"$tmp/flags"
 flags_of() { awk -F'|' -v p="$1" '$2 == p {print $1}' "$tmp/flags"; }
 [ "$(flags_of /etc/security/pam_ssooidc.conf)" = cn ] &&
@@ -117,12 +112,7 @@ done
 # ------------------------------------------------------------- the module
 mkdir -p "$tmp/x" && (cd "$tmp/x" && rpm2cpio "$main" | cpio -idm --quiet)
 so="$tmp/x$libdir/security/pam_ssooidc.so"
-sym_out=$(tests/check_symbols.sh "$so")
-check $? "the packaged module exports only pam_sm_* (tests/check_symbols.sh)" "$sym_out"
-load_out=$(/usr/bin/python3 -c 'import ctypes, os, sys
-lib = ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW)
-print(lib.pam_sm_authenticate, lib.pam_sm_setcred)' "$so" 2>&1)
-check $? "the packaged module loads with every symbol resolved (dlopen RTLD_NOW)" "$load_out"
+check_packaged_module "$so"
 readelf -d "$so" | grep -q BIND_NOW && readelf -lW "$so" | grep -q GNU_RELRO
 check $? "hardened: full RELRO (BIND_NOW)"
 
@@ -149,10 +139,8 @@ printf '#auth required pam_ssooidc.so\nauth required pam_unix.so\n' >"$sb/etc/pa
 preun_says 0 0 "erase, only a comment names it: goes ahead"
 printf 'auth required pam_ssooidc.so\n' >"$sb/etc/pam.d/sudo"
 preun_says 1 0 "erase, /etc/pam.d/sudo names it: refused"
-out=$(sh "$tmp/preun.sh" 0 2>&1)
-printf '%s\n' "$out" | grep -qF "/etc/pam.d/sudo:1: auth required pam_ssooidc.so (service sudo)" &&
-    printf '%s\n' "$out" | grep -qF PAM_SSOOIDC_FORCE_REMOVE=1
-check $? "the refusal names the file and line, and the override" "$out"
+check_says "$(sh "$tmp/preun.sh" 0 2>&1)" "the refusal names the file and line, and the override" \
+    "/etc/pam.d/sudo:1: auth required pam_ssooidc.so (service sudo)" PAM_SSOOIDC_FORCE_REMOVE=1
 PAM_SSOOIDC_FORCE_REMOVE=1 preun_says 0 0 "erase with PAM_SSOOIDC_FORCE_REMOVE=1: goes ahead"
 preun_says 0 1 "upgrade (\$1 = 1): goes ahead"
 rm "$sb/etc/pam.d/sudo"
@@ -162,19 +150,16 @@ mkdir -p "$sb/opt/x"
 printf 'auth required pam_ssooidc.so\n' >"$sb/opt/x/sso-auth"
 printf 'auth include /opt/x/sso-auth\n' >"$sb/etc/pam.d/sshd"
 preun_says 1 0 "erase, 'auth include /opt/x/sso-auth' loading it: refused"
-out=$(sh "$tmp/preun.sh" 0 2>&1)
-printf '%s\n' "$out" | grep -qF '/opt/x/sso-auth:1: auth required pam_ssooidc.so (service sshd, via /etc/pam.d/sshd:1)'
-check $? "the refusal names the included line and the include" "$out"
+check_says "$(sh "$tmp/preun.sh" 0 2>&1)" "the refusal names the included line and the include" \
+    '/opt/x/sso-auth:1: auth required pam_ssooidc.so (service sshd, via /etc/pam.d/sshd:1)'
 mkdir -p "$sb/run/x"
 cp -p "$so" "$sb/run/x/pam_ssooidc.so"
 printf 'auth required /run/x/pam_ssooidc.so\n' >"$sb/etc/pam.d/sshd"
 preun_says 0 0 "erase, a line loading another copy (/run/x/pam_ssooidc.so): goes ahead"
 mkfifo "$sb/etc/pam.d/broken"
 preun_says 1 0 "erase, a PAM file it cannot read (check exit 3): refused, fail safe"
-out=$(sh "$tmp/preun.sh" 0 2>&1)
-printf '%s\n' "$out" | grep -qF 'cannot tell whether PAM still uses it' &&
-    printf '%s\n' "$out" | grep -qF PAM_SSOOIDC_FORCE_REMOVE=1
-check $? "that refusal says why and how to override" "$out"
+check_says "$(sh "$tmp/preun.sh" 0 2>&1)" "that refusal says why and how to override" \
+    'cannot tell whether PAM still uses it' PAM_SSOOIDC_FORCE_REMOVE=1
 PAM_SSOOIDC_FORCE_REMOVE=1 preun_says 0 0 "same, with PAM_SSOOIDC_FORCE_REMOVE=1: goes ahead"
 
 # ------------------------------------------------------------ -selinux

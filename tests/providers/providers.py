@@ -24,7 +24,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +37,8 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 PANVA_DIR = os.path.join(HERE, "panva")
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
+from connect_proxy import free_port  # noqa: E402
 
 import oidcclient  # noqa: E402
 from oidcclient import DEVICE_GRANT, Http  # noqa: E402
@@ -137,14 +138,6 @@ def _run_as(instdir, reads=()):
     if not opts or shutil.which("setpriv") is None:
         return []
     return ["setpriv"] + opts + ["--"]
-
-
-def _free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _tail(path, n=40):
@@ -637,7 +630,7 @@ class Glewlwyd(Provider):
             con.close()
         prefix = _run_as(self.dir)
         for attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             self.base_url = "https://127.0.0.1:%d" % self.port
             conf = os.path.join(self.dir, "glewlwyd.conf")
             with open(conf, "w") as f:

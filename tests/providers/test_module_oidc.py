@@ -33,10 +33,7 @@ PAM_DRIVE = os.path.join(ROOT, "build", "tools", "pam_drive")
 CODE_LINE = re.compile(r"^    ([A-Za-z0-9-]{4,})$")
 
 
-class Tap(harness.Tap):
-    def skip(self, name, why):
-        self.n += 1
-        print("ok %d - %s%s # SKIP %s" % (self.n, self.prefix, name, why), flush=True)
+Tap = harness.Tap
 
 
 class Login:
@@ -206,7 +203,7 @@ def run_provider(tap, module, name, workdir):
         r = w.login("alice", None, svc)
         results.append(r)
         tap.check(r.code == "PAM_AUTH_ERR" and "not approved within 7 seconds" in said(r)
-                  and 4 < r.seconds < 30,
+                  and 4 < r.seconds < harness.time_bound(7),
                   pre + "code expires unapproved: PAM_AUTH_ERR when expires_in runs out, no poll "
                   "past it (%.1f s)" % r.seconds, detail(r))
         p.set_device_ttl(600)

@@ -35,10 +35,6 @@ SCOPE = "openid profile groups"
 
 
 class Tap(harness.Tap):
-    def skip(self, name, why):
-        self.n += 1
-        print("ok %d - %s%s # SKIP %s" % (self.n, self.prefix, name, why), flush=True)
-
     def raises(self, exc, fn, name):
         try:
             fn()

@@ -44,22 +44,14 @@ URLS = [
      + "0123456789abcdefABCDEF-_." * 13),
 ]
 
-n = 0
-failed = 0
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from tap import Tap  # noqa: E402
+
+TAP = Tap()
 
 
 def check(cond, desc, diag=None):
-    global n, failed
-    n += 1
-    if cond:
-        print(f"ok {n} - {desc}")
-    else:
-        failed += 1
-        print(f"not ok {n} - {desc}")
-        for line in (diag or "").splitlines():
-            print(f"# {line}")
-    sys.stdout.flush()
-    return cond
+    return TAP.check(cond, desc, diag)
 
 
 def build(tmp):
@@ -151,7 +143,7 @@ def main():
     try:
         exe = build(tmp)
         if not exe:
-            print(f"1..{n}")
+            TAP.done()
             return 1
         for i, (desc, url) in enumerate(URLS):
             rc, out, err = render(exe, url)
@@ -222,8 +214,7 @@ def main():
               f"one byte more ({longest_ok + 1}) is refused (NULL)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"1..{n}")
-    return 1 if failed else 0
+    return TAP.done()
 
 
 if __name__ == "__main__":

@@ -15,9 +15,7 @@ cd "$root" || exit 1
 # shellcheck source=../tap.sh
 . tests/tap.sh
 
-for tool in checkmodule semodule_package semodule_unpackage make python3; do
-    command -v "$tool" >/dev/null || { echo "Bail out! $tool not found (see tests/deps.sh)"; exit 1; }
-done
+need_tools checkmodule semodule_package semodule_unpackage make python3
 tmp=$(mktemp -d /tmp/selinux-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 te=selinux/pam_ssooidc.te fc=selinux/pam_ssooidc.fc

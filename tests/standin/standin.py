@@ -982,6 +982,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # ---- faults -------------------------------------------------------------
     def _fault_response(self, op, fault, rec, body, path, query):
         kind = fault["kind"]
+        shared = self._shared_fault(kind, fault)
+        if shared is not None:
+            return shared
         if kind == "http500":
             if op in OIDC_OPS:
                 return oidc_error("InternalServerException", "An internal error occurred")
@@ -990,14 +993,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return sts_error(500, "InternalFailure",
                              "The request processing has failed because of an unknown error, "
                              "exception or failure.", kind="Receiver")
-        if kind == "http503":
-            return self._with_retry_after(
-                Resp(503, jbytes({"message": "Service Unavailable"}), error="ServiceUnavailable"),
-                fault)
-        if kind == "html503":
-            return self._with_retry_after(
-                Resp(503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
-                     ctype="text/html", error="ServiceUnavailable"), fault)
         if kind == "throttle":
             # Each API's own throttling answer: SSO OIDC and STS say so in a
             # 400, the portal with 429 TooManyRequestsException.
@@ -1017,11 +1012,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return Resp(400, jbytes({"__type": "SlowDownException", "message": "Slow down"}),
                         headers=[("x-amzn-ErrorType", "SlowDownException")],
                         error="SlowDownException")
-        if kind == "html500":
-            return Resp(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>",
-                        ctype="text/html")
-        if kind == "garbage":
-            return Resp(200, b"\x00\xff not json {{{")
         if kind == "illtyped":
             bad = {
                 "RegisterClient": {"clientId": 42, "clientSecret": True,
@@ -1046,8 +1036,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 r.request_id = rid
                 return r
             return Resp(200, jbytes(bad[op]))
-        if kind in ("hang", "reset", "close"):
-            return Resp(action=kind)
         if kind == "invalid_client":
             if op in OIDC_OPS:
                 return oidc_error("InvalidClientException", "Invalid client")
@@ -1056,10 +1044,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rec["sigv4"] = "InvalidClientTokenId"
             return sts_error(403, "InvalidClientTokenId",
                              "The security token included in the request is invalid.")
-        if kind == "raw":
-            hdrs = list(fault.get("headers", {}).items())
-            return Resp(fault.get("status", 200), fault.get("body", "").encode("utf-8"),
-                        headers=hdrs, raw=True)
         # transforming faults: compute the real answer first
         resp = self._handle(op, rec, body, path, query)
         if kind == "huge":
@@ -1067,6 +1051,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind == "control_chars":
             return self._add_control_chars(resp)
         return resp
+
+    @classmethod
+    def _shared_fault(cls, kind, fault):
+        """The answer to a fault both modes give alike, or None."""
+        if kind == "http503":
+            return cls._with_retry_after(
+                Resp(503, jbytes({"message": "Service Unavailable"}), error="ServiceUnavailable"),
+                fault)
+        if kind == "html503":
+            return cls._with_retry_after(
+                Resp(503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+                     ctype="text/html", error="ServiceUnavailable"), fault)
+        if kind == "html500":
+            return Resp(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>",
+                        ctype="text/html")
+        if kind == "garbage":
+            return Resp(200, b"\x00\xff not json {{{")
+        if kind in ("hang", "reset", "close"):
+            return Resp(action=kind)
+        if kind == "raw":
+            hdrs = list(fault.get("headers", {}).items())
+            return Resp(fault.get("status", 200), fault.get("body", "").encode("utf-8"),
+                        headers=hdrs, raw=True)
+        return None
 
     @staticmethod
     def _with_retry_after(resp, fault):
@@ -1162,36 +1170,54 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return Resp(200, jbytes({"clientId": cid, "clientSecret": secret,
                                  "clientIdIssuedAt": now, "clientSecretExpiresAt": now + ttl}))
 
-    def h_StartDeviceAuthorization(self, rec, body, query):
+    def _client_json(self, rec, body, member):
+        """An SSO OIDC request's JSON body with clientId, clientSecret and
+        `member`, each a non-empty string: (the body, None), or (None, the
+        error answer)."""
         req = self._json_req(rec, body)
         if req is None:
-            return oidc_error("InvalidRequestException", "Request body must be a JSON object")
+            return None, oidc_error("InvalidRequestException",
+                                    "Request body must be a JSON object")
         if isinstance(req.get("clientId"), str):
             rec["client_id"] = req["clientId"][:128]
-        for m in ("clientId", "clientSecret", "startUrl"):
+        for m in ("clientId", "clientSecret", member):
             if not isinstance(req.get(m), str) or not req[m]:
-                return oidc_error("InvalidRequestException", "%s is required" % m)
+                return None, oidc_error("InvalidRequestException", "%s is required" % m)
+        return req, None
+
+    def _new_device(self, sc, now, client_id, interval, **extra):
+        """A pending device authorization with a fresh user code, recorded
+        (the caller holds the lock)."""
+        while True:
+            a = "".join(secrets.choice(string.ascii_uppercase) for _ in range(8))
+            ucode = a[:4] + "-" + a[4:]
+            if ucode not in self.st.user_codes:
+                break
+        dcode = "devcode-" + rand_hex(24)
+        t = sc["approve_after_seconds"]
+        dev = {"device_code": dcode, "user_code": ucode, "client_id": client_id,
+               "start": now, "deadline": now + sc["expires_in"],
+               "interval": interval, "status": "pending", "approver": None,
+               "expired": False, "polls": 0, "pending_answers": 0, "slow_downs": 0,
+               "last_poll": None, "auto_at": None if t is None else now + t,
+               "auto_decision": sc["decision"], "auto_approver": sc["approver"]}
+        dev.update(extra)
+        self.st.devices[dcode] = dev
+        self.st.user_codes[ucode] = dcode
+        return dev
+
+    def h_StartDeviceAuthorization(self, rec, body, query):
+        req, err = self._client_json(rec, body, "startUrl")
+        if err:
+            return err
         now = time.time()
         with self.st.lock:
             err = self._check_client(req, now)
             if err:
                 return err
             sc = self.st.scenario
-            while True:
-                a = "".join(secrets.choice(string.ascii_uppercase) for _ in range(8))
-                ucode = a[:4] + "-" + a[4:]
-                if ucode not in self.st.user_codes:
-                    break
-            dcode = "devcode-" + rand_hex(24)
-            t = sc["approve_after_seconds"]
-            dev = {"device_code": dcode, "user_code": ucode, "client_id": req["clientId"],
-                   "start": now, "deadline": now + sc["expires_in"],
-                   "interval": sc["interval"], "status": "pending", "approver": None,
-                   "expired": False, "polls": 0, "pending_answers": 0, "slow_downs": 0,
-                   "last_poll": None, "auto_at": None if t is None else now + t,
-                   "auto_decision": sc["decision"], "auto_approver": sc["approver"]}
-            self.st.devices[dcode] = dev
-            self.st.user_codes[ucode] = dcode
+            dev = self._new_device(sc, now, req["clientId"], sc["interval"])
+            dcode, ucode = dev["device_code"], dev["user_code"]
             out = {"deviceCode": dcode, "userCode": ucode,
                    "verificationUri": "https://127.0.0.1:%d/device" % self.st.port,
                    "verificationUriComplete": complete_uri(
@@ -1203,14 +1229,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return Resp(200, jbytes(out))
 
     def h_CreateToken(self, rec, body, query):
-        req = self._json_req(rec, body)
-        if req is None:
-            return oidc_error("InvalidRequestException", "Request body must be a JSON object")
-        if isinstance(req.get("clientId"), str):
-            rec["client_id"] = req["clientId"][:128]
-        for m in ("clientId", "clientSecret", "grantType"):
-            if not isinstance(req.get(m), str) or not req[m]:
-                return oidc_error("InvalidRequestException", "%s is required" % m)
+        req, err = self._client_json(rec, body, "grantType")
+        if err:
+            return err
         if req["grantType"] != DEVICE_GRANT:
             return oidc_error("UnsupportedGrantTypeException",
                               "Unsupported grant type: only %s is supported" % DEVICE_GRANT)
@@ -1554,6 +1575,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             form[k] = v
         return {k: v for k, v in form.items() if v != ""}, None
 
+    def _client_form(self, rec, body, sc):
+        """The request's form and the client it authenticated as: (form,
+        client_id, None), or (.., .., the error answer)."""
+        form, err = self._form(rec, body, sc)
+        if err:
+            return None, None, err
+        cid, err = self._client_auth(rec, form, sc)
+        return form, cid, err
+
     def _client_auth(self, rec, form, sc):
         """Authenticate the client (RFC 6749 2.3); return (client_id, None) or
         (None, error answer). Each client must use exactly its own method."""
@@ -1665,10 +1695,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def h_DeviceAuthorization(self, rec, body, query):
         with self.st.lock:
             sc = self.st.scenario
-            form, err = self._form(rec, body, sc)
-            if err:
-                return err
-            cid, err = self._client_auth(rec, form, sc)
+            form, cid, err = self._client_form(rec, body, sc)
             if err:
                 return err
             scope = form.get("scope")
@@ -1676,23 +1703,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if scope is None or "openid" not in scope.split(" "):
                 return self._oerr(sc, "invalid_scope", "the scope must include openid")
             now = time.time()
-            while True:
-                a = "".join(secrets.choice(string.ascii_uppercase) for _ in range(8))
-                ucode = a[:4] + "-" + a[4:]
-                if ucode not in self.st.user_codes:
-                    break
-            dcode = "devcode-" + rand_hex(24)
             interval = 5 if sc["shape"] == "entra" else sc["interval"]
-            t = sc["approve_after_seconds"]
-            dev = {"device_code": dcode, "user_code": ucode, "client_id": cid,
-                   "start": now, "deadline": now + sc["expires_in"],
-                   "interval": interval, "status": "pending", "approver": None,
-                   "expired": False, "polls": 0, "pending_answers": 0, "slow_downs": 0,
-                   "last_poll": None, "auto_at": None if t is None else now + t,
-                   "auto_decision": sc["decision"], "auto_approver": sc["approver"],
-                   "scope": scope}
-            self.st.devices[dcode] = dev
-            self.st.user_codes[ucode] = dcode
+            dev = self._new_device(sc, now, cid, interval, scope=scope)
+            dcode, ucode = dev["device_code"], dev["user_code"]
             page = self.st.issuer() + "/device"
             uri_name = "verification_url" if sc["shape"] == "google" else "verification_uri"
             out = {"device_code": dcode, "user_code": ucode, uri_name: page,
@@ -1752,10 +1765,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         now = time.time()
         with self.st.lock:
             sc = self.st.scenario
-            form, err = self._form(rec, body, sc)
-            if err:
-                return err
-            cid, err = self._client_auth(rec, form, sc)
+            form, cid, err = self._client_form(rec, body, sc)
             if err:
                 return err
             gt = form.get("grant_type")
@@ -1819,28 +1829,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _oidc_fault_response(self, op, fault, rec, body, path, query):
         kind = fault["kind"]
+        shared = self._shared_fault(kind, fault)
+        if shared is not None:
+            return shared
         with self.st.lock:
             sc = _copy(self.st.scenario)
         if kind == "http500":
             return self._oerr(sc, "server_error", "internal error", status=500)
-        if kind == "http503":
-            return self._with_retry_after(
-                Resp(503, jbytes({"message": "Service Unavailable"}), error="ServiceUnavailable"),
-                fault)
-        if kind == "html503":
-            return self._with_retry_after(
-                Resp(503, b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
-                     ctype="text/html", error="ServiceUnavailable"), fault)
-        if kind == "html500":
-            return Resp(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>",
-                        ctype="text/html")
         if kind == "throttle":
             return self._with_retry_after(
                 self._oerr(sc, "temporarily_unavailable", "rate exceeded", status=429), fault)
         if kind == "slowdown":
             return self._oerr(sc, "slow_down", "polling too fast")
-        if kind == "garbage":
-            return Resp(200, b"\x00\xff not json {{{")
         if kind == "illtyped":
             bad = {
                 "Discovery": {"issuer": 42, "device_authorization_endpoint": ["x"],
@@ -1855,14 +1855,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                           "id_token": 42},
             }
             return Resp(200, jbytes(bad[op]))
-        if kind in ("hang", "reset", "close"):
-            return Resp(action=kind)
         if kind == "invalid_client":
             return self._oerr(sc, "invalid_client", "client authentication failed")
-        if kind == "raw":
-            hdrs = list(fault.get("headers", {}).items())
-            return Resp(fault.get("status", 200), fault.get("body", "").encode("utf-8"),
-                        headers=hdrs, raw=True)
         resp = self._handle(op, rec, body, path, query)
         if kind == "huge":
             return self._make_huge(resp)

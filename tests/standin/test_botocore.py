@@ -41,23 +41,14 @@ STANDIN = os.path.join(HERE, "standin.py")
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ACCT, ROLE = "111122223333", "LinuxLogin"
 
-_n = 0
-_failed = 0
+sys.path.insert(0, os.path.join(HERE, ".."))
+from tap import Tap  # noqa: E402
+
+TAP = Tap()
 
 
 def check(desc, cond, detail=None):
-    global _n, _failed
-    _n += 1
-    if cond:
-        print("ok %d - %s" % (_n, desc))
-    else:
-        _failed += 1
-        print("not ok %d - %s" % (_n, desc))
-        if detail is not None:
-            for line in str(detail).splitlines() or [""]:
-                print("#   " + line)
-    sys.stdout.flush()
-    return bool(cond)
+    return bool(TAP.check(cond, desc, detail))
 
 
 def raises(desc, fn, exc, pred=None):
@@ -248,11 +239,11 @@ def main():
         rc = sd.stop()
         check("stand-in exits 0 on SIGTERM", rc == 0, "rc=%r" % rc)
         check("port file removed on exit", not os.path.exists(os.path.join(sd.dir, "port")))
-        check("whole test under 60 s", time.time() - t_start < 60,
-              "%.1f s" % (time.time() - t_start))
+        # Said, not asserted: a loaded machine may take any time; every
+        # request above has its own timeout.
+        TAP.comment("the whole test took %.1f s" % (time.time() - t_start))
         shutil.rmtree(sd.dir, ignore_errors=True)
-    print("1..%d" % _n)
-    return 1 if _failed else 0
+    return TAP.done()
 
 
 def run(sd):

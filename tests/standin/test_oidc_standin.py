@@ -803,7 +803,8 @@ def main():
     tap.check(sd.proc.returncode == 0 and not os.path.exists(os.path.join(sd.dir, "port")),
               "stand-in exits 0 on SIGTERM and removes its port file", sd.proc.returncode)
     secs = time.monotonic() - t0
-    tap.check(secs < 30, "whole test under 30 s (%.1f s)" % secs)
+    # Said, not asserted: a loaded machine may take any time.
+    tap.comment("the whole test took %.1f s" % secs)
     if os.environ.get("KEEP"):
         print("# work directory kept: " + work)
     else:

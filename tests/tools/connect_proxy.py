@@ -9,6 +9,27 @@ import socket
 import threading
 
 
+def recv_until(sock, marker, limit, size=4096):
+    """Bytes from sock until `marker` is in them, `limit` bytes are read
+    or the peer closes."""
+    data = b""
+    while marker not in data and len(data) < limit:
+        chunk = sock.recv(size)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def free_port():
+    """A loopback port nobody listens on (a moment ago)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 class ConnectProxy:
     def __init__(self):
         self.requests = []
@@ -33,12 +54,7 @@ class ConnectProxy:
     def _handle(self, conn):
         conn.settimeout(30)
         try:
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 16384:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
+            head = recv_until(conn, b"\r\n\r\n", 16384)
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
             parts = line.split()
             method = parts[0] if parts else "?"
