@@ -59,7 +59,7 @@ def main():
     cache = os.path.join(work, "cache")
     base = ["conf=" + conf, "start_url=https://example.awsapps.com/start",
             "oidc_endpoint=" + sd.url, "portal_endpoint=" + sd.url, "sts_endpoint=" + sd.url,
-            "ca_file=" + sd.ca, "cache_dir=" + cache, "prompt=never"]
+            "ca_file=" + sd.ca, "cache_dir=" + cache, "prompt=never"] + harness.unlimited_options()
     modes = {
         "allow_any_approver": base + ["allow_any_approver"],
         "identity check": base + ["account_id=111122223333", "role_name=LinuxLogin"],
@@ -78,14 +78,18 @@ def main():
                 sd.scenario(interval=1, approve_after_polls=None)
                 skip = len(sd.api_log())
                 approved_at = {}
+                login_over = threading.Event()
 
                 def approve():
-                    # Approve between the first and the second poll.
-                    while True:
+                    # Approve between the first and the second poll; give up
+                    # when the login ended without polling (it failed).
+                    while not login_over.is_set():
                         log = [r for r in sd.api_log()[skip:] if r["op"] == "CreateToken"]
                         if log:
                             break
-                        time.sleep(0.01)
+                        time.sleep(0.05)
+                    else:
+                        return
                     time.sleep(0.3)
                     code = sd.devices()[-1]["userCode"]
                     approved_at["t"] = time.monotonic()
@@ -96,8 +100,9 @@ def main():
                 t0 = time.monotonic()
                 elapsed, c, m, rc = run_measured(cmd, env=host.env())
                 end, end_wall = t0 + elapsed, time.time()
+                login_over.set()
                 t.join()
-                if rc != 0:
+                if rc != 0 or "t" not in approved_at:
                     print("login failed in mode %s; aborting" % mode)
                     return 1
                 api = sd.api_log()[skip:]

@@ -134,7 +134,7 @@ def main():
         host.service(["conf=" + conf, "issuer=" + p.issuer, "client_id=pam-public-rs256",
                       "ca_file=" + ca, "cache_dir=" + os.path.join(work, "cache"),
                       "scopes=openid,profile,groups", "required_groups=linux-users",
-                      "prompt=never", "debug"], "bench")
+                      "prompt=never", "debug"] + harness.unlimited_options(), "bench")
         cpu, lat, conns = [], [], []
         measured_login(host, "bench", p, "alice")  # warms the discovery and JWKS cache
         for _ in range(RUNS):

@@ -189,6 +189,13 @@ UNLIMITED = {"max_pending": 0, "max_pending_per_source": 0, "max_starts": 0,
              "max_starts_per_source": 0}
 
 
+def unlimited_options():
+    """UNLIMITED as stanza options: for benchmarks that start many logins
+    from one source on purpose (the fair limits would refuse the 11th in a
+    minute)."""
+    return ["%s=%d" % kv for kv in UNLIMITED.items()]
+
+
 OUTCOME_KEYS = ["result", "user", "rhost", "service", "approver", "seconds", "retries",
                 "request_id", "reason"]
 # One " key=value": a value is percent-encoded (outcome.h), so it is made of
