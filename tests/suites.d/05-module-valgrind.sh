@@ -1,6 +1,7 @@
 # The module under valgrind (memcheck), AWS mode (tests/module/test_module.py)
-# and OpenID mode (tests/module/test_module_oidc.py), each a fixed sample of
-# its matrix. They are the longest suites and mostly CPU-bound, so they are
+# and OpenID mode (tests/module/test_module_oidc.py), each on the memcheck
+# sample: every code path once per provider, not every case or matrix row
+# (tests/module/runner.py); they check memory, never timing. They are the longest suites and mostly CPU-bound, so they are
 # declared first and run in the background, beside all the others (which
 # spend their time waiting on polls and servers), and are tallied at the
 # end: that keeps the total short. Need valgrind, pamtester, pam_wrapper,

@@ -5,8 +5,8 @@
 # outcome line's reason and the absence of secrets checked each time; plus
 # the good paths, client authentication, key rotation, the document cache
 # and configuration refusals (tests/module/test_module_oidc.py). Plain and
-# ASan about 55 s each with 8 jobs on two cores; the valgrind run (a fixed
-# sample of each matrix) starts earlier, in the background
+# ASan about 55 s each with 8 jobs on two cores; the valgrind run (the memcheck
+# sample: every code path once per provider) starts earlier, in the background
 # (05-module-valgrind.sh), beside the AWS one. Needs pamtester, pam_wrapper, nss_wrapper,
 # python3-cryptography and valgrind (tests/deps.sh).
 # Sourced by tests/run_all.sh, which defines `suite` and $PY.
