@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # The arrows of the architecture, kept one way. Every include of our own
 # headers names its folder ("core/http.h"), so the rules are plain greps:
 #   core/      knows neither provider nor the tools

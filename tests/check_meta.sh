@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # The build and test machinery itself: the runner runs suites by name and
 # refuses unknown ones, suites are declared only in tests/suites.d/, make
 # help names every target, the versions agree, make dist packs the tracked

@@ -1,4 +1,4 @@
-# tests/tap.sh - TAP output for the shell test scripts (sourced):
+# tests/tap.sh - TAP output for the shell test scripts (sourced; bash):
 #   check STATUS DESCRIPTION [DIAGNOSTIC]   one "ok"/"not ok" line; returns STATUS
 #   skip DESCRIPTION [REASON]               one "ok N - DESCRIPTION # SKIP REASON" line
 #   check_is ACTUAL EXPECTED DESCRIPTION    ACTUAL is EXPECTED (the diagnostic: ACTUAL)
