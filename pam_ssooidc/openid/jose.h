@@ -168,4 +168,14 @@ int jose_claim_string(const struct jose_claims *c, const char *name, char *dst, 
 int jose_claim_has_group(const struct jose_claims *c, const char *name, const char *group,
                          bool *member, struct sso_error *err);
 
+/* The names (never the values) of the token's top-level claims, in token
+ * order, as "iss, sub, aud" in buf: at most JOSE_NAMES_SHOWN names, each cut
+ * to JOSE_NAME_SHOWN bytes ("~" marks a cut) with every byte outside
+ * [A-Za-z0-9_.:-] shown as "?", and " (+N more)" for the names left out
+ * (past the count or the buffer). buf is always terminated; "" when c is
+ * NULL or has no claims. Returns how many names were shown. */
+#define JOSE_NAMES_SHOWN 16
+#define JOSE_NAME_SHOWN 24
+size_t jose_claim_names(const struct jose_claims *c, char *buf, size_t len);
+
 #endif

@@ -255,8 +255,10 @@ int jose_claim_has_group(const struct jose_claims *c, const char *name, const ch
         json_t *names = json_object_get(c->root, "_claim_names");
         if (json_is_object(names) && json_object_get(names, name))
             return sso_fail(err, PAM_AUTHINFO_UNAVAIL,
-                            "ID token: claim %s was left out (too many groups; the provider "
-                            "points elsewhere via _claim_names)",
+                            "the ID token has no %s claim: Entra ID left it out because the "
+                            "user is in too many groups (group overage, _claim_names); emit "
+                            "groups as role claims or filter the groups assigned to the "
+                            "application",
                             shown);
         return PAM_SUCCESS;
     }
@@ -278,4 +280,47 @@ int jose_claim_has_group(const struct jose_claims *c, const char *name, const ch
     }
     *member = found;
     return PAM_SUCCESS;
+}
+
+/* One claim name as the log may show it: allow-listed bytes only, cut. */
+static size_t shown_name(char *dst, const char *name)
+{
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-";
+    size_t n = 0;
+    for (; name[n] && n < JOSE_NAME_SHOWN; n++)
+        dst[n] = strchr(ok, name[n]) ? name[n] : '?';
+    if (name[n])
+        dst[n++] = '~';
+    dst[n] = '\0';
+    return n;
+}
+
+size_t jose_claim_names(const struct jose_claims *c, char *buf, size_t len)
+{
+    /* room kept for the widest " (+N more)" */
+    enum { MORE = sizeof(" (+18446744073709551615 more)") };
+    char one[JOSE_NAME_SHOWN + 2];
+    size_t used = 0, shown = 0, left = 0;
+    const char *key;
+    json_t *v;
+    if (!buf || len == 0)
+        return 0;
+    buf[0] = '\0';
+    if (!c || !json_is_object(c->root))
+        return 0;
+    json_object_foreach(c->root, key, v)
+    {
+        size_t n = shown_name(one, key), sep = shown ? 2 : 0;
+        if (left || shown == JOSE_NAMES_SHOWN || len < MORE || used + sep + n >= len - MORE) {
+            left++;
+            continue;
+        }
+        memcpy(buf + used, ", ", sep);
+        memcpy(buf + used + sep, one, n + 1);
+        used += sep + n;
+        shown++;
+    }
+    if (left && len >= MORE)
+        snprintf(buf + used, len - used, "%s(+%zu more)", shown ? " " : "", left);
+    return shown;
 }

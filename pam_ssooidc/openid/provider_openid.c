@@ -211,7 +211,12 @@ static int openid_poll(struct provider_ctx *p, const struct device_auth *dev,
     return rc;
 }
 
-/* Any one of required_groups in the groups claim. */
+/* Any one of required_groups in the groups claim. A refusal says which of
+ * the ways it failed: the claim is absent (the provider was not asked for
+ * it or has no mapper: the names of the claims present, never their
+ * values), or it lists other groups, or none (its count, never the
+ * groups). A claim of another type, or one Entra ID left out (overage),
+ * is refused by jose_claim_has_group with its own reason. */
 static int group_gate(struct provider_ctx *p, const struct jose_claims *claims,
                       const char *approver)
 {
@@ -228,9 +233,23 @@ static int group_gate(struct provider_ctx *p, const struct jose_claims *claims,
         if (member)
             return PAM_SUCCESS;
     }
+    const json_t *v = json_object_get(jose_claims_json(claims), c->groups_claim);
+    if (!v || json_is_null(v)) {
+        char names[160];
+        jose_claim_names(claims, names, sizeof(names));
+        return sso_fail_as(p->err, PAM_AUTH_ERR, SSO_CASE_NOT_PERMITTED,
+                           "approved by %s, who is in none of required_groups: the ID token "
+                           "has %s %s claim (claims present: %s; ask for the scope that "
+                           "carries groups or add a group mapper at the provider)",
+                           approver, v ? "a null" : "no", c->groups_claim,
+                           names[0] ? names : "none");
+    }
+    /* jose_claim_has_group took it: one string, or an array of strings */
+    size_t count = json_is_array(v) ? json_array_size(v) : 1;
     return sso_fail_as(p->err, PAM_AUTH_ERR, SSO_CASE_NOT_PERMITTED,
-                       "approved by %s, who is in none of required_groups (ID token claim %s)",
-                       approver, c->groups_claim);
+                       "approved by %s, who is in none of required_groups (ID token claim %s "
+                       "has %zu %s)",
+                       approver, c->groups_claim, count, count == 1 ? "entry" : "entries");
 }
 
 static int verify(struct provider_ctx *p, struct jose_claims **claims)

@@ -715,8 +715,10 @@ def group_gate(c):
     np = "none of required_groups"
     rows = [
         ("in linux-users", dict(), {}, OK, None, None),
-        ("only in staff", dict(groups={"*": ["staff"]}), {}, AUTH_ERR, "not_permitted", np),
-        ("in no group at all", dict(groups={"*": []}), {}, AUTH_ERR, "not_permitted", np),
+        ("only in staff", dict(groups={"*": ["staff"]}), {}, AUTH_ERR, "not_permitted",
+         [np, "(ID token claim groups has 1 entry)"]),
+        ("in no group at all", dict(groups={"*": []}), {}, AUTH_ERR, "not_permitted",
+         [np, "(ID token claim groups has 0 entries)"]),
         ("in linux-admins, required linux-users,linux-admins", dict(groups={"*": ["linux-admins"]}),
          {"required_groups": "linux-users,linux-admins"}, OK, None, None),
         ("in Linux-Users (case differs)", dict(groups={"*": ["Linux-Users"]}), {}, AUTH_ERR,
@@ -726,9 +728,11 @@ def group_gate(c):
         ("groups 'staff,linux-users' in one string (never split)",
          dict(claims_override={"groups": "staff,linux-users"}), {}, AUTH_ERR, "not_permitted",
          np),
-        ("no groups claim", dict(claims_remove=["groups"]), {}, AUTH_ERR, "not_permitted", np),
+        ("no groups claim", dict(claims_remove=["groups"]), {}, AUTH_ERR, "not_permitted",
+         [np, NO_GROUPS]),
         ("groups null", dict(claims_override={"groups": None}), {}, AUTH_ERR, "not_permitted",
-         np),
+         [np, "the ID token has a null groups claim (claims present: iss, sub, aud, exp, "
+          "iat, preferred_username, groups;"]),
         ("groups a number", dict(claims_override={"groups": 42}), {}, UNAVAIL, None,
          "claim groups is not a string or an array"),
         ("groups an object", dict(claims_override={"groups": {"linux-users": True}}), {},
@@ -741,11 +745,13 @@ def group_gate(c):
          dict(claims_remove=["groups"],
               claims_override={"_claim_names": {"groups": "src1"},
                                "_claim_sources": {"src1": {"endpoint": GRAPH}}}),
-         {}, UNAVAIL, None, "claim groups was left out"),
+         {}, UNAVAIL, None, OVERAGE),
         ("groups_claim=roles", dict(extra_claims={"roles": ["linux-users"]}),
          {"groups_claim": "roles"}, OK, None, None),
         ("groups_claim=roles, the group only in groups", dict(), {"groups_claim": "roles"},
-         AUTH_ERR, "not_permitted", "(ID token claim roles)"),
+         AUTH_ERR, "not_permitted",
+         "the ID token has no roles claim (claims present: iss, sub, aud, exp, iat, "
+         "preferred_username, groups; ask for the scope"),
         ("groups_claim=realm_access.roles: one member's name, not a path",
          dict(extra_claims={"realm_access": {"roles": ["linux-users"]}}),
          {"groups_claim": "realm_access.roles"}, AUTH_ERR, "not_permitted", np),
@@ -757,6 +763,62 @@ def group_gate(c):
         c.reset(approve_after_polls=0, **sc)
         r = c.login("alice", c.options(**opts))
         c.expect(r, code, "approver " + name, case=case, reason=why)
+
+
+NO_GROUPS = ("the ID token has no groups claim (claims present: iss, sub, aud, exp, iat, "
+             "preferred_username; ask for the scope that carries groups or add a group "
+             "mapper at the provider)")
+OVERAGE = ("the ID token has no groups claim: Entra ID left it out because the user is in too "
+           "many groups (group overage, _claim_names); emit groups as role claims or filter "
+           "the groups assigned to the application")
+
+
+@test.memcheck
+def group_refusals_say_what_the_token_held(c):
+    """A refusal by required_groups tells the claim absent, Entra's overage,
+    an empty claim and other groups apart in the outcome line, names the
+    claims present (never their values) and the count of groups (never the
+    groups); the person is told the one not-permitted sentence each time."""
+    values = {"email": "al.secret@example.com", "name": "Alice Liddell-Q",
+              "upn": "a.l.q@corp.example"}
+    theirs = ["staff-7f3a", "ops-b19c", "finance-e02d"]
+    overage = {"_claim_names": {"groups": "src1"},
+               "_claim_sources": {"src1": {"endpoint": GRAPH}}}
+    rows = [
+        ("the claim absent", dict(claims_remove=["groups"]), AUTH_ERR, "not_permitted",
+         ["none of required_groups", "the ID token has no groups claim (claims present: iss, "
+          "sub, aud, exp, iat, preferred_username, email, name, upn; ask for the scope that "
+          "carries groups or add a group mapper at the provider)"]),
+        ("the claim absent, Entra's _claim_names overage",
+         dict(claims_remove=["groups"], claims_override=overage), UNAVAIL, None, [OVERAGE]),
+        ("the claim []", dict(groups={"*": []}), AUTH_ERR, "not_permitted",
+         ["none of required_groups", "(ID token claim groups has 0 entries)"]),
+        ("the claim with three other groups", dict(groups={"*": theirs}), AUTH_ERR,
+         "not_permitted", ["none of required_groups", "(ID token claim groups has 3 entries)"]),
+    ]
+    seen = set()
+    for name, sc, code, case, why in rows:
+        c.reset(approve_after_polls=0, extra_claims=values, **sc)
+        r = c.login("alice")
+        c.expect(r, code, "refused, " + name, case=case, reason=why)
+        reason = (r.outcome or {}).get("reason", "")
+        seen.add(reason)
+        logged = "\n".join(r.syslog)
+        leaked = [v for v in list(values.values()) + theirs + ["src1", GRAPH] if v in logged]
+        c.check(not leaked, "%s: no claim value and no group of the user in the log" % name, r,
+                str(leaked))
+    c.check(len(seen) == len(rows), "four refusals, four distinct reasons", None, str(seen))
+    # Names of claims are shown as names only: allow-listed, cut, counted.
+    odd = {"x" * 40: 1, "a b\u202ec": 2}
+    odd.update({"k%02d" % i: i for i in range(12)})
+    c.reset(approve_after_polls=0, claims_remove=["groups"], extra_claims=odd)
+    r = c.login("alice")
+    c.expect(r, AUTH_ERR, "refused, the claim absent among 20 claims with odd names",
+             case="not_permitted",
+             reason="(claims present: iss, sub, aud, exp, iat, preferred_username, "
+             + "x" * 24 + "~, a?b???c, k00, k01, k02, k03, k04, k05, k06, k07 (+4 more); ask")
+    c.check("x" * 25 not in r.everything() and "\u202e" not in r.everything(),
+            "a claim name is cut and a bidi control never shown", r)
 
 
 @test.memcheck

@@ -588,8 +588,55 @@ static void test_groups_overage(void **state)
     free(t);
     bool m = true;
     REFUSED(jose_claim_has_group(c, "groups", "g", &m, &err), PAM_AUTHINFO_UNAVAIL, err,
-            "claim groups was left out");
+            "no groups claim: Entra ID left it out");
+    assert_non_null(strstr(err.msg, "group overage"));
     assert_false(m);
+    jose_claims_free(c);
+}
+
+/* The names of the claims present, for a refusal that says the groups claim
+ * is missing: names only, in token order, allow-listed, cut and counted. */
+static void test_claim_names(void **state)
+{
+    const struct fx *f = *state;
+    struct sso_error err;
+    struct jose_claims *c = NULL;
+    char *t = std_token(f, JOSE_ES256,
+                        (struct claims){.extra = "\"preferred_username\":\"alice\","
+                                                 "\"email\":\"alice@example.com\","
+                                                 "\"cognito:groups\":[],\"a b\\u001b\":1,"
+                                                 "\"x_123456789012345678901234567\":2"});
+    ACCEPTED(verify_with(f->keys, t, JOSE_ALGS_DEFAULT, 60, &c, &err), err);
+    free(t);
+    char buf[256];
+    assert_int_equal(jose_claim_names(c, buf, sizeof(buf)), 10);
+    assert_string_equal(buf, "iss, sub, aud, exp, iat, preferred_username, email, "
+                             "cognito:groups, a?b?, x_1234567890123456789012~");
+    assert_null(strstr(buf, "alice"));
+    /* a buffer too small for all: the rest counted, never overrun */
+    char small[48];
+    memset(small, 'z', sizeof(small));
+    assert_int_equal(jose_claim_names(c, small, sizeof(small)), 3);
+    assert_string_equal(small, "iss, sub, aud (+7 more)");
+    char tiny[8];
+    assert_int_equal(jose_claim_names(c, tiny, sizeof(tiny)), 0);
+    assert_string_equal(tiny, "");
+    assert_int_equal(jose_claim_names(NULL, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "");
+    jose_claims_free(c);
+
+    /* more than JOSE_NAMES_SHOWN claims: sixteen shown, the rest counted */
+    char extra[512];
+    size_t o = (size_t)snprintf(extra, sizeof(extra), "\"preferred_username\":\"alice\"");
+    for (int i = 0; i < 20; i++)
+        o += (size_t)snprintf(extra + o, sizeof(extra) - o, ",\"c%d\":%d", i, i);
+    assert_true(o < sizeof(extra));
+    t = std_token(f, JOSE_ES256, (struct claims){.extra = extra});
+    ACCEPTED(verify_with(f->keys, t, JOSE_ALGS_DEFAULT, 60, &c, &err), err);
+    free(t);
+    assert_int_equal(jose_claim_names(c, buf, sizeof(buf)), JOSE_NAMES_SHOWN);
+    assert_string_equal(buf, "iss, sub, aud, exp, iat, preferred_username, c0, c1, c2, c3, c4, "
+                             "c5, c6, c7, c8, c9 (+10 more)");
     jose_claims_free(c);
 }
 
@@ -1561,6 +1608,7 @@ int main(void)
         cmocka_unit_test(test_default_allow_list),
         cmocka_unit_test(test_claims_accessors),
         cmocka_unit_test(test_groups_overage),
+        cmocka_unit_test(test_claim_names),
         cmocka_unit_test(test_alg_none_refused),
         cmocka_unit_test(test_hs256_with_public_key_refused),
         cmocka_unit_test(test_unsupported_alg_refused),
