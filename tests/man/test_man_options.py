@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The man pages document every option the code accepts, and render cleanly (TAP).
 
-Option names come from the `options` table in pam_ssooidc/core/config.c (the source
-of truth). Each must appear as a .TP entry (the line after .TP starts with
+Option names come from the option tables (the source of truth): the common
+ones in pam_ssooidc/core/config.c, each provider's in aws/aws_config.c and
+openid/openid_config.c. Each must appear as a .TP entry (the line after .TP starts with
 .B/.BI/.BR NAME or NAME=...) in the OPTIONS section of both
 docs/man/pam_ssooidc.8 and docs/man/pam_ssooidc.conf.5, and neither page may
 document an option the code does not accept. Both pages must render with
@@ -30,15 +31,28 @@ def check(cond, desc, diag=None):
     return TAP.check(cond, desc, diag)
 
 
+PROVIDER_TABLES = ["pam_ssooidc/aws/aws_config.c", "pam_ssooidc/openid/openid_config.c"]
+
+
 def code_options(config_c):
-    """Names in `static const struct opt options[] = { ... };`."""
+    """Names in `[static] const struct opt [PREFIX_]options[...] = { ... };`."""
     src = open(config_c, encoding="utf-8").read()
     src = re.sub(r"/\*.*?\*/", " ", src, flags=re.S)   # comments out
     src = re.sub(r"//[^\n]*", " ", src)
-    m = re.search(r"\bstruct\s+opt\s+options\s*\[\s*\]\s*=\s*\{(.*?)\n\s*\}\s*;", src, re.S)
+    m = re.search(r"\bstruct\s+opt\s+(?:\w+_)?options\s*\[[^\]]*\]\s*=\s*\{(.*?)\n\s*\}\s*;",
+                  src, re.S)
     if not m:
         return None
     return re.findall(r"\.name\s*=\s*\"([A-Za-z0-9_]+)\"", m.group(1))
+
+
+def all_options(config_c):
+    """The common table (config_c) and every provider's, or None."""
+    tables = [code_options(config_c)]
+    tables += [code_options(os.path.join(ROOT, t)) for t in PROVIDER_TABLES]
+    if any(t is None for t in tables):
+        return None
+    return [name for t in tables for name in t]
 
 
 def unroff(word):
@@ -82,7 +96,7 @@ def self_check(config_c, options):
                            '    {.name = "debug",', 1)
         path = os.path.join(tmp, "config.c")
         open(path, "w", encoding="utf-8").write(fake)
-        added = code_options(path) or []
+        added = all_options(path) or []
         r = subprocess.run([sys.executable, os.path.abspath(__file__), "--config-c", path],
                            capture_output=True, text=True)
         check("shiny_new_option" in added and len(added) == len(options) + 1 and
@@ -98,9 +112,11 @@ def main():
     nested = False
     if len(sys.argv) == 3 and sys.argv[1] == "--config-c":
         config_c, nested = sys.argv[2], True
-    options = code_options(config_c)
-    if not check(options is not None and len(options) >= 10 and "conf" in options,
-                 f"option table parsed from config.c ({len(options or [])} options, conf included)",
+    options = all_options(config_c)
+    if not check(options is not None and len(options) >= 10 and "conf" in options
+                 and "start_url" in options and "issuer" in options,
+                 f"option tables parsed ({len(options or [])} options; conf, start_url and "
+                 "issuer included)",
                  f"got {options!r}"):
         TAP.done()
         return 1
