@@ -9,5 +9,8 @@ suite providers tests/providers/run.sh
 # The module itself against both, through their own approval pages: the
 # right user admitted, another refused, a user outside required_groups
 # refused, denial, expiry, RS256 and ES256, public and confidential clients,
-# a key rotation between two logins. About 2 minutes.
-suite module-providers /usr/bin/python3 tests/providers/test_module_oidc.py
+# a key rotation between two logins. About 2 minutes, nearly all of it
+# waiting for the providers' 5 s polling interval, so it runs in the
+# background beside the suites that follow (after `providers`, which
+# installs what both need), and is tallied at the end.
+suite_background module-providers /usr/bin/python3 tests/providers/test_module_oidc.py
