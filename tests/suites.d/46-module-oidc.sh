@@ -11,5 +11,6 @@
 # python3-cryptography and valgrind (tests/deps.sh).
 # Sourced by tests/run_all.sh, which defines `suite` and $PY.
 suite module-oidc "$PY" tests/module/test_module_oidc.py pam_ssooidc/pam_ssooidc.so --jobs 8
-suite module-oidc-asan "$PY" tests/module/test_module_oidc.py build/asan/pam_ssooidc.so \
-    --wrap asan --jobs 8
+# In the background, as module-asan (30-module.sh).
+suite_background module-oidc-asan "$PY" tests/module/test_module_oidc.py \
+    build/asan/pam_ssooidc.so --wrap asan --jobs 8

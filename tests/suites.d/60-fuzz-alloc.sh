@@ -8,5 +8,7 @@
 #   allocation, plus the k of tests/alloc/regressions.txt, plus 4 of the
 #   module's own call sites under valgrind.
 #   `make allocfail` runs every k.
+# alloc-failure starts first, in the background, beside fuzz and the
+# hardening suites, and is tallied at the end.
+suite_background alloc-failure /usr/bin/python3 tests/alloc/run.py --tap
 suite fuzz tests/fuzz/run.sh --tap --seconds "${FUZZ_CHECK_SECONDS:-3}"
-suite alloc-failure /usr/bin/python3 tests/alloc/run.py --tap
