@@ -8,7 +8,7 @@
 #   allocation, plus the k of tests/alloc/regressions.txt, plus 4 of the
 #   module's own call sites under valgrind.
 #   `make allocfail` runs every k.
-# alloc-failure starts first, in the background, beside fuzz and the
-# hardening suites, and is tallied at the end.
+# Both run in the background, beside the hardening suites, and are tallied
+# at the end: neither changes any system-wide state.
 suite_background alloc-failure /usr/bin/python3 tests/alloc/run.py --tap
-suite fuzz tests/fuzz/run.sh --tap --seconds "${FUZZ_CHECK_SECONDS:-3}"
+suite_background fuzz tests/fuzz/run.sh --tap --seconds "${FUZZ_CHECK_SECONDS:-3}"
