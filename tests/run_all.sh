@@ -65,13 +65,13 @@ fi
 chosen() { [ "${#CHOSEN[@]}" -eq 0 ] || [ -n "${CHOSEN[$1]:-}" ]; }
 
 mkdir -p "$LOGDIR"
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 cpu_total=0
 
 # Count one suite's TAP log: ok / not ok / skips, and a non-zero exit that
 # reported no failure counts as one.
 tally() { # tally NAME RC SECONDS
     local name=$1 rc=$2 secs=$3 log="$LOGDIR/$1.log"
-    local ok nok skip
+    local ok nok skip cpu=""
     # cmocka writes skips as "not ok N # SKIP": a skip is neither pass nor fail.
     skip=$(grep -cE '^(not )?ok [0-9]+.*# (SKIP|skip)' "$log")
     ok=$(grep -E '^ok [0-9]+' "$log" | grep -cvE '# (SKIP|skip)')
@@ -86,16 +86,29 @@ tally() { # tally NAME RC SECONDS
         echo "--- last lines of $log:"
         tail -n 60 "$log" | sed 's/^/    | /'
     fi
-    echo "    $name: $ok passed, $nok failed, $skip skipped ($secs s)"
+    # CPU seconds (user + system, the suite's processes and the ones they
+    # waited for): on 2 cores the total, not each suite's wall time, sets
+    # how long `make check` takes.
+    cpu=$(awk 'NF == 2 { printf "%d", $1 + $2 + 0.5 }' "$LOGDIR/$name.cpu" 2>/dev/null)
+    cpu_total=$((cpu_total + ${cpu:-0}))
+    [ -n "$cpu" ] && cpu=", CPU $cpu s"
+    echo "    $name: $ok passed, $nok failed, $skip skipped ($secs s$cpu)"
     passed=$((passed + ok)) failed=$((failed + nok)) skipped=$((skipped + skip))
 }
 
 # Pass 2: run the chosen suites.
+# Run a suite's command (a program or a function) with its output in
+# NAME.log and its CPU seconds, user and system, in NAME.cpu.
+cpu_timed() { # cpu_timed NAME COMMAND...
+    local name=$1; shift
+    local TIMEFORMAT='%U %S'
+    { time "$@" >"$LOGDIR/$name.log" 2>&1; } 2>"$LOGDIR/$name.cpu"
+}
 suite() { # suite NAME COMMAND...
     local name=$1; shift
     chosen "$name" || return 0
     local t0=$SECONDS
-    "$@" >"$LOGDIR/$name.log" 2>&1
+    cpu_timed "$name" "$@"
     tally "$name" $? $((SECONDS - t0))
 }
 
@@ -107,7 +120,7 @@ suite_background() { # suite_background NAME COMMAND...
     local name=$1; shift
     chosen "$name" || return 0
     BG_NAMES+=("$name") BG_T0S+=("$SECONDS")
-    "$@" >"$LOGDIR/$name.log" 2>&1 &
+    cpu_timed "$name" "$@" &
     BG_PIDS+=($!)
 }
 
@@ -119,6 +132,7 @@ for i in "${!BG_PIDS[@]}"; do
 done
 
 "$PY" -c 'import sys; sys.path.insert(0, "tests/module"); import harness; harness.cleanup_pam_wrapper_dirs()'
+echo "CPU: $cpu_total s in all suites, $SECONDS s wall"
 echo
 if [ "$skipped" -gt 0 ]; then
     echo "$passed passed, $failed failed, $skipped skipped"
