@@ -194,6 +194,8 @@ deps-demo:
 # what they need: CHECK_NEEDS_<suite> below, everything for a suite not
 # named there. An unknown name fails before anything is built.
 SUITES   ?=
+# The build before the suites uses every core unless make was given -j.
+CHECK_JOBS = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 2))
 CHECK_ALL    := all asan unit tools
 MODULE_TOOLS := $(BUILD)/tools/pam_drive $(BUILD)/tools/pwnam_fold.so $(BUILD)/tools/pwrap_serial.so
 CHECK_NEEDS_unit                 := unit
@@ -224,7 +226,7 @@ CHECK_DEPS   = $(if $(and $(strip $(SUITES)),$(if $(filter-out $(CHECK_QUICK),$(
 check:
 	@tests/run_all.sh --list $(SUITES) >/dev/null
 	@tests/deps.sh $(CHECK_DEPS)
-	@$(if $(strip $(CHECK_NEEDS)),$(MAKE) --no-print-directory $(CHECK_NEEDS))
+	@$(if $(strip $(CHECK_NEEDS)),$(MAKE) --no-print-directory $(CHECK_JOBS) $(CHECK_NEEDS))
 	@tests/run_all.sh $(SUITES)
 
 demo: deps-demo

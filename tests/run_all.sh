@@ -98,11 +98,15 @@ tally() { # tally NAME RC SECONDS
 
 # Pass 2: run the chosen suites.
 # Run a suite's command (a program or a function) with its output in
-# NAME.log and its CPU seconds, user and system, in NAME.cpu.
+# NAME.log and its CPU seconds, user and system, in NAME.cpu. In a subshell:
+# the runner's own shell also reaps the background suites, whose CPU would
+# otherwise count to whichever suite was running when they ended.
 cpu_timed() { # cpu_timed NAME COMMAND...
     local name=$1; shift
-    local TIMEFORMAT='%U %S'
-    { time "$@" >"$LOGDIR/$name.log" 2>&1; } 2>"$LOGDIR/$name.cpu"
+    (
+        TIMEFORMAT='%U %S'
+        { time "$@" >"$LOGDIR/$name.log" 2>&1; } 2>"$LOGDIR/$name.cpu"
+    )
 }
 suite() { # suite NAME COMMAND...
     local name=$1; shift

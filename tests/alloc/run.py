@@ -13,7 +13,7 @@ what is left reachable afterwards (see tests/alloc/allocfail.c).
   default   the `make check` subset: every k whose allocating call site (in
             the baseline login) is outside libcrypto - the module itself,
             jansson, libcurl, libssl, libpam, glibc, nss_wrapper - plus every
-            S-th (default 50) libcrypto allocation, plus the allocations named
+            S-th (default 150) libcrypto allocation, plus the allocations named
             by tests/alloc/regressions.txt, plus --valgrind N (default 4) of
             the module's own call sites under valgrind memcheck;
   --full    every k from 1 until a login no longer reaches k (`make
@@ -295,7 +295,7 @@ def main():
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--tap", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--stride", type=int, default=50)
+    ap.add_argument("--stride", type=int, default=150)
     ap.add_argument("--valgrind", type=int, default=None)
     ap.add_argument("--persistent", action="store_true",
                     help="fail every allocation from k on, not only the k-th")

@@ -16,6 +16,7 @@ and ASan runs."""
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -308,6 +309,13 @@ def run_parallel(a, provider, cases):
     return tap.done()
 
 
+def children_cpu():
+    """CPU seconds of the logins this worker ran and waited for (the
+    valgrind sample's budget is spent case by case: tests/README.md)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def selected(cases, wrap, only=""):
     """The cases a run takes: those named by --only, or under valgrind the
     memcheck sample, or all."""
@@ -391,9 +399,10 @@ def main(provider, cases, argv=None):
                 for line in sys.stdin:
                     fn = by_name.get(line.strip())
                     if fn:
-                        t0 = time.monotonic()
+                        t0, cpu0 = time.monotonic(), children_cpu()
                         run(fn)
-                        print("# %s: %.0f s" % (fn.__name__, time.monotonic() - t0), flush=True)
+                        print("# %s: %.0f s, CPU %.1f s" % (fn.__name__, time.monotonic() - t0,
+                                                          children_cpu() - cpu0), flush=True)
                     print(DONE, flush=True)
                 run(by_name[LAST])
             else:

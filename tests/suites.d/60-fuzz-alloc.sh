@@ -4,7 +4,7 @@
 #   tests/fuzz/regressions/, then fuzzes for FUZZ_CHECK_SECONDS (3) with
 #   ASan+UBSan; two TAP lines per target.
 # alloc-failure: the `make check` subset of the sweep - every k whose
-#   allocating call site is outside libcrypto, plus every 50th libcrypto
+#   allocating call site is outside libcrypto, plus every 150th libcrypto
 #   allocation, plus the k of tests/alloc/regressions.txt, plus 4 of the
 #   module's own call sites under valgrind.
 #   `make allocfail` runs every k.
