@@ -29,6 +29,9 @@
 #include "core/util.h"
 
 #define IDENTITY_GRACE 20.0 /* seconds the identity calls may retry after approval */
+/* A call slower than this is worth a word: a person sees nothing else
+ * before the code appears, and a fast one takes well under a second. */
+#define SLOW_CALL_SECONDS 2.0
 /* Built with -fvisibility=hidden: only these entry points are exported. */
 #define SSO_EXPORT __attribute__((visibility("default")))
 
@@ -49,6 +52,7 @@ struct login {
     char approver[256]; /* who approved, as the provider proved it */
     struct sso_error err;
     double started;
+    bool told_contacting; /* "Contacting the sign-in service..." was said */
 };
 
 static void debug_log(void *ctx, const char *line)
@@ -67,6 +71,16 @@ static bool sleep_or_cancel(void *ctx, double until)
     return interrupt_sleep_until(ctx, until);
 }
 
+/* Said once per login, however many calls are slow. */
+static void tell_contacting(void *ctx)
+{
+    struct login *lg = ctx;
+    if (lg->told_contacting)
+        return;
+    lg->told_contacting = true;
+    conv_tell_contacting(lg->pamh);
+}
+
 /* The host's lookup may ignore case or resolve aliases (SSSD with Active
  * Directory, winbind, LDAP): "RTVICTIM" then finds rtvictim. Matching the
  * approver against the name as typed would admit the provider's user
@@ -77,7 +91,7 @@ static int typed_name_is_the_accounts(struct login *lg)
 {
     if (usermap_is_account_name(lg->cfg, lg->user, lg->account))
         return PAM_SUCCESS;
-    conv_tell_account_name(lg->pamh, lg->silent, lg->account);
+    conv_tell_account_name(lg->pamh, lg->account);
     return sso_fail_as(&lg->err, PAM_AUTH_ERR, SSO_CASE_OTHER_NAME,
                        "the name %s is another spelling of local user %s (the host's lookup "
                        "resolved one to the other); only the account's own name may log in as "
@@ -110,8 +124,9 @@ static int check_local_user(struct login *lg)
     return usermap_reachable(lg->cfg, &lg->map, &local, &lg->err);
 }
 
-/* One HTTPS client for every call of the login: the host's Ctrl-C and one
- * retry policy (retry.h) bounded by the login's timeout. */
+/* One HTTPS client for every call of the login: the host's Ctrl-C, one
+ * retry policy (retry.h) bounded by the login's timeout, and a word to the
+ * person when a call is slow. */
 static int open_http(struct login *lg)
 {
     int rc = http_open(&lg->http, lg->cfg, &lg->err);
@@ -120,6 +135,7 @@ static int open_http(struct login *lg)
     if (lg->cfg->debug)
         http_set_debug(lg->http, debug_log, lg->pamh);
     http_set_cancel(lg->http, cancel_requested, sleep_or_cancel, lg->guard);
+    http_set_slow_notice(lg->http, SLOW_CALL_SECONDS, tell_contacting, lg);
     http_set_retry(lg->http, lg->cfg->retries, lg->started + (double)lg->cfg->timeout);
     return PAM_SUCCESS;
 }
@@ -188,7 +204,7 @@ static int login_run(struct login *lg, int argc, const char **argv)
  * act on (conv.c); the details go to syslog. */
 static void tell_user(struct login *lg, int rc)
 {
-    conv_tell_outcome(lg->pamh, lg->silent, rc, lg->err.kase);
+    conv_tell_outcome(lg->pamh, rc, lg->err.kase);
 }
 
 /* The one line per login: who, from where, how it ended, and why

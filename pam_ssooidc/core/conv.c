@@ -2,8 +2,10 @@
  *
  * OpenSSH (through 10.2) holds PAM_TEXT_INFO back until the next prompt, so
  * with prompt=always the URL and code are the *text of* a prompt. PAM_SILENT
- * is not honoured for the device instructions: sudo always sets it, and a
- * user who never sees the code can never log in. */
+ * is not honoured for the device instructions, the outcome sentence or the
+ * slow-network note: sudo always sets it, a user who never sees the code can
+ * never log in, and one who never learns why it failed looks for a typo or
+ * an outage that is not there. */
 #include "core/conv.h"
 
 #include <security/pam_ext.h>
@@ -146,19 +148,14 @@ const char *conv_outcome_text(int pam_code, enum sso_case kase)
     }
 }
 
-void conv_tell_outcome(pam_handle_t *pamh, bool silent, int pam_code, enum sso_case kase)
+void conv_tell_outcome(pam_handle_t *pamh, int pam_code, enum sso_case kase)
 {
     const char *msg = conv_outcome_text(pam_code, kase);
-    /* "Too many waiting" is said even under PAM_SILENT (sudo always passes
-     * it): else a refused person reads "incorrect password attempt" and
-     * looks for an outage or a typo that is not there. */
-    if (kase == SSO_CASE_BUSY_HOST || kase == SSO_CASE_BUSY_SOURCE)
-        silent = false;
     if (msg)
-        conv_error(pamh, silent, msg);
+        conv_error(pamh, false, msg);
 }
 
-void conv_tell_account_name(pam_handle_t *pamh, bool silent, const char *account)
+void conv_tell_account_name(pam_handle_t *pamh, const char *account)
 {
     char msg[160];
     /* The name comes from the host's directory (LDAP, AD): shown only when
@@ -167,7 +164,23 @@ void conv_tell_account_name(pam_handle_t *pamh, bool silent, const char *account
         snprintf(msg, sizeof(msg), "%s Log in as %s.", OTHER_NAME_TEXT, account);
     else
         snprintf(msg, sizeof(msg), "%s Log in by the account's own name.", OTHER_NAME_TEXT);
-    conv_error(pamh, silent, msg);
+    conv_error(pamh, false, msg);
+}
+
+void conv_tell_contacting(pam_handle_t *pamh)
+{
+    conv_info(pamh, false, "Contacting the sign-in service...");
+}
+
+int conv_ask_again(pam_handle_t *pamh, struct sso_error *err)
+{
+    char *answer = NULL;
+    int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &answer, "%s",
+                        "Not approved yet. Approve in the browser, then press Enter: ");
+    free(answer); /* the answer is ignored: Enter only paces the user */
+    if (rc != PAM_SUCCESS)
+        return sso_fail(err, PAM_CONV_ERR, "the conversation failed asking again for Enter");
+    return PAM_SUCCESS;
 }
 
 void conv_info(pam_handle_t *pamh, bool silent, const char *msg)

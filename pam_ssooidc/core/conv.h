@@ -29,18 +29,31 @@ int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
  * not permitted, unreachable (try again), this host misconfigured (contact
  * the administrator), cancelled. Never a secret or the approver's identity.
  * Nothing for PAM_SUCCESS, PAM_USER_UNKNOWN (no hint that the name exists)
- * or PAM_CONV_ERR; nothing under PAM_SILENT (sudo says it itself), except
- * that too many sign-ins are waiting (the fair limits): sudo's own "incorrect
- * password attempt" would send the person the wrong way. */
-void conv_tell_outcome(pam_handle_t *pamh, bool silent, int pam_code, enum sso_case kase);
+ * or PAM_CONV_ERR (nobody is there). Said even under PAM_SILENT, like the
+ * device code: sudo always passes it, and its own "incorrect password
+ * attempt" would send the person the wrong way. */
+void conv_tell_outcome(pam_handle_t *pamh, int pam_code, enum sso_case kase);
 
 /* The login named its account by another spelling (a lookup that ignores
  * case, an alias): one PAM_ERROR_MSG, "This host knows the account by
  * another name. Log in as NAME." NAME is the account's own name, shown only
  * when sanitize_is_account_name allows it (else it ends "Log in by the
  * account's own name."). The failure is then SSO_CASE_OTHER_NAME,
- * for which conv_tell_outcome says nothing more. Honours PAM_SILENT. */
-void conv_tell_account_name(pam_handle_t *pamh, bool silent, const char *account);
+ * for which conv_tell_outcome says nothing more. Said even under
+ * PAM_SILENT, as conv_tell_outcome is. */
+void conv_tell_account_name(pam_handle_t *pamh, const char *account);
+
+/* A network call is slow (http.h, http_set_slow_notice): one PAM_TEXT_INFO,
+ * "Contacting the sign-in service...", even under PAM_SILENT, so a person
+ * facing a slow or black-holed provider does not sit before a blank
+ * screen. The caller says it once per login. */
+void conv_tell_contacting(pam_handle_t *pamh);
+
+/* prompt=always, and Enter came before the approval: a further prompt,
+ * "Not approved yet. Approve in the browser, then press Enter: " (OpenSSH
+ * shows no PAM_TEXT_INFO until the next prompt, so only a prompt can say
+ * it). The answer is ignored. PAM_SUCCESS, or PAM_CONV_ERR with err set. */
+int conv_ask_again(pam_handle_t *pamh, struct sso_error *err);
 
 /* The text conv_tell_outcome shows (NULL: nothing), for tests and docs. */
 const char *conv_outcome_text(int pam_code, enum sso_case kase);

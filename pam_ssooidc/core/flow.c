@@ -10,8 +10,12 @@
 #include "core/complete_uri.h"
 #include "core/conv.h"
 #include "core/source.h"
+#include "core/tty.h"
 
 #define SLOW_DOWN_STEP 5 /* RFC 8628 section 3.5 */
+/* prompt=always: how often one login says "Not approved yet" in a further
+ * prompt; after that, polling goes on quietly until the time is up. */
+#define ASK_AGAIN_MAX 3
 
 /* A transient failure of one poll is a missed poll (retry.h): polling goes
  * on at the interval, and only `retries`+1 failures in a row end the login. */
@@ -37,15 +41,34 @@ static double request_lease(const struct cfg *c)
     return (double)(c->http_timeout * (c->retries + 1)) + PENDING_LEASE_MARGIN;
 }
 
+/* prompt=always, Enter pressed, and the poll that followed says pending:
+ * the person pressed Enter too early and would otherwise wait before a
+ * silent screen. A further prompt says so. Like the first one it waits for
+ * the person (sshd's LoginGraceTime bounds it; the module's timeout is
+ * checked after it): nothing is held meanwhile, the host's Ctrl-C handling
+ * applies and the terminal is as found (typed-ahead input discarded, so an
+ * Enter pressed twice does not answer the new prompt unseen). */
+static int ask_again(struct flow *f, struct tty_quiet *quiet)
+{
+    pending_pause(&f->place);
+    tty_quiet_end(quiet);
+    interrupt_guard_end(f->guard);
+    int rc = conv_ask_again(f->ctx->pamh, f->ctx->err);
+    interrupt_guard_begin(f->guard);
+    tty_quiet_begin(quiet);
+    return rc;
+}
+
 /* Poll every `interval` seconds on the monotonic clock until the person
  * approves or denies, the code expires, or `timeout` runs out. */
-static int poll_for_approval(struct flow *f, double shown_at)
+static int poll_for_approval(struct flow *f, double shown_at, bool prompted,
+                             struct tty_quiet *quiet)
 {
     const struct cfg *c = f->ctx->cfg;
     struct sso_error *err = f->ctx->err;
     long limit = c->timeout < f->dev.expires_in ? c->timeout : f->dev.expires_in;
     double deadline = shown_at + (double)limit;
-    long interval = f->dev.interval, failed = 0;
+    long interval = f->dev.interval, failed = 0, asked_again = 0;
     double next = shown_at + (double)interval;
     for (;;) {
         if (next > deadline)
@@ -80,6 +103,11 @@ static int poll_for_approval(struct flow *f, double shown_at)
         if (result == POLL_SLOW_DOWN)
             interval += SLOW_DOWN_STEP;
         next = polled + (double)interval;
+        if (prompted && result == POLL_PENDING && asked_again < ASK_AGAIN_MAX) {
+            asked_again++;
+            if ((rc = ask_again(f, quiet)) != PAM_SUCCESS)
+                return rc;
+        }
     }
 }
 
@@ -134,7 +162,14 @@ static int start_show_poll(struct flow *f)
     interrupt_guard_begin(f->guard);
     if (rc != PAM_SUCCESS)
         return rc;
-    return poll_for_approval(f, shown_at);
+    /* What is typed while waiting is not shown (tty.h); the terminal is
+     * back as found on every way out, Ctrl-C included, before the outcome
+     * is said. */
+    struct tty_quiet quiet;
+    tty_quiet_begin(&quiet);
+    rc = poll_for_approval(f, shown_at, mode == CFG_PROMPT_ALWAYS, &quiet);
+    tty_quiet_end(&quiet);
+    return rc;
 }
 
 static int once(struct flow *f)

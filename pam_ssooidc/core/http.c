@@ -42,6 +42,12 @@ struct http_client {
     bool (*sleep_until)(void *ctx, double until);
     void *cancel_ctx;
     bool was_cancelled;
+    /* the slow-call notice (http_set_slow_notice) */
+    double slow_after;
+    void (*slow_notice)(void *ctx);
+    void *slow_ctx;
+    double call_started; /* sso_monotonic() when the current call began */
+    bool slow_noticed;   /* the current call's notice was given */
     /* the retry policy (retry.h) */
     long max_retries;
     double deadline;
@@ -202,13 +208,37 @@ static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *userp)
     return CURLE_OK;
 }
 
+static void call_begins(struct http_client *h)
+{
+    h->call_started = sso_monotonic();
+    h->slow_noticed = false;
+}
+
+/* The moment the current call becomes slow (never, without a notice). */
+static double slow_at(const struct http_client *h)
+{
+    if (!h->slow_notice || h->slow_noticed)
+        return -1.0;
+    return h->call_started + h->slow_after;
+}
+
+static void notice_if_slow(struct http_client *h)
+{
+    double at = slow_at(h);
+    if (at >= 0 && sso_monotonic() >= at) {
+        h->slow_noticed = true;
+        h->slow_notice(h->slow_ctx);
+    }
+}
+
 /* Called by libcurl during transfers (at least once a second): lets a
- * Ctrl-C end a request that is slow to answer. */
+ * Ctrl-C end a request that is slow to answer, and says that it is slow. */
 static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
     struct http_client *h = userp;
+    notice_if_slow(h);
     if (h->cancelled && h->cancelled(h->cancel_ctx)) {
         h->was_cancelled = true;
         return 1; /* CURLE_ABORTED_BY_CALLBACK */
@@ -348,6 +378,14 @@ void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx),
     h->cancelled = cancelled;
     h->sleep_until = sleep_until;
     h->cancel_ctx = ctx;
+}
+
+void http_set_slow_notice(struct http_client *h, double after, void (*notice)(void *ctx),
+                          void *ctx)
+{
+    h->slow_after = after;
+    h->slow_notice = notice;
+    h->slow_ctx = ctx;
 }
 
 void http_set_retry(struct http_client *h, long max_retries, double deadline)
@@ -545,6 +583,22 @@ static bool transient(const struct http_client *h, int rc, CURLcode curl_rc,
     return retry_status_transient(resp->status) || (h->throttled && h->throttled(resp));
 }
 
+/* The wait before a retry, cut in two where the call becomes slow, so the
+ * notice comes when it is due rather than after the whole wait. True when
+ * the person cancelled. */
+static bool wait_before_retry(struct http_client *h, double until)
+{
+    double at = slow_at(h);
+    if (at >= 0 && at < until) {
+        if (h->sleep_until && h->sleep_until(h->cancel_ctx, at))
+            return true;
+        notice_if_slow(h);
+    }
+    if (h->sleep_until)
+        return h->sleep_until(h->cancel_ctx, until);
+    return false;
+}
+
 static void why_retry(const struct http_client *h, char *buf, size_t len, int rc,
                       const struct http_response *resp, const struct sso_error *err)
 {
@@ -560,6 +614,7 @@ int http_request_once(struct http_client *h, const char *what, const char *metho
                       struct http_response *resp, bool *was_transient, struct sso_error *err)
 {
     CURLcode curl_rc;
+    call_begins(h);
     int rc = perform_once(h, what, method, url, headers, body, resp, &curl_rc, err);
     *was_transient = transient(h, rc, curl_rc, resp);
     return rc;
@@ -569,6 +624,7 @@ int http_request(struct http_client *h, const char *what, const char *method, co
                  const char *const *headers, const char *body, struct http_response *resp,
                  struct sso_error *err)
 {
+    call_begins(h);
     for (long attempt = 0;; attempt++) {
         CURLcode curl_rc;
         int rc = perform_once(h, what, method, url, headers, body, resp, &curl_rc, err);
@@ -593,7 +649,7 @@ int http_request(struct http_client *h, const char *what, const char *method, co
             h->log(h->log_ctx, line);
         }
         h->retries++;
-        if (h->sleep_until && h->sleep_until(h->cancel_ctx, until)) {
+        if (wait_before_retry(h, until)) {
             h->was_cancelled = true;
             return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_CANCELLED,
                            "%s: cancelled by the person (Ctrl-C)", what);

@@ -99,6 +99,14 @@ long http_connections(const struct http_client *h);
 void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx),
                      bool (*sleep_until)(void *ctx, double until), void *ctx);
 
+/* When one call (http_request with its retries, or http_request_once) has
+ * taken `after` seconds and is still going, notice(ctx) is called, once per
+ * call: from libcurl's progress callback while a transfer waits, or between
+ * the parts of a retry wait. The caller decides what to say and how often
+ * (the module says it once per login). */
+void http_set_slow_notice(struct http_client *h, double after, void (*notice)(void *ctx),
+                          void *ctx);
+
 /* With debug on, one syslog line per request (method, path, status, the
  * provider's detail and request id headers; never bodies or other headers). */
 void http_set_debug(struct http_client *h, void (*log)(void *ctx, const char *line), void *ctx);

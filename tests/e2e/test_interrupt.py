@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Ctrl-C while the module waits for approval, through a real pseudo-terminal.
 
-The person gave up: the attempt must end within a second, with PAM_AUTH_ERR
-and an outcome line, under sudo, su and login with the module's default
+The person gave up: the attempt must end within a second, with PAM_AUTH_ERR,
+"Sign-in cancelled." on the terminal (under sudo's PAM_SILENT too) and an
+outcome line, under sudo, su and login with the module's default
 options - and the module must not have touched the host's signal handlers
 (it blocks SIGINT/SIGQUIT in its own thread while it waits and leaves a
 Ctrl-C pending for the host, which then does what it always does: sudo
@@ -32,6 +33,7 @@ import harness  # noqa: E402
 
 MODULE_TIMEOUT = 120  # far longer than any case waits: only Ctrl-C can end it
 SHOWN_END = r"It expires in [^\n]*\n"
+CANCELLED = "Sign-in cancelled."
 LIMIT = 1.0           # seconds from Ctrl-C to the end of the attempt
 # A loaded test machine's scheduling, on top: generous, and still far below
 # MODULE_TIMEOUT, the wait that only Ctrl-C can end.
@@ -65,6 +67,12 @@ def interrupt(c, term, what):
     return took, status
 
 
+def told_cancelled(c, term, what):
+    """The person is told, in the module's own words, even under sudo's
+    PAM_SILENT (core/conv.c)."""
+    c.check(term.text.count(CANCELLED) == 1, "%s: the person is told %r" % (what, CANCELLED))
+
+
 def outcome_check(c, x, lines, what, service):
     if not x.syslog.available:
         c.tap.skip("%s: outcome line" % c.name, "/dev/log belongs to a syslog daemon here")
@@ -88,6 +96,7 @@ def sudo_ctrl_c(c, x):
     dev = wait_for_code(c, x, t)
     took, status = interrupt(c, t, "sudo")
     c.check(status not in (0, None), "sudo failed (exit status %s)" % status)
+    told_cancelled(c, t, "sudo")
     c.check(t.text.count("It expires in") == 1, "sudo did not start a second attempt "
             "(default passwd_tries): the Ctrl-C ended it")
     time.sleep(0.3)
@@ -109,6 +118,7 @@ def su_ctrl_c(c, x):
     wait_for_code(c, x, t)
     took, status = interrupt(c, t, "su")
     c.check(status not in (0, None), "su failed (exit status %s)" % status)
+    told_cancelled(c, t, "su")
     time.sleep(0.3)
     outcome_check(c, x, x.syslog.outcome_lines()[before:], "su", "su")
 
@@ -122,6 +132,7 @@ def login_ctrl_c(c, x):
     wait_for_code(c, x, t)
     took, status = interrupt(c, t, "login")
     c.check(status not in (0, None), "login failed (exit status %s)" % status)
+    told_cancelled(c, t, "login")
     time.sleep(0.3)
     outcome_check(c, x, x.syslog.outcome_lines()[before:], "login", "login")
 

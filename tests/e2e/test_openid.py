@@ -19,9 +19,9 @@ confidential one (client_secret_file, client_auth=basic).
 Cases:
   sudo    alice runs `sudo -k id -un`: the code is shown although sudo passes
           PAM_SILENT; alice approves; the command runs as root. bob approves
-          alice's code: refused (the outcome line says bob does not map to
-          alice; sudo keeps the module's own message quiet). carol approves
-          her own: refused, not in required_groups.
+          alice's code: refused (the person is told, under PAM_SILENT too,
+          and the outcome line says bob does not map to alice). carol
+          approves her own: refused, not in required_groups.
   sshd    keyboard-interactive, prompt=always (conf/sshd.pam): the code is the
           prompt's text; alice approves, presses Enter, the command runs.
           bob approves alice's: the user is told the approval came from an
@@ -147,8 +147,8 @@ def shown_code(text):
 
 
 def outcome_check(c, x, since, service, want_result, want_approver, reason_has=None):
-    """The module's outcome line in syslog (what it 'says' under sudo, where
-    PAM_SILENT keeps the user-facing message quiet)."""
+    """The module's outcome line in syslog (the details behind the one
+    sentence the person is told)."""
     if not x.syslog.available:
         c.tap.skip("%s: outcome line" % c.name, "/dev/log belongs to a syslog daemon here")
         return
@@ -230,15 +230,15 @@ def sudo_refused(c, x, user, approver):
 
 def sudo_approved_by_another_user_is_refused(c, x):
     since, t = sudo_refused(c, x, x.alice, x.bob)
-    c.check(WRONG_ACCOUNT not in t.text and x.bob not in t.text,
-            "PAM_SILENT: the module's own message stays quiet, and bob is not named")
+    c.check(WRONG_ACCOUNT in t.text and x.bob not in t.text,
+            "under PAM_SILENT the person is told %r, and bob is not named" % WRONG_ACCOUNT)
     outcome_check(c, x, since, x.sudo_service, "PAM_AUTH_ERR", x.bob,
                   "approved by %s, who does not map to local user %s" % (x.bob, x.alice))
 
 
 def sudo_user_outside_required_groups_is_refused(c, x):
     since, t = sudo_refused(c, x, x.carol, x.carol)
-    c.check(NOT_PERMITTED not in t.text, "PAM_SILENT: the module's own message stays quiet")
+    c.check(NOT_PERMITTED in t.text, "under PAM_SILENT the person is told %r" % NOT_PERMITTED)
     outcome_check(c, x, since, x.sudo_service, "PAM_AUTH_ERR", x.carol,
                   "approved by %s, who is in none of required_groups" % x.carol)
 

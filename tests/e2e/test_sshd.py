@@ -17,6 +17,7 @@ The sshd listens on 127.0.0.1 only, on a free port, with its own host key
 and config (AllowUsers: only the test user), and dies with the test.
 -v (or E2E_VERBOSE=1) prints every transcript, not only failed ones."""
 import os
+import re
 import subprocess
 import sys
 import time
@@ -35,6 +36,8 @@ PROMPT_END = "press Enter: "
 DENIED = "The sign-in request was denied."
 WRONG_ACCOUNT = "The approval came from an account that may not log in as this user."
 TIMED_OUT = "No approval arrived in time. Log in again for a new code."
+ASK_AGAIN = "Not approved yet. Approve in the browser, then press Enter: "
+ASK_AGAIN_MAX = 3  # core/flow.c
 COMMAND = "echo E2E-OK-$((6*7))"
 COMMAND_OUTPUT = "E2E-OK-42"
 
@@ -231,6 +234,27 @@ def approved_login_runs_the_command(c, x):
             "sshd logged: Accepted keyboard-interactive/pam")
 
 
+def enter_before_approving_is_answered(c, x):
+    """Enter pressed before approving: OpenSSH shows no PAM_TEXT_INFO until
+    the next prompt, so the module answers with a further prompt saying it
+    is not approved yet. Approve, press Enter: the command runs."""
+    x.stanza()
+    t = x.ssh(c)
+    dev, shown = x.wait_prompt(c, t)
+    t.press_enter()
+    i = t.expect(re.escape(ASK_AGAIN))
+    c.check(i == 0, "Enter before approving: the person is told %r" % ASK_AGAIN)
+    c.check(device(x.sd, dev["userCode"])["status"] == "pending" if dev else False,
+            "the code is still pending")
+    status, page = x.browser.decide(dev["userCode"], x.user, "approve")
+    c.check(status == 200 and "Request approved" in page, "the browser approves (POST)")
+    t.press_enter()
+    rc = t.finish()
+    c.check(rc == 0 and COMMAND_OUTPUT in t.text[len(shown):],
+            "after approving and Enter the command ran", "exit status %s" % rc)
+    c.check(t.text.count(ASK_AGAIN) == 1, "asked again once")
+
+
 def denied_login_is_refused(c, x):
     """Deny in the browser. ssh starts keyboard-interactive again (here
     NumberOfPasswordPrompts=2) with a new code; deny again: refused."""
@@ -290,6 +314,12 @@ def not_approved_in_time_ends_before_login_grace_time(c, x):
     shown_at = time.monotonic()
     x.check_shown(c, shown, dev, "It expires in %d seconds." % SHORT_TIMEOUT)
     t.press_enter()
+    asked = 0
+    while t.expect([re.escape(ASK_AGAIN), re.escape(TIMED_OUT)], timeout=LOGIN_GRACE) == 0:
+        asked += 1
+        t.press_enter()
+    c.check(1 <= asked <= ASK_AGAIN_MAX, "each Enter before the approval is answered by a "
+            "further prompt, at most %d times (%d)" % (ASK_AGAIN_MAX, asked))
     rc = t.finish(timeout=LOGIN_GRACE + 10)
     elapsed = time.monotonic() - shown_at
     after = t.text[len(shown):]
@@ -377,7 +407,8 @@ def approval_without_the_key_never_reaches_the_module(c, x):
             str(x.sd.log("StartDeviceAuthorization")[before:]))
 
 
-CASES = [approved_login_runs_the_command, denied_login_is_refused,
+CASES = [approved_login_runs_the_command, enter_before_approving_is_answered,
+         denied_login_is_refused,
          approved_by_the_wrong_person_is_refused,
          not_approved_in_time_ends_before_login_grace_time,
          prompt_never_under_sshd_hides_the_code]

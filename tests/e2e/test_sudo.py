@@ -12,8 +12,10 @@ pam_login_service, for sudo -i), so sudo runs
 /etc/pam.d/sudo-ssooidc-e2e-<random> for that user alone. Both files are
 removed afterwards; /etc/pam.d/sudo and /etc/sudoers are never changed.
 
-sudo always passes PAM_SILENT; the module shows the code anyway (and keeps
-its own failure message quiet). The stanza uses prompt=auto, which means
+sudo always passes PAM_SILENT; the module shows the code anyway, and the
+one sentence that says why a login failed, and "Contacting the sign-in
+service..." when a call is slow. What the user types while the module waits
+is not echoed and is discarded, and the terminal is left as it was found. The stanza uses prompt=auto, which means
 never (PAM_TEXT_INFO) for a service not named sshd: sudo prints the text at
 once and the module polls; the user presses nothing.
 
@@ -24,14 +26,16 @@ case keeps the default to show the retry.
 -v (or E2E_VERBOSE=1) prints every transcript, not only failed ones."""
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (ACCOUNT, PAM_D, ROLE, SUDOERS_D, Browser, comment,  # noqa: E402
-                    device, new_device, run_cases, run_suite, sample_stanza, shown_link)
+from e2elib import (ACCOUNT, MODULE, PAM_D, ROLE, SUDOERS_D, Browser,  # noqa: E402
+                    comment, device, new_device, run_cases, run_suite, sample_stanza,
+                    shown_link)
 
 MODULE_TIMEOUT = 30
 SHOWN_END = r"It expires in [^\n]*\n"  # the last line of the device text
@@ -149,8 +153,8 @@ def denied_sudo_fails_once_with_passwd_tries_1(c, x):
     c.check("sudo: 1 incorrect password attempt" in after,
             "sudo says: 1 incorrect password attempt")
     c.check("Sorry, try again." not in after, "passwd_tries=1: sudo does not start over")
-    c.check(DENIED not in t.text,
-            "the module's own failure message stays quiet (PAM_SILENT)")
+    c.check(DENIED in after, "the person is told why although sudo passes PAM_SILENT: "
+            + DENIED)
     time.sleep(1.5)
     c.check(new_device(x.sd, set(x.known), timeout=0.1) is None,
             "no second device authorization was started")
@@ -403,12 +407,197 @@ def sudo_runs_killed_writing_their_record_leave_nothing(c, x):
         x.stanza()
 
 
+# ------------------------------------------------------------ the person learns why
+# Each way a login fails is told in its own sentence (core/conv.c) although
+# sudo passes PAM_SILENT; typing while the module waits is not echoed and is
+# discarded; the terminal is exactly as before on every way out. sudo runs
+# inside a shell that prints `stty -g` before and after, and then reads
+# what was left in the terminal's input.
+
+EXPIRED = "The code expired before it was approved. Log in again for a new code."
+WRONG_ACCOUNT = "The approval came from an account that may not log in as this user."
+NOT_PERMITTED = "The approving account is not permitted to log in to this host."
+UNREACHABLE = "The sign-in service could not be reached or did not answer properly."
+CANCELLED = "Sign-in cancelled."
+SENTENCES = (DENIED, EXPIRED, WRONG_ACCOUNT, NOT_PERMITTED, UNREACHABLE, CANCELLED)
+CONTACTING = "Contacting the sign-in service..."
+TYPED = "hunter2-typed-while-waiting"
+# trap: a Ctrl-C meant for sudo must not end the shell before it reports.
+SHELL = ('trap ":" INT; echo "stty=$(stty -g)"; %s; rc=$?; read -t 1 -r line; '
+         'echo "leftover=[$line]"; echo "stty=$(stty -g)"; exit $rc')
+STTY = re.compile(r"^stty=([0-9a-f:]+)$", re.M)
+LEFTOVER = re.compile(r"^leftover=\[(.*)\]$", re.M)
+
+
+def in_shell(c, x, command, user=None):
+    """`command` (words) as the user, inside the reporting shell."""
+    return case_terminal(c, user or x.user, SHELL % " ".join(command))
+
+
+def case_terminal(c, user, script):
+    return c.terminal("runuser", ["-u", user, "--", "bash", "-c", script], timeout=60)
+
+
+def type_while_waiting(c, x, t, dev):
+    """Once the module polls (so it is waiting), type a password from habit
+    and press Enter."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        d = device(x.sd, dev["userCode"]) if dev else None
+        if d and d["polls"] >= 1:
+            break
+        time.sleep(0.05)
+    t.child.send(TYPED + "\r")
+    time.sleep(0.3)  # the kernel echoes at once, if it echoes at all
+
+
+def told(c, t, shown, want, what):
+    after = t.text[len(shown):]
+    c.check(want in after, "%s: the person is told %r" % (what, want))
+    others = [m for m in SENTENCES if m != want and m in after]
+    c.check(not others, "%s: and no other sentence" % what, str(others))
+
+
+def terminal_as_found(c, t, what, typed=True):
+    c.check(TYPED not in t.text, "%s: what was typed while waiting was not echoed" % what)
+    settings = STTY.findall(t.text)
+    c.check(len(settings) == 2 and settings[0] == settings[1],
+            "%s: the terminal's settings afterwards are those from before (stty -g)" % what,
+            str(settings))
+    left = LEFTOVER.findall(t.text)
+    c.check(left == [""], "%s: nothing typed while waiting reaches the next reader" % what,
+            str(left))
+
+
+def refused_and_told(c, x, what, decide, want, settle=None):
+    """sudo as the user; the code is shown; the user types; `decide(dev)`
+    acts in the browser (or not); sudo fails telling `want`."""
+    x.sudoers(passwd_tries=1)
+    t = in_shell(c, x, ["sudo", "-k", "true"])
+    dev, shown = x.wait_shown(c, t)
+    type_while_waiting(c, x, t, dev)
+    if decide:
+        decide(dev)
+    rc = t.finish(timeout=60)
+    c.check(rc not in (0, None), "%s: sudo fails" % what, "exit status %s" % rc)
+    told(c, t, shown, want, what)
+    terminal_as_found(c, t, what)
+    return t
+
+
+def denied_is_told(c, x):
+    refused_and_told(c, x, "denied", lambda d: x.browser.decide(d["userCode"], x.user, "deny"),
+                     DENIED)
+
+
+def expired_is_told(c, x):
+    x.sd.scenario(expire_after_polls=5)  # time to type first, even on a loaded machine
+    try:
+        refused_and_told(c, x, "expired", None, EXPIRED)
+    finally:
+        x.sd.scenario(expire_after_polls=None)
+
+
+def wrong_person_is_told(c, x):
+    refused_and_told(c, x, "wrong person", lambda d: x.browser.decide(d["userCode"], "bob",
+                                                                       "approve"),
+                     WRONG_ACCOUNT)
+
+
+def not_permitted_is_told(c, x):
+    x.sd.scenario(assignments={x.user: []})
+    try:
+        refused_and_told(c, x, "not permitted",
+                         lambda d: x.browser.decide(d["userCode"], x.user, "approve"),
+                         NOT_PERMITTED)
+    finally:
+        x.sd.scenario(assignments={"*": [[ACCOUNT, ROLE]]})
+
+
+def ctrl_c_is_told(c, x):
+    t = refused_and_told(c, x, "Ctrl-C", lambda d: t_intr(c), CANCELLED)
+    c.check(t.text.count("It expires in") == 1, "Ctrl-C: sudo did not start again")
+
+
+def t_intr(c):
+    c.terms[-1].child.sendintr()
+
+
+def provider_down_is_told(c, x):
+    """StartDeviceAuthorization black-holed (the stand-in reads the request
+    and never answers): the person reads that the service is being
+    contacted, once, and then why it failed - no blank screen."""
+    x.sudoers(passwd_tries=1)
+    x.world.root_file(os.path.join(PAM_D, x.service), "# a short http_timeout, no retry\n%s"
+                      % sample_stanza("sudo", x.conf_slow))
+    x.sd.scenario(faults={"StartDeviceAuthorization": {"kind": "hang"}}, hang_seconds=8)
+    try:
+        t = in_shell(c, x, ["sudo", "-k", "true"])
+        i = t.expect(re.escape(CONTACTING), timeout=30)
+        c.check(i == 0, "provider down: %r is shown while the call waits" % CONTACTING)
+        rc = t.finish(timeout=60)
+        c.check(rc not in (0, None), "provider down: sudo fails", "exit status %s" % rc)
+        c.check(t.text.count(CONTACTING) == 1, "provider down: said once (%d)"
+                % t.text.count(CONTACTING))
+        c.check("It expires in" not in t.text, "provider down: no code was shown")
+        told(c, t, "", UNREACHABLE, "provider down")
+        c.check(t.text.find(CONTACTING) < t.text.find(UNREACHABLE),
+                "provider down: first the note, then the reason")
+        terminal_as_found(c, t, "provider down")
+    finally:
+        x.sd.scenario(faults={})
+        x.stanza()
+
+
+def slow_provider_is_said_once_and_admits(c, x):
+    """Every answer of the stand-in 3 s late: the note appears once per
+    login (before the code), and the approval still admits."""
+    x.sudoers(passwd_tries=1)
+    x.sd.scenario(latency=3)
+    try:
+        t = in_shell(c, x, ["sudo", "-k", "id", "-un"])
+        dev, shown = x.wait_shown(c, t)
+        c.check(CONTACTING in shown and shown.find(CONTACTING) < shown.find("It expires in"),
+                "slow: %r is shown before the code" % CONTACTING)
+        type_while_waiting(c, x, t, dev)
+        x.browser.decide(dev["userCode"], x.user, "approve")
+        rc = t.finish(timeout=90)
+        c.check(rc == 0 and "root" in t.text[len(shown):].split(),
+                "slow: the approved command ran", "exit status %s" % rc)
+        c.check(t.text.count(CONTACTING) == 1, "slow: said once per login although every call "
+                "was slow (%d)" % t.text.count(CONTACTING))
+        terminal_as_found(c, t, "slow, approved")
+    finally:
+        x.sd.scenario(latency=0)
+
+
+def su_hides_typing_and_tells_why(c, x):
+    """su (not silent) the same way: /etc/pam.d/su replaced for the case
+    and restored after (checked byte for byte at the end)."""
+    if not getattr(x, "su_replaced", False):
+        x.world.replace_system_file(os.path.join(PAM_D, "su"),
+                                    "auth required %s conf=%s\naccount required pam_permit.so\n"
+                                    "session required pam_permit.so\n" % (MODULE, x.conf))
+        x.su_replaced = True
+    t = case_terminal(c, x.user, SHELL % ("su -c true " + x.victim))
+    dev, shown = x.wait_shown(c, t)
+    type_while_waiting(c, x, t, dev)
+    x.browser.decide(dev["userCode"], x.victim, "deny")
+    rc = t.finish(timeout=60)
+    c.check(rc not in (0, None), "su: fails", "exit status %s" % rc)
+    told(c, t, shown, DENIED, "su")
+    terminal_as_found(c, t, "su")
+
+
 CASES = [approved_sudo_runs_the_command, denied_sudo_fails_once_with_passwd_tries_1,
          default_passwd_tries_starts_over_with_a_new_code,
          login_shell_sudo_i_uses_pam_login_service, roles_login_for_ssh_admin_for_sudo,
          breakglass_member_uses_password_when_unreachable, breakglass_never_after_a_refusal,
          breakglass_not_for_non_members, ten_stopped_sudo_runs_lock_out_nobody,
-         sudo_runs_killed_writing_their_record_leave_nothing]
+         sudo_runs_killed_writing_their_record_leave_nothing,
+         denied_is_told, expired_is_told, wrong_person_is_told, not_permitted_is_told,
+         provider_down_is_told, ctrl_c_is_told, slow_provider_is_said_once_and_admits,
+         su_hides_typing_and_tells_why]
 
 
 def setup(tap, world):
@@ -421,6 +610,8 @@ def setup(tap, world):
     ctx.victim = world.add_user("victim")
     ctx.conf_fair = world.module_conf(work, sd, name="fair.conf", timeout=MODULE_TIMEOUT,
                                       cache_dir=os.path.join(work, "cache-fair"))
+    ctx.conf_slow = world.module_conf(work, sd, name="slow.conf", timeout=MODULE_TIMEOUT,
+                                      http_timeout=4, retries=0, max_starts_per_source=100)
     import socket
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))  # nobody listens: the service is unreachable
@@ -431,7 +622,9 @@ def setup(tap, world):
     ctx.stanza()
     comment("sudo (pam_service %s, drop-in %s), stand-in %s, user %s"
             % (service, ctx.dropin, sd.url, user))
-    run_cases(tap, CASES, ctx, diagnostics(ctx))
+    only = os.environ.get("E2E_ONLY", "").split(",")
+    run_cases(tap, [f for f in CASES if not only[0] or f.__name__ in only], ctx,
+              diagnostics(ctx))
 
 
 def main():

@@ -1062,6 +1062,42 @@ def qr_code_option(c):
             "no QR code (and no login) for a URL of the wrong shape", r)
 
 
+@test
+def asked_again_at_most_three_times(c):
+    """prompt=always, Enter pressed again and again before approving: the
+    further prompt comes at most 3 times; then polling goes on quietly and
+    the approval still admits."""
+    c.sd.reset(approve_after_polls=5)
+    r = c.login("alice", c.options(prompt="always"), stdin="\n" * 8)
+    c.expect(r, "PAM_SUCCESS", "approved at the 6th poll")
+    c.check(r.everything().count(ASK_AGAIN) == 3, "asked again 3 times, no more", r)
+    polls = ops(c.sd).count("CreateToken")
+    c.check(polls == 6, "one poll after each Enter, then at the interval (%d polls)" % polls, r)
+
+
+CONTACTING = "Contacting the sign-in service..."
+
+
+@test
+def slow_calls_are_said_once(c):
+    """A slow provider: the person reads "Contacting the sign-in
+    service..." once per login, under PAM_SILENT too, before the code."""
+    c.sd.reset(approve_after_polls=0, latency=3)
+    r = c.login("alice", flags="PAM_SILENT")
+    c.expect(r, "PAM_SUCCESS", "every answer 3 s late")
+    said = r.everything().count(CONTACTING)
+    c.check(said == 1, "said exactly once although every call was slow (%d)" % said, r)
+    code = c.sd.devices()[-1]["userCode"]
+    c.check(code in r.out and r.out.find(CONTACTING) < r.out.find(code),
+            "said before the code appeared", r)
+    c.sd.reset(approve_after_polls=0, faults={"StartDeviceAuthorization": {"kind": "hang"}},
+               hang_seconds=30)
+    r = c.login("alice", c.options(http_timeout=4, retries=0), flags="PAM_SILENT")
+    c.expect(r, "PAM_AUTHINFO_UNAVAIL", "a black-holed start")
+    c.check(r.everything().count(CONTACTING) == 1 and MSG["unavailable"] in r.everything(),
+            "a black hole: said once, then why it failed", r)
+
+
 # ---------------------------------------------------------------- identity
 
 @test
@@ -1089,21 +1125,26 @@ def outcome_messages_name_the_case(c):
     s.close()
     c.sd.reset(approve_after_polls=0, decision="deny")
     r = c.login("alice", flags="PAM_SILENT")
-    c.check(not any(m in r.everything() for m in MSG.values()),
-            "PAM_SILENT (sudo): the host says it, the module stays quiet", r)
+    c.check(MSG["denied"] in r.everything(),
+            "PAM_SILENT (sudo): the person is told all the same: %r" % MSG["denied"], r)
     c.sd.reset(approve_after_polls=0)
     r = c.login("nosuchuser")
     c.check(not any(m in r.everything() for m in MSG.values()),
             "unknown user: no message (no hint whether a name exists)", r)
 
 
+ASK_AGAIN = "Not approved yet. Approve in the browser, then press Enter: "
+
+
 @test
 def waiting_is_said_after_enter(c):
     c.sd.reset(approve_after_polls=1)
-    r = c.login("alice", c.options(prompt="always"))
+    r = c.login("alice", c.options(prompt="always"), stdin="\n\n")
     c.expect(r, "PAM_SUCCESS", "prompt=always")
     c.check("Waiting for the approval" in r.everything(),
             "after Enter the person is told the module is waiting", r)
+    c.check(r.everything().count(ASK_AGAIN) == 1,
+            "Enter before the approval: a further prompt says it is not approved yet", r)
     c.sd.reset(approve_after_polls=1)
     r = c.login("alice", c.options(prompt="never"))
     c.check("Waiting for the approval" not in r.everything(),

@@ -2,7 +2,7 @@
 # driven through a pseudo-terminal with the local IAM Identity Center
 # stand-in (tests/e2e/). They need root: they create throw-away users and
 # uniquely named /etc/pam.d and /etc/sudoers.d files, and remove them again
-# (as a non-root user they report a skip). About 40 s together.
+# (as a non-root user they report a skip). About 2 minutes together.
 # Sourced by tests/run_all.sh, which defines `suite` and $PY.
 suite e2e-sshd /usr/bin/python3 tests/e2e/test_sshd.py
 suite e2e-sudo /usr/bin/python3 tests/e2e/test_sudo.py
