@@ -102,7 +102,10 @@ static int poll_for_approval(struct flow *f, double shown_at, bool prompted,
             failed = 0;
         if (result == POLL_SLOW_DOWN)
             interval += SLOW_DOWN_STEP;
-        next = polled + (double)interval;
+        /* From the end of this poll, not its start: then the next request
+         * reaches the provider at least `interval` after this one did, however
+         * long this one took to leave the host (RFC 8628 section 3.5). */
+        next = sso_monotonic() + (double)interval;
         if (prompted && result == POLL_PENDING && asked_again < ASK_AGAIN_MAX) {
             asked_again++;
             if ((rc = ask_again(f, quiet)) != PAM_SUCCESS)
