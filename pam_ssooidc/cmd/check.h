@@ -15,11 +15,28 @@
 
 enum check_status { ST_OK, ST_INFO, ST_WARN, ST_FAIL };
 
+/* The exit status, as monitoring plugins use it: the worst finding (a
+ * failed --login counts as a FAIL), or UNKNOWN when the check could not
+ * run at all or a part that was asked for could not be checked. */
+enum check_exit { CHECK_EXIT_OK = 0, CHECK_EXIT_WARNING = 1, CHECK_EXIT_CRITICAL = 2,
+                  CHECK_EXIT_UNKNOWN = 3 };
+
 struct report {
     bool json;
     json_t *findings; /* JSON mode */
     json_t *out;      /* JSON mode: the whole answer */
     int worst;
+    bool unknown;     /* something asked for could not be checked */
+    unsigned count[ST_FAIL + 1];
+};
+
+#define CHECK_PLACE_MAX 600
+
+/* Where a finding points: a file and line (0: none), an option (NULL: none). */
+struct check_where {
+    const char *file;
+    unsigned line;
+    const char *option;
 };
 
 /* ---- check_report.c ---- */
@@ -27,17 +44,30 @@ struct report {
 /* Start a report (json: one JSON document at the end; else lines). */
 void check_report_begin(struct report *r, bool json);
 
-/* One finding: a line "STATUS CHECK: DETAIL", or a member of "findings". */
+/* One finding: a line "STATUS CHECK: DETAIL", or a member of "findings"
+ * (status, severity, check, detail, file, line, option). */
 void check_finding(struct report *r, enum check_status st, const char *check, const char *fmt,
                    ...) __attribute__((format(printf, 4, 5)));
+
+/* The same, pointing at a file, line and option; the text line reads
+ * "STATUS CHECK: FILE:LINE: DETAIL" when the detail does not already name
+ * the place (at may be NULL). */
+void check_finding_at(struct report *r, enum check_status st, const char *check,
+                      const struct check_where *at, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* A part that was asked for could not be checked (an INFO finding; the
+ * exit status is UNKNOWN unless something FAILed). */
+void check_unknown(struct report *r, const char *check, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The effective configuration: every option of the selected provider and
  * the shared ones, with where its value came from. */
 void check_report_config(struct report *r, const struct settings *s, const struct cfg_trace *t);
 
 /* Finish: the JSON document or the closing line, with the --login verdict
- * (-1: none). Returns whether something is wrong. */
-bool check_report_end(struct report *r, int verdict);
+ * (-1: none). Returns the exit status (enum check_exit). */
+int check_report_end(struct report *r, int verdict);
 
 /* ---- check_probe.c ---- */
 

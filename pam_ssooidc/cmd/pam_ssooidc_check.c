@@ -18,8 +18,9 @@
  * module, as Linux-PAM reads them (pam_users.h; the package removal
  * guards use it): exit 0 none, 1 some, 3 could not check.
  *
- * Exit status: 0 all is well, 1 something is wrong (a "warn" or "FAIL"
- * line each), 2 usage. docs/man/pam_ssooidc_check.8.
+ * Exit status, as monitoring plugins use it: 0 OK, 1 WARNING (a "warn"
+ * line), 2 CRITICAL (a "FAIL" line, or a --login that did not succeed),
+ * 3 UNKNOWN (a usage error, or it could not run). docs/man/pam_ssooidc_check.8.
  *
  * This file parses the arguments and runs the parts in order (check.h):
  * the report (check_report.c), the paths, endpoints and provider
@@ -44,7 +45,7 @@ static int usage(void)
                     "                         [--login USER [--service NAME] [--module PATH]]\n"
                     "                         [OPTION=VALUE ...]\n"
                     "       pam_ssooidc_check --pam-users [--root DIR] [--module PATH]\n");
-    return 2;
+    return CHECK_EXIT_UNKNOWN;
 }
 
 int main(int argc, char **argv)
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
     const char **args = calloc((size_t)argc + 1, sizeof(*args));
     int nargs = 0;
     if (!args)
-        return 2;
+        return CHECK_EXIT_UNKNOWN;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = true;
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
         verdict = check_login_run(module, login, service, nargs, args, &conv);
     else if (login)
         check_finding(&r, ST_INFO, "login", "not attempted: fix the problems above first");
-    bool wrong = check_report_end(&r, verdict);
+    int code = check_report_end(&r, verdict);
     free(args);
-    return wrong ? 1 : 0;
+    return code;
 }

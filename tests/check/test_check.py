@@ -99,46 +99,46 @@ def cases(sd, work):
     # ---- bad configurations, each named with its origin
     bad = write(os.path.join(work, "bad.conf"), base_conf(sd, work) + "timeout = 5\n")
     rc, out, err = run("--conf", bad)
-    tap.check(rc == 1 and re.search(r"^FAIL +configuration: %s line 9: timeout: 5 is out of "
+    tap.check(rc == 2 and re.search(r"^FAIL +configuration: %s line 9: timeout: 5 is out of "
                                     r"range" % re.escape(bad), out, re.M),
-              "an out-of-range value: FAIL naming file:line, exit 1", out)
+              "an out-of-range value: FAIL naming file:line, exit 2", out)
     rc, out, err = run("--conf", conf, "frobnicate=1")
-    tap.check(rc == 1 and "PAM stanza: unknown option 'frobnicate'" in out,
+    tap.check(rc == 2 and "PAM stanza: unknown option 'frobnicate'" in out,
               "an unknown argument: FAIL naming the stanza", out)
     nopol = write(os.path.join(work, "nopolicy.conf"), base_conf(sd, work, account_id=None,
                                                                  role_name=None))
     rc, out, err = run("--conf", nopol)
-    tap.check(rc == 1 and "no identity policy" in out, "no identity policy: FAIL", out)
+    tap.check(rc == 2 and "no identity policy" in out, "no identity policy: FAIL", out)
     gw = os.path.join(work, "gw")
     os.mkdir(gw)
     os.chmod(gw, 0o775)
     gwconf = write(os.path.join(gw, "c.conf"), base_conf(sd, work))
     rc, out, err = run("--conf", gwconf)
-    tap.check(rc == 1 and "writable by group or others" in out and gw in out,
+    tap.check(rc == 2 and "writable by group or others" in out and gw in out,
               "a config file in a group-writable directory: FAIL naming the directory", out)
     rc, out, err = run("--conf", "/nonexistent/x.conf")
-    tap.check(rc == 1 and "does not exist" in out, "a missing --conf file: FAIL", out)
+    tap.check(rc == 2 and "does not exist" in out, "a missing --conf file: FAIL", out)
     rc, out, err = run("--bogus")
-    tap.check(rc == 2 and "usage:" in err, "a usage error: exit 2", out + err)
+    tap.check(rc == 3 and "usage:" in err, "a usage error: exit 3 (UNKNOWN)", out + err)
     # ---- the service down
     s, dead = dead_port()
     rc, out, err = run("--conf", conf, "oidc_endpoint=" + dead)
     s.close()
-    tap.check(rc == 1 and re.search(r"^FAIL +oidc_endpoint: no TCP connection", out, re.M),
+    tap.check(rc == 2 and re.search(r"^FAIL +oidc_endpoint: no TCP connection", out, re.M),
               "the OIDC endpoint down: FAIL at TCP", out)
     # ---- a TLS trust problem
     rc, out, err = run("--conf", conf, "ca_file=/etc/ssl/certs/ca-certificates.crt")
-    tap.check(rc == 1 and re.search(r"^FAIL +sts_endpoint: .*(certificate|SSL)", out, re.M),
+    tap.check(rc == 2 and re.search(r"^FAIL +sts_endpoint: .*(certificate|SSL)", out, re.M),
               "the service's certificate is not trusted: FAIL at TLS", out)
     # ---- a skewed clock
     sd.reset(clock_offset=1200)
     rc, out, err = run("--conf", conf)
-    tap.check(rc == 1 and re.search(r"^FAIL +clock: this host's clock is 1[12]\d\d s behind",
-                                    out, re.M), "a clock 20 minutes off: FAIL (STS refuses)", out)
+    tap.check(rc == 2 and re.search(r"^FAIL +clock: this host's clock is 1[12]\d\d s behind",
+                                    out, re.M), "a clock 20 minutes off: FAIL (STS refuses), exit 2", out)
     sd.reset(clock_offset=-400)
     rc, out, err = run("--conf", conf)
     tap.check(rc == 1 and re.search(r"^warn +clock: this host's clock is \d+ s ahead", out, re.M),
-              "a clock 400 s off: warn", out)
+              "a clock 400 s off: warn, exit 1 (WARNING)", out)
     sd.reset()
     # ---- --json
     rc, out, err = run("--conf", conf, "--json")
@@ -153,7 +153,7 @@ def cases(sd, work):
               "--json: the same findings and configuration as JSON", out[:2000])
     rc, out, err = run("--conf", bad, "--json")
     doc = json.loads(out) if out.strip().startswith("{") else None
-    tap.check(doc and doc["ok"] is False and rc == 1
+    tap.check(doc and doc["ok"] is False and rc == 2
               and any(f["status"] == "FAIL" and "line 9" in f["detail"] for f in doc["findings"]),
               "--json with a bad file: ok false, the FAIL with its line", out[:2000])
     # ---- --login, approved and refused
@@ -169,9 +169,10 @@ def cases(sd, work):
                   "--login approved: each step (start, polls, portal, STS) and the verdict", out + err)
         sd.reset(approve_after_polls=0, decision="deny", approver=user)
         rc, out, err = run("--conf", conf, "prompt=never", "--login", user, "--module", MODULE)
-        tap.check(rc == 1 and "--- verdict: PAM_AUTH_ERR" in out and "denied" in err
+        tap.check(rc == 2 and "--- verdict: PAM_AUTH_ERR" in out and "denied" in err
+                  and "the login did not succeed (PAM_AUTH_ERR)" in out and "warn/FAIL" not in out
                   and "The sign-in request was denied." in out + err,
-                  "--login refused: the verdict with its reason, exit 1", out + err)
+                  "--login refused: the verdict with its reason, exit 2, no pointer to lines that are not there", out + err)
         # The logins registered: the cache is shown by its id's prefix and
         # expiry, never its secret.
         rc, out, err = run("--conf", conf)
@@ -192,7 +193,7 @@ def cases(sd, work):
     with open(sd.ca) as f:
         ca = write(os.path.join(ca_dir, "ca.pem"), f.read(), 0o644)
     rc, out, err = run("--conf", conf, "ca_file=" + ca)
-    tap.check(rc == 1 and re.search(r"^FAIL +trusted path: ca_file: %s is writable by group"
+    tap.check(rc == 2 and re.search(r"^FAIL +trusted path: ca_file: %s is writable by group"
                                     % re.escape(ca_dir), out, re.M)
               and re.search(r"^ok +sts_endpoint: TCP connection", out, re.M),
               "ca_file in a group-writable directory: FAIL naming it; TCP still checked", out)
@@ -224,7 +225,7 @@ def cases(sd, work):
     }
     for what, hit in found.items():
         tap.check(hit, "planted mistake found in the one run: %s" % what, out)
-    tap.check(rc == 1, "and the run exits 1", out)
+    tap.check(rc == 2, "and the run exits 2 (CRITICAL)", out)
 
 
 def openid_conf(od, work, **over):
@@ -246,7 +247,7 @@ def openid_cases(od, work):
     bad = write(os.path.join(work, "oidc-bad.conf"), openid_conf(
         od, work, client_id="pam-conf", client_secret_file=secret))
     rc, out, err = run("--conf", bad)
-    tap.check(rc == 1 and re.search(r"^FAIL +provider: client_secret_file %s has mode 0640"
+    tap.check(rc == 2 and re.search(r"^FAIL +provider: client_secret_file %s has mode 0640"
                                     % re.escape(secret), out, re.M),
               "OpenID: a client secret others may read is a FAIL naming the file and mode",
               out + err)
@@ -255,10 +256,10 @@ def openid_cases(od, work):
     od.reset(discovery_issuer_override=od.url + "/")
     rc, out, err = run("--conf", conf)
     od.reset()
-    tap.check(rc == 1 and re.search(r"^FAIL +provider: discovery document: issuer", out, re.M),
+    tap.check(rc == 2 and re.search(r"^FAIL +provider: discovery document: issuer", out, re.M),
               "OpenID: a discovery document for another issuer is a FAIL", out + err)
     rc, out, err = run("--conf", conf, "region=eu-west-1")
-    tap.check(rc == 1 and re.search(r"^FAIL +configuration: .*region is an AWS IAM Identity "
+    tap.check(rc == 2 and re.search(r"^FAIL +configuration: .*region is an AWS IAM Identity "
                                     r"Center option", out, re.M),
               "OpenID: an AWS option beside issuer is a FAIL that says so", out + err)
 
