@@ -1,7 +1,8 @@
 /* check.h - pam_ssooidc_check's parts (docs/man/pam_ssooidc_check.8): the
  * report every finding goes to (check_report.c), the checks of the paths,
  * the network and the provider (check_probe.c), and the --login runner
- * (check_login.c). pam_ssooidc_check.c parses the arguments and runs them
+ * (check_login.c), the reading of the configuration with every error
+ * (check_config.c). pam_ssooidc_check.c parses the arguments and runs them
  * in order. Only the tool links these; the module never does. */
 #ifndef SSO_CHECK_H
 #define SSO_CHECK_H
@@ -68,6 +69,18 @@ void check_report_config(struct report *r, const struct settings *s, const struc
 /* Finish: the JSON document or the closing line, with the --login verdict
  * (-1: none). Returns the exit status (enum check_exit). */
 int check_report_end(struct report *r, int verdict);
+
+/* ---- check_config.c ---- */
+
+/* Read the configuration as the module does (argv: the stanza's options),
+ * show what could be read, and list every error as a FAIL at its place (a
+ * stanza's at STANZA when given); true when it loaded. */
+bool check_config_load(struct report *r, int argc, const char **argv, bool fragment,
+                       const struct check_where *stanza, struct settings *s,
+                       struct cfg_trace *trace);
+
+/* The paths, the stored state, the endpoints and the provider, in order. */
+void check_config_probe(struct report *r, const struct settings *s, bool explicit_conf);
 
 /* ---- check_probe.c ---- */
 

@@ -107,23 +107,8 @@ int main(int argc, char **argv)
 
     struct settings s;
     struct cfg_trace trace;
-    struct sso_error err = SSO_ERROR_INIT;
-    int rc = settings_load_traced(&s, nargs, args, fragment ? CFG_PARTIAL : 0, &trace, &err);
-    if (rc != PAM_SUCCESS) {
-        check_finding(&r, ST_FAIL, "configuration", "%s", err.msg);
-    } else {
-        check_report_config(&r, &s, &trace);
-        check_finding(&r, ST_OK, "configuration", "loaded without errors%s",
-                fragment ? " (as a fragment)" : "");
-        if (!fragment) {
-            bool cache_ok = false;
-            check_probe_paths(&r, &s, explicit_conf, &cache_ok);
-            if (cache_ok)
-                check_probe_stored(&r, &s);
-            check_probe_endpoints(&r, &s);
-            check_probe_opened(&r, &s); /* creates cache_dir if missing, as a login would */
-        }
-    }
+    if (check_config_load(&r, nargs, args, fragment, NULL, &s, &trace) && !fragment)
+        check_config_probe(&r, &s, explicit_conf);
     int verdict = -1;
     if (login && r.worst < ST_FAIL && !r.json)
         fflush(stdout);

@@ -156,6 +156,33 @@ def cases(sd, work):
     tap.check(doc and doc["ok"] is False and rc == 2
               and any(f["status"] == "FAIL" and "line 9" in f["detail"] for f in doc["findings"]),
               "--json with a bad file: ok false, the FAIL with its line", out[:2000])
+    tap.check(doc and all(set(f) >= {"status", "severity", "check", "detail", "file", "line",
+                                      "option"} for f in doc["findings"])
+              and any(f["file"] == bad and f["line"] == 9 and f["option"] == "timeout"
+                      and f["severity"] == "critical" for f in doc["findings"])
+              and doc["status"] == "CRITICAL" and doc["exit"] == 2,
+              "--json: each finding has file, line, option and severity members", out[:3000])
+    tap.check(doc and any(o["option"] == "timeout" and o["value"] == "300"
+                          for o in doc.get("configuration", [])),
+              "--json: the configuration it could read is there although it did not load",
+              out[:3000])
+    # ---- every error of the configuration in one run, near misses named
+    many = write(os.path.join(work, "many.conf"), base_conf(sd, work) +
+                 "regoin = us-east-1\ntimeout = 5\nretries = 2\nretries = 3\nclient_id = x\n")
+    rc, out, err = run("--conf", many, "Debug", "http_timeout=0", "--json")
+    doc = json.loads(out) if out.strip().startswith("{") else {"findings": []}
+    got = {(f["file"], f["line"], f["option"]) for f in doc["findings"] if f["status"] == "FAIL"}
+    want = {(many, 9, "regoin"), (many, 10, "timeout"), (many, 12, "retries"),
+            (many, 13, "client_id"), (None, None, "Debug"), (None, None, "http_timeout")}
+    tap.check(rc == 2 and want <= got, "every configuration error in one run, each at its "
+              "file:line with its option", "%s\n%s" % (sorted(map(str, got)), out[:3000]))
+    rc, out, err = run("--conf", many, "Debug")
+    tap.check(rc == 2 and "line 9: unknown option 'regoin' (did you mean region?)" in out
+              and "unknown option 'Debug' (did you mean debug?)" in out
+              and len(lines(out, "FAIL")) >= 5,
+              "a near-miss option name: did you mean the known one", out)
+    rc, out, err = run("--conf", conf, "frobnicate=1")
+    tap.check("did you mean" not in out, "no suggestion for a name near nothing", out)
     # ---- --login, approved and refused
     if not users:
         subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", "ssochkuser"], check=True)

@@ -393,6 +393,13 @@ static void test_err_unknown_option(void **state)
     ASSERT_FAILS(rc, err, "unknown option", "time");
     rc = LOAD_TEXT(&c, BASE_TEXT, &err, "Debug");
     ASSERT_FAILS(rc, err, "unknown option", "Debug");
+    /* a near miss names the option meant, of either provider; a far one none */
+    rc = LOAD_TEXT(&c, BASE_TEXT "regoin = us-east-1\n", &err, "x=1");
+    ASSERT_FAILS(rc, err, "line 3", "unknown option 'regoin' (did you mean region?)");
+    rc = LOAD_TEXT(&c, BASE_TEXT, &err, "isuser=https://x");
+    ASSERT_FAILS(rc, err, "unknown option 'isuser' (did you mean issuer?)");
+    rc = LOAD_TEXT(&c, BASE_TEXT, &err, "frobnicate=1");
+    assert_null(strstr(err.msg, "did you mean"));
 }
 
 static void test_err_malformed_number(void **state)
