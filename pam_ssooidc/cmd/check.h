@@ -40,6 +40,13 @@ struct check_where {
     const char *option;
 };
 
+/* The module's settings sshd has to leave room for (check_sshd.c). */
+struct check_limits {
+    bool known;
+    long timeout, max_pending, max_pending_per_source;
+    char from[CHECK_PLACE_MAX]; /* whose they are: a file, or a stanza's file:line */
+};
+
 /* ---- check_report.c ---- */
 
 /* Start a report (json: one JSON document at the end; else lines). */
@@ -79,6 +86,9 @@ bool check_config_load(struct report *r, int argc, const char **argv, bool fragm
                        const struct check_where *stanza, struct settings *s,
                        struct cfg_trace *trace);
 
+/* Take the limits sshd must leave room for from s (when not known yet). */
+void check_limits_of(struct check_limits *l, const struct settings *s);
+
 /* The paths, the stored state, the endpoints and the provider, in order. */
 void check_config_probe(struct report *r, const struct settings *s, bool explicit_conf);
 
@@ -98,11 +108,45 @@ void check_probe_endpoints(struct report *r, const struct settings *s);
 /* The provider opened as a login opens it, when it asks for that. */
 void check_probe_opened(struct report *r, const struct settings *s);
 
+/* ---- check_service.c ---- */
+
+/* What the service checks need from the command line. */
+struct check_opts {
+    const char *module;       /* the installed module's path */
+    int nargs;                /* OPTION=VALUE arguments, applied over the stanza's */
+    const char *const *args;
+    struct check_limits *limits; /* filled from the first configuration that loads */
+};
+
+/* --service NAME: every line of /etc/pam.d/NAME that loads the module, its
+ * place in the auth stack, its options and conf= file; a FAIL when none. */
+void check_service_one(struct report *r, const char *service, const struct check_opts *o);
+
+/* --all: the same for every service that loads the module. */
+void check_service_all(struct report *r, const struct check_opts *o);
+
+/* ---- check_sshd.c ---- */
+
+struct check_sshd_opts {
+    const char *config;           /* sshd -T -f PATH; NULL: sshd's own */
+    const char *user, *host, *addr; /* sshd -T -C: the connection matched */
+};
+
+/* sshd's effective configuration (sshd -T) against the module's needs:
+ * UsePAM, keyboard-interactive, AuthenticationMethods, LoginGraceTime
+ * against timeout, MaxStartups against max_pending, password logins. */
+void check_sshd(struct report *r, const struct check_sshd_opts *o,
+                const struct check_limits *limits);
+
 /* ---- check_login.c ---- */
 
 /* A real login through module in a one-line PAM stack, conv the terminal's
  * conversation; the PAM code of pam_authenticate, or PAM_SYSTEM_ERR. */
 int check_login_run(const char *module, const char *user, const char *service, int argc,
                     const char **argv, const struct pam_conv *conv);
+
+/* A real login for user through SERVICE's own stack (/etc/pam.d/SERVICE),
+ * as that program would run it; the PAM code of pam_authenticate. */
+int check_login_service(const char *user, const char *service, const struct pam_conv *conv);
 
 #endif

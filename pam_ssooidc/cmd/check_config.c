@@ -2,6 +2,7 @@
  * the module reads it, but with every error listed at its place instead
  * of the first only, and what could be read shown either way (check.h). */
 #include <security/pam_modules.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,4 +54,15 @@ void check_config_probe(struct report *r, const struct settings *s, bool explici
         check_probe_stored(r, s);
     check_probe_endpoints(r, s);
     check_probe_opened(r, s); /* creates cache_dir if missing, as a login would */
+}
+
+void check_limits_of(struct check_limits *l, const struct settings *s)
+{
+    if (l->known)
+        return;
+    l->known = true;
+    l->timeout = s->common.timeout;
+    l->max_pending = s->common.max_pending;
+    l->max_pending_per_source = s->common.max_pending_per_source;
+    snprintf(l->from, sizeof(l->from), "%s", s->common.conf_path);
 }
