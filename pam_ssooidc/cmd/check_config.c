@@ -14,6 +14,8 @@ bool check_config_load(struct report *r, int argc, const char **argv, bool fragm
 {
     struct cfg_problems *problems = calloc(1, sizeof(*problems));
     struct sso_error err = SSO_ERROR_INIT;
+    memset(s, 0, sizeof(*s));
+    memset(trace, 0, sizeof(*trace));
     if (!problems) {
         check_unknown(r, "configuration", "not checked: out of memory");
         return false;
@@ -58,7 +60,7 @@ void check_config_probe(struct report *r, const struct settings *s, bool explici
 
 void check_limits_of(struct check_limits *l, const struct settings *s)
 {
-    if (l->known)
+    if (l->known || s->common.timeout == 0) /* known, or nothing could be read */
         return;
     l->known = true;
     l->timeout = s->common.timeout;

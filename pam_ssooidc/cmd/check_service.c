@@ -247,13 +247,13 @@ static void svc_check_line(struct report *r, const char *service, const struct s
     int n = svc_args(buf, argv, o->nargs, o->args, &explicit_conf);
     struct settings s;
     struct cfg_trace trace;
-    if (check_config_load(r, n, argv, false, &at, &s, &trace)) {
-        if (!o->limits->known) {
-            check_limits_of(o->limits, &s);
-            snprintf(o->limits->from, sizeof(o->limits->from), "%s:%u", l->file, l->line);
-        }
-        check_config_probe(r, &s, explicit_conf);
+    bool loaded = check_config_load(r, n, argv, false, &at, &s, &trace);
+    if (!o->limits->known) { /* what could be read, also when it has errors */
+        check_limits_of(o->limits, &s);
+        snprintf(o->limits->from, sizeof(o->limits->from), "%s:%u", l->file, l->line);
     }
+    if (loaded)
+        check_config_probe(r, &s, explicit_conf);
     sso_cleanse(&s, sizeof(s));
     free(buf);
 }

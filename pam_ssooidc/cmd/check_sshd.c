@@ -140,63 +140,78 @@ struct sshd_place {
     bool in_match; /* set inside a Match block: for some connections only */
 };
 
-static bool sshd_find_in(const char *path, const char *keyword, int depth,
-                         struct sshd_place *at);
+/* What is looked for: the first line that sets the keyword, and the first
+ * that sets it to the effective value (with -C, that may be a Match
+ * block's line); the latter wins. */
+struct sshd_search {
+    const char *keyword, *want;
+    struct sshd_place first, exact;
+    bool have_first, have_exact;
+};
+
+static void sshd_find_in(const char *path, int depth, struct sshd_search *q);
 
 /* "Include PATTERN...": relative names are below /etc/ssh, as sshd does. */
-static bool sshd_find_include(char *rest, const char *keyword, int depth, struct sshd_place *at)
+static void sshd_find_include(char *rest, int depth, struct sshd_search *q)
 {
-    for (char *w = strtok_r(rest, " \t", &rest); w; w = strtok_r(NULL, " \t", &rest)) {
+    char *save = NULL;
+    for (char *w = strtok_r(rest, " \t", &save); w && !q->have_exact;
+         w = strtok_r(NULL, " \t", &save)) {
         char pattern[CHECK_PLACE_MAX];
         snprintf(pattern, sizeof(pattern), "%s%s", w[0] == '/' ? "" : "/etc/ssh/", w);
         glob_t g;
         if (glob(pattern, 0, NULL, &g) != 0)
             continue;
-        bool found = false;
-        for (size_t i = 0; i < g.gl_pathc && !found; i++)
-            found = sshd_find_in(g.gl_pathv[i], keyword, depth + 1, at);
+        for (size_t i = 0; i < g.gl_pathc && !q->have_exact; i++)
+            sshd_find_in(g.gl_pathv[i], depth + 1, q);
         globfree(&g);
-        if (found)
-            return true;
     }
-    return false;
 }
 
-/* The first line of PATH (or of a file it includes) that sets KEYWORD;
- * sshd takes the first value it reads. */
-static bool sshd_find_in(const char *path, const char *keyword, int depth,
-                         struct sshd_place *at)
+static void sshd_note(struct sshd_place *p, const char *path, unsigned line, bool in_match)
+{
+    snprintf(p->file, sizeof(p->file), "%s", path);
+    p->line = line;
+    p->in_match = in_match;
+}
+
+/* The lines of PATH (and of the files it includes) that set the keyword. */
+static void sshd_find_in(const char *path, int depth, struct sshd_search *q)
 {
     if (depth > SSHD_NEST_MAX)
-        return false;
+        return;
     FILE *f = fopen(path, "re");
     if (!f)
-        return false;
+        return;
     char line[1024];
     unsigned n = 0;
     size_t total = 0;
-    bool in_match = false, found = false;
-    while (!found && total < SSHD_FILE_MAX && fgets(line, sizeof(line), f)) {
+    bool in_match = false;
+    while (!q->have_exact && total < SSHD_FILE_MAX && fgets(line, sizeof(line), f)) {
         n++;
         total += strlen(line);
-        char *p = line + strspn(line, " \t"), *rest;
+        char *p = line + strspn(line, " \t"), *rest = NULL;
         char *word = strtok_r(p, " \t=\r\n", &rest);
         if (!word || word[0] == '#')
             continue;
+        rest += strspn(rest, " \t=");
+        rest[strcspn(rest, "\r\n")] = '\0';
         if (strcasecmp(word, "Match") == 0) {
             in_match = true;
         } else if (strcasecmp(word, "Include") == 0) {
-            rest[strcspn(rest, "\r\n")] = '\0';
-            found = sshd_find_include(rest, keyword, depth, at);
-        } else if (strcasecmp(word, keyword) == 0) {
-            snprintf(at->file, sizeof(at->file), "%s", path);
-            at->line = n;
-            at->in_match = in_match;
-            found = true;
+            sshd_find_include(rest, depth, q);
+        } else if (strcasecmp(word, q->keyword) == 0) {
+            if (!q->have_first) {
+                sshd_note(&q->first, path, n, in_match);
+                q->have_first = true;
+            }
+            if (q->want && strcasecmp(rest, q->want) == 0) {
+                sshd_note(&q->exact, path, n, in_match);
+                q->have_exact = true;
+            }
         }
     }
     fclose(f);
-    return found;
 }
 
 /* ------------------------------------------------------------- checks */
@@ -211,15 +226,24 @@ struct sshd_ctx {
 static void sshd_finding(const struct sshd_ctx *x, enum check_status st, const char *keyword,
                          const char *detail)
 {
-    struct sshd_place at = {"", 0, false};
-    if (sshd_find_in(x->config, keyword, 0, &at)) {
-        struct check_where w = {at.file, at.line, keyword};
+    char lower[64], want[1024];
+    size_t i = 0;
+    for (; keyword[i] && i + 1 < sizeof(lower); i++)
+        lower[i] = (char)tolower((unsigned char)keyword[i]);
+    lower[i] = '\0';
+    struct sshd_search q = {.keyword = keyword};
+    if (sshd_value(x->out, lower, want, sizeof(want)))
+        q.want = want;
+    sshd_find_in(x->config, 0, &q);
+    const struct sshd_place *at = q.have_exact ? &q.exact : q.have_first ? &q.first : NULL;
+    if (at) {
+        struct check_where w = {at->file, at->line, keyword};
         check_finding_at(x->r, st, "sshd", &w, "%s%s", detail,
-                         at.in_match ? " (set in a Match block)" : "");
+                         at->in_match ? " (set in a Match block)" : "");
     } else {
         struct check_where w = {x->config, 0, keyword};
-        check_finding_at(x->r, st, "sshd", &w, "%s (effective value: %s sets no %s)", detail,
-                         x->config, keyword);
+        check_finding_at(x->r, st, "sshd", &w, "%s (effective value: no line sets %s)", detail,
+                         keyword);
     }
 }
 
@@ -299,7 +323,7 @@ static void sshd_check_limits(const struct sshd_ctx *x, const struct check_limit
     char v[128], detail[1400];
     if (!l->known) {
         check_unknown(x->r, "sshd", "LoginGraceTime and MaxStartups not compared: the module's "
-                      "configuration did not load");
+                      "configuration could not be read");
         return;
     }
     long grace = sshd_value(x->out, "logingracetime", v, sizeof(v)) ? strtol(v, NULL, 10) : 120;

@@ -165,11 +165,10 @@ int main(int argc, char **argv)
     } else {
         struct settings s;
         struct cfg_trace trace;
-        if (check_config_load(&r, a.nargs, a.args, a.fragment, NULL, &s, &trace)) {
-            check_limits_of(&limits, &s);
-            if (!a.fragment)
-                check_config_probe(&r, &s, a.explicit_conf);
-        }
+        bool loaded = check_config_load(&r, a.nargs, a.args, a.fragment, NULL, &s, &trace);
+        check_limits_of(&limits, &s); /* what could be read, also with errors */
+        if (loaded && !a.fragment)
+            check_config_probe(&r, &s, a.explicit_conf);
         sso_cleanse(&s, sizeof(s));
     }
     if (a.sshd)

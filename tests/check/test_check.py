@@ -67,6 +67,7 @@ def main():
     try:
         cases(sd, work)
         openid_cases(od, work)
+        service_cases(sd, work)
     finally:
         sd.stop()
         od.stop()
@@ -289,6 +290,176 @@ def openid_cases(od, work):
     tap.check(rc == 2 and re.search(r"^FAIL +configuration: .*region is an AWS IAM Identity "
                                     r"Center option", out, re.M),
               "OpenID: an AWS option beside issuer is a FAIL that says so", out + err)
+
+
+# ---------------------------------------------------------------- a host
+
+SERVICES = []  # throw-away /etc/pam.d names, removed at the end
+
+
+def service(text):
+    """A throw-away PAM service (the suite runs under the system lock)."""
+    name = "ssochk-%d-%d" % (os.getpid(), len(SERVICES))
+    SERVICES.append(name)
+    write("/etc/pam.d/" + name, text, 0o644)
+    return name
+
+
+def sshd_config(work, name, text):
+    key = os.path.join(work, "hostkey")
+    if not os.path.exists(key):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    return write(os.path.join(work, name), "HostKey %s\n%s" % (key, text), 0o600)
+
+
+GOOD_SSHD = ("UsePAM yes\nKbdInteractiveAuthentication yes\nPasswordAuthentication no\n"
+             "AuthenticationMethods keyboard-interactive\nLoginGraceTime 360\n"
+             "MaxStartups 10:30:100\n")
+
+
+def line_of(path, text):
+    """The number of the first line of path containing text."""
+    with open(path) as f:
+        for n, l in enumerate(f, 1):
+            if text in l:
+                return n
+    return None
+
+
+def service_cases(sd, work):
+    try:
+        host_cases(sd, work)
+    finally:
+        for name in SERVICES:
+            try:
+                os.unlink("/etc/pam.d/" + name)
+            except FileNotFoundError:
+                pass
+
+
+def host_cases(sd, work):
+    sshd = os.path.exists("/usr/sbin/sshd")
+    good_conf = write(os.path.join(work, "svc-good.conf"), base_conf(sd, work))
+    good = service("auth required pam_ssooidc.so conf=%s prompt=always\n"
+                   "account required pam_permit.so\n" % good_conf)
+    good_sshd = sshd_config(work, "sshd_good", GOOD_SSHD)
+    args = ["--service", good, "--module", MODULE]
+    rc, out, err = run(*args)
+    tap.check(rc == 0 and out.rstrip().endswith("all is well")
+              and re.search(r"^info +service: /etc/pam.d/%s:1: 'auth required pam_ssooidc.so "
+                            r"conf=" % good, out, re.M)
+              and re.search(r"^  start_url\s+= https://example.awsapps.com/start\s+\(%s:1\)$"
+                            % re.escape(good_conf), out, re.M),
+              "--service: the stanza's own conf= file is the one checked; exit 0", out + err)
+    rc, out, err = run("--service", "ssochk-no-such-service", "--module", MODULE)
+    tap.check(rc == 2 and re.search(r"^FAIL +service: /etc/pam.d/ssochk-no-such-service does "
+                                    r"not exist", out, re.M),
+              "--service of a service that does not exist: FAIL, exit 2", out + err)
+    plain = service("auth required pam_unix.so\n")
+    rc, out, err = run("--service", plain, "--module", MODULE)
+    tap.check(rc == 2 and "no line loads" in out,
+              "--service of a service that does not load the module: FAIL, exit 2", out + err)
+    # ---- usage errors: 3 (UNKNOWN)
+    for bad in (["--all", "--login", "x"], ["--sshd-user", "bob"], ["--service"],
+                ["--pam-users", "--service", good]):
+        rc, out, err = run(*bad)
+        tap.check(rc == 3 and "usage:" in err, "usage error %s: exit 3" % " ".join(bad),
+                  out + err)
+    if not sshd:
+        tap.skip("the --sshd cases", "sshd is not installed")
+        return
+    # ---- a correct host: exit 0
+    rc, out, err = run(*args, "--sshd", "--sshd-config", good_sshd)
+    tap.check(rc == 0 and out.rstrip().endswith("all is well")
+              and re.search(r"^ok +sshd: %s:\d+: UsePAM yes" % re.escape(good_sshd), out, re.M)
+              and re.search(r"^ok +sshd: %s:\d+: LoginGraceTime 360 s leaves room for the "
+                            r"module's timeout \(300 s, /etc/pam.d/%s:1\)"
+                            % (re.escape(good_sshd), good), out, re.M),
+              "a correct host (service, conf= file, sshd_config): exit 0", out + err)
+    # ---- warnings only: exit 1
+    warn_sshd = sshd_config(work, "sshd_warn", GOOD_SSHD.replace("LoginGraceTime 360",
+                                                                 "LoginGraceTime 120"))
+    rc, out, err = run(*args, "--sshd", "--sshd-config", warn_sshd)
+    tap.check(rc == 1 and not lines(out, "FAIL")
+              and re.search(r"^warn +sshd: %s:%d: LoginGraceTime 120 s is below"
+                            % (re.escape(warn_sshd), line_of(warn_sshd, "LoginGraceTime")),
+                            out, re.M)
+              and out.rstrip().splitlines()[-1] == "WARNING: 1 warn line",
+              "a host with a warning only: exit 1, the line cited", out + err)
+    # ---- sshd -T cannot run: UNKNOWN
+    rc, out, err = run(*args, "--sshd", "--sshd-config", os.path.join(work, "no-such-config"))
+    tap.check(rc == 3 and re.search(r"^info +sshd: not checked: .*sshd -T -f ", out, re.M),
+              "sshd -T that cannot run: said so, exit 3 (UNKNOWN), no crash", out + err)
+    # ---- a broken host: every planted mistake found in one run, at file:line
+    bad_conf = write(os.path.join(work, "svc-bad.conf"),
+                     base_conf(sd, work) + "regoin = us-east-1\ntimeout = 5\n")
+    broken = service("# a broken stanza\n"
+                     "auth sufficient pam_unix.so nullok\n"
+                     "auth [success=done default=ignore] pam_ssooidc.so \\\n"
+                     "    conf=%s promt=always\n"
+                     "auth optional pam_permit.so\n"
+                     "account required pam_permit.so\n" % bad_conf)
+    inc = write(os.path.join(work, "sshd_inc"), "KbdInteractiveAuthentication no\n")
+    bad_sshd = sshd_config(work, "sshd_bad", "UsePAM no\nInclude %s\nPasswordAuthentication yes\n"
+                           "LoginGraceTime 60\nMaxStartups 3:30:5\n" % inc)
+    pamd = "/etc/pam.d/" + broken
+    rc, out, err = run("--service", broken, "--module", MODULE, "--sshd", "--sshd-config",
+                       bad_sshd)
+    found = {
+        "sufficient pam_unix.so before the module": r"^warn +stack: %s:2: 'auth sufficient "
+                                                    r"pam_unix.so nullok' before" % pamd,
+        "a fallback after it": r"^warn +stack: %s:5: 'auth optional pam_permit.so' after" % pamd,
+        "nothing after it denies": r"^warn +stack: %s:3: its failure is ignored .*nothing after "
+                                   r"it denies" % pamd,
+        "a misspelt stanza option": r"^FAIL +configuration: %s:3: PAM stanza: unknown option "
+                                    r"'promt' \(did you mean prompt\?\)" % pamd,
+        "a misspelt option in conf=": r"^FAIL +configuration: %s line 9: unknown option 'regoin' "
+                                      r"\(did you mean region\?\)" % re.escape(bad_conf),
+        "a bad value in conf=": r"^FAIL +configuration: %s line 10: timeout" % re.escape(bad_conf),
+        "UsePAM no": r"^FAIL +sshd: %s:2: UsePAM is not yes" % re.escape(bad_sshd),
+        "keyboard-interactive off (in an Include)": r"^FAIL +sshd: %s:1: KbdInteractive"
+                                                     % re.escape(inc),
+        "PasswordAuthentication yes": r"^warn +sshd: %s:4: PasswordAuthentication yes"
+                                      % re.escape(bad_sshd),
+        "AuthenticationMethods any (effective value)": r"^warn +sshd: %s: AuthenticationMethods "
+                                                       r"any: .*\(effective value"
+                                                       % re.escape(bad_sshd),
+    }
+    for what, pattern in found.items():
+        tap.check(re.search(pattern, out, re.M), "broken host, found in one run: %s" % what, out)
+    tap.check(rc == 2 and out.rstrip().splitlines()[-1].startswith("CRITICAL: "),
+              "a broken host: exit 2 (CRITICAL)", out)
+    # the same as JSON: each finding with its file and line
+    rc, out, err = run("--service", broken, "--module", MODULE, "--sshd", "--sshd-config",
+                       bad_sshd, "--json")
+    doc = json.loads(out) if out.strip().startswith("{") else {"findings": []}
+    places = {(f["file"], f["line"], f["option"]) for f in doc["findings"]
+              if f["status"] in ("warn", "FAIL")}
+    want = {(pamd, 2, None), (pamd, 3, "promt"), (bad_conf, 9, "regoin"),
+            (bad_conf, 10, "timeout"), (bad_sshd, 2, "UsePAM"),
+            (inc, 1, "KbdInteractiveAuthentication"), (bad_sshd, 5, "LoginGraceTime"),
+            (bad_sshd, 6, "MaxStartups")}
+    tap.check(rc == 2 and doc.get("exit") == 2 and want <= places
+              and all(f["file"] for f in doc["findings"] if f["status"] in ("warn", "FAIL")),
+              "--json of the broken host: every warn and FAIL has its file (and line)",
+              "%s\n%s" % (sorted(map(str, places)), json.dumps(doc["findings"], indent=1)))
+    # ---- --sshd-user: the connection's Match blocks count
+    match_sshd = sshd_config(work, "sshd_match", GOOD_SSHD + "Match User bob\n"
+                             "    AuthenticationMethods publickey\n")
+    rc, out, err = run(*args, "--sshd", "--sshd-config", match_sshd, "--sshd-user", "bob")
+    tap.check(rc == 1 and re.search(r"^warn +sshd: %s:%d: AuthenticationMethods: a login by "
+                                    r"publickey skips keyboard-interactive.*Match block"
+                                    % (re.escape(match_sshd), line_of(match_sshd, "publickey")),
+                                    out, re.M),
+              "--sshd-user: sshd -T -C sees the Match block, cited at its line", out + err)
+    rc, out, err = run(*args, "--sshd", "--sshd-config", match_sshd, "--sshd-user", "alice")
+    tap.check(rc == 0, "--sshd-user for a user no Match block names: exit 0", out + err)
+    # ---- --all: every service that loads the module, and only those
+    rc, out, err = run("--all", "--module", MODULE)
+    tap.check(re.search(r"^info +service: /etc/pam.d/%s:1: " % good, out, re.M)
+              and re.search(r"^info +service: /etc/pam.d/%s:3: " % broken, out, re.M)
+              and "/etc/pam.d/%s:" % plain not in out and rc == 2,
+              "--all: each service that loads the module, checked", out + err)
 
 
 if __name__ == "__main__":
