@@ -1,7 +1,9 @@
 /* pam_ssooidc_check - check a pam_ssooidc setup the way the module sees it.
  *
- *   pam_ssooidc_check [--conf FILE] [--json] [--fragment]
- *                     [--login USER [--service NAME] [--module PATH]] [OPTION=VALUE ...]
+ *   pam_ssooidc_check [--conf FILE] [--json] [--fragment] [--service NAME | --all]
+ *                     [--login USER [--module PATH]] [--sshd [--sshd-config PATH]
+ *                     [--sshd-user NAME] [--sshd-host NAME] [--sshd-addr ADDR]]
+ *                     [OPTION=VALUE ...]
  *   pam_ssooidc_check --pam-users [--root DIR] [--module PATH]
  *
  * Reads the configuration exactly as the module does (the file, then the
@@ -14,6 +16,12 @@
  * the installed module in a one-line PAM stack, with this terminal as the
  * conversation and every step echoed from syslog.
  *
+ * With --service NAME (--all: every service that loads the module) it
+ * checks the PAM lines of /etc/pam.d/NAME that load the module instead:
+ * each line's options and conf= file, and its place in the auth stack
+ * (check_service.c); --login then runs that service's own stack. With
+ * --sshd it checks sshd -T against the module (check_sshd.c).
+ *
  * With --pam-users it only lists the PAM lines that load the installed
  * module, as Linux-PAM reads them (pam_users.h; the package removal
  * guards use it): exit 0 none, 1 some, 3 could not check.
@@ -23,8 +31,10 @@
  * 3 UNKNOWN (a usage error, or it could not run). docs/man/pam_ssooidc_check.8.
  *
  * This file parses the arguments and runs the parts in order (check.h):
- * the report (check_report.c), the paths, endpoints and provider
- * (check_probe.c), the --login runner (check_login.c). */
+ * the report (check_report.c), the configuration with every error
+ * (check_config.c), the paths, endpoints and provider (check_probe.c), the
+ * PAM services (check_service.c), sshd (check_sshd.c), the --login runner
+ * (check_login.c). */
 #include <security/pam_appl.h>
 #include <security/pam_misc.h>
 #include <stdio.h>
