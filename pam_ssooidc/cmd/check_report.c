@@ -126,7 +126,9 @@ void check_report_config(struct report *r, const struct settings *s, const struc
             printf("  %-29s = %-44s (%s)\n", settings_option_name(i), value[0] ? value : "\"\"",
                    from);
     }
-    if (r->json)
+    /* Several (--service with two lines, --all): the first is the one the
+     * sshd checks compare against; each one's errors are findings. */
+    if (r->json && !json_object_get(out, "configuration"))
         json_object_set_new(out, "configuration", arr);
     else
         json_decref(arr);

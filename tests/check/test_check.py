@@ -359,6 +359,28 @@ def host_cases(sd, work):
     rc, out, err = run("--service", plain, "--module", MODULE)
     tap.check(rc == 2 and "no line loads" in out,
               "--service of a service that does not load the module: FAIL, exit 2", out + err)
+    # ---- --login through the service's own stack (the module by its path)
+    own = service("auth required %s conf=%s prompt=never\naccount required pam_permit.so\n"
+                  % (MODULE, good_conf))
+    users = subprocess.run(["id", "alice"], capture_output=True).returncode == 0
+    if not users:
+        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", "ssochkuser"], check=True)
+    user = "alice" if users else "ssochkuser"
+    try:
+        sd.reset(approve_after_polls=0, approver=user)
+        rc, out, err = run("--service", own, "--module", MODULE, "--login", user)
+        tap.check(rc == 0 and "its own stack in /etc/pam.d" in out
+                  and "--- verdict: PAM_SUCCESS" in out,
+                  "--service with --login: a real login through that service's stack", out + err)
+        sd.reset(approve_after_polls=0, decision="deny", approver=user)
+        rc, out, err = run("--service", own, "--module", MODULE, "--login", user)
+        tap.check(rc == 2 and "--- verdict: PAM_AUTH_ERR" in out
+                  and out.rstrip().endswith("CRITICAL: the login did not succeed (PAM_AUTH_ERR)"),
+                  "--service with --login refused: exit 2, the closing line says why", out + err)
+        sd.reset()
+    finally:
+        if not users:
+            subprocess.run(["userdel", "ssochkuser"], capture_output=True)
     # ---- usage errors: 3 (UNKNOWN)
     for bad in (["--all", "--login", "x"], ["--sshd-user", "bob"], ["--service"],
                 ["--pam-users", "--service", good]):
