@@ -70,8 +70,10 @@ void check_unknown(struct report *r, const char *check, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* The effective configuration: every option of the selected provider and
- * the shared ones, with where its value came from. */
-void check_report_config(struct report *r, const struct settings *s, const struct cfg_trace *t);
+ * the shared ones, with where its value came from (a stanza option: from
+ * STANZA, e.g. "/etc/pam.d/sshd:3"; NULL: "argument"). */
+void check_report_config(struct report *r, const struct settings *s, const struct cfg_trace *t,
+                         const char *stanza);
 
 /* Finish: the JSON document or the closing line, with the --login verdict
  * (-1: none). Returns the exit status (enum check_exit). */
@@ -81,7 +83,9 @@ int check_report_end(struct report *r, int verdict);
 
 /* Read the configuration as the module does (argv: the stanza's options),
  * show what could be read, and list every error as a FAIL at its place (a
- * stanza's at STANZA when given); true when it loaded. */
+ * stanza's at STANZA when given; its options then shown as from there
+ * unless STANZA->option says "argument", as with command line overrides);
+ * true when it loaded. */
 bool check_config_load(struct report *r, int argc, const char **argv, bool fragment,
                        const struct check_where *stanza, struct settings *s,
                        struct cfg_trace *trace);

@@ -23,7 +23,10 @@ bool check_config_load(struct report *r, int argc, const char **argv, bool fragm
     trace->problems = problems;
     int rc = settings_load_traced(s, argc, argv, fragment ? CFG_PARTIAL : 0, trace, &err);
     trace->problems = NULL;
-    check_report_config(r, s, trace);
+    char from[CHECK_PLACE_MAX] = "";
+    if (stanza && stanza->file && !stanza->option)
+        snprintf(from, sizeof(from), "%s:%u", stanza->file, stanza->line);
+    check_report_config(r, s, trace, from[0] ? from : NULL);
     for (size_t i = 0; i < problems->count; i++) {
         const struct cfg_problem *p = &problems->of[i];
         /* A problem of the stanza points at the stanza when there is one

@@ -88,15 +88,15 @@ void check_unknown(struct report *r, const char *check, const char *fmt, ...)
     r->unknown = true;
 }
 
-static const char *source_text(const struct cfg_trace *t, size_t i, const char *conf, char *buf,
-                               size_t len)
+static const char *source_text(const struct cfg_trace *t, size_t i, const char *conf,
+                               const char *stanza, char *buf, size_t len)
 {
     switch (t->of[i].source) {
     case CFG_SRC_FILE:
         snprintf(buf, len, "%s:%u", conf, t->of[i].line);
         return buf;
     case CFG_SRC_STANZA:
-        return "argument";
+        return stanza ? stanza : "argument";
     case CFG_SRC_DERIVED:
         return "derived";
     case CFG_SRC_DEFAULT:
@@ -105,7 +105,8 @@ static const char *source_text(const struct cfg_trace *t, size_t i, const char *
     return "default";
 }
 
-void check_report_config(struct report *r, const struct settings *s, const struct cfg_trace *t)
+void check_report_config(struct report *r, const struct settings *s, const struct cfg_trace *t,
+                         const char *stanza)
 {
     json_t *out = r->out;
     const struct cfg *c = &s->common;
@@ -117,7 +118,7 @@ void check_report_config(struct report *r, const struct settings *s, const struc
             continue;
         char value[CFG_URL_MAX + 8], src[CFG_PATH_MAX + 16];
         settings_option_text(s, i, value, sizeof(value));
-        const char *from = source_text(t, i, c->conf_path, src, sizeof(src));
+        const char *from = source_text(t, i, c->conf_path, stanza, src, sizeof(src));
         if (r->json)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "option",
                                                  settings_option_name(i), "value", value, "from",

@@ -231,6 +231,10 @@ static void svc_check_line(struct report *r, const char *service, const struct s
     svc_text(l, text, sizeof(text));
     check_finding_at(r, ST_INFO, "service", &at, "'%s' (service %s%s%.200s)", text, service,
                      l->via[0] ? ", via " : "", l->via);
+    if (l->silent)
+        check_finding_at(r, ST_WARN, "stack", &at, "a '-%s' line: when the module file is "
+                         "missing, libpam skips it silently and the login goes on without an "
+                         "approval", pamconf_type_name(l->type));
     if (l->type != PAMCONF_AUTH)
         check_finding_at(r, ST_WARN, "stack", &at, "pam_ssooidc.so does only auth: as a %s "
                          "line it does nothing (pam_sm_%s is not there)",
@@ -247,7 +251,10 @@ static void svc_check_line(struct report *r, const char *service, const struct s
     int n = svc_args(buf, argv, o->nargs, o->args, &explicit_conf);
     struct settings s;
     struct cfg_trace trace;
-    bool loaded = check_config_load(r, n, argv, false, &at, &s, &trace);
+    /* With options from the command line too, "argument" says where a
+     * stanza value came from no better than the stanza would. */
+    struct check_where stanza = {l->file, l->line, o->nargs ? "argument" : NULL};
+    bool loaded = check_config_load(r, n, argv, false, &stanza, &s, &trace);
     if (!o->limits->known) { /* what could be read, also when it has errors */
         check_limits_of(o->limits, &s);
         snprintf(o->limits->from, sizeof(o->limits->from), "%s:%u", l->file, l->line);
