@@ -345,7 +345,9 @@ static void sshd_check_limits(const struct sshd_ctx *x, const struct check_limit
     /* MaxStartups start:rate:full - each login waiting for an approval is
      * an unauthenticated connection, which MaxStartups counts. */
     long start = 10, full = 100;
-    if (sshd_value(x->out, "maxstartups", v, sizeof(v))) {
+    if (!sshd_value(x->out, "maxstartups", v, sizeof(v))) {
+        snprintf(v, sizeof(v), "10:30:100"); /* sshd's default */
+    } else {
         char *end;
         start = strtol(v, &end, 10);
         full = start;
@@ -369,6 +371,15 @@ static void sshd_check_limits(const struct sshd_ctx *x, const struct check_limit
         snprintf(detail, sizeof(detail), "MaxStartups %s leaves room for the module's "
                  "max_pending (%ld, %s)", v, l->max_pending, l->from);
         sshd_finding(x, ST_OK, "MaxStartups", detail);
+    }
+
+    /* PerSourceMaxStartups (OpenSSH 8.5 and later; "none": no limit). */
+    if (sshd_value(x->out, "persourcemaxstartups", v, sizeof(v)) && strcmp(v, "none") != 0 &&
+        l->max_pending_per_source > 0 && strtol(v, NULL, 10) < l->max_pending_per_source) {
+        snprintf(detail, sizeof(detail), "PerSourceMaxStartups %s: sshd refuses a source's "
+                 "connections before the module's max_pending_per_source (%ld, %s) of its "
+                 "logins wait for an approval", v, l->max_pending_per_source, l->from);
+        sshd_finding(x, ST_WARN, "PerSourceMaxStartups", detail);
     }
 }
 

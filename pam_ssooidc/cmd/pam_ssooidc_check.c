@@ -133,6 +133,8 @@ static bool parse_args(int argc, char **argv, struct check_args *a)
         return false;
     if (a->all && (a->service || a->login))
         return false; /* --login runs one service */
+    if (a->fragment && (a->all || a->service || a->login))
+        return false; /* a fragment is no service's whole configuration */
     if (!a->sshd && (a->sshd_opts.config || a->sshd_opts.user || a->sshd_opts.host ||
                      a->sshd_opts.addr))
         return false;

@@ -431,7 +431,8 @@ def host_cases(sd, work):
                      "account required pam_permit.so\n" % bad_conf)
     inc = write(os.path.join(work, "sshd_inc"), "KbdInteractiveAuthentication no\n")
     bad_sshd = sshd_config(work, "sshd_bad", "UsePAM no\nInclude %s\nPasswordAuthentication yes\n"
-                           "LoginGraceTime 60\nMaxStartups 3:30:5\n" % inc)
+                           "LoginGraceTime 60\nMaxStartups 3:30:5\nPerSourceMaxStartups 1\n"
+                           % inc)
     pamd = "/etc/pam.d/" + broken
     rc, out, err = run("--service", broken, "--module", MODULE, "--sshd", "--sshd-config",
                        bad_sshd)
@@ -468,7 +469,7 @@ def host_cases(sd, work):
     want = {(pamd, 2, None), (pamd, 3, "promt"), (bad_conf, 9, "regoin"),
             (bad_conf, 10, "timeout"), (bad_sshd, 2, "UsePAM"),
             (inc, 1, "KbdInteractiveAuthentication"), (bad_sshd, 5, "LoginGraceTime"),
-            (bad_sshd, 6, "MaxStartups")}
+            (bad_sshd, 6, "MaxStartups"), (bad_sshd, 7, "PerSourceMaxStartups")}
     tap.check(rc == 2 and doc.get("exit") == 2 and want <= places
               and all(f["file"] for f in doc["findings"] if f["status"] in ("warn", "FAIL")),
               "--json of the broken host: every warn and FAIL has its file (and line)",
