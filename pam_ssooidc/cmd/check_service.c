@@ -222,10 +222,11 @@ static int svc_args(char *buf, const char **argv, int extra_n, const char *const
     return n;
 }
 
-static void svc_check_line(struct report *r, const char *service, const struct svc_auth *a,
-                           size_t ours, const struct check_opts *o)
+/* One line that loads the module; A and OURS: the auth stack and its place
+ * there (A NULL: not an auth line). */
+static void svc_check_line(struct report *r, const char *service, const struct pamconf_line *l,
+                           const struct svc_auth *a, size_t ours, const struct check_opts *o)
 {
-    const struct pamconf_line *l = a->line[ours];
     struct check_where at = {l->file, l->line, NULL};
     char text[256];
     svc_text(l, text, sizeof(text));
@@ -235,10 +236,10 @@ static void svc_check_line(struct report *r, const char *service, const struct s
         check_finding_at(r, ST_WARN, "stack", &at, "a '-%s' line: when the module file is "
                          "missing, libpam skips it silently and the login goes on without an "
                          "approval", pamconf_type_name(l->type));
-    if (l->type != PAMCONF_AUTH)
-        check_finding_at(r, ST_WARN, "stack", &at, "pam_ssooidc.so does only auth: as a %s "
-                         "line it does nothing (pam_sm_%s is not there)",
-                         pamconf_type_name(l->type), "acct_mgmt/open_session/chauthtok");
+    if (!a)
+        check_finding_at(r, ST_WARN, "stack", &at, "pam_ssooidc.so has only the auth functions: "
+                         "for its '%s' line libpam finds no function of that type and takes "
+                         "the line as failed (PAM_MODULE_UNKNOWN)", pamconf_type_name(l->type));
     else
         svc_check_position(r, a, ours);
     char *buf = strdup(l->argv);
@@ -310,12 +311,8 @@ static int svc_check(struct report *r, const struct pammodule *m, const char *se
         while (ours < a->n && a->line[ours] != &s.lines[i])
             ours++;
         uses++;
-        if (ours == a->n) { /* not an auth line: nothing of the stack to judge */
-            struct svc_auth one = {.line = {&s.lines[i]}, .n = 1};
-            svc_check_line(r, service, &one, 0, o);
-        } else {
-            svc_check_line(r, service, a, ours, o);
-        }
+        /* not an auth line: nothing of the stack to judge */
+        svc_check_line(r, service, &s.lines[i], ours < a->n ? a : NULL, ours, o);
     }
     pamconf_stack_free(&s);
     free(a);

@@ -353,11 +353,16 @@ def host_cases(sd, work):
               "--service: the stanza's own conf= file is the one checked; exit 0", out + err)
     tap.check(re.search(r"^  prompt\s+= always\s+\(/etc/pam.d/%s:1\)$" % good, out, re.M),
               "--service: a stanza option is shown as from the stanza's file:line", out)
-    silent = service("-auth required pam_ssooidc.so conf=%s prompt=always\n" % good_conf)
+    silent = service("-auth required pam_ssooidc.so conf=%s prompt=always\n"
+                     "account required pam_ssooidc.so conf=%s\n" % (good_conf, good_conf))
     rc, out, err = run("--service", silent, "--module", MODULE)
     tap.check(rc == 1 and re.search(r"^warn +stack: /etc/pam.d/%s:1: a '-auth' line: when the "
                                     r"module file is missing, libpam skips it" % silent, out, re.M),
               "--service: a '-auth' line is a warning (skipped silently without the module)",
+              out + err)
+    tap.check(re.search(r"^warn +stack: /etc/pam.d/%s:2: pam_ssooidc.so has only the auth "
+                        r"functions: for its 'account' line" % silent, out, re.M),
+              "--service: the module on an account line is a warning (libpam fails that line)",
               out + err)
     rc, out, err = run("--service", "ssochk-no-such-service", "--module", MODULE)
     tap.check(rc == 2 and re.search(r"^FAIL +service: /etc/pam.d/ssochk-no-such-service does "
