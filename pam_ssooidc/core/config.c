@@ -192,24 +192,24 @@ static int fail_at(struct sso_error *err, const struct origin *where, const char
 static size_t name_distance(const char *a, size_t la, const char *b)
 {
     size_t lb = strlen(b);
-    size_t d[CFG_NAME_MAX][CFG_NAME_MAX];
+    unsigned char d[CFG_NAME_MAX][CFG_NAME_MAX]; /* small: this runs inside a login */
     if (la >= CFG_NAME_MAX || lb >= CFG_NAME_MAX)
         return SIZE_MAX;
     for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
+        d[i][0] = (unsigned char)i;
     for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
+        d[0][j] = (unsigned char)j;
     for (size_t i = 1; i <= la; i++)
         for (size_t j = 1; j <= lb; j++) {
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1, best = d[i - 1][j - 1] + cost;
-            if (d[i - 1][j] + 1 < best)
-                best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
+            unsigned best = d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u);
+            if (d[i - 1][j] + 1u < best)
+                best = d[i - 1][j] + 1u;
+            if (d[i][j - 1] + 1u < best)
+                best = d[i][j - 1] + 1u;
             if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
+                d[i - 2][j - 2] + 1u < best)
+                best = d[i - 2][j - 2] + 1u;
+            d[i][j] = (unsigned char)best; /* at most la + lb < 96 */
         }
     return d[la][lb];
 }
