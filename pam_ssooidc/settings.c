@@ -45,7 +45,7 @@ const struct provider *provider_select(const struct settings *s)
 /* Exactly one of start_url and issuer; an option of the other provider,
  * set explicitly, is a mistake worth saying: it would silently do nothing. */
 static int check_selection(const struct settings *s, const struct cfg_part *parts,
-                           unsigned flags, const struct cfg_trace *trace, struct sso_error *err)
+                           unsigned flags, struct cfg_trace *trace, struct sso_error *err)
 {
     bool openid = s->openid.issuer[0] != '\0', aws = s->aws.start_url[0] != '\0';
     if (openid && aws)
@@ -59,6 +59,7 @@ static int check_selection(const struct settings *s, const struct cfg_part *part
     if (!openid && !aws) /* a fragment without either says nothing about the provider yet */
         return PAM_SUCCESS;
     int foreign = (int)provider_index(openid ? &provider_aws : &provider_openid);
+    int rc = PAM_SUCCESS;
     for (size_t i = 0; i < cfg_option_count(parts, N_PROVIDERS); i++) {
         enum cfg_source src = trace->of[i].source;
         if (cfg_option_part(parts, N_PROVIDERS, i) != foreign || src == CFG_SRC_DEFAULT ||
@@ -66,12 +67,35 @@ static int check_selection(const struct settings *s, const struct cfg_part *part
             continue;
         const char *name = cfg_option_name(parts, N_PROVIDERS, i);
         if (openid)
-            return sso_fail(err, PAM_SERVICE_ERR, "%s is an AWS IAM Identity Center option, "
-                            "but issuer selects an OpenID provider: remove it", name);
-        return sso_fail(err, PAM_SERVICE_ERR, "%s is an OpenID provider option, but there is "
-                        "no issuer (start_url selects AWS IAM Identity Center): remove it", name);
+            rc = sso_fail(err, PAM_SERVICE_ERR, "%s is an AWS IAM Identity Center option, "
+                          "but issuer selects an OpenID provider: remove it", name);
+        else
+            rc = sso_fail(err, PAM_SERVICE_ERR, "%s is an OpenID provider option, but there is "
+                          "no issuer (start_url selects AWS IAM Identity Center): remove it",
+                          name);
+        if (!trace->problems)
+            return rc;
+        /* The check tool lists each, where it was set. */
+        bool in_file = src == CFG_SRC_FILE;
+        cfg_problem_add(trace, in_file ? s->common.conf_path : NULL,
+                        in_file ? trace->of[i].line : 0, name, err->msg);
     }
-    return PAM_SUCCESS;
+    return rc;
+}
+
+/* An error of a check of the whole configuration, for the check tool's
+ * list (the stages before listed their own). */
+static int listed(int rc, struct cfg_trace *trace, size_t before, const struct sso_error *err)
+{
+    if (rc != PAM_SUCCESS && trace->problems &&
+        trace->problems->count + trace->problems->dropped == before)
+        cfg_problem_add(trace, NULL, 0, NULL, err->msg);
+    return rc;
+}
+
+static size_t problem_count(const struct cfg_trace *trace)
+{
+    return trace->problems ? trace->problems->count + trace->problems->dropped : 0;
 }
 
 /* The selected provider derives its defaults (marked as derived in the
@@ -109,9 +133,26 @@ static int load(struct settings *s, bool use_file, const char *text, int argc,
     }
     memset(s, 0, sizeof(*s));
     parts_of(s, parts);
-    if (!trace)
+    if (!trace) {
         trace = &own_trace;
+        trace->problems = NULL;
+    }
     int rc = cfg_parse(&s->common, parts, N_PROVIDERS, use_file, text, argc, argv, trace, err);
+    if (trace->problems) {
+        /* The check tool: every check runs on what could be read, each
+         * error listed, and s is kept for it to show (it never logs in). */
+        size_t n = problem_count(trace);
+        int sel = listed(check_selection(s, parts, flags, trace, err), trace, n, err);
+        n = problem_count(trace);
+        int fin = listed(cfg_finish(&s->common, err), trace, n, err);
+        n = problem_count(trace);
+        int conf = sel == PAM_SUCCESS ? listed(configure(s, parts, flags, trace, err), trace, n,
+                                               err)
+                                      : PAM_SUCCESS;
+        if (rc == PAM_SUCCESS)
+            rc = sel != PAM_SUCCESS ? sel : fin != PAM_SUCCESS ? fin : conf;
+        return rc;
+    }
     if (rc == PAM_SUCCESS)
         rc = check_selection(s, parts, flags, trace, err);
     if (rc == PAM_SUCCESS)

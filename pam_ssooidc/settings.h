@@ -34,7 +34,9 @@ int settings_load_text(struct settings *s, const char *text, int argc, const cha
                        struct sso_error *err);
 
 /* settings_load, recording in trace (may be NULL) where every value came
- * from; flags: CFG_PARTIAL for a fragment. */
+ * from; flags: CFG_PARTIAL for a fragment. When trace->problems is set (the
+ * check tool), every check runs and each error is listed there with its
+ * place, and s keeps what could be read (never to log anyone in with). */
 int settings_load_traced(struct settings *s, int argc, const char **argv, unsigned flags,
                          struct cfg_trace *trace, struct sso_error *err);
 

@@ -11,6 +11,27 @@
 #include "cmd/check.h"
 #include "core/outcome.h"
 
+/* pam_authenticate for user in SERVICE, its files in DIR (NULL: the
+ * system's), with the module's syslog lines echoed to stderr. */
+static int login_authenticate(const char *user, const char *service, const char *dir,
+                              const char *what, const struct pam_conv *conv)
+{
+    pam_handle_t *pamh = NULL;
+    int rc = pam_start_confdir(service, user, conv, dir, &pamh);
+    if (rc != PAM_SUCCESS) {
+        fprintf(stderr, "pam_ssooidc_check: cannot start PAM: %s\n", pam_strerror(NULL, rc));
+        return rc;
+    }
+    openlog("pam_ssooidc_check", LOG_PERROR | LOG_PID, LOG_AUTHPRIV);
+    printf("--- login of %s (%s); the module's syslog lines follow on stderr\n", user, what);
+    fflush(stdout);
+    rc = pam_authenticate(pamh, 0);
+    printf("--- verdict: %s\n", outcome_code_name(rc));
+    closelog();
+    pam_end(pamh, rc);
+    return rc;
+}
+
 /* A real PAM transaction with one stanza, "auth required MODULE ARGS
  * debug", in a private configuration directory: the module runs exactly as
  * in a PAM stack, the terminal is the conversation, and every syslog line
@@ -36,22 +57,18 @@ int check_login_run(const char *module, const char *user, const char *service, i
         fprintf(f, " debug\naccount required pam_permit.so\n");
         rc = fclose(f) == 0 ? PAM_SUCCESS : PAM_SYSTEM_ERR;
     }
-    pam_handle_t *pamh = NULL;
+    char what[400];
+    snprintf(what, sizeof(what), "PAM service %s, module %s", service, module);
     if (rc == PAM_SUCCESS)
-        rc = pam_start_confdir(service, user, conv, dir, &pamh);
-    if (rc == PAM_SUCCESS) {
-        openlog("pam_ssooidc_check", LOG_PERROR | LOG_PID, LOG_AUTHPRIV);
-        printf("--- login of %s (PAM service %s, module %s); the module's syslog lines follow "
-               "on stderr\n", user, service, module);
-        fflush(stdout);
-        rc = pam_authenticate(pamh, 0);
-        printf("--- verdict: %s\n", outcome_code_name(rc));
-        closelog();
-        pam_end(pamh, rc);
-    } else {
-        fprintf(stderr, "pam_ssooidc_check: cannot start PAM: %s\n", pam_strerror(NULL, rc));
-    }
+        rc = login_authenticate(user, service, dir, what, conv);
     unlink(path);
     rmdir(dir);
     return rc;
+}
+
+int check_login_service(const char *user, const char *service, const struct pam_conv *conv)
+{
+    char what[400];
+    snprintf(what, sizeof(what), "PAM service %s, its own stack in /etc/pam.d", service);
+    return login_authenticate(user, service, NULL, what, conv);
 }

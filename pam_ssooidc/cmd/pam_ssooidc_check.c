@@ -1,7 +1,9 @@
 /* pam_ssooidc_check - check a pam_ssooidc setup the way the module sees it.
  *
- *   pam_ssooidc_check [--conf FILE] [--json] [--fragment]
- *                     [--login USER [--service NAME] [--module PATH]] [OPTION=VALUE ...]
+ *   pam_ssooidc_check [--conf FILE] [--json] [--fragment] [--service NAME | --all]
+ *                     [--login USER [--module PATH]] [--sshd [--sshd-config PATH]
+ *                     [--sshd-user NAME] [--sshd-host NAME] [--sshd-addr ADDR]]
+ *                     [OPTION=VALUE ...]
  *   pam_ssooidc_check --pam-users [--root DIR] [--module PATH]
  *
  * Reads the configuration exactly as the module does (the file, then the
@@ -14,16 +16,25 @@
  * the installed module in a one-line PAM stack, with this terminal as the
  * conversation and every step echoed from syslog.
  *
+ * With --service NAME (--all: every service that loads the module) it
+ * checks the PAM lines of /etc/pam.d/NAME that load the module instead:
+ * each line's options and conf= file, and its place in the auth stack
+ * (check_service.c); --login then runs that service's own stack. With
+ * --sshd it checks sshd -T against the module (check_sshd.c).
+ *
  * With --pam-users it only lists the PAM lines that load the installed
  * module, as Linux-PAM reads them (pam_users.h; the package removal
  * guards use it): exit 0 none, 1 some, 3 could not check.
  *
- * Exit status: 0 all is well, 1 something is wrong (a "warn" or "FAIL"
- * line each), 2 usage. docs/man/pam_ssooidc_check.8.
+ * Exit status, as monitoring plugins use it: 0 OK, 1 WARNING (a "warn"
+ * line), 2 CRITICAL (a "FAIL" line, or a --login that did not succeed),
+ * 3 UNKNOWN (a usage error, or it could not run). docs/man/pam_ssooidc_check.8.
  *
  * This file parses the arguments and runs the parts in order (check.h):
- * the report (check_report.c), the paths, endpoints and provider
- * (check_probe.c), the --login runner (check_login.c). */
+ * the report (check_report.c), the configuration with every error
+ * (check_config.c), the paths, endpoints and provider (check_probe.c), the
+ * PAM services (check_service.c), sshd (check_sshd.c), the --login runner
+ * (check_login.c). */
 #include <security/pam_appl.h>
 #include <security/pam_misc.h>
 #include <stdio.h>
@@ -40,97 +51,150 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: pam_ssooidc_check [--conf FILE] [--json] [--fragment]\n"
-                    "                         [--login USER [--service NAME] [--module PATH]]\n"
-                    "                         [OPTION=VALUE ...]\n"
-                    "       pam_ssooidc_check --pam-users [--root DIR] [--module PATH]\n");
-    return 2;
+    fprintf(stderr,
+            "usage: pam_ssooidc_check [--conf FILE] [--json] [--fragment]\n"
+            "                         [--service NAME | --all] [--login USER [--module PATH]]\n"
+            "                         [--sshd [--sshd-config PATH] [--sshd-user NAME]\n"
+            "                          [--sshd-host NAME] [--sshd-addr ADDR]]\n"
+            "                         [OPTION=VALUE ...]\n"
+            "       pam_ssooidc_check --pam-users [--root DIR] [--module PATH]\n");
+    return CHECK_EXIT_UNKNOWN;
+}
+
+/* What the command line asks for. */
+struct check_args {
+    bool json, fragment, explicit_conf, pam_users, all, sshd;
+    const char *login, *service, *module, *root;
+    struct check_sshd_opts sshd_opts;
+    char conf_arg[CFG_PATH_MAX + 8];
+    const char **args; /* OPTION=VALUE, as the stanza's */
+    int nargs;
+};
+
+/* An option's value (the next argument), or NULL at the end. */
+static const char *value_of(int argc, char **argv, int *i)
+{
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+/* Returns false on a usage error. */
+static bool parse_args(int argc, char **argv, struct check_args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        const char **to = NULL; /* an option that takes a value */
+        if (strcmp(o, "--json") == 0)
+            a->json = true;
+        else if (strcmp(o, "--fragment") == 0)
+            a->fragment = true;
+        else if (strcmp(o, "--pam-users") == 0)
+            a->pam_users = true;
+        else if (strcmp(o, "--all") == 0)
+            a->all = true;
+        else if (strcmp(o, "--sshd") == 0)
+            a->sshd = true;
+        else if (strcmp(o, "--login") == 0)
+            to = &a->login;
+        else if (strcmp(o, "--service") == 0)
+            to = &a->service;
+        else if (strcmp(o, "--module") == 0)
+            to = &a->module;
+        else if (strcmp(o, "--root") == 0)
+            to = &a->root;
+        else if (strcmp(o, "--sshd-config") == 0)
+            to = &a->sshd_opts.config;
+        else if (strcmp(o, "--sshd-user") == 0)
+            to = &a->sshd_opts.user;
+        else if (strcmp(o, "--sshd-host") == 0)
+            to = &a->sshd_opts.host;
+        else if (strcmp(o, "--sshd-addr") == 0)
+            to = &a->sshd_opts.addr;
+        else if (strcmp(o, "--conf") == 0) {
+            const char *v = value_of(argc, argv, &i);
+            if (!v || strlen(v) >= CFG_PATH_MAX)
+                return false;
+            snprintf(a->conf_arg, sizeof(a->conf_arg), "conf=%s", v);
+            a->args[a->nargs++] = a->conf_arg;
+            a->explicit_conf = true;
+        } else if (o[0] == '-') {
+            return false;
+        } else {
+            if (strncmp(o, "conf=", 5) == 0)
+                a->explicit_conf = true;
+            a->args[a->nargs++] = o;
+        }
+        if (to && !(*to = value_of(argc, argv, &i)))
+            return false;
+    }
+    if (a->root && !a->pam_users)
+        return false;
+    if (a->pam_users && (a->nargs || a->login || a->json || a->fragment || a->service ||
+                         a->all || a->sshd))
+        return false;
+    if (a->all && (a->service || a->login))
+        return false; /* --login runs one service */
+    if (a->fragment && (a->all || a->service || a->login))
+        return false; /* a fragment is no service's whole configuration */
+    if (!a->sshd && (a->sshd_opts.config || a->sshd_opts.user || a->sshd_opts.host ||
+                     a->sshd_opts.addr))
+        return false;
+    return true;
 }
 
 int main(int argc, char **argv)
 {
     static const struct pam_conv conv = {misc_conv, NULL};
     struct report r;
-    bool json = false;
-    const char *login = NULL, *service = "pam_ssooidc_check", *module = PAM_SSOOIDC_MODULE;
-    const char *root = NULL;
-    bool fragment = false, explicit_conf = false, pam_users = false;
-    char conf_arg[CFG_PATH_MAX + 8];
-    const char **args = calloc((size_t)argc + 1, sizeof(*args));
-    int nargs = 0;
-    if (!args)
-        return 2;
+    struct check_args a = {.module = PAM_SSOOIDC_MODULE};
+    a.args = calloc((size_t)argc + 1, sizeof(*a.args));
+    if (!a.args)
+        return CHECK_EXIT_UNKNOWN;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[i], "--fragment") == 0) {
-            fragment = true;
-        } else if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc) {
-            snprintf(conf_arg, sizeof(conf_arg), "conf=%s", argv[++i]);
-            args[nargs++] = conf_arg;
-            explicit_conf = true;
-        } else if (strcmp(argv[i], "--login") == 0 && i + 1 < argc) {
-            login = argv[++i];
-        } else if (strcmp(argv[i], "--service") == 0 && i + 1 < argc) {
-            service = argv[++i];
-        } else if (strcmp(argv[i], "--module") == 0 && i + 1 < argc) {
-            module = argv[++i];
-        } else if (strcmp(argv[i], "--pam-users") == 0) {
-            pam_users = true;
-        } else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
-            root = argv[++i];
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            free(args);
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            free(a.args);
             usage();
-            return 0;
-        } else if (argv[i][0] == '-') {
-            free(args);
-            return usage();
-        } else {
-            if (strncmp(argv[i], "conf=", 5) == 0)
-                explicit_conf = true;
-            args[nargs++] = argv[i];
+            return CHECK_EXIT_OK;
         }
     }
-    if (root && !pam_users) {
-        free(args);
+    if (!parse_args(argc, argv, &a)) {
+        free(a.args);
         return usage();
     }
-    if (pam_users) { /* a listing of its own: no configuration, no network */
-        free(args);
-        if (nargs || login || json || fragment)
-            return usage();
-        return pam_users_report(root ? root : "", module, stdout, stderr);
+    if (a.pam_users) { /* a listing of its own: no configuration, no network */
+        free(a.args);
+        return pam_users_report(a.root ? a.root : "", a.module, stdout, stderr);
     }
-    check_report_begin(&r, json);
+    check_report_begin(&r, a.json);
 
-    struct settings s;
-    struct cfg_trace trace;
-    struct sso_error err = SSO_ERROR_INIT;
-    int rc = settings_load_traced(&s, nargs, args, fragment ? CFG_PARTIAL : 0, &trace, &err);
-    if (rc != PAM_SUCCESS) {
-        check_finding(&r, ST_FAIL, "configuration", "%s", err.msg);
+    /* The module's limits that sshd must leave room for: of the
+     * configuration checked (a service's first line that loads it). */
+    struct check_limits limits = {.known = false};
+    struct check_opts opts = {a.module, a.nargs, a.args, &limits};
+    if (a.all) {
+        check_service_all(&r, &opts);
+    } else if (a.service) {
+        check_service_one(&r, a.service, &opts);
     } else {
-        check_report_config(&r, &s, &trace);
-        check_finding(&r, ST_OK, "configuration", "loaded without errors%s",
-                fragment ? " (as a fragment)" : "");
-        if (!fragment) {
-            bool cache_ok = false;
-            check_probe_paths(&r, &s, explicit_conf, &cache_ok);
-            if (cache_ok)
-                check_probe_stored(&r, &s);
-            check_probe_endpoints(&r, &s);
-            check_probe_opened(&r, &s); /* creates cache_dir if missing, as a login would */
-        }
+        struct settings s;
+        struct cfg_trace trace;
+        bool loaded = check_config_load(&r, a.nargs, a.args, a.fragment, NULL, &s, &trace);
+        check_limits_of(&limits, &s); /* what could be read, also with errors */
+        if (loaded && !a.fragment)
+            check_config_probe(&r, &s, a.explicit_conf);
+        sso_cleanse(&s, sizeof(s));
     }
+    if (a.sshd)
+        check_sshd(&r, &a.sshd_opts, &limits);
     int verdict = -1;
-    if (login && r.worst < ST_FAIL && !r.json)
+    if (a.login && r.worst < ST_FAIL && !r.json)
         fflush(stdout);
-    if (login && r.worst < ST_FAIL)
-        verdict = check_login_run(module, login, service, nargs, args, &conv);
-    else if (login)
+    if (a.login && r.worst < ST_FAIL)
+        verdict = a.service ? check_login_service(a.login, a.service, &conv)
+                            : check_login_run(a.module, a.login, "pam_ssooidc_check", a.nargs,
+                                              a.args, &conv);
+    else if (a.login)
         check_finding(&r, ST_INFO, "login", "not attempted: fix the problems above first");
-    bool wrong = check_report_end(&r, verdict);
-    free(args);
-    return wrong ? 1 : 0;
+    int code = check_report_end(&r, verdict);
+    free(a.args);
+    return code;
 }

@@ -210,8 +210,9 @@ static char *next_word(char **rest)
     return word;
 }
 
-/* The remaining words joined by single spaces (libpam's argv). */
-static char *join_words(char *rest)
+/* The remaining words joined by SEP: a space (as shown), or a newline,
+ * which no word holds, for libpam's argv (a "[...]" word may hold spaces). */
+static char *join_words(char *rest, char sep)
 {
     size_t cap = rest ? strlen(rest) + 1 : 1, used = 0;
     char *joined = malloc(cap);
@@ -223,7 +224,7 @@ static char *join_words(char *rest)
         if (used + wl + 2 > cap) /* cannot happen: words only shrink */
             break;
         if (used)
-            joined[used++] = ' ';
+            joined[used++] = sep;
         memcpy(joined + used, w, wl + 1);
         used += wl;
     }
@@ -328,6 +329,8 @@ static void add_module_line(struct walk *w, unsigned line, enum pamconf_type typ
         s->cap = cap;
     }
     struct pamconf_line *l = &s->lines[s->count];
+    char *words = rest ? strdup(rest) : NULL; /* join_words splits in place */
+    bool copied = !rest || words;
     *l = (struct pamconf_line){
         .file = dup_or_empty(w->chain[w->depth - 1].file),
         .line = line,
@@ -335,11 +338,14 @@ static void add_module_line(struct walk *w, unsigned line, enum pamconf_type typ
         .silent = silent,
         .control = dup_or_empty(control),
         .module = dup_or_empty(module),
-        .args = join_words(rest),
+        .args = join_words(rest, ' '),
+        .argv = NULL,
         .via = via_text(w),
     };
     s->count++;
-    if (!l->file || !l->control || !l->module || !l->args || !l->via)
+    l->argv = copied ? join_words(words, '\n') : NULL;
+    free(words);
+    if (!l->file || !l->control || !l->module || !l->args || !l->argv || !l->via)
         note_problem(s, "out of memory");
 }
 
@@ -518,6 +524,7 @@ void pamconf_stack_free(struct pamconf_stack *s)
         free(l->control);
         free(l->module);
         free(l->args);
+        free(l->argv);
         free(l->via);
     }
     free(s->lines);

@@ -59,6 +59,8 @@ struct pamconf_line {
     char *control;   /* as written, without the brackets */
     char *module;    /* the module path as written */
     char *args;      /* the arguments, joined by single spaces */
+    char *argv;      /* the same joined by newlines: libpam's argv, where a
+                        "[...]" argument may hold spaces */
     char *via;       /* "FILE:LINE -> FILE:LINE": the include lines that
                         lead here from the service's file; "" when none */
 };

@@ -133,7 +133,30 @@ struct origin {
     const char *file;
     unsigned line;
     struct cfg_trace *trace;
+    const char *option; /* the option's name as shown, NULL: none */
 };
+
+void cfg_problem_add(struct cfg_trace *trace, const char *file, unsigned line,
+                     const char *option, const char *msg)
+{
+    if (!trace || !trace->problems)
+        return;
+    struct cfg_problems *ps = trace->problems;
+    if (ps->count == CFG_PROBLEMS_MAX) {
+        ps->dropped++;
+        return;
+    }
+    struct cfg_problem *p = &ps->of[ps->count++];
+    snprintf(p->file, sizeof(p->file), "%s", file ? file : "");
+    p->line = line;
+    snprintf(p->option, sizeof(p->option), "%s", option ? option : "");
+    snprintf(p->msg, sizeof(p->msg), "%s", msg);
+}
+
+static bool collecting(const struct origin *where)
+{
+    return where->trace && where->trace->problems;
+}
 
 
 static void trace_set(struct cfg_trace *trace, size_t idx, enum cfg_source source, unsigned line)
@@ -154,9 +177,75 @@ static int fail_at(struct sso_error *err, const struct origin *where, const char
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
+    int rc;
     if (where->file)
-        return sso_fail(err, PAM_SERVICE_ERR, "%s line %u: %s", where->file, where->line, detail);
-    return sso_fail(err, PAM_SERVICE_ERR, "PAM stanza: %s", detail);
+        rc = sso_fail(err, PAM_SERVICE_ERR, "%s line %u: %s", where->file, where->line, detail);
+    else
+        rc = sso_fail(err, PAM_SERVICE_ERR, "PAM stanza: %s", detail);
+    cfg_problem_add(where->trace, where->file, where->file ? where->line : 0, where->option,
+                    err ? err->msg : detail);
+    return rc;
+}
+
+/* Optimal string alignment distance (a swap of two neighbours is one
+ * edit), for names of at most CFG_NAME_MAX - 1 bytes; larger is "far". */
+static size_t name_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b);
+    unsigned char d[CFG_NAME_MAX][CFG_NAME_MAX]; /* small: this runs inside a login */
+    if (la >= CFG_NAME_MAX || lb >= CFG_NAME_MAX)
+        return SIZE_MAX;
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (unsigned char)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (unsigned char)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned best = d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u);
+            if (d[i - 1][j] + 1u < best)
+                best = d[i - 1][j] + 1u;
+            if (d[i][j - 1] + 1u < best)
+                best = d[i][j - 1] + 1u;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1u < best)
+                best = d[i - 2][j - 2] + 1u;
+            d[i][j] = (unsigned char)best; /* at most la + lb < 96 */
+        }
+    return d[la][lb];
+}
+
+/* " (did you mean NAME?)" for the known option nearest to an unknown
+ * key, of every provider (an AWS name typed beside an issuer is still a
+ * near miss worth naming); "" when none is near: one edit for a short
+ * name, two from six letters on. */
+static const char *near_miss(const struct schema *sc, const char *key, size_t keylen, char *buf,
+                             size_t len)
+{
+    struct row r;
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; row_at(sc, i, &r); i++) {
+        size_t dist = name_distance(key, keylen, r.o->name);
+        if (dist < best_d) {
+            best_d = dist;
+            best = r.o->name;
+        }
+    }
+    buf[0] = '\0';
+    if (best && best_d > 0 && best_d <= (keylen >= 6 ? 2u : 1u))
+        snprintf(buf, len, " (did you mean %s?)", best);
+    return buf;
+}
+
+/* The key as the option member of a problem: only a name that is shown. */
+static const char *key_name(char *buf, size_t len, const char *key, size_t keylen)
+{
+    char show[64];
+    const char *shown = cfg_shown_key(show, sizeof(show), key, keylen);
+    if (shown != show)
+        return NULL;
+    snprintf(buf, len, "%.*s", (int)keylen, key);
+    return buf;
 }
 
 /* The index of the option named key[0..keylen), or SIZE_MAX. */
@@ -187,6 +276,7 @@ struct file_parse {
     struct sso_error *err;
     struct origin where;
     unsigned first_line[CFG_MAX_OPTIONS]; /* where each option was set in the file */
+    bool failed; /* collecting: a line had an error (listed) */
     char line[CFG_LINE_MAX + 1];
     size_t len;
 };
@@ -214,6 +304,8 @@ static int parse_line(struct file_parse *fp, char *s)
     keylen = (size_t)(s - key);
     while (is_ws(*s))
         s++;
+    char name[CFG_NAME_MAX];
+    fp->where.option = key_name(name, sizeof(name), key, keylen);
 
     if (*s == '=') {
         char *v = s + 1, *end;
@@ -248,9 +340,11 @@ static int parse_line(struct file_parse *fp, char *s)
         return fail_at(fp->err, &fp->where, "missing option name before '='");
     struct row r;
     size_t idx = find_option(fp->sc, key, keylen, &r);
+    char hint[CFG_NAME_MAX + 24];
     if (idx == SIZE_MAX)
-        return fail_at(fp->err, &fp->where, "unknown option %s",
-                       cfg_shown_key(show, sizeof(show), key, keylen));
+        return fail_at(fp->err, &fp->where, "unknown option %s%s",
+                       cfg_shown_key(show, sizeof(show), key, keylen),
+                       near_miss(fp->sc, key, keylen, hint, sizeof(hint)));
     if (r.o->flags & OPT_STANZA_ONLY)
         return fail_at(fp->err, &fp->where, "%s can only be given on the PAM stanza",
                        r.o->name);
@@ -261,13 +355,25 @@ static int parse_line(struct file_parse *fp, char *s)
     return set_option(idx, &r, value, fp->err, &fp->where);
 }
 
+/* One line; when collecting, an error is listed and the next line read. */
+static int parse_one(struct file_parse *fp)
+{
+    fp->line[fp->len] = '\0';
+    int rc = parse_line(fp, fp->line);
+    fp->where.option = NULL;
+    if (rc != PAM_SUCCESS && collecting(&fp->where)) {
+        fp->failed = true;
+        return PAM_SUCCESS;
+    }
+    return rc;
+}
+
 /* Feed n bytes of config text; lines are parsed as they complete. */
 static int feed(struct file_parse *fp, const char *buf, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (buf[i] == '\n') {
-            fp->line[fp->len] = '\0';
-            int rc = parse_line(fp, fp->line);
+            int rc = parse_one(fp);
             if (rc != PAM_SUCCESS)
                 return rc;
             fp->where.line++;
@@ -288,9 +394,9 @@ static int feed_end(struct file_parse *fp)
 {
     if (fp->len == 0)
         return PAM_SUCCESS;
-    fp->line[fp->len] = '\0';
+    int rc = parse_one(fp);
     fp->len = 0;
-    return parse_line(fp, fp->line);
+    return rc != PAM_SUCCESS || !fp->failed ? rc : PAM_SERVICE_ERR;
 }
 
 static void file_parse_init(struct file_parse *fp, const struct schema *sc, const char *name,
@@ -356,7 +462,7 @@ static int read_file(const struct schema *sc, const char *path, bool explicit_pa
             break;
     }
     close(fd);
-    return rc;
+    return rc == PAM_SUCCESS && fp.failed ? PAM_SERVICE_ERR : rc;
 }
 
 static int parse_text(const struct schema *sc, const char *text, struct cfg_trace *trace,
@@ -369,7 +475,8 @@ static int parse_text(const struct schema *sc, const char *text, struct cfg_trac
                         CFG_FILE_MAX);
     file_parse_init(&fp, sc, CFG_TEXT_NAME, trace, err);
     int rc = feed(&fp, text, n);
-    return rc != PAM_SUCCESS ? rc : feed_end(&fp);
+    rc = rc != PAM_SUCCESS ? rc : feed_end(&fp);
+    return rc == PAM_SUCCESS && fp.failed ? PAM_SERVICE_ERR : rc;
 }
 
 /* ------------------------------------------------------- the stanza */
@@ -387,7 +494,7 @@ static int scan_conf(const struct schema *sc, int argc, const char **argv, bool 
 {
     struct row r;
     size_t idx = find_option(sc, "conf", 4, &r);
-    struct origin stanza = {NULL, 0, trace};
+    struct origin stanza = {NULL, 0, trace, NULL};
     *explicit_path = false;
     if (idx == SIZE_MAX)
         return sso_fail(err, PAM_SERVICE_ERR, "internal error: no conf option");
@@ -399,6 +506,7 @@ static int scan_conf(const struct schema *sc, int argc, const char **argv, bool 
         split_arg(argv[i], &keylen, &value);
         if (keylen != 4 || strncmp(argv[i], "conf", 4) != 0)
             continue;
+        stanza.option = "conf";
         int rc = set_option(idx, &r, value, err, &stanza);
         if (rc != PAM_SUCCESS)
             return rc;
@@ -407,32 +515,39 @@ static int scan_conf(const struct schema *sc, int argc, const char **argv, bool 
     return PAM_SUCCESS;
 }
 
+/* Every stanza option but conf; when collecting, each error is listed
+ * and the next option applied. */
 static int apply_stanza(const struct schema *sc, int argc, const char **argv,
                         struct cfg_trace *trace, struct sso_error *err)
 {
-    struct origin stanza = {NULL, 0, trace};
-    char show[64];
+    struct origin stanza = {NULL, 0, trace, NULL};
+    char show[64], name[CFG_NAME_MAX], hint[CFG_NAME_MAX + 24];
+    int result = PAM_SUCCESS;
     for (int i = 0; argv && i < argc; i++) {
         size_t keylen;
         const char *value;
+        int rc = PAM_SUCCESS;
         if (!argv[i])
             continue;
         split_arg(argv[i], &keylen, &value);
-        if (keylen == 0)
-            return fail_at(err, &stanza, "missing option name in '%s'",
-                           cfg_shown(show, sizeof(show), argv[i], SIZE_MAX));
+        stanza.option = key_name(name, sizeof(name), argv[i], keylen);
         struct row r;
-        size_t idx = find_option(sc, argv[i], keylen, &r);
-        if (idx == SIZE_MAX)
-            return fail_at(err, &stanza, "unknown option %s",
-                           cfg_shown_key(show, sizeof(show), argv[i], keylen));
-        if (r.o->flags & OPT_STANZA_ONLY)
-            continue; /* conf: handled by scan_conf */
-        int rc = set_option(idx, &r, value, err, &stanza);
-        if (rc != PAM_SUCCESS)
+        size_t idx = keylen ? find_option(sc, argv[i], keylen, &r) : SIZE_MAX;
+        if (keylen == 0)
+            rc = fail_at(err, &stanza, "missing option name in '%s'",
+                         cfg_shown(show, sizeof(show), argv[i], SIZE_MAX));
+        else if (idx == SIZE_MAX)
+            rc = fail_at(err, &stanza, "unknown option %s%s",
+                         cfg_shown_key(show, sizeof(show), argv[i], keylen),
+                         near_miss(sc, argv[i], keylen, hint, sizeof(hint)));
+        else if (!(r.o->flags & OPT_STANZA_ONLY)) /* conf: handled by scan_conf */
+            rc = set_option(idx, &r, value, err, &stanza);
+        if (rc != PAM_SUCCESS && !collecting(&stanza))
             return rc;
+        if (rc != PAM_SUCCESS)
+            result = rc;
     }
-    return PAM_SUCCESS;
+    return result;
 }
 
 /* ------------------------------------------------------- defaults */
@@ -477,15 +592,30 @@ int cfg_parse(struct cfg *c, const struct cfg_part *parts, size_t n_parts, bool 
     set_defaults(&sc);
     if (!trace)
         trace = &own_trace;
+    struct cfg_problems *problems = trace == &own_trace ? NULL : trace->problems;
     memset(trace, 0, sizeof(*trace)); /* CFG_SRC_DEFAULT everywhere */
+    trace->problems = problems;
     rc = scan_conf(&sc, argc, argv, &explicit_path, trace, err);
-    if (rc == PAM_SUCCESS && use_file)
-        rc = read_file(&sc, c->conf_path, explicit_path, trace, err);
-    if (rc == PAM_SUCCESS && text)
-        rc = parse_text(&sc, text, trace, err);
-    if (rc == PAM_SUCCESS)
-        rc = apply_stanza(&sc, argc, argv, trace, err);
-    return rc;
+    if (rc != PAM_SUCCESS && !problems)
+        return rc;
+    /* Collecting (the check tool): every stage runs, so that one run
+     * names every error; the ones a stage did not list itself (the file
+     * cannot be opened, is too large) are listed here. */
+    size_t before = problems ? problems->count + problems->dropped : 0;
+    int stage = PAM_SUCCESS;
+    if (use_file)
+        stage = read_file(&sc, c->conf_path, explicit_path, trace, err);
+    if (stage == PAM_SUCCESS && text)
+        stage = parse_text(&sc, text, trace, err);
+    if (stage != PAM_SUCCESS && problems && problems->count + problems->dropped == before)
+        cfg_problem_add(trace, text ? CFG_TEXT_NAME : c->conf_path, 0, NULL,
+                        err ? err->msg : "cannot be read");
+    if (stage != PAM_SUCCESS && !problems)
+        return stage;
+    if (stage != PAM_SUCCESS)
+        rc = stage;
+    stage = apply_stanza(&sc, argc, argv, trace, err);
+    return rc != PAM_SUCCESS ? rc : stage;
 }
 
 enum cfg_prompt cfg_prompt_for_service(const struct cfg *c, const char *service)

@@ -62,12 +62,37 @@ struct cfg_part {
  * of core's. */
 enum cfg_source { CFG_SRC_DEFAULT = 0, CFG_SRC_FILE, CFG_SRC_STANZA, CFG_SRC_DERIVED };
 #define CFG_MAX_OPTIONS 64
+
+/* Every error of one load, for pam_ssooidc_check: the module stops at the
+ * first (fail closed), the check lists them all, each with its place. */
+#define CFG_PROBLEMS_MAX 32
+#define CFG_NAME_MAX 48
+struct cfg_problem {
+    char file[CFG_PATH_MAX];  /* "": the PAM stanza, or the whole configuration */
+    unsigned line;            /* 0: none */
+    char option[CFG_NAME_MAX]; /* "": none (or a name that is not shown) */
+    char msg[384];            /* as the module says it (struct sso_error) */
+};
+struct cfg_problems {
+    struct cfg_problem of[CFG_PROBLEMS_MAX];
+    size_t count;
+    size_t dropped; /* past CFG_PROBLEMS_MAX */
+};
+
 struct cfg_trace {
     struct {
         enum cfg_source source;
         unsigned line; /* CFG_SRC_FILE: the line in c->conf_path */
     } of[CFG_MAX_OPTIONS]; /* indexed like cfg_option_name */
+    /* Set by the caller (the check tool): the parse goes on past an error
+     * and lists each here. NULL (the module): it stops at the first. */
+    struct cfg_problems *problems;
 };
+
+/* Add a problem to trace's list (when there is one): FILE (NULL: none),
+ * LINE, OPTION (NULL: none), MSG. */
+void cfg_problem_add(struct cfg_trace *trace, const char *file, unsigned line,
+                     const char *option, const char *msg);
 
 #define CFG_PARTIAL 0x1u /* skip the checks that need a whole configuration
                           * (a provider selected, a policy): for fragments */

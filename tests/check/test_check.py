@@ -67,6 +67,7 @@ def main():
     try:
         cases(sd, work)
         openid_cases(od, work)
+        service_cases(sd, work)
     finally:
         sd.stop()
         od.stop()
@@ -99,46 +100,46 @@ def cases(sd, work):
     # ---- bad configurations, each named with its origin
     bad = write(os.path.join(work, "bad.conf"), base_conf(sd, work) + "timeout = 5\n")
     rc, out, err = run("--conf", bad)
-    tap.check(rc == 1 and re.search(r"^FAIL +configuration: %s line 9: timeout: 5 is out of "
+    tap.check(rc == 2 and re.search(r"^FAIL +configuration: %s line 9: timeout: 5 is out of "
                                     r"range" % re.escape(bad), out, re.M),
-              "an out-of-range value: FAIL naming file:line, exit 1", out)
+              "an out-of-range value: FAIL naming file:line, exit 2", out)
     rc, out, err = run("--conf", conf, "frobnicate=1")
-    tap.check(rc == 1 and "PAM stanza: unknown option 'frobnicate'" in out,
+    tap.check(rc == 2 and "PAM stanza: unknown option 'frobnicate'" in out,
               "an unknown argument: FAIL naming the stanza", out)
     nopol = write(os.path.join(work, "nopolicy.conf"), base_conf(sd, work, account_id=None,
                                                                  role_name=None))
     rc, out, err = run("--conf", nopol)
-    tap.check(rc == 1 and "no identity policy" in out, "no identity policy: FAIL", out)
+    tap.check(rc == 2 and "no identity policy" in out, "no identity policy: FAIL", out)
     gw = os.path.join(work, "gw")
     os.mkdir(gw)
     os.chmod(gw, 0o775)
     gwconf = write(os.path.join(gw, "c.conf"), base_conf(sd, work))
     rc, out, err = run("--conf", gwconf)
-    tap.check(rc == 1 and "writable by group or others" in out and gw in out,
+    tap.check(rc == 2 and "writable by group or others" in out and gw in out,
               "a config file in a group-writable directory: FAIL naming the directory", out)
     rc, out, err = run("--conf", "/nonexistent/x.conf")
-    tap.check(rc == 1 and "does not exist" in out, "a missing --conf file: FAIL", out)
+    tap.check(rc == 2 and "does not exist" in out, "a missing --conf file: FAIL", out)
     rc, out, err = run("--bogus")
-    tap.check(rc == 2 and "usage:" in err, "a usage error: exit 2", out + err)
+    tap.check(rc == 3 and "usage:" in err, "a usage error: exit 3 (UNKNOWN)", out + err)
     # ---- the service down
     s, dead = dead_port()
     rc, out, err = run("--conf", conf, "oidc_endpoint=" + dead)
     s.close()
-    tap.check(rc == 1 and re.search(r"^FAIL +oidc_endpoint: no TCP connection", out, re.M),
+    tap.check(rc == 2 and re.search(r"^FAIL +oidc_endpoint: no TCP connection", out, re.M),
               "the OIDC endpoint down: FAIL at TCP", out)
     # ---- a TLS trust problem
     rc, out, err = run("--conf", conf, "ca_file=/etc/ssl/certs/ca-certificates.crt")
-    tap.check(rc == 1 and re.search(r"^FAIL +sts_endpoint: .*(certificate|SSL)", out, re.M),
+    tap.check(rc == 2 and re.search(r"^FAIL +sts_endpoint: .*(certificate|SSL)", out, re.M),
               "the service's certificate is not trusted: FAIL at TLS", out)
     # ---- a skewed clock
     sd.reset(clock_offset=1200)
     rc, out, err = run("--conf", conf)
-    tap.check(rc == 1 and re.search(r"^FAIL +clock: this host's clock is 1[12]\d\d s behind",
-                                    out, re.M), "a clock 20 minutes off: FAIL (STS refuses)", out)
+    tap.check(rc == 2 and re.search(r"^FAIL +clock: this host's clock is 1[12]\d\d s behind",
+                                    out, re.M), "a clock 20 minutes off: FAIL (STS refuses), exit 2", out)
     sd.reset(clock_offset=-400)
     rc, out, err = run("--conf", conf)
     tap.check(rc == 1 and re.search(r"^warn +clock: this host's clock is \d+ s ahead", out, re.M),
-              "a clock 400 s off: warn", out)
+              "a clock 400 s off: warn, exit 1 (WARNING)", out)
     sd.reset()
     # ---- --json
     rc, out, err = run("--conf", conf, "--json")
@@ -153,9 +154,36 @@ def cases(sd, work):
               "--json: the same findings and configuration as JSON", out[:2000])
     rc, out, err = run("--conf", bad, "--json")
     doc = json.loads(out) if out.strip().startswith("{") else None
-    tap.check(doc and doc["ok"] is False and rc == 1
+    tap.check(doc and doc["ok"] is False and rc == 2
               and any(f["status"] == "FAIL" and "line 9" in f["detail"] for f in doc["findings"]),
               "--json with a bad file: ok false, the FAIL with its line", out[:2000])
+    tap.check(doc and all(set(f) >= {"status", "severity", "check", "detail", "file", "line",
+                                      "option"} for f in doc["findings"])
+              and any(f["file"] == bad and f["line"] == 9 and f["option"] == "timeout"
+                      and f["severity"] == "critical" for f in doc["findings"])
+              and doc["status"] == "CRITICAL" and doc["exit"] == 2,
+              "--json: each finding has file, line, option and severity members", out[:3000])
+    tap.check(doc and any(o["option"] == "timeout" and o["value"] == "300"
+                          for o in doc.get("configuration", [])),
+              "--json: the configuration it could read is there although it did not load",
+              out[:3000])
+    # ---- every error of the configuration in one run, near misses named
+    many = write(os.path.join(work, "many.conf"), base_conf(sd, work) +
+                 "regoin = us-east-1\ntimeout = 5\nretries = 2\nretries = 3\nclient_id = x\n")
+    rc, out, err = run("--conf", many, "Debug", "http_timeout=0", "--json")
+    doc = json.loads(out) if out.strip().startswith("{") else {"findings": []}
+    got = {(f["file"], f["line"], f["option"]) for f in doc["findings"] if f["status"] == "FAIL"}
+    want = {(many, 9, "regoin"), (many, 10, "timeout"), (many, 12, "retries"),
+            (many, 13, "client_id"), (None, None, "Debug"), (None, None, "http_timeout")}
+    tap.check(rc == 2 and want <= got, "every configuration error in one run, each at its "
+              "file:line with its option", "%s\n%s" % (sorted(map(str, got)), out[:3000]))
+    rc, out, err = run("--conf", many, "Debug")
+    tap.check(rc == 2 and "line 9: unknown option 'regoin' (did you mean region?)" in out
+              and "unknown option 'Debug' (did you mean debug?)" in out
+              and len(lines(out, "FAIL")) >= 5,
+              "a near-miss option name: did you mean the known one", out)
+    rc, out, err = run("--conf", conf, "frobnicate=1")
+    tap.check("did you mean" not in out, "no suggestion for a name near nothing", out)
     # ---- --login, approved and refused
     if not users:
         subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", "ssochkuser"], check=True)
@@ -169,9 +197,10 @@ def cases(sd, work):
                   "--login approved: each step (start, polls, portal, STS) and the verdict", out + err)
         sd.reset(approve_after_polls=0, decision="deny", approver=user)
         rc, out, err = run("--conf", conf, "prompt=never", "--login", user, "--module", MODULE)
-        tap.check(rc == 1 and "--- verdict: PAM_AUTH_ERR" in out and "denied" in err
+        tap.check(rc == 2 and "--- verdict: PAM_AUTH_ERR" in out and "denied" in err
+                  and "the login did not succeed (PAM_AUTH_ERR)" in out and "warn/FAIL" not in out
                   and "The sign-in request was denied." in out + err,
-                  "--login refused: the verdict with its reason, exit 1", out + err)
+                  "--login refused: the verdict with its reason, exit 2, no pointer to lines that are not there", out + err)
         # The logins registered: the cache is shown by its id's prefix and
         # expiry, never its secret.
         rc, out, err = run("--conf", conf)
@@ -192,7 +221,7 @@ def cases(sd, work):
     with open(sd.ca) as f:
         ca = write(os.path.join(ca_dir, "ca.pem"), f.read(), 0o644)
     rc, out, err = run("--conf", conf, "ca_file=" + ca)
-    tap.check(rc == 1 and re.search(r"^FAIL +trusted path: ca_file: %s is writable by group"
+    tap.check(rc == 2 and re.search(r"^FAIL +trusted path: ca_file: %s is writable by group"
                                     % re.escape(ca_dir), out, re.M)
               and re.search(r"^ok +sts_endpoint: TCP connection", out, re.M),
               "ca_file in a group-writable directory: FAIL naming it; TCP still checked", out)
@@ -224,7 +253,7 @@ def cases(sd, work):
     }
     for what, hit in found.items():
         tap.check(hit, "planted mistake found in the one run: %s" % what, out)
-    tap.check(rc == 1, "and the run exits 1", out)
+    tap.check(rc == 2, "and the run exits 2 (CRITICAL)", out)
 
 
 def openid_conf(od, work, **over):
@@ -246,7 +275,7 @@ def openid_cases(od, work):
     bad = write(os.path.join(work, "oidc-bad.conf"), openid_conf(
         od, work, client_id="pam-conf", client_secret_file=secret))
     rc, out, err = run("--conf", bad)
-    tap.check(rc == 1 and re.search(r"^FAIL +provider: client_secret_file %s has mode 0640"
+    tap.check(rc == 2 and re.search(r"^FAIL +provider: client_secret_file %s has mode 0640"
                                     % re.escape(secret), out, re.M),
               "OpenID: a client secret others may read is a FAIL naming the file and mode",
               out + err)
@@ -255,12 +284,218 @@ def openid_cases(od, work):
     od.reset(discovery_issuer_override=od.url + "/")
     rc, out, err = run("--conf", conf)
     od.reset()
-    tap.check(rc == 1 and re.search(r"^FAIL +provider: discovery document: issuer", out, re.M),
+    tap.check(rc == 2 and re.search(r"^FAIL +provider: discovery document: issuer", out, re.M),
               "OpenID: a discovery document for another issuer is a FAIL", out + err)
     rc, out, err = run("--conf", conf, "region=eu-west-1")
-    tap.check(rc == 1 and re.search(r"^FAIL +configuration: .*region is an AWS IAM Identity "
+    tap.check(rc == 2 and re.search(r"^FAIL +configuration: .*region is an AWS IAM Identity "
                                     r"Center option", out, re.M),
               "OpenID: an AWS option beside issuer is a FAIL that says so", out + err)
+
+
+# ---------------------------------------------------------------- a host
+
+SERVICES = []  # throw-away /etc/pam.d names, removed at the end
+
+
+def service(text):
+    """A throw-away PAM service (the suite runs under the system lock)."""
+    name = "ssochk-%d-%d" % (os.getpid(), len(SERVICES))
+    SERVICES.append(name)
+    write("/etc/pam.d/" + name, text, 0o644)
+    return name
+
+
+def sshd_config(work, name, text):
+    key = os.path.join(work, "hostkey")
+    if not os.path.exists(key):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    return write(os.path.join(work, name), "HostKey %s\n%s" % (key, text), 0o600)
+
+
+GOOD_SSHD = ("UsePAM yes\nKbdInteractiveAuthentication yes\nPasswordAuthentication no\n"
+             "AuthenticationMethods keyboard-interactive\nLoginGraceTime 360\n"
+             "MaxStartups 10:30:100\n")
+
+
+def line_of(path, text):
+    """The number of the first line of path containing text."""
+    with open(path) as f:
+        for n, l in enumerate(f, 1):
+            if text in l:
+                return n
+    return None
+
+
+def service_cases(sd, work):
+    try:
+        host_cases(sd, work)
+    finally:
+        for name in SERVICES:
+            try:
+                os.unlink("/etc/pam.d/" + name)
+            except FileNotFoundError:
+                pass
+
+
+def host_cases(sd, work):
+    sshd = os.path.exists("/usr/sbin/sshd")
+    good_conf = write(os.path.join(work, "svc-good.conf"), base_conf(sd, work))
+    good = service("auth required pam_ssooidc.so conf=%s prompt=always\n"
+                   "account required pam_permit.so\n" % good_conf)
+    good_sshd = sshd_config(work, "sshd_good", GOOD_SSHD)
+    args = ["--service", good, "--module", MODULE]
+    rc, out, err = run(*args)
+    tap.check(rc == 0 and out.rstrip().endswith("all is well")
+              and re.search(r"^info +service: /etc/pam.d/%s:1: 'auth required pam_ssooidc.so "
+                            r"conf=" % good, out, re.M)
+              and re.search(r"^  start_url\s+= https://example.awsapps.com/start\s+\(%s:1\)$"
+                            % re.escape(good_conf), out, re.M),
+              "--service: the stanza's own conf= file is the one checked; exit 0", out + err)
+    tap.check(re.search(r"^  prompt\s+= always\s+\(/etc/pam.d/%s:1\)$" % good, out, re.M),
+              "--service: a stanza option is shown as from the stanza's file:line", out)
+    silent = service("-auth required pam_ssooidc.so conf=%s prompt=always\n"
+                     "account required pam_ssooidc.so conf=%s\n" % (good_conf, good_conf))
+    rc, out, err = run("--service", silent, "--module", MODULE)
+    tap.check(rc == 1 and re.search(r"^warn +stack: /etc/pam.d/%s:1: a '-auth' line: when the "
+                                    r"module file is missing, libpam skips it" % silent, out, re.M),
+              "--service: a '-auth' line is a warning (skipped silently without the module)",
+              out + err)
+    tap.check(re.search(r"^warn +stack: /etc/pam.d/%s:2: pam_ssooidc.so has only the auth "
+                        r"functions: for its 'account' line" % silent, out, re.M),
+              "--service: the module on an account line is a warning (libpam fails that line)",
+              out + err)
+    rc, out, err = run("--service", "ssochk-no-such-service", "--module", MODULE)
+    tap.check(rc == 2 and re.search(r"^FAIL +service: /etc/pam.d/ssochk-no-such-service does "
+                                    r"not exist", out, re.M),
+              "--service of a service that does not exist: FAIL, exit 2", out + err)
+    plain = service("auth required pam_unix.so\n")
+    rc, out, err = run("--service", plain, "--module", MODULE)
+    tap.check(rc == 2 and "no line loads" in out,
+              "--service of a service that does not load the module: FAIL, exit 2", out + err)
+    # ---- --login through the service's own stack (the module by its path)
+    own = service("auth required %s conf=%s prompt=never\naccount required pam_permit.so\n"
+                  % (MODULE, good_conf))
+    users = subprocess.run(["id", "alice"], capture_output=True).returncode == 0
+    if not users:
+        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", "ssochkuser"], check=True)
+    user = "alice" if users else "ssochkuser"
+    try:
+        sd.reset(approve_after_polls=0, approver=user)
+        rc, out, err = run("--service", own, "--module", MODULE, "--login", user)
+        tap.check(rc == 0 and "its own stack in /etc/pam.d" in out
+                  and "--- verdict: PAM_SUCCESS" in out,
+                  "--service with --login: a real login through that service's stack", out + err)
+        sd.reset(approve_after_polls=0, decision="deny", approver=user)
+        rc, out, err = run("--service", own, "--module", MODULE, "--login", user)
+        tap.check(rc == 2 and "--- verdict: PAM_AUTH_ERR" in out
+                  and out.rstrip().endswith("CRITICAL: the login did not succeed (PAM_AUTH_ERR)"),
+                  "--service with --login refused: exit 2, the closing line says why", out + err)
+        sd.reset()
+    finally:
+        if not users:
+            subprocess.run(["userdel", "ssochkuser"], capture_output=True)
+    # ---- usage errors: 3 (UNKNOWN)
+    for bad in (["--all", "--login", "x"], ["--sshd-user", "bob"], ["--service"],
+                ["--pam-users", "--service", good]):
+        rc, out, err = run(*bad)
+        tap.check(rc == 3 and "usage:" in err, "usage error %s: exit 3" % " ".join(bad),
+                  out + err)
+    if not sshd:
+        tap.skip("the --sshd cases", "sshd is not installed")
+        return
+    # ---- a correct host: exit 0
+    rc, out, err = run(*args, "--sshd", "--sshd-config", good_sshd)
+    tap.check(rc == 0 and out.rstrip().endswith("all is well")
+              and re.search(r"^ok +sshd: %s:\d+: UsePAM yes" % re.escape(good_sshd), out, re.M)
+              and re.search(r"^ok +sshd: %s:\d+: LoginGraceTime 360 s leaves room for the "
+                            r"module's timeout \(300 s, /etc/pam.d/%s:1\)"
+                            % (re.escape(good_sshd), good), out, re.M),
+              "a correct host (service, conf= file, sshd_config): exit 0", out + err)
+    # ---- warnings only: exit 1
+    warn_sshd = sshd_config(work, "sshd_warn", GOOD_SSHD.replace("LoginGraceTime 360",
+                                                                 "LoginGraceTime 120"))
+    rc, out, err = run(*args, "--sshd", "--sshd-config", warn_sshd)
+    tap.check(rc == 1 and not lines(out, "FAIL")
+              and re.search(r"^warn +sshd: %s:%d: LoginGraceTime 120 s is below"
+                            % (re.escape(warn_sshd), line_of(warn_sshd, "LoginGraceTime")),
+                            out, re.M)
+              and out.rstrip().splitlines()[-1] == "WARNING: 1 warn line",
+              "a host with a warning only: exit 1, the line cited", out + err)
+    # ---- sshd -T cannot run: UNKNOWN
+    rc, out, err = run(*args, "--sshd", "--sshd-config", os.path.join(work, "no-such-config"))
+    tap.check(rc == 3 and re.search(r"^info +sshd: not checked: .*sshd -T -f ", out, re.M),
+              "sshd -T that cannot run: said so, exit 3 (UNKNOWN), no crash", out + err)
+    # ---- a broken host: every planted mistake found in one run, at file:line
+    bad_conf = write(os.path.join(work, "svc-bad.conf"),
+                     base_conf(sd, work) + "regoin = us-east-1\ntimeout = 5\n")
+    broken = service("# a broken stanza\n"
+                     "auth sufficient pam_unix.so nullok\n"
+                     "auth [success=done default=ignore] pam_ssooidc.so \\\n"
+                     "    conf=%s promt=always\n"
+                     "auth optional pam_permit.so\n"
+                     "account required pam_permit.so\n" % bad_conf)
+    inc = write(os.path.join(work, "sshd_inc"), "KbdInteractiveAuthentication no\n")
+    bad_sshd = sshd_config(work, "sshd_bad", "UsePAM no\nInclude %s\nPasswordAuthentication yes\n"
+                           "LoginGraceTime 60\nMaxStartups 3:30:5\nPerSourceMaxStartups 1\n"
+                           % inc)
+    pamd = "/etc/pam.d/" + broken
+    rc, out, err = run("--service", broken, "--module", MODULE, "--sshd", "--sshd-config",
+                       bad_sshd)
+    found = {
+        "sufficient pam_unix.so before the module": r"^warn +stack: %s:2: 'auth sufficient "
+                                                    r"pam_unix.so nullok' before" % pamd,
+        "a fallback after it": r"^warn +stack: %s:5: 'auth optional pam_permit.so' after" % pamd,
+        "nothing after it denies": r"^warn +stack: %s:3: its failure is ignored .*nothing after "
+                                   r"it denies" % pamd,
+        "a misspelt stanza option": r"^FAIL +configuration: %s:3: PAM stanza: unknown option "
+                                    r"'promt' \(did you mean prompt\?\)" % pamd,
+        "a misspelt option in conf=": r"^FAIL +configuration: %s line 9: unknown option 'regoin' "
+                                      r"\(did you mean region\?\)" % re.escape(bad_conf),
+        "a bad value in conf=": r"^FAIL +configuration: %s line 10: timeout" % re.escape(bad_conf),
+        "UsePAM no": r"^FAIL +sshd: %s:2: UsePAM is not yes" % re.escape(bad_sshd),
+        "keyboard-interactive off (in an Include)": r"^FAIL +sshd: %s:1: KbdInteractive"
+                                                     % re.escape(inc),
+        "PasswordAuthentication yes": r"^warn +sshd: %s:4: PasswordAuthentication yes"
+                                      % re.escape(bad_sshd),
+        "AuthenticationMethods any (effective value)": r"^warn +sshd: %s: AuthenticationMethods "
+                                                       r"any: .*\(effective value"
+                                                       % re.escape(bad_sshd),
+    }
+    for what, pattern in found.items():
+        tap.check(re.search(pattern, out, re.M), "broken host, found in one run: %s" % what, out)
+    tap.check(rc == 2 and out.rstrip().splitlines()[-1].startswith("CRITICAL: "),
+              "a broken host: exit 2 (CRITICAL)", out)
+    # the same as JSON: each finding with its file and line
+    rc, out, err = run("--service", broken, "--module", MODULE, "--sshd", "--sshd-config",
+                       bad_sshd, "--json")
+    doc = json.loads(out) if out.strip().startswith("{") else {"findings": []}
+    places = {(f["file"], f["line"], f["option"]) for f in doc["findings"]
+              if f["status"] in ("warn", "FAIL")}
+    want = {(pamd, 2, None), (pamd, 3, "promt"), (bad_conf, 9, "regoin"),
+            (bad_conf, 10, "timeout"), (bad_sshd, 2, "UsePAM"),
+            (inc, 1, "KbdInteractiveAuthentication"), (bad_sshd, 5, "LoginGraceTime"),
+            (bad_sshd, 6, "MaxStartups"), (bad_sshd, 7, "PerSourceMaxStartups")}
+    tap.check(rc == 2 and doc.get("exit") == 2 and want <= places
+              and all(f["file"] for f in doc["findings"] if f["status"] in ("warn", "FAIL")),
+              "--json of the broken host: every warn and FAIL has its file (and line)",
+              "%s\n%s" % (sorted(map(str, places)), json.dumps(doc["findings"], indent=1)))
+    # ---- --sshd-user: the connection's Match blocks count
+    match_sshd = sshd_config(work, "sshd_match", GOOD_SSHD + "Match User bob\n"
+                             "    AuthenticationMethods publickey\n")
+    rc, out, err = run(*args, "--sshd", "--sshd-config", match_sshd, "--sshd-user", "bob")
+    tap.check(rc == 1 and re.search(r"^warn +sshd: %s:%d: AuthenticationMethods: a login by "
+                                    r"publickey skips keyboard-interactive.*Match block"
+                                    % (re.escape(match_sshd), line_of(match_sshd, "publickey")),
+                                    out, re.M),
+              "--sshd-user: sshd -T -C sees the Match block, cited at its line", out + err)
+    rc, out, err = run(*args, "--sshd", "--sshd-config", match_sshd, "--sshd-user", "alice")
+    tap.check(rc == 0, "--sshd-user for a user no Match block names: exit 0", out + err)
+    # ---- --all: every service that loads the module, and only those
+    rc, out, err = run("--all", "--module", MODULE)
+    tap.check(re.search(r"^info +service: /etc/pam.d/%s:1: " % good, out, re.M)
+              and re.search(r"^info +service: /etc/pam.d/%s:3: " % broken, out, re.M)
+              and "/etc/pam.d/%s:" % plain not in out and rc == 2,
+              "--all: each service that loads the module, checked", out + err)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(strlen(l->control) < 1024 && strlen(l->module) < 1024 &&
                        strlen(l->args) < 1024,
                    "every field fits libpam's 1024-byte line");
+        FUZZ_CHECK(strlen(l->argv) == strlen(l->args),
+                   "argv holds the same words as args, by another separator");
     }
     pamconf_stack_free(&s);
     free(text);

@@ -393,6 +393,45 @@ static void test_err_unknown_option(void **state)
     ASSERT_FAILS(rc, err, "unknown option", "time");
     rc = LOAD_TEXT(&c, BASE_TEXT, &err, "Debug");
     ASSERT_FAILS(rc, err, "unknown option", "Debug");
+    /* a near miss names the option meant, of either provider; a far one none */
+    rc = LOAD_TEXT(&c, BASE_TEXT "regoin = us-east-1\n", &err, "x=1");
+    ASSERT_FAILS(rc, err, "line 3", "unknown option 'regoin' (did you mean region?)");
+    rc = LOAD_TEXT(&c, BASE_TEXT, &err, "isuser=https://x");
+    ASSERT_FAILS(rc, err, "unknown option 'isuser' (did you mean issuer?)");
+    rc = LOAD_TEXT(&c, BASE_TEXT, &err, "frobnicate=1");
+    assert_null(strstr(err.msg, "did you mean"));
+}
+
+/* The check tool's reading: every error listed with its place, and what
+ * could be read kept; the module's reading still stops at the first. */
+static void test_err_every_error_listed(void **state)
+{
+    (void)state;
+    struct settings c;
+    struct cfg_trace trace;
+    struct cfg_problems *problems = calloc(1, sizeof(*problems));
+    struct sso_error err = SSO_ERROR_INIT;
+    assert_non_null(problems);
+    memset(&trace, 0, sizeof(trace));
+    trace.problems = problems;
+    const char *argv[] = {"conf=/nonexistent/pam_ssooidc.conf", "Debug", "timeout=5",
+                          "start_url=https://x.awsapps.com/start", "client_id=x"};
+    int rc = settings_load_traced(&c, 5, argv, 0, &trace, &err);
+    assert_int_equal(rc, PAM_SERVICE_ERR);
+    assert_true(problems->count >= 4);
+    assert_string_equal(problems->of[0].file, "/nonexistent/pam_ssooidc.conf");
+    assert_string_equal(problems->of[1].option, "Debug");
+    assert_non_null(strstr(problems->of[1].msg, "(did you mean debug?)"));
+    assert_string_equal(problems->of[2].option, "timeout");
+    assert_string_equal(problems->of[3].option, "client_id");
+    /* what could be read is kept for the tool to show */
+    assert_string_equal(c.aws.start_url, "https://x.awsapps.com/start");
+    free(problems);
+    /* the module: the first error only, and nothing kept */
+    rc = settings_load(&c, 5, argv, &err);
+    assert_int_equal(rc, PAM_SERVICE_ERR);
+    assert_non_null(strstr(err.msg, "/nonexistent does not exist"));
+    assert_string_equal(c.aws.start_url, "");
 }
 
 static void test_err_malformed_number(void **state)
@@ -1272,6 +1311,7 @@ int main(void)
         cmocka_unit_test(test_stanza_repeat_last_wins),
         cmocka_unit_test(test_file_repeat_is_error),
         cmocka_unit_test(test_err_unknown_option),
+        cmocka_unit_test(test_err_every_error_listed),
         cmocka_unit_test(test_err_malformed_number),
         cmocka_unit_test(test_err_out_of_range),
         cmocka_unit_test(test_err_bad_enum),

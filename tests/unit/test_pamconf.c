@@ -239,6 +239,8 @@ static void test_bracketed_control_and_args(void **state)
     assert_string_equal(s.lines[0].control, "success=done new_authtok_reqd=done default=die");
     assert_string_equal(s.lines[0].module, "pam_ssooidc.so");
     assert_string_equal(s.lines[0].args, "qr=yes a]b debug");
+    /* as libpam's argv: a bracketed argument is one, spaces and all */
+    assert_string_equal(s.lines[0].argv, "qr=yes a]b\ndebug");
     assert_string_equal(s.lines[0].file, "/etc/pam.d/sshd");
     assert_int_equal(s.lines[0].line, 1);
     pamconf_stack_free(&s);
