@@ -47,6 +47,24 @@ def dead_port():
     return s, "https://127.0.0.1:%d" % s.getsockname()[1]
 
 
+def full_backlog_port():
+    """A port whose listen queue is full: further SYNs are dropped, so a
+    connection attempt times out as behind a dropping firewall."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(0)
+    held = []
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(s.getsockname())
+        except BlockingIOError:
+            pass
+        held.append(c)
+    return [s] + held, "https://127.0.0.1:%d" % s.getsockname()[1]
+
+
 def base_conf(sd, work, **over):
     opts = {"start_url": "https://example.awsapps.com/start", "oidc_endpoint": sd.url,
             "portal_endpoint": sd.url, "sts_endpoint": sd.url, "ca_file": sd.ca,
@@ -124,12 +142,44 @@ def cases(sd, work):
     s, dead = dead_port()
     rc, out, err = run("--conf", conf, "oidc_endpoint=" + dead)
     s.close()
-    tap.check(rc == 1 and re.search(r"^FAIL +oidc_endpoint: no TCP connection", out, re.M),
-              "the OIDC endpoint down: FAIL at TCP", out)
-    # ---- a TLS trust problem
+    tap.check(rc == 1 and re.search(r"^FAIL +oidc_endpoint: TCP connection to 127\.0\.0\.1 "
+                                    r"port %s refused \(nothing listens on that port, or a "
+                                    r"firewall rejects it\)$" % dead.rsplit(":", 1)[1],
+                                    out, re.M),
+              "the OIDC endpoint down: FAIL at TCP, saying the connection was refused", out)
+    socks, silent = full_backlog_port()
+    rc, out, err = run("--conf", conf, "oidc_endpoint=" + silent, "http_timeout=1")
+    for x in socks:
+        x.close()
+    tap.check(rc == 1 and re.search(r"^FAIL +oidc_endpoint: no TCP connection to 127\.0\.0\.1 "
+                                    r"port \d+ within 1 s \(timed out: a firewall drops the "
+                                    r"packets, or the host is down\)$", out, re.M),
+              "an endpoint that never answers the SYN: FAIL saying it timed out", out)
+    # ---- a TLS trust problem: one prefix, and what to set
     rc, out, err = run("--conf", conf, "ca_file=/etc/ssl/certs/ca-certificates.crt")
-    tap.check(rc == 1 and re.search(r"^FAIL +sts_endpoint: .*(certificate|SSL)", out, re.M),
-              "the service's certificate is not trusted: FAIL at TLS", out)
+    tap.check(rc == 1 and re.search(r"^FAIL +sts_endpoint: https://127\.0\.0\.1:\d+/: TLS "
+                                    r"certificate not trusted \(SSL certificate problem: .*\); "
+                                    r"is the CA that signed it in ca_file "
+                                    r"/etc/ssl/certs/ca-certificates\.crt\?$", out, re.M)
+              and not re.search(r"sts_endpoint: sts_endpoint:", out),
+              "the service's certificate is not trusted by ca_file: FAIL at TLS, one prefix, "
+              "the URL and the ca_file named", out)
+    noca = write(os.path.join(work, "noca.conf"), base_conf(sd, work, ca_file=None))
+    rc, out, err = run("--conf", noca)
+    tap.check(rc == 1 and re.search(r"^FAIL +oidc_endpoint: https://127\.0\.0\.1:\d+/: TLS "
+                                    r"certificate not trusted \(.*\); for a private CA, set "
+                                    r"ca_file to a root-owned PEM bundle holding it$", out, re.M),
+              "not trusted by the system store: FAIL with the hint to set ca_file", out)
+    der = os.path.join(work, "ca.der")
+    subprocess.run(["openssl", "x509", "-in", sd.ca, "-outform", "der", "-out", der],
+                   check=True)
+    os.chmod(der, 0o644)
+    rc, out, err = run("--conf", conf, "ca_file=" + der)
+    tap.check(rc == 1 and re.search(r"^FAIL +https: TLS and HTTP not checked: ca_file %s is not "
+                                    r"a PEM certificate bundle \(no -----BEGIN CERTIFICATE----- "
+                                    r"block OpenSSL can read\)" % re.escape(der), out, re.M)
+              and "error importing CA certificate blob" not in out,
+              "a DER ca_file: FAIL naming the option and path, not curl's words", out)
     # ---- a skewed clock
     sd.reset(clock_offset=1200)
     rc, out, err = run("--conf", conf)
@@ -217,7 +267,8 @@ def cases(sd, work):
                                                  re.M),
         "cache_dir readable by others": re.search(r"^FAIL .*cache_dir %s is group- or world-"
                                                   r"accessible" % re.escape(cache), out, re.M),
-        "STS endpoint down": re.search(r"^FAIL +sts_endpoint: no TCP connection", out, re.M),
+        "STS endpoint down": re.search(r"^FAIL +sts_endpoint: TCP connection to .* refused",
+                                       out, re.M),
         "portal host name does not resolve": re.search(
             r"^FAIL +portal_endpoint: name resolution of portal.no-such-host.invalid", out, re.M),
         "clock 30 minutes off": re.search(r"^FAIL +clock: ", out, re.M),
@@ -257,6 +308,23 @@ def openid_cases(od, work):
     od.reset()
     tap.check(rc == 1 and re.search(r"^FAIL +provider: discovery document: issuer", out, re.M),
               "OpenID: a discovery document for another issuer is a FAIL", out + err)
+    rc, out, err = run("--conf", conf, "issuer=" + od.url + "/nowhere")
+    tap.check(rc == 1 and re.search(r"^FAIL +provider: discovery document: HTTP 404 from the "
+                                    r"provider for %s/nowhere/\.well-known/openid-configuration$"
+                                    % re.escape(od.url), out, re.M),
+              "OpenID: a discovery document not found: FAIL with the status and the URL tried",
+              out + err)
+    # An issuer written with a trailing '/' (and the provider's document
+    # saying so): every request has one '/' after the host, never two.
+    od.reset(discovery_issuer_override=od.url + "/")
+    rc, out, err = run("--conf", conf, "issuer=" + od.url + "/")
+    paths = [x["path"] for x in od.log()]
+    od.reset()
+    tap.check(rc == 0 and re.search(r"^ok +issuer: TLS verified", out, re.M)
+              and "/.well-known/openid-configuration" in paths
+              and not [p for p in paths if p.startswith("//")],
+              "OpenID: an issuer ending in '/' is probed and discovered without '//' (%s)"
+              % paths, out + err)
     rc, out, err = run("--conf", conf, "region=eu-west-1")
     tap.check(rc == 1 and re.search(r"^FAIL +configuration: .*region is an AWS IAM Identity "
                                     r"Center option", out, re.M),
