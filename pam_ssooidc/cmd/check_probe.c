@@ -2,7 +2,7 @@
  * provider keeps in cache_dir, every endpoint the provider names (name
  * resolution, TCP, TLS with the configured trust, an HTTP answer, through
  * `proxy` when set), the clock against the service's, and the provider
- * opened as a login opens it (check.h). What to probe is the provider's
+ * opened as a login opens it, its client put to the service (check.h). What to probe is the provider's
  * word (provider.h); nothing here names a provider. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -376,6 +376,10 @@ void check_probe_opened(struct report *r, const struct settings *s)
         char ready[CFG_URL_MAX + 512];
         prov->ready_text(part, ready, sizeof(ready));
         check_finding(r, ST_OK, "provider", "%s", ready);
+        if (prov->verify_client && prov->verify_client(&ctx, ready, sizeof(ready)) == PAM_SUCCESS)
+            check_finding(r, ST_OK, "client", "%s", ready);
+        else if (prov->verify_client)
+            check_finding(r, ST_FAIL, "client", "%s", err.msg);
     } else {
         check_finding(r, ST_FAIL, "provider", "%s", err.msg);
     }

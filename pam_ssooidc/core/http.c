@@ -558,14 +558,19 @@ static int transfer_error(struct http_client *h, const char *what, const char *u
 {
     char shown[HTTP_URL_SHOWN_MAX + 1];
     http_url_shown(url, shown, sizeof(shown));
-    curl_off_t connected = 0;
-    curl_easy_getinfo(h->curl, CURLINFO_CONNECT_TIME_T, &connected);
+    /* Connected when the TCP connect finished or a request was sent (a
+     * reused connection reports no connect time). */
+    curl_off_t connect_us = 0;
+    long sent = 0;
+    curl_easy_getinfo(h->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+    curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &sent);
+    bool connected = connect_us > 0 || sent > 0;
     if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED)
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: answer larger than %d bytes; "
                         "refused", what, shown, HTTP_BODY_MAX);
     if (s->oom || rc == CURLE_OUT_OF_MEMORY)
         return sso_fail(err, PAM_BUF_ERR, "%s: out of memory", what);
-    if (rc == CURLE_OPERATION_TIMEDOUT && connected == 0)
+    if (rc == CURLE_OPERATION_TIMEDOUT && !connected)
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no TCP connection within "
                         "http_timeout=%lds (timed out)", what, shown, h->timeout);
     if (rc == CURLE_OPERATION_TIMEDOUT)

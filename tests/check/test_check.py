@@ -293,6 +293,38 @@ def openid_cases(od, work):
               and re.search(r"^ok +issuer: TLS verified", out, re.M)
               and not re.search(r"oidc_endpoint|registration", out),
               "OpenID: discovery, client and JWKS checked; nothing of AWS shown", out + err)
+    tap.check(re.search(r"^ok +client: client pam-test accepted by %s/device_authorization "
+                        r"\(one device authorization made, left to expire unused\)$"
+                        % re.escape(od.url), out, re.M)
+              and [x["op"] for x in od.log() if x["op"] in ("DeviceAuthorization", "Token")]
+              == ["DeviceAuthorization"],
+              "OpenID: the client verified by one device authorization request, never polled",
+              out + err)
+    shown = [d["userCode"] for d in od.devices()]
+    tap.check(len(shown) == 1 and shown[0] not in out + err,
+              "OpenID: the user code of that request is never shown", out + err)
+    od.reset()
+    rc, out, err = run("--conf", conf, "client_id=no-such-client")
+    tap.check(rc == 1 and re.search(r"^FAIL +client: client no-such-client: device authorization: "
+                                    r"the provider refused the client \(invalid_client\)",
+                                    out, re.M),
+              "OpenID: an unknown client_id is a FAIL naming the client and the provider's "
+              "error", out + err)
+    wrong = write(os.path.join(work, "wrong-secret"), "not-the-secret\n")
+    right = write(os.path.join(work, "right-secret"), "s3cret-conf\n")
+    for auth in ("basic", "post"):
+        rc, out, err = run("--conf", conf, "client_id=pam-conf", "client_secret_file=" + wrong,
+                           "client_auth=" + auth)
+        tap.check(rc == 1 and re.search(r"^FAIL +client: client pam-conf: device authorization: "
+                                        r"the provider refused the client \(invalid_client\)",
+                                        out, re.M)
+                  and "not-the-secret" not in out + err,
+                  "OpenID: a wrong client secret (client_auth=%s) is a FAIL naming the client, "
+                  "never the secret" % auth, out + err)
+    rc, out, err = run("--conf", conf, "client_id=pam-conf", "client_secret_file=" + right)
+    tap.check(rc == 0 and re.search(r"^ok +client: client pam-conf with its secret accepted by ",
+                                    out, re.M) and "s3cret-conf" not in out + err,
+              "OpenID: the right client secret: accepted, the secret never printed", out + err)
     secret = write(os.path.join(work, "secret"), "s3cret-conf\n", mode=0o640)
     bad = write(os.path.join(work, "oidc-bad.conf"), openid_conf(
         od, work, client_id="pam-conf", client_secret_file=secret))
