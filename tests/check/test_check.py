@@ -65,6 +65,46 @@ def full_backlog_port():
     return [s] + held, "https://127.0.0.1:%d" % s.getsockname()[1]
 
 
+class RequestRecorder:
+    """A TLS server with the stand-in's certificate that records each
+    request line as sent (http.server would fold a leading '//') and
+    answers 404, closing the connection."""
+
+    def __init__(self, sd):
+        import ssl
+        import threading
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(sd.dir, "server.pem"), os.path.join(sd.dir, "server.key"))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = "https://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.lines = []
+        self.ctx = ctx
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                with self.ctx.wrap_socket(conn, server_side=True) as c:
+                    c.settimeout(5)
+                    f = c.makefile("rb")
+                    self.lines.append(f.readline().decode("latin-1").rstrip("\r\n"))
+                    while f.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+                              b"Connection: close\r\n\r\n")
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
 def base_conf(sd, work, **over):
     opts = {"start_url": "https://example.awsapps.com/start", "oidc_endpoint": sd.url,
             "portal_endpoint": sd.url, "sts_endpoint": sd.url, "ca_file": sd.ca,
@@ -353,10 +393,15 @@ def openid_cases(od, work):
     paths = [x["path"] for x in od.log()]
     od.reset()
     tap.check(rc == 0 and re.search(r"^ok +issuer: TLS verified", out, re.M)
-              and "/.well-known/openid-configuration" in paths
-              and not [p for p in paths if p.startswith("//")],
-              "OpenID: an issuer ending in '/' is probed and discovered without '//' (%s)"
+              and "/.well-known/openid-configuration" in paths,
+              "OpenID: an issuer ending in '/' (so written in its document): all is well (%s)"
               % paths, out + err)
+    rec = RequestRecorder(od)
+    rc, out, err = run("--conf", conf, "issuer=" + rec.url + "/")
+    rec.close()
+    tap.check(rec.lines == ["GET / HTTP/1.1", "GET /.well-known/openid-configuration HTTP/1.1"],
+              "OpenID: an issuer ending in '/' is probed at / and discovered at "
+              "/.well-known/openid-configuration, never with '//' (%s)" % rec.lines, out + err)
     rc, out, err = run("--conf", conf, "region=eu-west-1")
     tap.check(rc == 1 and re.search(r"^FAIL +configuration: .*region is an AWS IAM Identity "
                                     r"Center option", out, re.M),
