@@ -2,8 +2,9 @@
  * provider keeps in cache_dir, every endpoint the provider names (name
  * resolution, TCP, TLS with the configured trust, an HTTP answer, through
  * `proxy` when set), the clock against the service's, and the provider
- * opened as a login opens it, its client put to the service (check.h). What to probe is the provider's
- * word (provider.h); nothing here names a provider. */
+ * opened as a login opens it, its client put to the service (check.h).
+ * What to probe is the provider's word (provider.h); nothing here names a
+ * provider. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>

@@ -39,6 +39,7 @@ struct http_client {
     long timeout;
     long connections;
     char ca_file[CFG_PATH_MAX]; /* for the hint on an untrusted certificate */
+    bool proxied;               /* connections go to the proxy, not the URL's host */
     char last_request_id[128];
     char errbuf[CURL_ERROR_SIZE];
     void (*log)(void *ctx, const char *line);
@@ -301,6 +302,7 @@ int http_open(struct http_client **out, const struct cfg *c, struct sso_error *e
     h->curl = curl;
     h->timeout = c->http_timeout;
     sso_strlcpy(h->ca_file, c->ca_file, sizeof(h->ca_file));
+    h->proxied = c->proxy[0] != '\0';
     CURLcode rc = CURLE_OK;
 #define SET(opt, val) \
     if (rc == CURLE_OK) rc = curl_easy_setopt(curl, opt, val)
@@ -526,14 +528,15 @@ static int connect_error(struct http_client *h, const char *what, const char *sh
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: name resolution of the %s failed "
                         "(%.120s)", what, shown, rc == CURLE_COULDNT_RESOLVE_PROXY ? "proxy"
                         : "host", h->errbuf[0] ? h->errbuf : "no detail");
+    const char *to = h->proxied ? " to the proxy" : "";
     if (os_errno == ECONNREFUSED)
-        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: connection refused (nothing "
-                        "listens on that port, or a firewall rejects it)", what, shown);
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: connection%s refused (nothing "
+                        "listens on that port, or a firewall rejects it)", what, shown, to);
     if (os_errno == ETIMEDOUT)
-        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no TCP connection (timed out: "
-                        "a firewall drops the packets, or the host is down)", what, shown);
-    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no TCP connection (%s)", what, shown,
-                    os_errno ? strerror((int)os_errno) : "no detail");
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no TCP connection%s (timed out: "
+                        "a firewall drops the packets, or the host is down)", what, shown, to);
+    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no TCP connection%s (%s)", what, shown,
+                    to, os_errno ? strerror((int)os_errno) : "no detail");
 }
 
 /* The certificate was not trusted: say which trust was used, and how to
