@@ -107,6 +107,14 @@ struct provider {
      * a login does (with refresh), and what is then ready, in words (NULL:
      * it is not opened). */
     void (*ready_text)(const void *part, char *buf, size_t len);
+    /* After a successful open: whether the service accepts the configured
+     * client, asked exactly as a login asks (OpenID: one device
+     * authorization request with the client's authentication; its code is
+     * never shown or polled and expires unused at the provider). PAM_SUCCESS
+     * with what was accepted, in words, in buf; else the refusal in p->err
+     * (its error code, never a code, token or secret). NULL: nothing to ask
+     * beyond check_stored (AWS: its registration). */
+    int (*verify_client)(struct provider_ctx *p, char *buf, size_t len);
 };
 
 extern const struct provider provider_aws;

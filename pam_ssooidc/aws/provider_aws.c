@@ -222,4 +222,5 @@ const struct provider provider_aws = {
     .clock_judge = "STS",
     .check_stored = aws_check_stored,
     .ready_text = NULL, /* opening would register: the first login does that */
+    .verify_client = NULL, /* its registration is check_stored's */
 };

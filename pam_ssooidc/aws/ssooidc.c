@@ -98,9 +98,11 @@ static int ssooidc_call(struct http_client *h, const struct aws_cfg *c, const ch
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: throttled (%s)", what, aerr->type);
     if (strcmp(aerr->type, "InvalidClientException") == 0)
         return sso_fail(err, SSO_CLIENT_REFUSED, "%s: InvalidClientException", what);
+    char shown[HTTP_URL_SHOWN_MAX + 1];
+    http_url_shown(url, shown, sizeof(shown));
     if (!aerr->type[0])
-        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld with no recognisable error",
-                        what, status);
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld with no recognisable error "
+                        "from %s", what, status, shown);
     return SSO_MODELLED_ERROR; /* the caller interprets aerr */
 }
 

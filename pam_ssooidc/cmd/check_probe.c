@@ -2,8 +2,9 @@
  * provider keeps in cache_dir, every endpoint the provider names (name
  * resolution, TCP, TLS with the configured trust, an HTTP answer, through
  * `proxy` when set), the clock against the service's, and the provider
- * opened as a login opens it (check.h). What to probe is the provider's
- * word (provider.h); nothing here names a provider. */
+ * opened as a login opens it, its client put to the service (check.h).
+ * What to probe is the provider's word (provider.h); nothing here names a
+ * provider. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -170,26 +171,47 @@ static bool url_host_port(const char *url, char *host, size_t hlen, char *port, 
     return host[0] != '\0';
 }
 
-static bool tcp_connect(const struct addrinfo *ai, long timeout_ms, long *took_ms)
+/* 0 when a TCP connection was made, else why not (an errno value:
+ * ETIMEDOUT when nothing answered within timeout_ms). */
+static int tcp_connect(const struct addrinfo *ai, long timeout_ms, long *took_ms)
 {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                     ai->ai_protocol);
     if (fd < 0)
-        return false;
+        return errno;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    bool ok = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
-    if (!ok && errno == EINPROGRESS) {
+    int why = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+    if (why == EINPROGRESS) {
         struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-        int soerr = 0;
-        socklen_t sl = sizeof(soerr);
-        ok = poll(&pfd, 1, (int)timeout_ms) == 1 &&
-             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0;
+        socklen_t sl = sizeof(why);
+        int n = poll(&pfd, 1, (int)timeout_ms);
+        if (n == 0)
+            why = ETIMEDOUT;
+        else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &why, &sl) != 0)
+            why = errno;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     *took_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     close(fd);
-    return ok;
+    return why;
+}
+
+/* No TCP connection, in the words an administrator acts on: refused
+ * (nothing listens, or a firewall rejects), timed out (dropped), or else. */
+static void tcp_failed(struct report *r, const char *label, const char *host, const char *port,
+                       int why, long timeout)
+{
+    if (why == ECONNREFUSED)
+        check_finding(r, ST_FAIL, label, "TCP connection to %s port %s refused (nothing "
+                      "listens on that port, or a firewall rejects it)", host, port);
+    else if (why == ETIMEDOUT)
+        check_finding(r, ST_FAIL, label, "no TCP connection to %s port %s within %ld s (timed "
+                      "out: a firewall drops the packets, or the host is down)", host, port,
+                      timeout);
+    else
+        check_finding(r, ST_FAIL, label, "no TCP connection to %s port %s: %s", host, port,
+                      strerror(why));
 }
 
 /* DNS and TCP for host:port (the endpoint's, or the proxy's). */
@@ -211,23 +233,22 @@ static bool check_reach(struct report *r, const char *label, const char *url, lo
     for (struct addrinfo *a = res; a; a = a->ai_next)
         n++;
     check_finding(r, ST_OK, label, "%s resolves (%d address%s)", host, n, n == 1 ? "" : "es");
-    bool ok = false;
+    int why = -1;
     long took = 0;
-    for (struct addrinfo *a = res; a && !ok; a = a->ai_next) {
-        ok = tcp_connect(a, timeout * 1000, &took);
+    for (struct addrinfo *a = res; a && why != 0; a = a->ai_next) {
+        why = tcp_connect(a, timeout * 1000, &took);
         void *in = a->ai_family == AF_INET6
                        ? (void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
                        : (void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
         inet_ntop(a->ai_family, in, addr, sizeof(addr));
     }
     freeaddrinfo(res);
-    if (ok)
+    if (why == 0)
         check_finding(r, ST_OK, label, "TCP connection to %s port %s in %ld ms", addr, port,
                       took);
     else
-        check_finding(r, ST_FAIL, label, "no TCP connection to %s port %s within %ld s", host,
-                      port, timeout);
-    return ok;
+        tcp_failed(r, label, why == ECONNREFUSED ? addr : host, port, why, timeout);
+    return why == 0;
 }
 
 /* "Sun, 06 Nov 1994 08:49:37 GMT" (IMF-fixdate) as epoch seconds, or -1. */
@@ -260,6 +281,24 @@ static void check_skew(struct report *r, const struct provider *prov, const char
                   skew > 0 ? "behind" : "ahead of", why);
 }
 
+/* The URL an endpoint is probed at: its base with one '/' (an issuer
+ * "https://host/" is probed at https://host/, not https://host//). */
+static void endpoint_root(const char *base, char *url, size_t len)
+{
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    snprintf(url, len, "%.*s/", (int)n, base);
+}
+
+/* An error of a request named after the finding, without the name twice
+ * ("oidc_endpoint: oidc_endpoint: ..."). */
+static const char *unprefixed(const char *msg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(msg, name, n) == 0 && strncmp(msg + n, ": ", 2) == 0 ? msg + n + 2 : msg;
+}
+
 /* Every endpoint the provider names: name resolution, TCP, then TLS and an
  * HTTP answer through the module's own client; the clock against the
  * Date of the endpoint the provider prefers (else the first answer's). */
@@ -288,14 +327,14 @@ void check_probe_endpoints(struct report *r, const struct settings *s)
         if (!reached[i])
             continue;
         char url[CFG_URL_MAX + 2];
-        snprintf(url, sizeof(url), "%s/", eps[i].where);
+        endpoint_root(eps[i].where, url, sizeof(url));
         struct http_response resp;
         bool transient;
         double t0 = sso_monotonic();
         int rc = http_request_once(h, eps[i].name, "GET", url, NULL, NULL, &resp, &transient,
                                    &err);
         if (rc != PAM_SUCCESS) {
-            check_finding(r, ST_FAIL, eps[i].name, "%s", err.msg);
+            check_finding(r, ST_FAIL, eps[i].name, "%s", unprefixed(err.msg, eps[i].name));
             continue;
         }
         check_finding(r, ST_OK, eps[i].name, "TLS verified%s, HTTP %ld in %.0f ms",
@@ -338,6 +377,10 @@ void check_probe_opened(struct report *r, const struct settings *s)
         char ready[CFG_URL_MAX + 512];
         prov->ready_text(part, ready, sizeof(ready));
         check_finding(r, ST_OK, "provider", "%s", ready);
+        if (prov->verify_client && prov->verify_client(&ctx, ready, sizeof(ready)) == PAM_SUCCESS)
+            check_finding(r, ST_OK, "client", "%s", ready);
+        else if (prov->verify_client)
+            check_finding(r, ST_FAIL, "client", "%s", err.msg);
     } else {
         check_finding(r, ST_FAIL, "provider", "%s", err.msg);
     }

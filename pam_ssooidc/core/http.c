@@ -15,7 +15,10 @@
 #include "core/http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <security/pam_modules.h>
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include "core/retry.h"
+#include "core/sanitize.h"
 #include "core/trust.h"
 
 #define CA_FILE_MAX (4 * 1024 * 1024) /* a PEM bundle; the system one is ~220 KiB */
@@ -34,6 +38,8 @@ struct http_client {
     CURL *curl;
     long timeout;
     long connections;
+    char ca_file[CFG_PATH_MAX]; /* for the hint on an untrusted certificate */
+    bool proxied;               /* connections go to the proxy, not the URL's host */
     char last_request_id[128];
     char errbuf[CURL_ERROR_SIZE];
     void (*log)(void *ctx, const char *line);
@@ -246,6 +252,24 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
     return 0;
 }
 
+/* How many certificates OpenSSL reads from a PEM bundle, read as libcurl
+ * reads a CA blob (PEM_X509_INFO_read_bio); 0 when it is no PEM at all
+ * (DER, a key, any other file). Decided here so that a wrong ca_file is
+ * named when it is loaded, not as libcurl's "error importing CA
+ * certificate blob" at the first request. */
+static int pem_certificates(const char *pem, size_t len)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL) : NULL;
+    int n = 0;
+    for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++)
+        n += sk_X509_INFO_value(infos, i)->x509 != NULL;
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    BIO_free(bio);
+    ERR_clear_error(); /* no stale OpenSSL error for libcurl to report later */
+    return n;
+}
+
 /* Trust anchors: ca_file (read through the trusted-path walk and handed to
  * libcurl as a blob, so it is never reopened by name), or the system store
  * libcurl was built with. Returns a CURLcode; err set on a file problem. */
@@ -259,7 +283,12 @@ static CURLcode set_trust(CURL *curl, const struct cfg *c, int *pam_rc, struct s
     int rc = trust_read_file(c->ca_file, "ca_file", CA_FILE_MAX, &pem, &len, err);
     if (rc == PAM_NO_MODULE_DATA)
         rc = PAM_SERVICE_ERR; /* a configured ca_file must exist; err says so */
+    if (rc == PAM_SUCCESS && pem_certificates(pem, len) == 0)
+        rc = sso_fail(err, PAM_SERVICE_ERR, "ca_file %s is not a PEM certificate bundle (no "
+                      "-----BEGIN CERTIFICATE----- block OpenSSL can read): convert it with "
+                      "openssl x509 -inform der, or name the right file", c->ca_file);
     if (rc != PAM_SUCCESS) {
+        free(pem);
         *pam_rc = rc;
         return CURLE_OK;
     }
@@ -302,6 +331,8 @@ int http_open(struct http_client **out, const struct cfg *c, struct sso_error *e
     }
     h->curl = curl;
     h->timeout = c->http_timeout;
+    sso_strlcpy(h->ca_file, c->ca_file, sizeof(h->ca_file));
+    h->proxied = c->proxy[0] != '\0';
     CURLcode rc = CURLE_OK;
 #define SET(opt, val) \
     if (rc == CURLE_OK) rc = curl_easy_setopt(curl, opt, val)
@@ -507,22 +538,95 @@ static void debug_line(struct http_client *h, const char *what, const char *meth
     h->log(h->log_ctx, line);
 }
 
-static int transfer_error(struct http_client *h, const char *what, CURLcode rc,
+void http_url_shown(const char *url, char *dst, size_t dstlen)
+{
+    const char *sep = strstr(url, "://");
+    const char *auth = sep ? sep + 3 : url;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen); /* no user:password@ in a log line */
+    if (at) {
+        alen -= (size_t)(at + 1 - auth);
+        auth = at + 1;
+    }
+    size_t plen = auth[alen] == '/' ? strcspn(auth + alen, "?#") : 0;
+    char bare[HTTP_URL_SHOWN_MAX + 64];
+    snprintf(bare, sizeof(bare), "%.*s%.*s%.*s%s", sep ? (int)(sep + 3 - url) : 0, url,
+             (int)alen, auth, (int)plen, auth + alen, auth[alen + plen] == '?' ? "?..." : "");
+    sanitize_display(dst, dstlen, bare, HTTP_URL_SHOWN_MAX);
+}
+
+/* Why no connection was made, in the words an administrator acts on:
+ * the name, the refusal, the silence. */
+static int connect_error(struct http_client *h, const char *what, const char *shown,
+                         CURLcode rc, struct sso_error *err)
+{
+    long os_errno = 0;
+    curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno);
+    if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY)
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: name resolution of the %s failed "
+                        "(%.120s)", what, shown, rc == CURLE_COULDNT_RESOLVE_PROXY ? "proxy"
+                        : "host", h->errbuf[0] ? h->errbuf : "no detail");
+    const char *to = h->proxied ? " to the proxy" : "";
+    if (os_errno == ECONNREFUSED)
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: connection%s refused (nothing "
+                        "listens on that port, or a firewall rejects it)", what, shown, to);
+    if (os_errno == ETIMEDOUT)
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no TCP connection%s (timed out: "
+                        "a firewall drops the packets, or the host is down)", what, shown, to);
+    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no TCP connection%s (%s)", what, shown,
+                    to, os_errno ? strerror((int)os_errno) : "no detail");
+}
+
+/* The certificate was not trusted: say which trust was used, and how to
+ * name another (ca_file, a root-owned PEM bundle). */
+static int certificate_error(struct http_client *h, const char *what, const char *shown,
+                             struct sso_error *err)
+{
+    char hint[CFG_PATH_MAX + 96];
+    if (strstr(h->errbuf, "subject name") || strstr(h->errbuf, "host name"))
+        snprintf(hint, sizeof(hint), "the certificate is for another host name");
+    else if (h->ca_file[0])
+        snprintf(hint, sizeof(hint), "is the CA that signed it in ca_file %.100s?", h->ca_file);
+    else
+        snprintf(hint, sizeof(hint), "for a private CA, set ca_file to a root-owned PEM "
+                 "bundle holding it");
+    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: TLS certificate not trusted "
+                    "(%.120s); %s", what, shown, h->errbuf[0] ? h->errbuf : "no detail", hint);
+}
+
+static int transfer_error(struct http_client *h, const char *what, const char *url, CURLcode rc,
                           const struct http_sink *s, struct sso_error *err)
 {
+    char shown[HTTP_URL_SHOWN_MAX + 1];
+    http_url_shown(url, shown, sizeof(shown));
+    /* Connected when the TCP connect finished or a request was sent (a
+     * reused connection reports no connect time). */
+    curl_off_t connect_us = 0;
+    long sent = 0;
+    curl_easy_getinfo(h->curl, CURLINFO_CONNECT_TIME_T, &connect_us);
+    curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &sent);
+    bool connected = connect_us > 0 || sent > 0;
     if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED)
-        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: answer larger than %d bytes; refused",
-                        what, HTTP_BODY_MAX);
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: answer larger than %d bytes; "
+                        "refused", what, shown, HTTP_BODY_MAX);
     if (s->oom || rc == CURLE_OUT_OF_MEMORY)
         return sso_fail(err, PAM_BUF_ERR, "%s: out of memory", what);
+    if (rc == CURLE_OPERATION_TIMEDOUT && !connected)
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no TCP connection within "
+                        "http_timeout=%lds (timed out)", what, shown, h->timeout);
     if (rc == CURLE_OPERATION_TIMEDOUT)
-        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: no answer within http_timeout=%lds",
-                        what, h->timeout);
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no answer within "
+                        "http_timeout=%lds", what, shown, h->timeout);
     if (rc == CURLE_ABORTED_BY_CALLBACK && h->was_cancelled)
         return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_CANCELLED,
                            "%s: cancelled by the person (Ctrl-C)", what);
-    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s (%s)", what, curl_easy_strerror(rc),
-                    h->errbuf[0] ? h->errbuf : "no detail");
+    if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+        rc == CURLE_COULDNT_CONNECT)
+        return connect_error(h, what, shown, rc, err);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION)
+        return certificate_error(h, what, shown, err);
+    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: %s (%.160s)", what, shown,
+                    curl_easy_strerror(rc), h->errbuf[0] ? h->errbuf : "no detail");
 }
 
 /* One attempt. PAM_SUCCESS when an answer arrived (whatever its status);
@@ -563,7 +667,7 @@ static int perform_once(struct http_client *h, const char *what, const char *met
     debug_line(h, what, method, url, resp, sso_monotonic() - t0);
     *curl_rc = rc;
     if (rc != CURLE_OK) {
-        int code = transfer_error(h, what, rc, &sink, err);
+        int code = transfer_error(h, what, url, rc, &sink, err);
         http_response_free(resp);
         return code;
     }

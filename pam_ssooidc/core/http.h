@@ -107,6 +107,12 @@ void http_set_cancel(struct http_client *h, bool (*cancelled)(void *ctx),
 void http_set_slow_notice(struct http_client *h, double after, void (*notice)(void *ctx),
                           void *ctx);
 
+/* A URL as log lines and errors show it: scheme, host, port and path,
+ * never a user:password@ or what follows '?' (shown as "?...") or '#';
+ * filtered (sanitize_display) and cut to HTTP_URL_SHOWN_MAX characters. */
+#define HTTP_URL_SHOWN_MAX 120
+void http_url_shown(const char *url, char *dst, size_t dstlen);
+
 /* With debug on, one syslog line per request (method, path, status, the
  * provider's detail and request id headers; never bodies or other headers). */
 void http_set_debug(struct http_client *h, void (*log)(void *ctx, const char *line), void *ctx);

@@ -138,6 +138,17 @@ static int post_form(struct http_client *h, const struct grant_client *cl, const
     return rc;
 }
 
+/* An endpoint as errors name it (http_url_shown: no query string). */
+struct shown_url {
+    char s[HTTP_URL_SHOWN_MAX + 1];
+};
+static struct shown_url shown(const char *url)
+{
+    struct shown_url u;
+    http_url_shown(url, u.s, sizeof(u.s));
+    return u;
+}
+
 /* The configuration's fault: the provider does not know the client, does
  * not let it use this grant or these scopes. */
 static bool client_refused(const char *code)
@@ -174,10 +185,11 @@ int grant_start(struct http_client *h, const struct grant_client *cl, const char
     } else if (error) {
         rc = client_refused(code) ? refused_client(what, code, err)
                                   : sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld, error "
-                                             "%s", what, resp.status, code);
+                                             "%s, from %s", what, resp.status, code,
+                                             shown(url).s);
     } else {
-        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld with no OAuth error", what,
-                      resp.status);
+        rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld with no OAuth error from %s",
+                      what, resp.status, shown(url).s);
     }
     http_response_free(&resp);
     return rc;
@@ -185,8 +197,8 @@ int grant_start(struct http_client *h, const struct grant_client *cl, const char
 
 /* A token request's error answer (`code`: its OAuth error, "" when it has
  * none), as the polling loop's next step. */
-static int poll_error(long status, const char *code, enum poll_result *result,
-                      struct sso_error *err)
+static int poll_error(const char *url, long status, const char *code,
+                      enum poll_result *result, struct sso_error *err)
 {
     static const char what[] = "token request";
     bool have = code[0] != '\0';
@@ -205,8 +217,8 @@ static int poll_error(long status, const char *code, enum poll_result *result,
                         have ? ", error " : "", have ? code : "");
     }
     if (!have)
-        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld with no OAuth error", what,
-                        status);
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld with no OAuth error from %s",
+                        what, status, shown(url).s);
     /* RFC 8628 3.5: any other error ends the polling. */
     if (strcmp(code, "access_denied") == 0 || strcmp(code, "authorization_declined") == 0)
         return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_DENIED,
@@ -220,7 +232,8 @@ static int poll_error(long status, const char *code, enum poll_result *result,
                            "expired or already used)");
     if (client_refused(code))
         return refused_client(what, code, err);
-    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld, error %s", what, status, code);
+    return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld, error %s, from %s", what, status,
+                    code, shown(url).s);
 }
 
 int grant_poll(struct http_client *h, const struct grant_client *cl, const char *url,
@@ -251,7 +264,7 @@ int grant_poll(struct http_client *h, const struct grant_client *cl, const char 
         if (rc == PAM_SUCCESS)
             *result = POLL_APPROVED;
     } else {
-        rc = poll_error(resp.status, code, result, err);
+        rc = poll_error(url, resp.status, code, result, err);
     }
     http_response_free(&resp);
     return rc;

@@ -27,9 +27,11 @@ static int fetch(struct provider_ctx *p, const char *label, const char *key, con
         return rc;
     if (resp.status != 200) {
         long status = resp.status;
+        char shown[HTTP_URL_SHOWN_MAX + 1];
+        http_url_shown(url, shown, sizeof(shown));
         http_response_free(&resp);
-        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld from the provider", label,
-                        status);
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "%s: HTTP %ld from the provider for %s",
+                        label, status, shown);
     }
     rc = read(p, into, resp.body, resp.body_len, p->err);
     struct sso_error why = SSO_ERROR_INIT;

@@ -392,6 +392,29 @@ static void openid_ready_text(const void *part, char *buf, size_t len)
              o->client_id, o->client_secret_file[0] ? " (with secret)" : "");
 }
 
+/* One device authorization request, as openid_start makes it: the
+ * provider's answer says whether it knows the client, its authentication
+ * and its scopes. The device code and user code are wiped unseen. */
+static int openid_verify_client(struct provider_ctx *p, char *buf, size_t len)
+{
+    struct openid_state *s = p->state;
+    const char *id = OPENID_CFG(p)->client_id;
+    struct device_auth dev;
+    char url[HTTP_URL_SHOWN_MAX + 1];
+    http_url_shown(s->disco.device_authorization_endpoint, url, sizeof(url));
+    int rc = grant_start(p->http, &s->client, s->disco.device_authorization_endpoint, &dev,
+                         p->err);
+    sso_cleanse(&dev, sizeof(dev));
+    if (rc == PAM_SUCCESS) {
+        snprintf(buf, len, "client %s%s accepted by %s (one device authorization made, left "
+                 "to expire unused)", id, s->secret[0] ? " with its secret" : "", url);
+        return PAM_SUCCESS;
+    }
+    char why[sizeof(p->err->msg)];
+    sso_strlcpy(why, p->err->msg, sizeof(why));
+    return sso_fail(p->err, rc, "client %s: %s", id, why);
+}
+
 const struct provider provider_openid = {
     .name = "openid",
     .title = "Sign in with your organization's identity provider.",
@@ -413,4 +436,5 @@ const struct provider provider_openid = {
     .clock_judge = "ID token verification",
     .check_stored = NULL, /* its documents are fetched afresh when opened */
     .ready_text = openid_ready_text,
+    .verify_client = openid_verify_client,
 };

@@ -47,6 +47,64 @@ def dead_port():
     return s, "https://127.0.0.1:%d" % s.getsockname()[1]
 
 
+def full_backlog_port():
+    """A port whose listen queue is full: further SYNs are dropped, so a
+    connection attempt times out as behind a dropping firewall."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(0)
+    held = []
+    for _ in range(4):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(s.getsockname())
+        except BlockingIOError:
+            pass
+        held.append(c)
+    return [s] + held, "https://127.0.0.1:%d" % s.getsockname()[1]
+
+
+class RequestRecorder:
+    """A TLS server with the stand-in's certificate that records each
+    request line as sent (http.server would fold a leading '//') and
+    answers 404, closing the connection."""
+
+    def __init__(self, sd):
+        import ssl
+        import threading
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(sd.dir, "server.pem"), os.path.join(sd.dir, "server.key"))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = "https://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.lines = []
+        self.ctx = ctx
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                with self.ctx.wrap_socket(conn, server_side=True) as c:
+                    c.settimeout(5)
+                    f = c.makefile("rb")
+                    self.lines.append(f.readline().decode("latin-1").rstrip("\r\n"))
+                    while f.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+                              b"Connection: close\r\n\r\n")
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
 def base_conf(sd, work, **over):
     opts = {"start_url": "https://example.awsapps.com/start", "oidc_endpoint": sd.url,
             "portal_endpoint": sd.url, "sts_endpoint": sd.url, "ca_file": sd.ca,
@@ -125,12 +183,44 @@ def cases(sd, work):
     s, dead = dead_port()
     rc, out, err = run("--conf", conf, "oidc_endpoint=" + dead)
     s.close()
-    tap.check(rc == 2 and re.search(r"^FAIL +oidc_endpoint: no TCP connection", out, re.M),
-              "the OIDC endpoint down: FAIL at TCP", out)
-    # ---- a TLS trust problem
+    tap.check(rc == 2 and re.search(r"^FAIL +oidc_endpoint: TCP connection to 127\.0\.0\.1 "
+                                    r"port %s refused \(nothing listens on that port, or a "
+                                    r"firewall rejects it\)$" % dead.rsplit(":", 1)[1],
+                                    out, re.M),
+              "the OIDC endpoint down: FAIL at TCP, saying the connection was refused", out)
+    socks, silent = full_backlog_port()
+    rc, out, err = run("--conf", conf, "oidc_endpoint=" + silent, "http_timeout=1")
+    for x in socks:
+        x.close()
+    tap.check(rc == 2 and re.search(r"^FAIL +oidc_endpoint: no TCP connection to 127\.0\.0\.1 "
+                                    r"port \d+ within 1 s \(timed out: a firewall drops the "
+                                    r"packets, or the host is down\)$", out, re.M),
+              "an endpoint that never answers the SYN: FAIL saying it timed out", out)
+    # ---- a TLS trust problem: one prefix, and what to set
     rc, out, err = run("--conf", conf, "ca_file=/etc/ssl/certs/ca-certificates.crt")
-    tap.check(rc == 2 and re.search(r"^FAIL +sts_endpoint: .*(certificate|SSL)", out, re.M),
-              "the service's certificate is not trusted: FAIL at TLS", out)
+    tap.check(rc == 2 and re.search(r"^FAIL +sts_endpoint: https://127\.0\.0\.1:\d+/: TLS "
+                                    r"certificate not trusted \(SSL certificate problem: .*\); "
+                                    r"is the CA that signed it in ca_file "
+                                    r"/etc/ssl/certs/ca-certificates\.crt\?$", out, re.M)
+              and not re.search(r"sts_endpoint: sts_endpoint:", out),
+              "the service's certificate is not trusted by ca_file: FAIL at TLS, one prefix, "
+              "the URL and the ca_file named", out)
+    noca = write(os.path.join(work, "noca.conf"), base_conf(sd, work, ca_file=None))
+    rc, out, err = run("--conf", noca)
+    tap.check(rc == 2 and re.search(r"^FAIL +oidc_endpoint: https://127\.0\.0\.1:\d+/: TLS "
+                                    r"certificate not trusted \(.*\); for a private CA, set "
+                                    r"ca_file to a root-owned PEM bundle holding it$", out, re.M),
+              "not trusted by the system store: FAIL with the hint to set ca_file", out)
+    der = os.path.join(work, "ca.der")
+    subprocess.run(["openssl", "x509", "-in", sd.ca, "-outform", "der", "-out", der],
+                   check=True)
+    os.chmod(der, 0o644)
+    rc, out, err = run("--conf", conf, "ca_file=" + der)
+    tap.check(rc == 2 and re.search(r"^FAIL +https: TLS and HTTP not checked: ca_file %s is not "
+                                    r"a PEM certificate bundle \(no -----BEGIN CERTIFICATE----- "
+                                    r"block OpenSSL can read\)" % re.escape(der), out, re.M)
+              and "error importing CA certificate blob" not in out,
+              "a DER ca_file: FAIL naming the option and path, not curl's words", out)
     # ---- a skewed clock
     sd.reset(clock_offset=1200)
     rc, out, err = run("--conf", conf)
@@ -246,7 +336,8 @@ def cases(sd, work):
                                                  re.M),
         "cache_dir readable by others": re.search(r"^FAIL .*cache_dir %s is group- or world-"
                                                   r"accessible" % re.escape(cache), out, re.M),
-        "STS endpoint down": re.search(r"^FAIL +sts_endpoint: no TCP connection", out, re.M),
+        "STS endpoint down": re.search(r"^FAIL +sts_endpoint: TCP connection to .* refused",
+                                       out, re.M),
         "portal host name does not resolve": re.search(
             r"^FAIL +portal_endpoint: name resolution of portal.no-such-host.invalid", out, re.M),
         "clock 30 minutes off": re.search(r"^FAIL +clock: ", out, re.M),
@@ -271,6 +362,38 @@ def openid_cases(od, work):
               and re.search(r"^ok +issuer: TLS verified", out, re.M)
               and not re.search(r"oidc_endpoint|registration", out),
               "OpenID: discovery, client and JWKS checked; nothing of AWS shown", out + err)
+    tap.check(re.search(r"^ok +client: client pam-test accepted by %s/device_authorization "
+                        r"\(one device authorization made, left to expire unused\)$"
+                        % re.escape(od.url), out, re.M)
+              and [x["op"] for x in od.log() if x["op"] in ("DeviceAuthorization", "Token")]
+              == ["DeviceAuthorization"],
+              "OpenID: the client verified by one device authorization request, never polled",
+              out + err)
+    shown = [d["userCode"] for d in od.devices()]
+    tap.check(len(shown) == 1 and shown[0] not in out + err,
+              "OpenID: the user code of that request is never shown", out + err)
+    od.reset()
+    rc, out, err = run("--conf", conf, "client_id=no-such-client")
+    tap.check(rc == 2 and re.search(r"^FAIL +client: client no-such-client: device authorization: "
+                                    r"the provider refused the client \(invalid_client\)",
+                                    out, re.M),
+              "OpenID: an unknown client_id is a FAIL naming the client and the provider's "
+              "error", out + err)
+    wrong = write(os.path.join(work, "wrong-secret"), "not-the-secret\n")
+    right = write(os.path.join(work, "right-secret"), "s3cret-conf\n")
+    for auth in ("basic", "post"):
+        rc, out, err = run("--conf", conf, "client_id=pam-conf", "client_secret_file=" + wrong,
+                           "client_auth=" + auth)
+        tap.check(rc == 2 and re.search(r"^FAIL +client: client pam-conf: device authorization: "
+                                        r"the provider refused the client \(invalid_client\)",
+                                        out, re.M)
+                  and "not-the-secret" not in out + err,
+                  "OpenID: a wrong client secret (client_auth=%s) is a FAIL naming the client, "
+                  "never the secret" % auth, out + err)
+    rc, out, err = run("--conf", conf, "client_id=pam-conf", "client_secret_file=" + right)
+    tap.check(rc == 0 and re.search(r"^ok +client: client pam-conf with its secret accepted by ",
+                                    out, re.M) and "s3cret-conf" not in out + err,
+              "OpenID: the right client secret: accepted, the secret never printed", out + err)
     secret = write(os.path.join(work, "secret"), "s3cret-conf\n", mode=0o640)
     bad = write(os.path.join(work, "oidc-bad.conf"), openid_conf(
         od, work, client_id="pam-conf", client_secret_file=secret))
@@ -286,6 +409,28 @@ def openid_cases(od, work):
     od.reset()
     tap.check(rc == 2 and re.search(r"^FAIL +provider: discovery document: issuer", out, re.M),
               "OpenID: a discovery document for another issuer is a FAIL", out + err)
+    rc, out, err = run("--conf", conf, "issuer=" + od.url + "/nowhere")
+    tap.check(rc == 2 and re.search(r"^FAIL +provider: discovery document: HTTP 404 from the "
+                                    r"provider for %s/nowhere/\.well-known/openid-configuration$"
+                                    % re.escape(od.url), out, re.M),
+              "OpenID: a discovery document not found: FAIL with the status and the URL tried",
+              out + err)
+    # An issuer written with a trailing '/' (and the provider's document
+    # saying so): every request has one '/' after the host, never two.
+    od.reset(discovery_issuer_override=od.url + "/")
+    rc, out, err = run("--conf", conf, "issuer=" + od.url + "/")
+    paths = [x["path"] for x in od.log()]
+    od.reset()
+    tap.check(rc == 0 and re.search(r"^ok +issuer: TLS verified", out, re.M)
+              and "/.well-known/openid-configuration" in paths,
+              "OpenID: an issuer ending in '/' (so written in its document): all is well (%s)"
+              % paths, out + err)
+    rec = RequestRecorder(od)
+    rc, out, err = run("--conf", conf, "issuer=" + rec.url + "/")
+    rec.close()
+    tap.check(rec.lines == ["GET / HTTP/1.1", "GET /.well-known/openid-configuration HTTP/1.1"],
+              "OpenID: an issuer ending in '/' is probed at / and discovered at "
+              "/.well-known/openid-configuration, never with '//' (%s)" % rec.lines, out + err)
     rc, out, err = run("--conf", conf, "region=eu-west-1")
     tap.check(rc == 2 and re.search(r"^FAIL +configuration: .*region is an AWS IAM Identity "
                                     r"Center option", out, re.M),

@@ -200,6 +200,43 @@ def hanging_provider_is_bounded(c):
         c.check(r.seconds < c.time_bound(2), "%s: gave up" % op, r, "%.1f s" % r.seconds)
 
 
+@test
+def unreachable_provider_is_named(c):
+    """Why the provider could not be reached, in syslog's words an
+    administrator acts on, each naming the URL tried (never its query)."""
+    import socket
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead_url = "https://127.0.0.1:%d" % dead.getsockname()[1]
+    wk = "/.well-known/openid-configuration"
+    rows = [
+        ("nothing listens", dict(issuer=dead_url),
+         "discovery document: %s%s: connection refused (nothing listens on that port, or a "
+         "firewall rejects it)" % (dead_url, wk)),
+        ("the host name does not resolve", dict(issuer="https://no-such-host.invalid"),
+         "discovery document: https://no-such-host.invalid%s: name resolution of the host "
+         "failed" % wk),
+        ("no document there", dict(issuer=c.sd.url + "/nowhere"),
+         "discovery document: HTTP 404 from the provider for %s/nowhere%s" % (c.sd.url, wk)),
+        ("a certificate ca_file does not vouch for",
+         dict(ca_file="/etc/ssl/certs/ca-certificates.crt"),
+         "discovery document: %s%s: TLS certificate not trusted (SSL certificate problem: "
+         % (c.sd.url, wk)),
+    ]
+    try:
+        for name, opts, why in rows:
+            c.reset(approve_after_polls=0)
+            r = c.login("alice", c.options(retries=0, **opts))
+            c.expect(r, UNAVAIL, "the provider unreachable: " + name, reason=why, shown=False)
+        r = c.login("alice", c.options(retries=0, ca_file="/etc/ssl/certs/ca-certificates.crt"))
+        reason = (r.outcome or {}).get("reason", "")
+        c.check(reason.count("discovery document:") == 1 and reason.endswith(
+            "is the CA that signed it in ca_file /etc/ssl/certs/ca-certificates.crt?"),
+            "an untrusted certificate: one prefix, and the ca_file named", r, reason)
+    finally:
+        dead.close()
+
+
 @test.memcheck
 def signing_algorithms(c):
     for alg in ("RS256", "PS256", "ES256"):

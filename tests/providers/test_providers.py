@@ -325,6 +325,106 @@ def issuer_with_path(tap, work):
                   "issuer with a path: a login, iss = %s" % p.issuer, cl)
 
 
+CHECK = os.path.join(HERE, "..", "..", "pam_ssooidc", "pam_ssooidc_check")
+README = os.path.join(HERE, "..", "..", "README.md")
+
+
+def readme_openid_example():
+    """The options of README's OpenID example (the block with issuer =)."""
+    with open(README) as f:
+        text = f.read()
+    m = re.search(r"^### An OpenID Connect provider\n.*?^```\n(.*?)^```", text, re.S | re.M)
+    block = m.group(1) if m else ""
+    return dict(o.groups() for o in re.finditer(r"^(\w+)\s*=\s*(\S+)", block, re.M))
+
+
+def readme_example_works(tap, p):
+    """README's OpenID example as written: its scopes bring a groups claim
+    holding its required_groups, and preferred_username, for a user in that
+    group (alice) at this provider."""
+    ex = readme_openid_example()
+    scopes = [x for x in ex.get("scopes", "").split(",") if x not in ("", "openid")]
+    scope = " ".join(["openid"] + scopes)
+    h, c = p.http(), p.client("none", "RS256")
+    d = oc.discover(h, p.issuer)
+    dev = oc.device_authorize(h, d, c, scope)
+    p.approve(dev["user_code"], "alice", p.users["alice"].password)
+    res = oc.poll(h, d, c, dev, max_seconds=30)
+    cl = oc.verify_id_token((res.tokens or {}).get("id_token", ""), oc.fetch_jwks(h, d),
+                            p.issuer, c.client_id)[1] if res.tokens else {}
+    wanted = ex.get("required_groups", "").split(",")
+    tap.check(ex and cl.get("preferred_username") == "alice"
+              and set(wanted) & set(cl.get(ex.get("groups_claim", "groups")) or []),
+              "README's OpenID example (scopes = %s, required_groups = %s): alice's ID token "
+              "has preferred_username and one of the groups" % (ex.get("scopes"),
+                                                                 ex.get("required_groups")),
+              (ex, cl))
+
+
+def check_tool_verifies_the_client(tap, work):
+    """pam_ssooidc_check against oidc-provider: its one device authorization
+    request, made as a login makes it, accepts the configured client and
+    catches a wrong client_id or client secret (never printing the secret)."""
+    if os.geteuid() != 0 or not os.access(CHECK, os.X_OK):
+        tap.skip("pam_ssooidc_check verifies the client", "needs root and a built check tool")
+        return
+    conf_dir = harness.trusted_tempdir("providers-check-")
+    try:
+        with providers.start_panva(work, auth_method="client_secret_basic") as p:
+            ca = os.path.join(conf_dir, "ca.pem")
+            shutil.copy(p.ca, ca)
+            os.chmod(ca, 0o644)
+
+            def run(name, client_id, secret, **over):
+                opts = {"issuer": p.issuer, "client_id": client_id, "ca_file": ca,
+                        "cache_dir": os.path.join(conf_dir, "cache"), "scopes": "profile,groups",
+                        "required_groups": "linux-users"}
+                if secret is not None:
+                    opts["client_secret_file"] = os.path.join(conf_dir, name + ".secret")
+                    with open(opts["client_secret_file"], "w") as f:
+                        f.write(secret + "\n")
+                    os.chmod(opts["client_secret_file"], 0o600)
+                opts.update(over)
+                conf = os.path.join(conf_dir, name + ".conf")
+                with open(conf, "w") as f:
+                    f.write("".join("%s = %s\n" % kv for kv in opts.items()))
+                r = subprocess.run([CHECK, "--conf", conf], capture_output=True, text=True,
+                                   timeout=120)
+                return r.returncode, r.stdout + r.stderr
+
+            good = p.clients[("client_secret_basic", "RS256")]
+            rc, out = run("good", good.client_id, good.client_secret)
+            tap.check(rc == 0 and re.search(r"^ok +client: client %s with its secret accepted by "
+                                            r"%s/device/auth " % (good.client_id,
+                                                                   re.escape(p.issuer)),
+                                            out, re.M) and good.client_secret not in out,
+                      "pam_ssooidc_check: the right client and secret: accepted", out)
+            post = p.clients[("client_secret_post", "RS256")]
+            rc, out = run("post", post.client_id, post.client_secret, client_auth="post")
+            tap.check(rc == 0 and re.search(r"^ok +client: client %s with its secret accepted"
+                                            % post.client_id, out, re.M),
+                      "pam_ssooidc_check: a client_secret_post client: accepted", out)
+            public = p.clients[("none", "RS256")]
+            rc, out = run("public", public.client_id, None)
+            tap.check(rc == 0 and re.search(r"^ok +client: client %s accepted" % public.client_id,
+                                            out, re.M),
+                      "pam_ssooidc_check: a public client: accepted", out)
+            rc, out = run("unknown", "no-such-client", None)
+            tap.check(rc == 2 and re.search(r"^FAIL +client: client no-such-client: device "
+                                            r"authorization: the provider refused the client "
+                                            r"\(invalid_client\)", out, re.M),
+                      "pam_ssooidc_check: an unknown client_id: FAIL naming the client", out)
+            rc, out = run("wrong", good.client_id, "not-" + good.client_secret)
+            tap.check(rc == 2 and re.search(r"^FAIL +client: client %s: device authorization: "
+                                            r"the provider refused the client "
+                                            r"\(invalid_client\)" % good.client_id, out, re.M)
+                      and good.client_secret not in out,
+                      "pam_ssooidc_check: a wrong client secret: FAIL naming the client, never "
+                      "the secret", out)
+    finally:
+        shutil.rmtree(conf_dir, ignore_errors=True)
+
+
 def main(argv):
     names = argv[1:] or list(providers.STARTERS)
     tap = Tap()
@@ -343,9 +443,11 @@ def main(argv):
                 continue
             try:
                 tap.check(True, "started in %.2f s at %s" % (time.monotonic() - t0, p.issuer))
+                readme_example_works(tap, p)
                 Run(tap, p).run()
                 if name == "oidc-provider":
                     issuer_with_path(tap, work)
+                    check_tool_verifies_the_client(tap, work)
             except Exception:  # noqa: BLE001 - one failure, with its trace
                 import traceback
                 tap.check(False, "ran to the end", traceback.format_exc() + "\n--- server log:\n"
