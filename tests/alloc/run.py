@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Allocation-failure sweep over a full login (see docs/fuzzing.md).
 
-Usage: run.py [--full] [--tap] [--jobs N] [--stride S] [--valgrind N]
+Usage: run.py [--full] [--tap] [--jobs N] [--stride S] [--curl-stride C] [--valgrind N]
               [--persistent] [--module PATH] [--driver PATH]
 
 Starts one stand-in per worker (approve_after_polls=0, enforce_interval=false),
@@ -11,9 +11,10 @@ which forks one login per k with allocation number k failing and checks
 what is left reachable afterwards (see tests/alloc/allocfail.c).
 
   default   the `make check` subset: every k whose allocating call site (in
-            the baseline login) is outside libcrypto - the module itself,
-            jansson, libcurl, libssl, libpam, glibc, nss_wrapper - plus every
-            S-th (default 150) libcrypto allocation, plus the allocations named
+            the baseline login) is outside libcrypto and libcurl - the module
+            itself, jansson, libssl, libpam, glibc, nss_wrapper - plus every
+            --curl-stride-th (default 4) libcurl allocation and every S-th
+            (default 150) libcrypto allocation, plus the allocations named
             by tests/alloc/regressions.txt, plus --valgrind N (default 4) of
             the module's own call sites under valgrind memcheck;
   --full    every k from 1 until a login no longer reaches k (`make
@@ -296,6 +297,7 @@ def main():
     ap.add_argument("--tap", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--stride", type=int, default=150)
+    ap.add_argument("--curl-stride", type=int, default=4)
     ap.add_argument("--valgrind", type=int, default=None)
     ap.add_argument("--persistent", action="store_true",
                     help="fail every allocation from k on, not only the k-th")
@@ -364,20 +366,26 @@ def main():
             plans = [["-r", "%d:0:%d" % (1 + i, n)] + pflag for i in range(n)]
             what = "every k from 1 until the login no longer reaches k"
         else:
-            ks = sorted({k for k, obj in sites.items()
-                         if obj != "libcrypto.so.3" or k % a.stride == 0} | set(reg_ks))
-            n_other = sum(1 for k in ks if sites[k] != "libcrypto.so.3")
-            n_reg = len(set(reg_ks) - {k for k, obj in sites.items()
-                                       if obj != "libcrypto.so.3" or k % a.stride == 0})
+            # libcrypto's and libcurl's own allocations (their set-up
+            # tables and handles, made the same way each time) are sampled;
+            # every other call site, the module's first, is tried.
+            strides = {"libcrypto.so.3": a.stride, "libcurl.so.4": a.curl_stride}
+            sampled = {k for k, obj in sites.items() if k % strides.get(obj, 1) == 0}
+            ks = sorted(sampled | set(reg_ks))
+            n_other = sum(1 for k in ks if sites[k] not in strides)
+            n_curl = sum(1 for k in sampled if sites[k] == "libcurl.so.4")
+            n_reg = len(set(reg_ks) - sampled)
             plans = []
             for i, part in enumerate(split(ks, n)):
                 path = os.path.join(outdir, "ks-%s-w%d.txt" % (mode, i))
                 with open(path, "w") as f:
                     f.write("\n".join(map(str, part)) + "\n")
                 plans.append(["-K", path] + pflag)
-            what = ("the %d k whose call site is outside libcrypto + every %dth of the %d "
-                    "libcrypto allocations + %d more for tests/alloc/regressions.txt"
-                    % (n_other, a.stride, by_obj["libcrypto.so.3"], n_reg))
+            what = ("the %d k whose call site is outside libcrypto and libcurl + every %dth "
+                    "of the %d libcurl allocations (%d) + every %dth of the %d libcrypto "
+                    "allocations + %d more for tests/alloc/regressions.txt"
+                    % (n_other, a.curl_stride, by_obj.get("libcurl.so.4", 0), n_curl, a.stride,
+                       by_obj["libcrypto.so.3"], n_reg))
         t0 = time.monotonic()
         runs, crashes, _ = run_workers(workers, a.driver, plans, mode, outdir)
         runs = [r for r in runs if r["k"] != 0]

@@ -69,10 +69,12 @@ class Cases:
         self.memcheck_names.add(fn.__name__)
         return self(fn)
 
-    def extend(self, other):
-        """Another list's cases after these, marks and all."""
+    def extend(self, other, memcheck=True):
+        """Another list's cases after these, marks and all (memcheck=False:
+        none of them in this list's valgrind sample)."""
         self.all += other.all
-        self.memcheck_names |= other.memcheck_names
+        if memcheck:
+            self.memcheck_names |= other.memcheck_names
 
 
 class Provider:

@@ -1,14 +1,14 @@
 # Fuzzing and allocation failure (docs/fuzzing.md). The binaries are built by
 # `make tools` (tests/fuzz/fuzz.mk, tests/alloc/alloc.mk).
 # fuzz: each libFuzzer target replays its seed corpus and every reproducer in
-#   tests/fuzz/regressions/, then fuzzes for FUZZ_CHECK_SECONDS (3) with
+#   tests/fuzz/regressions/, then fuzzes for FUZZ_CHECK_SECONDS (2) with
 #   ASan+UBSan; two TAP lines per target.
 # alloc-failure: the `make check` subset of the sweep - every k whose
-#   allocating call site is outside libcrypto, plus every 150th libcrypto
-#   allocation, plus the k of tests/alloc/regressions.txt, plus 4 of the
+#   allocating call site is outside libcrypto and libcurl, plus every 4th
+#   libcurl and every 150th libcrypto allocation, plus the k of tests/alloc/regressions.txt, plus 4 of the
 #   module's own call sites under valgrind.
 #   `make allocfail` runs every k.
 # Both run in the background, beside the hardening suites, and are tallied
 # at the end: neither changes any system-wide state.
 suite_background alloc-failure /usr/bin/python3 tests/alloc/run.py --tap
-suite_background fuzz tests/fuzz/run.sh --tap --seconds "${FUZZ_CHECK_SECONDS:-3}"
+suite_background fuzz tests/fuzz/run.sh --tap --seconds "${FUZZ_CHECK_SECONDS:-2}"
