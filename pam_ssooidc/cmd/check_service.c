@@ -6,10 +6,12 @@
  * The stack is judged as libpam runs it: a module's return picks an action
  * from its control (the keywords are shorthands of "[...]"); "done" ends
  * the stack with success when nothing required failed before, a jump N
- * skips N lines, "ignore" lets the next lines decide. A line before the
- * module whose success ends the stack or jumps past it, and a module whose
- * failure is ignored with no pam_deny.so after it, let a login through
- * without an approval. Includes are followed; a substack is read as if
+ * skips N lines, "ignore" lets the next lines decide. Warned, each at the
+ * line at fault: a line before the module whose success ends the stack, or
+ * that jumps (on any value) past it or over another file's lines (libpam
+ * counts a substack as one line, so such a jump is not counted here); the
+ * module's own line when any failure it returns jumps or is ignored with no
+ * pam_deny.so after it. Includes are followed; a substack is read as if
  * included (its own "done" ends only the substack: a warning too many, not
  * one too few). */
 #define _GNU_SOURCE
@@ -29,9 +31,21 @@
 
 enum svc_action { ACT_IGNORE, ACT_OK, ACT_DONE, ACT_BAD, ACT_DIE, ACT_RESET, ACT_JUMP };
 
+/* The values a control can name that matter here: success, and every
+ * failure the module returns (pam_ssooidc.8). */
+enum svc_value {
+    SVC_SUCCESS, SVC_AUTH_ERR, SVC_AUTHINFO_UNAVAIL, SVC_SERVICE_ERR, SVC_USER_UNKNOWN,
+    SVC_CONV_ERR, SVC_BUF_ERR, SVC_SYSTEM_ERR, SVC_VALUES
+};
+static const char *const svc_value_names[SVC_VALUES] = {
+    "success", "auth_err", "authinfo_unavail", "service_err", "user_unknown",
+    "conv_err", "buf_err", "system_err"};
+
 struct svc_control {
-    enum svc_action on_success, on_failure;
-    unsigned jump; /* ACT_JUMP on success: lines skipped */
+    enum svc_action act[SVC_VALUES];
+    unsigned jump[SVC_VALUES];
+    unsigned max_jump;       /* the longest jump on any value, listed or not */
+    const char *max_jump_on; /* its value's name ("default", "ignore", ...) */
 };
 
 static enum svc_action svc_action_of(const char *v, size_t n, unsigned *jump)
@@ -54,53 +68,83 @@ static enum svc_action svc_action_of(const char *v, size_t n, unsigned *jump)
     return n && j ? ACT_JUMP : ACT_IGNORE;
 }
 
-/* "value=action ..." as libpam reads it: success and, for a failure, the
- * auth_err action (else default; unset: ignore). */
+static int svc_value_of(const char *k, size_t n)
+{
+    for (int v = 0; v < SVC_VALUES; v++)
+        if (strlen(svc_value_names[v]) == n && strncmp(svc_value_names[v], k, n) == 0)
+            return v;
+    return -1;
+}
+
+/* "value=action ..." as libpam reads it: each value its action, the ones
+ * not named the default's (unset: ignore). Every jump is noted, also on a
+ * value the module never returns: a line before the module may return it. */
 static struct svc_control svc_bracket(const char *text)
 {
-    struct svc_control c = {ACT_IGNORE, ACT_IGNORE, 0};
-    bool have_success = false, have_fail = false;
+    struct svc_control c = {{ACT_IGNORE}, {0}, 0, NULL};
+    bool named[SVC_VALUES] = {false};
     enum svc_action def = ACT_IGNORE;
-    unsigned def_jump = 0, unused = 0;
-    const char *p = text;
-    while (*p) {
+    unsigned def_jump = 0;
+    for (const char *p = text; *p;) {
         p += strspn(p, " \t\n");
         size_t len = strcspn(p, " \t\n");
         const char *eq = memchr(p, '=', len);
         if (eq) {
             size_t kl = (size_t)(eq - p), vl = len - kl - 1;
-            if (kl == 7 && strncmp(p, "success", 7) == 0) {
-                c.on_success = svc_action_of(eq + 1, vl, &c.jump);
-                have_success = true;
-            } else if (kl == 8 && strncmp(p, "auth_err", 8) == 0) {
-                c.on_failure = svc_action_of(eq + 1, vl, &unused);
-                have_fail = true;
-            } else if (kl == 7 && strncmp(p, "default", 7) == 0) {
-                def = svc_action_of(eq + 1, vl, &def_jump);
+            unsigned jump = 0;
+            enum svc_action act = svc_action_of(eq + 1, vl, &jump);
+            int v = svc_value_of(p, kl);
+            if (kl == 7 && strncmp(p, "default", 7) == 0) {
+                def = act;
+                def_jump = jump;
+            } else if (v >= 0) {
+                c.act[v] = act;
+                c.jump[v] = jump;
+                named[v] = true;
+            }
+            if (act == ACT_JUMP && jump > c.max_jump) {
+                c.max_jump = jump;
+                c.max_jump_on = kl == 7 && strncmp(p, "default", 7) == 0 ? "default"
+                                : v >= 0 ? svc_value_names[v] : "a value";
             }
         }
         p += len;
     }
-    if (!have_success) {
-        c.on_success = def;
-        c.jump = def_jump;
-    }
-    if (!have_fail)
-        c.on_failure = def == ACT_JUMP ? ACT_IGNORE : def;
+    for (int v = 0; v < SVC_VALUES; v++)
+        if (!named[v]) {
+            c.act[v] = def;
+            c.jump[v] = def_jump;
+        }
+    return c;
+}
+
+static struct svc_control svc_keyword(enum svc_action success, enum svc_action failure)
+{
+    struct svc_control c = {{ACT_IGNORE}, {0}, 0, NULL};
+    c.act[SVC_SUCCESS] = success;
+    for (int v = SVC_SUCCESS + 1; v < SVC_VALUES; v++)
+        c.act[v] = failure;
     return c;
 }
 
 static struct svc_control svc_control_of(const char *control)
 {
     if (strcasecmp(control, "required") == 0)
-        return (struct svc_control){ACT_OK, ACT_BAD, 0};
+        return svc_keyword(ACT_OK, ACT_BAD);
     if (strcasecmp(control, "requisite") == 0)
-        return (struct svc_control){ACT_OK, ACT_DIE, 0};
+        return svc_keyword(ACT_OK, ACT_DIE);
     if (strcasecmp(control, "sufficient") == 0)
-        return (struct svc_control){ACT_DONE, ACT_IGNORE, 0};
+        return svc_keyword(ACT_DONE, ACT_IGNORE);
     if (strcasecmp(control, "optional") == 0)
-        return (struct svc_control){ACT_OK, ACT_IGNORE, 0};
+        return svc_keyword(ACT_OK, ACT_IGNORE);
     return svc_bracket(control);
+}
+
+/* libpam on a failure: ok and done make it the stack's result, bad and
+ * die too; ignore, reset and a jump leave the result to other lines. */
+static bool svc_fails_stack(enum svc_action act)
+{
+    return act == ACT_OK || act == ACT_DONE || act == ACT_BAD || act == ACT_DIE;
 }
 
 /* --------------------------------------------------------- shown */
@@ -132,8 +176,21 @@ struct svc_auth {
     size_t n;
 };
 
+/* Whether lines I+1..END come from another file than line I. libpam
+ * counts a jump's lines as written, an included file's lines one by one,
+ * but a whole substack as one, which the flattened stack here does not
+ * show: a jump over another file's lines is not counted exactly. */
+static bool svc_crosses_files(const struct svc_auth *a, size_t i, size_t end)
+{
+    for (size_t k = i + 1; k <= end && k < a->n; k++)
+        if (strcmp(a->line[k]->file, a->line[i]->file) != 0)
+            return true;
+    return false;
+}
+
 /* Lines before the module that end the stack on their success, or jump
- * past it. */
+ * (on any value they return) past it, or over lines this check cannot
+ * count: each may let a login through without the module. */
 static void svc_check_before(struct report *r, const struct svc_auth *a, size_t ours,
                              const struct check_where *at)
 {
@@ -142,17 +199,29 @@ static void svc_check_before(struct report *r, const struct svc_auth *a, size_t 
         if (svc_is(l, "pam_deny.so"))
             continue; /* never succeeds */
         struct svc_control c = svc_control_of(l->control);
-        bool ends = c.on_success == ACT_DONE;
-        bool skips = c.on_success == ACT_JUMP && i + c.jump + 1 > ours;
-        if (!ends && !skips)
-            continue;
         char text[256];
         svc_text(l, text, sizeof(text));
         struct check_where here = {l->file, l->line, NULL};
-        check_finding_at(r, ST_WARN, "stack", &here,
-                         "'%s' before pam_ssooidc.so (%s:%u) %s on its success: a login gets "
-                         "through without an approval", text, at->file, at->line,
-                         ends ? "ends the stack" : "jumps past it");
+        if (c.act[SVC_SUCCESS] == ACT_DONE)
+            check_finding_at(r, ST_WARN, "stack", &here,
+                             "'%s' before pam_ssooidc.so (%s:%u) ends the stack on its "
+                             "success: a login gets through without an approval", text,
+                             at->file, at->line);
+        if (c.max_jump == 0)
+            continue;
+        size_t end = i + c.max_jump; /* the last line skipped */
+        if (end >= ours)
+            check_finding_at(r, ST_WARN, "stack", &here,
+                             "'%s' before pam_ssooidc.so (%s:%u) jumps %u line%s on %s, past "
+                             "it: a login gets through without an approval", text, at->file,
+                             at->line, c.max_jump, c.max_jump == 1 ? "" : "s", c.max_jump_on);
+        else if (svc_crosses_files(a, i, end))
+            check_finding_at(r, ST_WARN, "stack", &here,
+                             "'%s' before pam_ssooidc.so (%s:%u) jumps %u line%s on %s, over "
+                             "lines of another file (an include or a substack, which libpam "
+                             "counts as one line): it may skip the module; make the jump "
+                             "stay within its file", text, at->file, at->line, c.max_jump,
+                             c.max_jump == 1 ? "" : "s", c.max_jump_on);
     }
 }
 
@@ -167,7 +236,7 @@ static void svc_check_after(struct report *r, const struct svc_auth *a, size_t o
         const struct pamconf_line *l = a->line[j];
         struct svc_control c = svc_control_of(l->control);
         if (svc_is(l, "pam_deny.so")) {
-            if (c.on_failure == ACT_BAD || c.on_failure == ACT_DIE) {
+            if (svc_fails_stack(c.act[SVC_AUTH_ERR])) {
                 if (!fallback)
                     check_finding_at(r, ST_OK, "stack", at, "%s; %s:%u (pam_deny.so) denies "
                                      "what it lets through", how, l->file, l->line);
@@ -188,20 +257,37 @@ static void svc_check_after(struct report *r, const struct svc_auth *a, size_t o
                      "denies (no pam_deny.so): the lines before it decide", how);
 }
 
+/* The module's own line: each failure it returns must fail the stack. A
+ * jump on one leaves the verdict to the lines it lands on; an ignore (or
+ * reset) to the lines after it, which svc_check_after reads. */
 static void svc_check_position(struct report *r, const struct svc_auth *a, size_t ours)
 {
     const struct pamconf_line *l = a->line[ours];
     struct check_where at = {l->file, l->line, NULL};
     svc_check_before(r, a, ours, &at);
     struct svc_control c = svc_control_of(l->control);
-    if (c.on_failure == ACT_BAD || c.on_failure == ACT_DIE) {
+    char how[160] = "", jumps[200] = "";
+    size_t used = 0, jused = 0;
+    for (int v = SVC_SUCCESS + 1; v < SVC_VALUES; v++) {
+        if (c.act[v] == ACT_JUMP && jused < sizeof(jumps))
+            jused += (size_t)snprintf(jumps + jused, sizeof(jumps) - jused, "%s%s=%u",
+                                      jused ? ", " : "", svc_value_names[v], c.jump[v]);
+        else if (!svc_fails_stack(c.act[v]) && used < sizeof(how))
+            used += (size_t)snprintf(how + used, sizeof(how) - used, "%s%s", used ? ", " : "",
+                                     svc_value_names[v]);
+    }
+    if (jumps[0])
+        check_finding_at(r, ST_WARN, "stack", &at, "control %.80s jumps when the module fails "
+                         "(%s): the lines it lands on decide, not the approval", l->control,
+                         jumps);
+    if (how[0]) {
+        char what[224];
+        snprintf(what, sizeof(what), "control %.40s ignores %s", l->control, how);
+        svc_check_after(r, a, ours, &at, what);
+    } else if (!jumps[0]) {
         check_finding_at(r, ST_OK, "stack", &at, "control %.80s: a refused or failed approval "
                          "fails the login", l->control);
-        return;
     }
-    char how[128];
-    snprintf(how, sizeof(how), "control %.80s", l->control);
-    svc_check_after(r, a, ours, &at, how);
 }
 
 /* ------------------------------------------------------ one line */

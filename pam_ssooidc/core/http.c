@@ -611,9 +611,13 @@ static int transfer_error(struct http_client *h, const char *what, const char *u
                         "refused", what, shown, HTTP_BODY_MAX);
     if (s->oom || rc == CURLE_OUT_OF_MEMORY)
         return sso_fail(err, PAM_BUF_ERR, "%s: out of memory", what);
+    /* libcurl records no connect time until TLS is set up too, so a
+     * handshake that outlasts the timeout lands here as well. */
     if (rc == CURLE_OPERATION_TIMEDOUT && !connected)
-        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no TCP connection within "
-                        "http_timeout=%lds (timed out)", what, shown, h->timeout);
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no connection within "
+                        "http_timeout=%lds (timed out while connecting: a firewall drops the "
+                        "packets, the host is down, or TLS was not set up in time)", what,
+                        shown, h->timeout);
     if (rc == CURLE_OPERATION_TIMEDOUT)
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: no answer within "
                         "http_timeout=%lds", what, shown, h->timeout);

@@ -12,7 +12,7 @@ what is left reachable afterwards (see tests/alloc/allocfail.c).
 
   default   the `make check` subset: every k whose allocating call site (in
             the baseline login) is outside libcrypto and libcurl - the module
-            itself, jansson, libssl, libpam, glibc, nss_wrapper - plus every
+            itself, every 2nd of jansson's, libssl, libpam, glibc, nss_wrapper - plus every
             --curl-stride-th (default 4) libcurl allocation and every S-th
             (default 150) libcrypto allocation, plus the allocations named
             by tests/alloc/regressions.txt, plus --valgrind N (default 4) of
@@ -367,9 +367,12 @@ def main():
             what = "every k from 1 until the login no longer reaches k"
         else:
             # libcrypto's and libcurl's own allocations (their set-up
-            # tables and handles, made the same way each time) are sampled;
-            # every other call site, the module's first, is tried.
-            strides = {"libcrypto.so.3": a.stride, "libcurl.so.4": a.curl_stride}
+            # tables and handles, made the same way each time) are sampled,
+            # and every other one of jansson's (a parse that fails at any of
+            # them is the same NULL to the module); every other call site,
+            # the module's first, is tried.
+            strides = {"libcrypto.so.3": a.stride, "libcurl.so.4": a.curl_stride,
+                       "libjansson.so.4": 2}
             sampled = {k for k, obj in sites.items() if k % strides.get(obj, 1) == 0}
             ks = sorted(sampled | set(reg_ks))
             n_other = sum(1 for k in ks if sites[k] not in strides)
@@ -381,9 +384,10 @@ def main():
                 with open(path, "w") as f:
                     f.write("\n".join(map(str, part)) + "\n")
                 plans.append(["-K", path] + pflag)
-            what = ("the %d k whose call site is outside libcrypto and libcurl + every %dth "
-                    "of the %d libcurl allocations (%d) + every %dth of the %d libcrypto "
-                    "allocations + %d more for tests/alloc/regressions.txt"
+            what = ("the %d k whose call site is outside libcrypto, libcurl and jansson + "
+                    "every 2nd of jansson's + every %dth of the %d libcurl allocations (%d) + "
+                    "every %dth of the %d libcrypto allocations + %d more for "
+                    "tests/alloc/regressions.txt"
                     % (n_other, a.curl_stride, by_obj.get("libcurl.so.4", 0), n_curl, a.stride,
                        by_obj["libcrypto.so.3"], n_reg))
         t0 = time.monotonic()

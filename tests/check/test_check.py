@@ -471,9 +471,50 @@ def line_of(path, text):
     return None
 
 
+# Stacks that log in without the module (proved below with a real
+# pam_authenticate, the module failing wherever it runs): each must be a
+# warning that names the line at fault.
+BYPASSES = [
+    ("a line before it jumps past it when that line fails",
+     "auth [success=ok default=1] pam_succeed_if.so quiet user = ssochk-nobody\n"
+     "auth required {module} {bad}\nauth required pam_permit.so\n",
+     1, r"jumps 1 line on default, past it"),
+    ("its own failure jumps over the pam_deny.so after it",
+     "auth [success=ok default=1] {module} {bad}\nauth requisite pam_deny.so\n"
+     "auth required pam_permit.so\n",
+     1, r"jumps when the module fails \(auth_err=1, authinfo_unavail=1, service_err=1"),
+    ("auth_err dies but its other failures are ignored",
+     "auth [success=ok auth_err=die default=ignore] {module} {bad}\n"
+     "auth required pam_permit.so\n",
+     2, r"'auth required pam_permit.so' after pam_ssooidc.so .*ignores authinfo_unavail, "
+        r"service_err, user_unknown, conv_err"),
+    ("a jump over a substack, which libpam counts as one line",
+     "auth [success=1 default=ignore] pam_succeed_if.so quiet user = root\n"
+     "auth substack {sub}\nauth required pam_permit.so\n",
+     1, r"over lines of another file \(an include or a substack"),
+]
+
+
+def bypass_cases(work):
+    drive = os.path.join(ROOT, "build", "tools", "pam_drive")
+    bad = "conf=" + os.path.join(work, "no-such.conf")
+    sub = service("auth optional pam_permit.so\nauth required %s %s\n" % (MODULE, bad))
+    for what, text, at_line, want in BYPASSES:
+        name = service(text.format(module=MODULE, bad=bad, sub=sub))
+        p = subprocess.run([drive, "-c", "fail", name, "root"], capture_output=True, text=True)
+        verdict = re.findall(r"^login 0 (\S+)", p.stdout, re.M)
+        rc, out, err = run("--service", name, "--module", MODULE)
+        tap.check(verdict == ["PAM_SUCCESS"] and rc in (1, 2)
+                  and re.search(r"^warn +stack: /etc/pam.d/%s:%d: .*%s" % (name, at_line, want),
+                                out, re.M),
+                  "--service: a stack that logs in without the module is a warning at the "
+                  "line at fault: %s" % what, "real pam_authenticate: %s\n%s" % (verdict, out))
+
+
 def service_cases(sd, work):
     try:
         host_cases(sd, work)
+        bypass_cases(work)
     finally:
         for name in SERVICES:
             try:

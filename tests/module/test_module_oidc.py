@@ -193,10 +193,11 @@ def hanging_provider_is_bounded(c):
         c.reset(approve_after_polls=0, hang_seconds=600, faults={op: {"kind": "hang"}})
         r = c.login("alice", c.options(http_timeout=2, retries=0))
         c.expect(r, UNAVAIL, "%s hangs, http_timeout=2" % op,
-                 reason="no answer within http_timeout=2s",
+                 reason="within http_timeout=2s",
                  shown=True if op == "Token" else False)
-        # The reason says http_timeout ended it; the bound only catches a
-        # login that waited out the hang.
+        # The reason says http_timeout ended it ("no answer within", or "no
+        # connection within" where valgrind's TLS set-up alone outlasts
+        # 2 s); the bound only catches a login that waited out the hang.
         c.check(r.seconds < c.time_bound(2), "%s: gave up" % op, r, "%.1f s" % r.seconds)
 
 

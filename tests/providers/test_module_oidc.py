@@ -176,10 +176,29 @@ def run_provider(tap, module, name, workdir):
         tap.check(r.code == "PAM_AUTH_ERR" and "does not map to local user bob" in said(r),
                   pre + "alice approves bob's login: PAM_AUTH_ERR, wrong account", detail(r))
 
+        # carol is in no group: oidc-provider sends "groups": [], Glewlwyd
+        # leaves the claim out. The reasons differ, and each says what to do.
         r = w.login("carol", "carol", svc)
         results.append(r)
-        tap.check(r.code == "PAM_AUTH_ERR" and "none of required_groups" in said(r),
-                  pre + "carol (in no required group) approves her own: PAM_AUTH_ERR", detail(r))
+        if p.quirks["empty_groups"] == []:
+            want, what = "(ID token claim groups has 0 entries)", "groups is []"
+        else:
+            want = "the ID token has no groups claim (claims present: "
+            what = "no groups claim"
+        tap.check(r.code == "PAM_AUTH_ERR" and "none of required_groups" in said(r)
+                  and want in said(r),
+                  pre + "carol (in no required group) approves her own: PAM_AUTH_ERR, the "
+                  "reason says %s" % what, detail(r))
+        # Without the scope that carries groups, no token has the claim:
+        # the reason names the claims present and the remedy, never values.
+        r = w.login("alice", "alice", w.service(scopes="openid,profile"))
+        results.append(r)
+        tap.check(r.code == "PAM_AUTH_ERR"
+                  and "the ID token has no groups claim (claims present: " in said(r)
+                  and "ask for the scope that carries groups or add a group mapper" in said(r)
+                  and "linux-users" not in said(r),
+                  pre + "scopes without groups: PAM_AUTH_ERR, the reason says the claim is "
+                  "missing and what to ask for", detail(r))
 
         r = w.login("bob", "bob", svc)
         results.append(r)
