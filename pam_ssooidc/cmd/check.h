@@ -28,6 +28,7 @@ struct report {
     json_t *out;      /* JSON mode: the whole answer */
     int worst;
     bool unknown;     /* something asked for could not be checked */
+    bool no_client_check; /* --no-client-check: no device authorization made */
     unsigned count[ST_FAIL + 1];
 };
 

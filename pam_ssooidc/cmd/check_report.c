@@ -27,6 +27,15 @@ static void clean(char *s)
             *s = '?';
 }
 
+/* A copy of text for the terminal or a JSON string (which must be UTF-8,
+ * else jansson drops it): printable ASCII only. */
+static const char *cleaned(const char *text, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", text);
+    clean(buf);
+    return buf;
+}
+
 static void finding(struct report *r, enum check_status st, const char *check,
                     const struct check_where *at, const char *fmt, va_list ap)
 {
@@ -47,11 +56,16 @@ static void finding(struct report *r, enum check_status st, const char *check,
     if (r->json) {
         json_t *f = json_pack("{s:s, s:s, s:s, s:s}", "status", status_word[st], "severity",
                               severity_word[st], "check", check, "detail", detail);
-        json_object_set_new(f, "file", at && at->file ? json_string(at->file) : json_null());
+        char file[CHECK_PLACE_MAX], option[128];
+        json_object_set_new(f, "file", at && at->file
+                                           ? json_string(cleaned(at->file, file, sizeof(file)))
+                                           : json_null());
         json_object_set_new(f, "line", at && at->file && at->line ? json_integer(at->line)
                                                                    : json_null());
-        json_object_set_new(f, "option", at && at->option ? json_string(at->option)
-                                                          : json_null());
+        json_object_set_new(f, "option", at && at->option
+                                             ? json_string(cleaned(at->option, option,
+                                                                   sizeof(option)))
+                                             : json_null());
         json_array_append_new(r->findings, f);
         return;
     }
@@ -111,14 +125,17 @@ void check_report_config(struct report *r, const struct settings *s, const struc
     json_t *out = r->out;
     const struct cfg *c = &s->common;
     json_t *arr = json_array();
+    char conf[CFG_PATH_MAX];
     if (!r->json)
-        printf("effective configuration (%s):\n", c->conf_path);
+        printf("effective configuration (%s):\n", cleaned(c->conf_path, conf, sizeof(conf)));
     for (size_t i = 0; i < settings_option_count(); i++) {
         if (!settings_option_applies(s, i)) /* the other provider's */
             continue;
         char value[CFG_URL_MAX + 8], src[CFG_PATH_MAX + 16];
+        char from[CFG_PATH_MAX + 16];
         settings_option_text(s, i, value, sizeof(value));
-        const char *from = source_text(t, i, c->conf_path, stanza, src, sizeof(src));
+        clean(value);
+        cleaned(source_text(t, i, c->conf_path, stanza, src, sizeof(src)), from, sizeof(from));
         if (r->json)
             json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "option",
                                                  settings_option_name(i), "value", value, "from",

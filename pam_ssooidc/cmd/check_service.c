@@ -292,16 +292,23 @@ static void svc_check_position(struct report *r, const struct svc_auth *a, size_
 
 /* ------------------------------------------------------ one line */
 
-/* The stanza's arguments, then the command line's (which override). */
+/* The stanza's arguments, then the command line's (which override); -1
+ * when they are more than SERVICE_ARGS_MAX (a late conf= would be lost). */
 static int svc_args(char *buf, const char **argv, int extra_n, const char *const *extra,
                     bool *explicit_conf)
 {
     int n = 0;
     *explicit_conf = false;
-    for (char *w = strtok(buf, "\n"); w && n < SERVICE_ARGS_MAX; w = strtok(NULL, "\n"))
+    for (char *w = strtok(buf, "\n"); w; w = strtok(NULL, "\n")) {
+        if (n == SERVICE_ARGS_MAX)
+            return -1;
         argv[n++] = w;
-    for (int i = 0; i < extra_n && n < SERVICE_ARGS_MAX; i++)
+    }
+    for (int i = 0; i < extra_n; i++) {
+        if (n == SERVICE_ARGS_MAX)
+            return -1;
         argv[n++] = extra[i];
+    }
     for (int i = 0; i < n; i++)
         if (strncmp(argv[i], "conf=", 5) == 0)
             *explicit_conf = true;
@@ -336,6 +343,12 @@ static void svc_check_line(struct report *r, const char *service, const struct p
     }
     bool explicit_conf;
     int n = svc_args(buf, argv, o->nargs, o->args, &explicit_conf);
+    if (n < 0) {
+        check_finding_at(r, ST_FAIL, "configuration", &at, "more than %d arguments: not "
+                         "checked", SERVICE_ARGS_MAX);
+        free(buf);
+        return;
+    }
     struct settings s;
     struct cfg_trace trace;
     /* With options from the command line too, "argument" says where a

@@ -60,6 +60,33 @@ static void sshd_drain(int fd, char *buf, size_t *n, size_t max, bool *open)
     *n += keep;
 }
 
+static long sshd_ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* The child's wait status, killed when it outlives SSHD_WAIT_MS from t0
+ * (it may close its output and run on). */
+static int sshd_reap(pid_t pid, const struct timespec *t0)
+{
+    int st = -1;
+    for (;;) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            return st;
+        if (w == 0 && sshd_ms_since(t0) >= SSHD_WAIT_MS) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+            return st;
+        }
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Runs argv (no shell), stdout and stderr bounded, within SSHD_WAIT_MS. */
 static bool sshd_run(char *const argv[], struct sshd_out *o)
 {
@@ -78,7 +105,9 @@ static bool sshd_run(char *const argv[], struct sshd_out *o)
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
             _exit(127);
-        execv(argv[0], argv);
+        /* Not the caller's environment: a fixed one, as a service has. */
+        char *const env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
+        execve(argv[0], argv, env);
         _exit(127);
     }
     close(po[1]);
@@ -108,10 +137,7 @@ static bool sshd_run(char *const argv[], struct sshd_out *o)
     }
     close(po[0]);
     close(pe[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    o->status = st;
+    o->status = sshd_reap(pid, &t0);
     o->out[o->n_out] = '\0';
     o->err[o->n_err] = '\0';
     return true;
@@ -190,6 +216,12 @@ static void sshd_find_in(const char *path, int depth, struct sshd_search *q)
     while (!q->have_exact && total < SSHD_FILE_MAX && fgets(line, sizeof(line), f)) {
         n++;
         total += strlen(line);
+        if (!strchr(line, '\n') && !feof(f)) { /* longer than any keyword line: skip it */
+            int ch;
+            while ((ch = getc(f)) != EOF && ch != '\n')
+                total++;
+            continue;
+        }
         char *p = line + strspn(line, " \t"), *rest = NULL;
         char *word = strtok_r(p, " \t=\r\n", &rest);
         if (!word || word[0] == '#')

@@ -1,6 +1,7 @@
 /* pam_ssooidc_check - check a pam_ssooidc setup the way the module sees it.
  *
- *   pam_ssooidc_check [--conf FILE] [--json] [--fragment] [--service NAME | --all]
+ *   pam_ssooidc_check [--conf FILE] [--json] [--fragment] [--no-client-check]
+ *                     [--service NAME | --all]
  *                     [--login USER [--module PATH]] [--sshd [--sshd-config PATH]
  *                     [--sshd-user NAME] [--sshd-host NAME] [--sshd-addr ADDR]]
  *                     [OPTION=VALUE ...]
@@ -52,7 +53,7 @@
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: pam_ssooidc_check [--conf FILE] [--json] [--fragment]\n"
+            "usage: pam_ssooidc_check [--conf FILE] [--json] [--fragment] [--no-client-check]\n"
             "                         [--service NAME | --all] [--login USER [--module PATH]]\n"
             "                         [--sshd [--sshd-config PATH] [--sshd-user NAME]\n"
             "                          [--sshd-host NAME] [--sshd-addr ADDR]]\n"
@@ -63,7 +64,7 @@ static int usage(void)
 
 /* What the command line asks for. */
 struct check_args {
-    bool json, fragment, explicit_conf, pam_users, all, sshd;
+    bool json, fragment, explicit_conf, pam_users, all, sshd, no_client_check;
     const char *login, *service, *module, *root;
     struct check_sshd_opts sshd_opts;
     char conf_arg[CFG_PATH_MAX + 8];
@@ -93,6 +94,8 @@ static bool parse_args(int argc, char **argv, struct check_args *a)
             a->all = true;
         else if (strcmp(o, "--sshd") == 0)
             a->sshd = true;
+        else if (strcmp(o, "--no-client-check") == 0)
+            a->no_client_check = true;
         else if (strcmp(o, "--login") == 0)
             to = &a->login;
         else if (strcmp(o, "--service") == 0)
@@ -165,6 +168,7 @@ int main(int argc, char **argv)
         return pam_users_report(a.root ? a.root : "", a.module, stdout, stderr);
     }
     check_report_begin(&r, a.json);
+    r.no_client_check = a.no_client_check;
 
     /* The module's limits that sshd must leave room for: of the
      * configuration checked (a service's first line that loads it). */

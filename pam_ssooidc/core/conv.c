@@ -15,6 +15,7 @@
 
 #include "core/qr.h"
 #include "core/sanitize.h"
+#include "core/util.h"
 
 #define URL_CHARS URI_SHOWN_MAX /* longest URL shown (oidc.c refuses longer) */
 #define MSG_MAX 16384
@@ -76,6 +77,17 @@ static int compose(char *msg, size_t len, const struct conv_wording *w,
     return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
+/* The answer to "press Enter" is ignored: Enter only paces the person. The
+ * prompt does not echo and the answer is wiped, since a person used to
+ * password prompts may type one there. */
+static void discard_answer(char *answer)
+{
+    if (answer) {
+        sso_cleanse(answer, strlen(answer));
+        free(answer);
+    }
+}
+
 int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
                      const struct conv_wording *words, const struct device_auth *dev,
                      long seconds_left, struct sso_error *err)
@@ -98,10 +110,10 @@ int conv_show_device(pam_handle_t *pamh, enum cfg_prompt mode, bool qr,
         rc = sso_fail(err, PAM_BUF_ERR, "device prompt too long");
     } else {
         char *answer = NULL;
-        int style = prompt ? PAM_PROMPT_ECHO_ON : PAM_TEXT_INFO;
+        int style = prompt ? PAM_PROMPT_ECHO_OFF : PAM_TEXT_INFO;
         if (pam_prompt(pamh, style, prompt ? &answer : NULL, "%s", msg) != PAM_SUCCESS)
             rc = sso_fail(err, PAM_CONV_ERR, "the conversation failed showing the device code");
-        free(answer); /* the answer is ignored: Enter only paces the user */
+        discard_answer(answer);
     }
     free(msg);
     free(qr_text);
@@ -175,9 +187,9 @@ void conv_tell_contacting(pam_handle_t *pamh)
 int conv_ask_again(pam_handle_t *pamh, struct sso_error *err)
 {
     char *answer = NULL;
-    int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &answer, "%s",
+    int rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &answer, "%s",
                         "Not approved yet. Approve in the browser, then press Enter: ");
-    free(answer); /* the answer is ignored: Enter only paces the user */
+    discard_answer(answer);
     if (rc != PAM_SUCCESS)
         return sso_fail(err, PAM_CONV_ERR, "the conversation failed asking again for Enter");
     return PAM_SUCCESS;

@@ -10,7 +10,7 @@
 #include "core/util.h"
 
 /* Show the verification URL(s), the user code and the time left.
- * CFG_PROMPT_ALWAYS: as the text of a PAM_PROMPT_ECHO_ON prompt ending in
+ * CFG_PROMPT_ALWAYS: as the text of a PAM_PROMPT_ECHO_OFF prompt ending in
  * "press Enter after approving"; the answer is ignored. CFG_PROMPT_NEVER: as
  * PAM_TEXT_INFO. PAM_SILENT is deliberately not honoured here: sudo always
  * passes it, and the user cannot log in without seeing the code.

@@ -66,8 +66,14 @@ void tty_quiet_end(struct tty_quiet *q)
     if (q->fd < 0)
         return;
     sigset_t mask = block_ttou();
-    tcflush(q->fd, TCIFLUSH);
-    tcsetattr(q->fd, TCSANOW, &q->saved);
+    /* Stopped and sent to the background meanwhile (Ctrl-Z, bg): the
+     * terminal and what is typed now belong to the job in front, which set
+     * its own modes; the shell gives this one its settings back when it
+     * comes to the front again. */
+    if (tcgetpgrp(q->fd) == getpgrp()) {
+        tcflush(q->fd, TCIFLUSH);
+        tcsetattr(q->fd, TCSANOW, &q->saved);
+    }
     unblock_ttou(&mask);
     close(q->fd);
     q->fd = -1;

@@ -11,7 +11,9 @@
  * At the end the terminal is put back exactly as found, and what was typed
  * meanwhile is discarded (tcflush): it was typed unseen, most likely a
  * password from habit, and would otherwise be read by whatever reads next -
- * the command sudo runs, a shell that puts it in its history. */
+ * the command sudo runs, a shell that puts it in its history. A login
+ * stopped and sent to the background meanwhile (Ctrl-Z, bg) leaves the
+ * terminal alone at the end: it belongs to the job in front by then. */
 #ifndef SSO_TTY_H
 #define SSO_TTY_H
 
@@ -28,8 +30,9 @@ struct tty_quiet {
  * not in its foreground, or echo is off already. */
 void tty_quiet_begin(struct tty_quiet *q);
 
-/* Discard what was typed meanwhile, put the settings back as found, close.
- * Safe to call twice, and after a begin that did nothing. */
+/* In the foreground still: discard what was typed meanwhile and put the
+ * settings back as found. Then close. Safe to call twice, and after a
+ * begin that did nothing. */
 void tty_quiet_end(struct tty_quiet *q);
 
 #endif

@@ -4,4 +4,5 @@
 # exactly what tests/standin/README.md says. Needs python3-cryptography
 # (tests/deps.sh). About 6 s.
 # Sourced by tests/run_all.sh, which defines `suite`.
-suite standin-oidc "$PY" tests/standin/test_oidc_standin.py
+# In the background: loopback only, nothing system-wide.
+suite_background standin-oidc "$PY" tests/standin/test_oidc_standin.py
