@@ -13,9 +13,9 @@ what is left reachable afterwards (see tests/alloc/allocfail.c).
   default   the `make check` subset: every k whose allocating call site (in
             the baseline login) is outside libcrypto and libcurl - the module
             itself, every 2nd of jansson's, libssl, libpam, glibc, nss_wrapper - plus every
-            --curl-stride-th (default 4) libcurl allocation and every S-th
+            --curl-stride-th (default 8) libcurl allocation and every S-th
             (default 150) libcrypto allocation, plus the allocations named
-            by tests/alloc/regressions.txt, plus --valgrind N (default 4) of
+            by tests/alloc/regressions.txt, plus --valgrind N (default 2) of
             the module's own call sites under valgrind memcheck;
   --full    every k from 1 until a login no longer reaches k (`make
             allocfail`), plus --valgrind N (default 60) sampled k.
@@ -297,7 +297,7 @@ def main():
     ap.add_argument("--tap", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--stride", type=int, default=150)
-    ap.add_argument("--curl-stride", type=int, default=4)
+    ap.add_argument("--curl-stride", type=int, default=8)
     ap.add_argument("--valgrind", type=int, default=None)
     ap.add_argument("--persistent", action="store_true",
                     help="fail every allocation from k on, not only the k-th")
@@ -308,7 +308,7 @@ def main():
     a = ap.parse_args()
     mode = ("full" if a.full else "check") + ("-persistent" if a.persistent else "")
     if a.valgrind is None:
-        a.valgrind = 60 if a.full else 4
+        a.valgrind = 60 if a.full else 2
     if a.max_trace is None:
         a.max_trace = 1 << 30 if a.full else 400
     outdir = os.path.join(ROOT, "build", "alloc")

@@ -2,5 +2,4 @@
 # botocore's own request and response handling: what the module's tests
 # rely on answers as AWS does. Needs python3-botocore.
 # Sourced by tests/run_all.sh, which defines `suite` and $PY.
-# In the background: loopback only, nothing system-wide.
-suite_background standin-botocore "$PY" tests/standin/test_botocore.py
+suite standin-botocore "$PY" tests/standin/test_botocore.py

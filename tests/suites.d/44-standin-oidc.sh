@@ -4,5 +4,4 @@
 # exactly what tests/standin/README.md says. Needs python3-cryptography
 # (tests/deps.sh). About 6 s.
 # Sourced by tests/run_all.sh, which defines `suite`.
-# In the background: loopback only, nothing system-wide.
-suite_background standin-oidc "$PY" tests/standin/test_oidc_standin.py
+suite standin-oidc "$PY" tests/standin/test_oidc_standin.py

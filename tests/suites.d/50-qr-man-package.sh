@@ -2,7 +2,6 @@
 #   qr       tests/qr/test_qr.py: qr_render() output decodes back to the URL (zbarimg)
 #   man      tests/man/test_man_options.py: every config.c option in both man pages
 #   package  tests/package/test_package.sh: build from a copy, contents, lintian
-# qr in the background: it renders and decodes in its own directory.
-suite_background qr "$PY" tests/qr/test_qr.py
+suite qr "$PY" tests/qr/test_qr.py
 suite man "$PY" tests/man/test_man_options.py
 suite package tests/package/test_package.sh

@@ -8,9 +8,7 @@
 #            (checkmodule, semodule_package); file contexts and rules
 #   deps     tests/package/test_deps.sh: the demo and check package sets
 # About 15 s together.
-# noqr in the background: it builds into its own directory and logs in
-# under pam_wrapper.
-suite_background noqr "$PY" tests/qr/test_noqr.py
+suite noqr "$PY" tests/qr/test_noqr.py
 suite rpm tests/package/test_rpm.sh
 suite selinux tests/selinux/test_selinux.sh
 suite deps tests/package/test_deps.sh

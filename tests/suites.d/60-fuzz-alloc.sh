@@ -4,9 +4,10 @@
 #   tests/fuzz/regressions/, then fuzzes for FUZZ_CHECK_SECONDS (2) with
 #   ASan+UBSan; two TAP lines per target.
 # alloc-failure: the `make check` subset of the sweep - every k whose
-#   allocating call site is outside libcrypto and libcurl, plus every 4th
-#   libcurl and every 150th libcrypto allocation, plus the k of tests/alloc/regressions.txt, plus 4 of the
-#   module's own call sites under valgrind.
+#   allocating call site is outside libcrypto, libcurl and jansson, every
+#   2nd of jansson's, every 8th of libcurl's and every 150th of libcrypto's,
+#   the k of tests/alloc/regressions.txt, and 2 of the module's own call
+#   sites under valgrind (docs/fuzzing.md).
 #   `make allocfail` runs every k.
 # Both run in the background, beside the hardening suites, and are tallied
 # at the end: neither changes any system-wide state.

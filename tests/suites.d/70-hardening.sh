@@ -1,10 +1,7 @@
 # Hardening: registration cache tampering (incl. SIGKILL mid-write), a
 # 30-login storm, and the "no PAM_SUCCESS on failure" table.
 # Helpers (build/hardening/*) are built by `make tools` (tests/hardening/hardening.mk).
-# tampering in the background (its logins run under pam_wrapper, in its own
-# directories); storm stays in turn: its 30 logins at once are the load it
-# is about, not to be mixed with the others'.
-suite_background tampering /usr/bin/python3 tests/hardening/test_tampering.py
+suite tampering /usr/bin/python3 tests/hardening/test_tampering.py
 suite storm /usr/bin/python3 tests/hardening/test_storm.py
 # The failure table runs in the background (its logins run under pam_wrapper
 # and wait on the stand-in) and is tallied at the end.
