@@ -14,7 +14,7 @@ what is left reachable afterwards (see tests/alloc/allocfail.c).
             the baseline login) is outside libcrypto and libcurl - the module
             itself, every 2nd of jansson's, libssl, libpam, glibc, nss_wrapper - plus every
             --curl-stride-th (default 8) libcurl allocation and every S-th
-            (default 150) libcrypto allocation, plus the allocations named
+            (default 300) libcrypto allocation, plus the allocations named
             by tests/alloc/regressions.txt, plus --valgrind N (default 2) of
             the module's own call sites under valgrind memcheck;
   --full    every k from 1 until a login no longer reaches k (`make
@@ -296,7 +296,7 @@ def main():
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--tap", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--stride", type=int, default=150)
+    ap.add_argument("--stride", type=int, default=300)
     ap.add_argument("--curl-stride", type=int, default=8)
     ap.add_argument("--valgrind", type=int, default=None)
     ap.add_argument("--persistent", action="store_true",

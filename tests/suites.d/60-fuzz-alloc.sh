@@ -5,7 +5,7 @@
 #   ASan+UBSan; two TAP lines per target.
 # alloc-failure: the `make check` subset of the sweep - every k whose
 #   allocating call site is outside libcrypto, libcurl and jansson, every
-#   2nd of jansson's, every 8th of libcurl's and every 150th of libcrypto's,
+#   2nd of jansson's, every 8th of libcurl's and every 300th of libcrypto's,
 #   the k of tests/alloc/regressions.txt, and 2 of the module's own call
 #   sites under valgrind (docs/fuzzing.md).
 #   `make allocfail` runs every k.
