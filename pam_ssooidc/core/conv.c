@@ -77,6 +77,13 @@ static int compose(char *msg, size_t len, const struct conv_wording *w,
     return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
+/* An error line is shown under PAM_SILENT too (see the top of this file);
+ * a failed conversation changes no verdict. */
+static void show_error(pam_handle_t *pamh, const char *msg)
+{
+    pam_prompt(pamh, PAM_ERROR_MSG, NULL, "%s", msg);
+}
+
 /* The answer to "press Enter" is ignored: Enter only paces the person. The
  * prompt does not echo and the answer is wiped, since a person used to
  * password prompts may type one there. */
@@ -164,7 +171,7 @@ void conv_tell_outcome(pam_handle_t *pamh, int pam_code, enum sso_case kase)
 {
     const char *msg = conv_outcome_text(pam_code, kase);
     if (msg)
-        conv_error(pamh, false, msg);
+        show_error(pamh, msg);
 }
 
 void conv_tell_account_name(pam_handle_t *pamh, const char *account)
@@ -176,7 +183,7 @@ void conv_tell_account_name(pam_handle_t *pamh, const char *account)
         snprintf(msg, sizeof(msg), "%s Log in as %s.", OTHER_NAME_TEXT, account);
     else
         snprintf(msg, sizeof(msg), "%s Log in by the account's own name.", OTHER_NAME_TEXT);
-    conv_error(pamh, false, msg);
+    show_error(pamh, msg);
 }
 
 void conv_tell_contacting(pam_handle_t *pamh)
@@ -199,10 +206,4 @@ void conv_info(pam_handle_t *pamh, bool silent, const char *msg)
 {
     if (!silent)
         pam_prompt(pamh, PAM_TEXT_INFO, NULL, "%s", msg);
-}
-
-void conv_error(pam_handle_t *pamh, bool silent, const char *msg)
-{
-    if (!silent)
-        pam_prompt(pamh, PAM_ERROR_MSG, NULL, "%s", msg);
 }

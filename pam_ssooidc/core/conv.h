@@ -58,9 +58,8 @@ int conv_ask_again(pam_handle_t *pamh, struct sso_error *err);
 /* The text conv_tell_outcome shows (NULL: nothing), for tests and docs. */
 const char *conv_outcome_text(int pam_code, enum sso_case kase);
 
-/* A one-line message (PAM_TEXT_INFO or PAM_ERROR_MSG). Honours PAM_SILENT
- * for info through `silent`. Failures are ignored: the verdict stands. */
+/* A one-line PAM_TEXT_INFO, left out when `silent` (PAM_SILENT). Failures
+ * are ignored: the verdict stands. */
 void conv_info(pam_handle_t *pamh, bool silent, const char *msg);
-void conv_error(pam_handle_t *pamh, bool silent, const char *msg);
 
 #endif
