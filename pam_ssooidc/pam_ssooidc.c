@@ -1,6 +1,7 @@
 /* pam_ssooidc.c - the PAM entry points. One login, top to bottom:
  *
  *   configuration -> local user -> provider -> device flow -> approver -> verdict
+ *     -> provisioning (provision = login: the account made or refreshed)
  *
  * The provider (provider.h: AWS IAM Identity Center or an OpenID provider)
  * makes the calls; the flow (core/flow.h) shows the code and polls; the
@@ -22,6 +23,7 @@
 #include "core/http.h"
 #include "core/interrupt.h"
 #include "core/outcome.h"
+#include "core/provision.h"
 #include "core/status.h"
 #include "provider.h"
 #include "settings.h"
@@ -42,9 +44,12 @@ struct login {
     const char *user;   /* the name as typed (PAM_USER) */
     char account[256];  /* the account's own name (pw_name): what approvers map to */
     uid_t uid;
+    bool creating;      /* no such account yet: provision = login may make it */
     struct settings settings; /* the shared options and each provider's */
     const struct cfg *cfg;    /* the shared ones: &settings.common */
     struct usermap map;
+    struct groupmap groups;      /* group_map, under provision */
+    struct approver_facts facts; /* the approver's key and groups, under provision */
     struct http_client *http;
     const struct provider *provider;
     struct provider_ctx ctx;
@@ -98,6 +103,22 @@ static int typed_name_is_the_accounts(struct login *lg)
                        "it: log in as %s", lg->user, lg->account, lg->account);
 }
 
+/* No account of that name: with provision = login the login goes on, to
+ * make it once the approver is proven to be this very name (provision.h).
+ * The mapping rules see the name with the first uid the account could get. */
+static int may_create(struct login *lg)
+{
+    int rc = provision_check_name(lg->cfg, lg->user, &lg->err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    unsigned long lo, hi;
+    cfg_uid_range(lg->cfg, &lo, &hi);
+    sso_strlcpy(lg->account, lg->user, sizeof(lg->account));
+    lg->uid = (uid_t)lo;
+    lg->creating = true;
+    return PAM_SUCCESS;
+}
+
 static int check_local_user(struct login *lg)
 {
     int rc = pam_get_user(lg->pamh, &lg->user, NULL);
@@ -108,6 +129,8 @@ static int check_local_user(struct login *lg)
         return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no user name given");
     }
     const struct passwd *pw = pam_modutil_getpwnam(lg->pamh, lg->user);
+    if (!pw && lg->cfg->provision == CFG_PROVISION_LOGIN)
+        return may_create(lg);
     if (!pw)
         return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no such local user");
     if (!pw->pw_name || !sso_strlcpy(lg->account, pw->pw_name, sizeof(lg->account)))
@@ -182,11 +205,32 @@ static int verdict(struct login *lg)
     return PAM_SUCCESS;
 }
 
+/* Under provision: make the account this approval was for, or refresh the
+ * one the module made before (its person, groups and last login). */
+static int provision(struct login *lg)
+{
+    if (lg->cfg->provision == CFG_PROVISION_OFF)
+        return PAM_SUCCESS;
+    int rc = lg->provider->facts(&lg->ctx, lg->groups.text != NULL, &lg->facts);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    const struct provision_login pl = {lg->account, lg->creating, lg->uid, lg->approver,
+                                       &lg->facts, &lg->groups};
+    enum provision_outcome done;
+    uid_t uid;
+    rc = provision_login(lg->cfg, &pl, &done, &uid, &lg->err);
+    if (done == PROVISION_CREATED || done == PROVISION_RENEWED)
+        conv_tell_provisioned(lg->pamh, done == PROVISION_RENEWED);
+    return rc;
+}
+
 static int login_run(struct login *lg, int argc, const char **argv)
 {
     int rc = settings_load(&lg->settings, argc, argv, &lg->err);
     if (rc == PAM_SUCCESS)
         rc = usermap_load(lg->cfg, &lg->map, &lg->err);
+    if (rc == PAM_SUCCESS)
+        rc = groupmap_load(lg->cfg, &lg->groups, &lg->err);
     if (rc == PAM_SUCCESS)
         rc = check_local_user(lg);
     if (rc == PAM_SUCCESS)
@@ -197,6 +241,8 @@ static int login_run(struct login *lg, int argc, const char **argv)
         rc = device_flow(lg);
     if (rc == PAM_SUCCESS)
         rc = verdict(lg);
+    if (rc == PAM_SUCCESS)
+        rc = provision(lg);
     return rc;
 }
 
@@ -256,6 +302,7 @@ SSO_EXPORT PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int
         lg->provider->close(&lg->ctx);
     http_close(lg->http);
     usermap_free(&lg->map);
+    groupmap_free(&lg->groups);
     sso_cleanse(lg, sizeof(*lg));
     free(lg);
     /* Last, with every secret wiped: a pending Ctrl-C may end the host now. */

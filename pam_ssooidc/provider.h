@@ -25,6 +25,7 @@
 #include "core/config.h"
 #include "core/device.h"
 #include "core/http.h"
+#include "core/provision.h"
 #include "core/status.h"
 #include "core/util.h"
 
@@ -87,6 +88,11 @@ struct provider {
     /* Whether identify runs even with allow_any_approver: for OpenID the
      * verified ID token is the proof that anyone approved at all. */
     bool identify_always;
+    /* After identify succeeded, for provisioning (core/provision.h): the
+     * key no rename at the provider changes and, with want_groups, the
+     * groups the approver holds there. PAM_SUCCESS, or the reason the
+     * proof cannot name them (PAM_AUTHINFO_UNAVAIL). */
+    int (*facts)(struct provider_ctx *p, bool want_groups, struct approver_facts *f);
     void (*close)(struct provider_ctx *p);
 
     /* ---- pam_ssooidc_check ---- */

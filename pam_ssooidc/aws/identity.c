@@ -118,3 +118,29 @@ int identity_approver(struct http_client *h, const struct aws_cfg *c,
                         "(partition %s)", arn, role, c->account_id, partition);
     return PAM_SUCCESS;
 }
+
+int identity_held_roles(struct http_client *h, const struct aws_cfg *c,
+                        const struct ssooidc_token *token, char (*held)[256], size_t max,
+                        size_t *n, struct sso_error *err)
+{
+    *n = 0;
+    for (const char *p = c->role_name; *p;) {
+        size_t len = strcspn(p, ",");
+        char role[72];
+        if (len >= sizeof(role))
+            return sso_fail(err, PAM_SERVICE_ERR, "role_name: a name is too long");
+        memcpy(role, p, len);
+        role[len] = '\0';
+        p += len + (p[len] == ',');
+        struct role_credentials creds;
+        int rc = portal_role_credentials(h, c, role, token, &creds, err);
+        sso_cleanse(&creds, sizeof(creds));
+        if (rc == PAM_AUTH_ERR)
+            continue; /* not held */
+        if (rc != PAM_SUCCESS)
+            return rc;
+        if (*n < max)
+            sso_strlcpy(held[(*n)++], role, sizeof(held[0]));
+    }
+    return PAM_SUCCESS;
+}

@@ -20,6 +20,14 @@ int identity_approver(struct http_client *h, const struct aws_cfg *c,
                       const struct ssooidc_token *token, char *session, size_t len,
                       struct sso_error *err);
 
+/* The permission sets of role_name the approver holds in account_id (one
+ * GetRoleCredentials each; the credentials are wiped unused), into held
+ * (at most max): for group_map. PAM_SUCCESS with *n; PAM_AUTHINFO_UNAVAIL
+ * when an answer cannot be had. */
+int identity_held_roles(struct http_client *h, const struct aws_cfg *c,
+                        const struct ssooidc_token *token, char (*held)[256], size_t max,
+                        size_t *n, struct sso_error *err);
+
 /* arn:PARTITION:sts::ACCOUNT:assumed-role/AWSReservedSSO_ROLE_SUFFIX/SESSION,
  * with PARTITION, ACCOUNT and ROLE exactly as given: copies SESSION out (0),
  * or -1. */

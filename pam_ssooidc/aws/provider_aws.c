@@ -23,6 +23,7 @@
 struct aws_state {
     struct client_registration reg;
     struct ssooidc_token token;
+    char approver[256]; /* as STS proved it, for facts */
 };
 
 /* A cached registration valid for another hour, unless it is the one the
@@ -123,7 +124,26 @@ static int aws_poll(struct provider_ctx *p, const struct device_auth *dev,
 static int aws_identify(struct provider_ctx *p, char *approver, size_t len)
 {
     struct aws_state *s = p->state;
-    return identity_approver(p->http, p->part, &s->token, approver, len, p->err);
+    int rc = identity_approver(p->http, p->part, &s->token, approver, len, p->err);
+    if (rc == PAM_SUCCESS && !sso_strlcpy(s->approver, approver, sizeof(s->approver)))
+        rc = sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the approver's name is too long");
+    return rc;
+}
+
+/* No stable id is to be had at login: the Identity Center user name, as
+ * STS proved it, keys the account (a rename there is a new person here);
+ * the groups are the permission sets of role_name the approver holds. */
+static int aws_facts(struct provider_ctx *p, bool want_groups, struct approver_facts *f)
+{
+    struct aws_state *s = p->state;
+    memset(f, 0, sizeof(*f));
+    if (!s->approver[0])
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "no proven approver to key the account on");
+    snprintf(f->key, sizeof(f->key), "aws:%s", s->approver);
+    if (!want_groups)
+        return PAM_SUCCESS;
+    return identity_held_roles(p->http, p->part, &s->token, f->groups, PROVISION_GROUPS_MAX,
+                               &f->n_groups, p->err);
 }
 
 static void aws_close(struct provider_ctx *p)
@@ -214,6 +234,7 @@ const struct provider provider_aws = {
     .renew = aws_renew,
     .identify = aws_identify,
     .identify_always = false,
+    .facts = aws_facts,
     .close = aws_close,
     .endpoints = aws_endpoints,
     .files = aws_files,

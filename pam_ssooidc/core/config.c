@@ -45,6 +45,14 @@ static const struct opt_choice prompt_choices[] = {
 
 _Static_assert(sizeof(enum cfg_prompt) == sizeof(int), "enum options are stored as int");
 
+static const struct opt_choice provision_choices[] = {
+    {"off", CFG_PROVISION_OFF},
+    {"login", CFG_PROVISION_LOGIN},
+    {NULL, 0},
+};
+
+_Static_assert(sizeof(enum cfg_provision) == sizeof(int), "enum options are stored as int");
+
 static const struct opt options[] = {
     {.name = "conf", .kind = OPT_PATH, FIELD(conf_path), .def = CFG_DEFAULT_FILE,
      .flags = OPT_STANZA_ONLY | OPT_NONEMPTY},
@@ -57,6 +65,18 @@ static const struct opt options[] = {
     {.name = "username_suffix", .kind = OPT_STRING, FIELD(username_suffix),
      .check = cfg_check_username_suffix},
     {.name = "user_map", .kind = OPT_PATH, FIELD(user_map)},
+    /* accounts on demand */
+    {.name = "provision", .kind = OPT_ENUM, FIELD(provision), .num_def = CFG_PROVISION_OFF,
+     .choices = provision_choices},
+    {.name = "uid_range", .kind = OPT_STRING, FIELD(uid_range), .def = CFG_DEFAULT_UID_RANGE,
+     .flags = OPT_NONEMPTY, .check = cfg_check_uid_range},
+    {.name = "provision_home", .kind = OPT_PATH, FIELD(provision_home), .def = "/home",
+     .flags = OPT_NONEMPTY},
+    {.name = "provision_shell", .kind = OPT_PATH, FIELD(provision_shell), .def = "/bin/bash",
+     .flags = OPT_NONEMPTY},
+    {.name = "provision_expire_days", .kind = OPT_LONG, FIELD(provision_expire_days),
+     .num_def = 0, .min = 0, .max = 36500},
+    {.name = "group_map", .kind = OPT_PATH, FIELD(group_map)},
     /* user experience */
     {.name = "prompt", .kind = OPT_ENUM, FIELD(prompt), .num_def = CFG_PROMPT_AUTO,
      .choices = prompt_choices},
@@ -568,7 +588,22 @@ int cfg_finish(const struct cfg *c, struct sso_error *err)
     if (c->qr && !qr_available())
         return sso_fail(err, PAM_SERVICE_ERR, "qr is set, but this pam_ssooidc was built "
                         "without QR code support (libqrencode): set qr = no or remove it");
+    /* Provisioning needs a proven person to key the account on: the
+     * approval alone (allow_any_approver) names nobody. */
+    if (c->provision != CFG_PROVISION_OFF && c->allow_any_approver)
+        return sso_fail(err, PAM_SERVICE_ERR, "provision = login needs to know who approved: it "
+                        "cannot be combined with allow_any_approver");
+    if (c->group_map[0] && c->provision == CFG_PROVISION_OFF)
+        return sso_fail(err, PAM_SERVICE_ERR, "group_map gives groups to the accounts the "
+                        "module makes: set provision = login, or remove group_map");
     return PAM_SUCCESS;
+}
+
+void cfg_uid_range(const struct cfg *c, unsigned long *min, unsigned long *max)
+{
+    *min = *max = 0;
+    if (sscanf(c->uid_range, "%lu-%lu", min, max) != 2) /* checked when stored */
+        *min = *max = 0;
 }
 
 /* ------------------------------------------------------------ entry */

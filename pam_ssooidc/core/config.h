@@ -17,6 +17,8 @@
 #define CFG_PATH_MAX 512
 
 enum cfg_prompt { CFG_PROMPT_AUTO, CFG_PROMPT_ALWAYS, CFG_PROMPT_NEVER };
+/* provision: whether a verified first login makes the account (provision.h). */
+enum cfg_provision { CFG_PROVISION_OFF, CFG_PROVISION_LOGIN };
 
 /* The options every provider shares. Each provider declares its own part;
  * the parts are assembled with this one at the top level (settings.h), and
@@ -31,6 +33,13 @@ struct cfg {
     bool fold_case;    /* compare the approver's name in lower case */
     char username_suffix[128];
     char user_map[CFG_PATH_MAX];
+    /* accounts on demand (docs/provisioning.md) */
+    enum cfg_provision provision;
+    char uid_range[32];            /* "MIN-MAX"; cfg_uid_range reads it */
+    char provision_home[CFG_PATH_MAX]; /* the parent of new homes */
+    char provision_shell[CFG_PATH_MAX];
+    long provision_expire_days;    /* 0: never */
+    char group_map[CFG_PATH_MAX];  /* provider group -> local group lines */
     /* user experience */
     enum cfg_prompt prompt;
     bool qr;
@@ -126,6 +135,9 @@ int cfg_option_part(const struct cfg_part *parts, size_t n_parts, size_t i);
  * provider derived its defaults). */
 void cfg_trace_derived(const struct cfg_part *parts, size_t n_parts, size_t part,
                        const void *before, struct cfg_trace *trace);
+
+/* uid_range as numbers (checked when it was stored). */
+void cfg_uid_range(const struct cfg *c, unsigned long *min, unsigned long *max);
 
 /* Resolve prompt=auto for the given PAM service name. */
 enum cfg_prompt cfg_prompt_for_service(const struct cfg *c, const char *service);

@@ -30,6 +30,37 @@ const char *cfg_check_username_suffix(const char *v)
     return NULL;
 }
 
+/* Digits only, no sign or spaces, at most 10 of them: strtoul alone takes
+ * " -5" as a huge number. */
+static bool read_id(const char **p, unsigned long *out)
+{
+    const char *s = *p;
+    size_t n = 0;
+    unsigned long v = 0;
+    while (cfg_is_digit(s[n]) && n < 10)
+        v = v * 10 + (unsigned long)(s[n++] - '0');
+    if (n == 0 || cfg_is_digit(s[n]))
+        return false;
+    *out = v;
+    *p = s + n;
+    return true;
+}
+
+const char *cfg_check_uid_range(const char *v)
+{
+    static const char shape[] = "must be MIN-MAX, e.g. " CFG_DEFAULT_UID_RANGE;
+    unsigned long lo, hi;
+    const char *p = v;
+    if (!read_id(&p, &lo) || *p++ != '-' || !read_id(&p, &hi) || *p != '\0')
+        return shape;
+    if (lo < 1000 || hi > 2147483647UL || lo > hi)
+        return "must lie within 1000-2147483647, MIN not above MAX (ids below 1000 are "
+               "the system's)";
+    if (lo <= 65535 && hi >= 65534)
+        return "must not hold 65534 (nobody) or 65535 (the 16-bit -1)";
+    return NULL;
+}
+
 const char *cfg_check_list(const char *v, size_t max, size_t item_max, bool (*ok)(char),
                            bool inner_spaces, const char *chars_rule, const char *count_rule)
 {

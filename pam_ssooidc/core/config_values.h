@@ -55,6 +55,10 @@ struct opt {
 
 /* Checks for OPT_STRING options: NULL if v is fine, else the rule broken. */
 const char *cfg_check_username_suffix(const char *v);
+/* "MIN-MAX", 1000 <= MIN <= MAX <= 2147483647, holding neither 65534
+ * (nobody) nor 65535 (the 16-bit -1). */
+const char *cfg_check_uid_range(const char *v);
+#define CFG_DEFAULT_UID_RANGE "65536-99999"
 
 /* Character classes the checks share (ASCII only). */
 bool cfg_is_lower(char ch);

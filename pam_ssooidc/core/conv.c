@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/qr.h"
 #include "core/sanitize.h"
@@ -149,6 +150,8 @@ const char *conv_outcome_text(int pam_code, enum sso_case kase)
                "them, or try again in a minute.";
     case SSO_CASE_OTHER_NAME:
         return NULL; /* conv_tell_account_name said it, naming the account */
+    case SSO_CASE_PROVISIONED:
+        return NULL; /* conv_tell_provisioned said it, naming the host */
     case SSO_CASE_NONE:
         break;
     }
@@ -183,6 +186,17 @@ void conv_tell_account_name(pam_handle_t *pamh, const char *account)
         snprintf(msg, sizeof(msg), "%s Log in as %s.", OTHER_NAME_TEXT, account);
     else
         snprintf(msg, sizeof(msg), "%s Log in by the account's own name.", OTHER_NAME_TEXT);
+    show_error(pamh, msg);
+}
+
+void conv_tell_provisioned(pam_handle_t *pamh, bool renewed)
+{
+    char host[65] = "", msg[200];
+    /* The host's own name, shown only when it has the shape of one. */
+    if (gethostname(host, sizeof(host) - 1) != 0 || !sanitize_is_host_name(host))
+        sso_strlcpy(host, "this host", sizeof(host));
+    snprintf(msg, sizeof(msg), "Your account on %s %s. Connect again to log in.", host,
+             renewed ? "is active again" : "was created");
     show_error(pamh, msg);
 }
 

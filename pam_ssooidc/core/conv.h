@@ -49,6 +49,11 @@ void conv_tell_account_name(pam_handle_t *pamh, const char *account);
  * screen. The caller says it once per login. */
 void conv_tell_contacting(pam_handle_t *pamh);
 
+/* "Your account on HOST was created (renewed: is active again). Connect
+ * again to log in.": the account made by this login (provision.h) serves
+ * the next connection, not this one. Said even under PAM_SILENT. */
+void conv_tell_provisioned(pam_handle_t *pamh, bool renewed);
+
 /* prompt=always, and Enter came before the approval: a further prompt,
  * "Not approved yet. Approve in the browser, then press Enter: " (OpenSSH
  * shows no PAM_TEXT_INFO until the next prompt, so only a prompt can say

@@ -30,7 +30,7 @@
 #endif
 
 #define LEDGER_NAME_MAX 32     /* the name rule: ^[a-z_][a-z0-9_-]{0,31}$ */
-#define LEDGER_KEY_MAX 640     /* "openid:" + iss (<= 512) + " " + sub (<= 255) fits */
+#define LEDGER_KEY_MAX 800     /* "openid:" + iss (< 512) + " oid:" + id (< 256) fits */
 #define LEDGER_GROUPS_MAX 32   /* local groups one account is given */
 #define LEDGER_DEFAULT_UID_MIN 65536
 #define LEDGER_DEFAULT_UID_MAX 99999

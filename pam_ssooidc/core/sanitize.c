@@ -181,6 +181,19 @@ bool sanitize_is_user_code(const char *s)
     return n > 0;
 }
 
+bool sanitize_is_host_name(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char ch = s[n];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                  ch == '.' || (ch == '-' && n > 0);
+        if (!ok || n >= 64)
+            return false;
+    }
+    return n > 0;
+}
+
 bool sanitize_is_account_name(const char *s)
 {
     size_t n = 0;

@@ -27,6 +27,10 @@ bool sanitize_is_https_uri(const char *s);
  * user@domain and the '$' of machine accounts), not starting with '-'. */
 bool sanitize_is_account_name(const char *s);
 
+/* A host name as gethostname gives it: letters, digits, '.', '-' (not
+ * first), at most 64 characters. */
+bool sanitize_is_host_name(const char *s);
+
 /* Copy src to dst (size dstlen, always NUL-terminated), dropping C0 controls,
  * DEL, C1 controls (U+0080..U+009F), whole terminal escape sequences, and
  * invisible or direction-changing characters (Unicode Cf, Zl, Zp, tag

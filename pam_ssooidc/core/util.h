@@ -21,6 +21,8 @@ enum sso_case {
     SSO_CASE_BUSY_SOURCE,    /* this source's share of those limits is taken */
     SSO_CASE_OTHER_NAME,     /* the name typed is another spelling of the account's;
                                 conv_tell_account_name has said which */
+    SSO_CASE_PROVISIONED,    /* the account was made (provision.h): connect again;
+                                conv_tell_provisioned has said so */
 };
 
 /* An error travels up the call chain as a PAM return code plus one sentence

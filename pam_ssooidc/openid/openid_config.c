@@ -73,6 +73,14 @@ static const struct opt_choice client_auth_choices[] = {
 
 _Static_assert(sizeof(enum openid_client_auth) == sizeof(int), "enum options are stored as int");
 
+static const struct opt_choice id_claim_choices[] = {
+    {"sub", OPENID_ID_SUB},
+    {"oid", OPENID_ID_OID},
+    {NULL, 0},
+};
+
+_Static_assert(sizeof(enum openid_id_claim) == sizeof(int), "enum options are stored as int");
+
 #define FIELD(f) FIELD_OF(struct openid_cfg, f)
 
 const struct opt openid_options[OPENID_OPTION_COUNT] = {
@@ -95,6 +103,8 @@ const struct opt openid_options[OPENID_OPTION_COUNT] = {
      .check = check_claim_name},
     {.name = "required_groups", .kind = OPT_STRING, FIELD(required_groups),
      .check = check_groups},
+    {.name = "provision_id_claim", .kind = OPT_ENUM, FIELD(provision_id_claim),
+     .num_def = OPENID_ID_SUB, .choices = id_claim_choices},
 };
 
 /* A client_id, and required_groups (the counterpart of AWS's permission

@@ -17,6 +17,9 @@
 
 /* How a confidential client authenticates at the provider. */
 enum openid_client_auth { OPENID_AUTH_AUTO, OPENID_AUTH_BASIC, OPENID_AUTH_POST };
+/* Which claim keys a provisioned account besides iss (docs/provisioning.md):
+ * sub, or Entra ID's oid where sub differs per application. */
+enum openid_id_claim { OPENID_ID_SUB, OPENID_ID_OID };
 
 struct openid_cfg {
     char issuer[CFG_URL_MAX];
@@ -31,13 +34,14 @@ struct openid_cfg {
     char username_claim[128];
     char groups_claim[128];
     char required_groups[2048];         /* comma-separated: any one of them */
+    enum openid_id_claim provision_id_claim;
 };
 
 /* The OpenID part of a provider context's configuration (provider.h). */
 #define OPENID_CFG(ctx) ((const struct openid_cfg *)(ctx)->part)
 
 /* The rows of the options above, in the order the documentation lists them. */
-#define OPENID_OPTION_COUNT 12
+#define OPENID_OPTION_COUNT 13
 extern const struct opt openid_options[OPENID_OPTION_COUNT];
 
 /* Right after the options load: the identity policy (client_id, and

@@ -36,6 +36,7 @@ struct openid_state {
     bool keys_fetched; /* fetched from the provider during this login */
     char *id_token;    /* the approval's, until identify has read it */
     time_t started;    /* wall clock when the device authorization was asked for */
+    json_t *claims;    /* the verified claims, kept for facts under provision */
 };
 
 static int load_keys(struct provider_ctx *p)
@@ -347,8 +348,71 @@ static int openid_identify(struct provider_ctx *p, char *approver, size_t len)
     if (rc == PAM_SUCCESS)
         provider_log(p, LOG_DEBUG, "ID token verified (alg %s, kid %s)",
                      jose_claims_alg(claims), jose_claims_kid(claims));
+    if (rc == PAM_SUCCESS && p->cfg->provision != CFG_PROVISION_OFF &&
+        !(s->claims = json_deep_copy(jose_claims_json(claims))))
+        rc = sso_fail(p->err, PAM_BUF_ERR, "out of memory keeping the verified claims");
     jose_claims_free(claims);
     return rc;
+}
+
+/* A claim's string value as a part of the key: present, at most 255
+ * bytes, and nothing a person reading the ledger could be misled by. */
+static int key_part(struct provider_ctx *p, const char *name, char *out, size_t len)
+{
+    json_t *v = json_object_get(p->state ? ((struct openid_state *)p->state)->claims : NULL,
+                                name);
+    const char *str = json_string_value(v);
+    char shown[256];
+    if (!str || !str[0] || !sso_strlcpy(out, str, len) ||
+        sanitize_display(shown, sizeof(shown), str, sizeof(shown)) == 0 || strcmp(shown, str) != 0
+        || strchr(str, ' '))
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the verified ID token has no usable %s "
+                        "claim to key the account on (provision_id_claim)", name);
+    return PAM_SUCCESS;
+}
+
+/* The groups claim's string values (a single string counts as one); other
+ * entries are no group name and are passed over. */
+static int claim_groups(struct provider_ctx *p, struct approver_facts *f)
+{
+    const json_t *v = json_object_get(((struct openid_state *)p->state)->claims,
+                                      OPENID_CFG(p)->groups_claim);
+    if (json_is_string(v)) {
+        sso_strlcpy(f->groups[f->n_groups++], json_string_value(v), sizeof(f->groups[0]));
+        return PAM_SUCCESS;
+    }
+    size_t i;
+    const json_t *g;
+    json_array_foreach(v, i, g) {
+        const char *name = json_string_value(g);
+        if (!name || strlen(name) >= sizeof(f->groups[0]))
+            continue;
+        if (f->n_groups == PROVISION_GROUPS_MAX)
+            return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the ID token's %s claim lists more "
+                            "than %d groups: group_map cannot be applied",
+                            OPENID_CFG(p)->groups_claim, PROVISION_GROUPS_MAX);
+        sso_strlcpy(f->groups[f->n_groups++], name, sizeof(f->groups[0]));
+    }
+    return PAM_SUCCESS;
+}
+
+/* iss and sub (or Entra ID's oid: provision_id_claim) key the account: a
+ * provider never gives one person's sub to another, whatever the names. */
+static int openid_facts(struct provider_ctx *p, bool want_groups, struct approver_facts *f)
+{
+    const struct openid_cfg *c = OPENID_CFG(p);
+    memset(f, 0, sizeof(*f));
+    char iss[CFG_URL_MAX], id[256];
+    bool oid = c->provision_id_claim == OPENID_ID_OID;
+    int rc = key_part(p, "iss", iss, sizeof(iss));
+    if (rc == PAM_SUCCESS)
+        rc = key_part(p, oid ? "oid" : "sub", id, sizeof(id));
+    if (rc != PAM_SUCCESS)
+        return rc;
+    int w = snprintf(f->key, sizeof(f->key), "openid:%s %s%s", iss, oid ? "oid:" : "", id);
+    if (w < 0 || (size_t)w >= sizeof(f->key))
+        return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the account's key is too long");
+    return want_groups ? claim_groups(p, f) : PAM_SUCCESS;
 }
 
 static void openid_close(struct provider_ctx *p)
@@ -361,6 +425,7 @@ static void openid_close(struct provider_ctx *p)
         free(s->id_token);
     }
     jose_jwks_free(s->keys);
+    json_decref(s->claims);
     sso_cleanse(s, sizeof(*s));
     free(s);
     p->state = NULL;
@@ -428,6 +493,7 @@ const struct provider provider_openid = {
     .renew = NULL, /* the client is configured, not registered: nothing to renew */
     .identify = openid_identify,
     .identify_always = true,
+    .facts = openid_facts,
     .close = openid_close,
     .endpoints = openid_endpoints,
     .files = openid_files,

@@ -1,0 +1,195 @@
+/* provision.c - see provision.h. */
+#include "core/provision.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <security/pam_modules.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Seconds a login waits for another login's write to the ledger: each
+ * holds it for a few file writes. Only approved logins take it. */
+#define PROVISION_LOCK_WAIT 10.0
+
+int provision_check_name(const struct cfg *c, const char *typed, struct sso_error *err)
+{
+    (void)c;
+    if (!ledger_name_ok(typed))
+        return sso_fail(err, PAM_USER_UNKNOWN, "no such local user, and the name cannot be "
+                        "made (provision = login: names follow ^[a-z_][a-z0-9_-]{0,31}$)");
+    return PAM_SUCCESS;
+}
+
+static struct ledger_policy policy_of(const struct cfg *c)
+{
+    unsigned long lo, hi;
+    cfg_uid_range(c, &lo, &hi);
+    return (struct ledger_policy){(uid_t)lo, (uid_t)hi, c->provision_expire_days};
+}
+
+/* The local groups group_map gives, into the record. */
+static void set_groups(struct ledger_account *a, const struct provision_login *pl)
+{
+    char local[LEDGER_GROUPS_MAX][GROUPMAP_LOCAL_MAX + 1];
+    size_t n = groupmap_resolve(pl->groups, (const char (*)[256])pl->facts->groups,
+                                pl->facts->n_groups, local, LEDGER_GROUPS_MAX);
+    _Static_assert(sizeof(local[0]) == sizeof(a->groups[0]), "one name size");
+    memcpy(a->groups, local, n * sizeof(local[0]));
+    a->n_groups = n;
+}
+
+/* Does an NSS source know `name` now? true also when the lookup itself
+ * failed (an unreachable LDAP): a name that may exist is never made. */
+static bool name_known(const char *name, uid_t *uid)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    errno = 0;
+    int e = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+    if (res)
+        *uid = res->pw_uid;
+    return res != NULL || (e != 0 && e != ENOENT && e != ESRCH);
+}
+
+static int home_of(const struct cfg *c, const char *name, char *out, size_t len,
+                   struct sso_error *err)
+{
+    const char *base = c->provision_home;
+    size_t n = strlen(base);
+    while (n > 1 && base[n - 1] == '/')
+        n--;
+    int w = snprintf(out, len, "%.*s/%s", (int)n, base, name);
+    if (w < 0 || (size_t)w >= len)
+        return sso_fail(err, PAM_SERVICE_ERR, "provision_home %s is too long", base);
+    return PAM_SUCCESS;
+}
+
+/* A home that is there already belongs to someone: an earlier account of
+ * that name, or a local one. A new person is never given its files. */
+static int home_is_free(const char *home, struct sso_error *err)
+{
+    struct stat st;
+    if (lstat(home, &st) == 0)
+        return sso_fail(err, PAM_AUTH_ERR, "%s exists already (uid %u): a new account is never "
+                        "given another's files; move it away to let this person in",
+                        home, (unsigned)st.st_uid);
+    return PAM_SUCCESS;
+}
+
+/* The person's earlier record, active again under this name. */
+static int renew(const struct cfg *c, struct ledger_account *a, const struct provision_login *pl,
+                 struct sso_error *err)
+{
+    if (a->state == LEDGER_LOCKED)
+        return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_NOT_PERMITTED, "approved by %s, whose "
+                           "account %s (uid %u) an administrator locked (pam_ssooidc_users "
+                           "unlock)", pl->approver, a->name, (unsigned)a->uid);
+    if (strcmp(a->name, pl->name) != 0) { /* renamed at the provider */
+        char home[sizeof(a->home)];
+        int rc = home_of(c, pl->name, home, sizeof(home), err);
+        if (rc == PAM_SUCCESS)
+            rc = home_is_free(home, err);
+        if (rc != PAM_SUCCESS)
+            return rc;
+        sso_strlcpy(a->name, pl->name, sizeof(a->name));
+        sso_strlcpy(a->home, home, sizeof(a->home));
+    }
+    a->state = LEDGER_ACTIVE;
+    return PAM_SUCCESS;
+}
+
+static int create(struct ledger *l, const struct cfg *c, const struct provision_login *pl,
+                  int64_t now, enum provision_outcome *outcome, struct ledger_account **out,
+                  struct sso_error *err)
+{
+    const struct ledger_policy pol = policy_of(c);
+    struct ledger_account *mine = ledger_find_key(l, pl->facts->key);
+    struct ledger_account *named = ledger_find_name(l, pl->name);
+    if (named && named != mine && named->state != LEDGER_REMOVED)
+        return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "approved by %s, but "
+                           "the account %s the module made (uid %u) is another person's",
+                           pl->approver, pl->name, (unsigned)named->uid);
+    uid_t known_uid = 0;
+    if (name_known(pl->name, &known_uid)) {
+        /* Under the lock now: a login of the same person that finished
+         * first made it, or someone made it locally meanwhile. */
+        if (mine && mine->state == LEDGER_ACTIVE && strcmp(mine->name, pl->name) == 0 &&
+            known_uid == mine->uid) {
+            *out = mine;
+            *outcome = PROVISION_CREATED;
+            return PAM_SUCCESS;
+        }
+        return sso_fail(err, PAM_AUTH_ERR, "the name %s exists on this host now (uid %u) or "
+                        "could not be looked up: not made", pl->name, (unsigned)known_uid);
+    }
+    int rc;
+    if (mine) {
+        rc = renew(c, mine, pl, err);
+        *outcome = PROVISION_RENEWED;
+    } else {
+        char home[512];
+        rc = home_of(c, pl->name, home, sizeof(home), err);
+        if (rc == PAM_SUCCESS)
+            rc = home_is_free(home, err);
+        if (rc == PAM_SUCCESS)
+            rc = ledger_add(l, &pol, pl->facts->key, pl->name, pl->approver, home,
+                            c->provision_shell, now, &mine, err);
+        *outcome = PROVISION_CREATED;
+    }
+    *out = mine;
+    return rc;
+}
+
+static int commit(struct ledger *l, const struct cfg *c, struct ledger_account *a,
+                  const struct provision_login *pl, int64_t now, struct sso_error *err)
+{
+    const struct ledger_policy pol = policy_of(c);
+    a->last_login = now;
+    sso_strlcpy(a->approver, pl->approver, sizeof(a->approver));
+    set_groups(a, pl);
+    return ledger_commit(l, &pol, now, err);
+}
+
+int provision_login(const struct cfg *c, const struct provision_login *pl,
+                    enum provision_outcome *outcome, uid_t *uid, struct sso_error *err)
+{
+    *outcome = PROVISION_UNTOUCHED;
+    struct ledger *l = NULL;
+    int rc = ledger_open(&l, NULL, PROVISION_LOCK_WAIT, err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    const int64_t now = (int64_t)time(NULL);
+    struct ledger_account *a = NULL;
+    if (pl->creating) {
+        rc = create(l, c, pl, now, outcome, &a, err);
+    } else {
+        a = ledger_find_name(l, pl->name);
+        if (!a || a->uid != pl->uid || a->state != LEDGER_ACTIVE) {
+            ledger_close(l); /* not the module's account: nothing to do */
+            return PAM_SUCCESS;
+        }
+        if (strcmp(a->key, pl->facts->key) != 0)
+            rc = sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "approved by %s, who "
+                             "is not the person the module made account %s (uid %u) for",
+                             pl->approver, a->name, (unsigned)a->uid);
+        *outcome = PROVISION_REFRESHED;
+    }
+    if (rc == PAM_SUCCESS)
+        rc = commit(l, c, a, pl, now, err);
+    if (rc == PAM_SUCCESS)
+        *uid = a->uid;
+    ledger_close(l);
+    if (rc != PAM_SUCCESS) {
+        *outcome = PROVISION_UNTOUCHED;
+        return rc;
+    }
+    if (*outcome == PROVISION_REFRESHED)
+        return PAM_SUCCESS;
+    return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_PROVISIONED, "account %s %s (uid %u) for "
+                       "%s: the person connects again to log in", pl->name,
+                       *outcome == PROVISION_CREATED ? "created" : "served again",
+                       (unsigned)*uid, pl->approver);
+}
