@@ -274,6 +274,121 @@ CASES = [first_login_creates_the_account_and_the_next_one_uses_it,
          two_first_logins_at_once_make_one_account, a_removed_uid_is_never_handed_out_again]
 
 
+# ------------------------------------------------- against oidc-provider
+# The same model with a real OpenID provider: the key is iss + sub, the
+# groups come from the ID token's groups claim, required_groups gates.
+
+OIDC_CODE = re.compile(r"\n    ([A-Za-z0-9-]{4,})\n")
+
+
+class OidcCtx:
+    def __init__(self, x, p, conf, sshd):
+        self.x, self.p, self.conf, self.sshd = x, p, conf, sshd
+
+    def login(self, c, user, approver, command="echo E2E-OK-$((6*7))"):
+        args = ["-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "PreferredAuthentications=keyboard-interactive",
+                "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
+                "-p", str(self.sshd.port), "%s@127.0.0.1" % user, command]
+        t = c.terminal("ssh", args, timeout=40)
+        c.check(t.expect(PROMPT_END) == 0, "%s: ssh shows the device prompt" % user)
+        m = OIDC_CODE.search(t.text)
+        c.check(m is not None, "%s: a code is shown" % user, t.text[-300:])
+        if not m:
+            t.close()
+            return None, t.text
+        try:
+            self.p.approve(m.group(1), approver, self.p.users[approver].password)
+        except Exception as e:
+            c.check(False, "%s approves at the provider" % approver, str(e))
+        shown = t.text
+        t.press_enter()
+        rc = t.finish()
+        return rc, t.text[len(shown):]
+
+
+def oidc_first_login_creates_and_the_next_uses_it(c, o):
+    user = o.alice
+    rc, after = o.login(c, user, user)
+    c.check(CREATED.search(after) is not None and rc not in (0, None),
+            "OpenID: the first connection makes the account and says connect again", after)
+    rec = record(user)
+    c.check(rec is not None and rec.get("key", "").startswith("openid:%s " % o.p.issuer),
+            "the ledger keys it on iss + sub", str(rec))
+    rc, after = o.login(c, user, user, command="id")
+    c.check(rc == 0 and re.search(r"uid=\d+\(%s\)" % user, after) is not None,
+            "the second connection logs in and id names the account", after[-300:])
+    c.check("(%s)" % o.devs in after, "the groups claim's linux-devs gives the local group %s"
+            % o.devs, after[-300:])
+
+
+def oidc_a_person_outside_required_groups_makes_nothing(c, o):
+    rc, after = o.login(c, o.carol, o.carol)
+    c.check(rc not in (0, None) and not CREATED.search(after),
+            "carol (in no required group) is refused", after)
+    c.check(getent("passwd", o.carol) is None and record(o.carol) is None, "nothing made")
+
+
+def oidc_the_wrong_approver_makes_nothing(c, o):
+    rc, after = o.login(c, o.dave, o.alice)
+    c.check(WRONG_ACCOUNT in after and not CREATED.search(after),
+            "alice approving dave's code: refused as another account", after)
+    c.check(getent("passwd", o.dave) is None and record(o.dave) is None, "nothing made")
+
+
+OIDC_CASES = [oidc_first_login_creates_and_the_next_uses_it,
+              oidc_a_person_outside_required_groups_makes_nothing,
+              oidc_the_wrong_approver_makes_nothing]
+
+
+def run_openid(tap, world, x):
+    sys.path.insert(0, os.path.join(ROOT, "tests", "providers"))
+    try:
+        import providers
+    except ImportError as e:
+        tap.skip("OpenID provisioning", "the provider harness cannot load: %s" % e)
+        return
+    work = world.tempdir()
+    os.chmod(work, 0o711)
+    names = {r: x.name("o" + r[0]) for r in ("alice", "carol", "dave")}
+    try:
+        p = providers.start_panva(work, users={names["alice"]: ["linux-users", "linux-devs"],
+                                               names["carol"]: [],
+                                               names["dave"]: ["linux-users"]})
+    except providers.ProviderUnavailable as e:
+        tap.skip("OpenID provisioning", str(e))
+        return
+    world.cleanup.push("oidc-provider", p.stop)
+    ca = os.path.join(work, "provider-ca.pem")
+    with open(p.ca) as src, open(ca, "w") as dst:
+        dst.write(src.read())
+    os.chmod(ca, 0o644)
+    devs = "ssopd" + x.tag
+    gmap = os.path.join(work, "group_map")
+    with open(gmap, "w") as f:
+        f.write("linux-devs %s\n" % devs)
+    os.makedirs(os.path.join(work, "home"), mode=0o755)
+    conf = os.path.join(work, "openid.conf")
+    opts = {"issuer": p.issuer, "client_id": p.client("none", "RS256").client_id,
+            "ca_file": ca, "cache_dir": os.path.join(work, "cache"),
+            "scopes": "openid,profile,groups", "required_groups": "linux-users",
+            "timeout": 40, "provision": "login", "group_map": gmap,
+            "provision_home": os.path.join(work, "home")}
+    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("".join("%s = %s\n" % kv for kv in opts.items()))
+    service = "sshd-ssooidc-e2e-provo-" + x.tag
+    world.root_file(os.path.join(PAM_D, service), "# sshd runs as %s\n%s"
+                    % (service, sample_stanza("sshd", conf)))
+    sshd = Sshd(world, work, service, "ssoe2e*", name="sshd-oidc")
+    sshd.start()
+    o = OidcCtx(x, p, conf, sshd)
+    o.alice, o.carol, o.dave, o.devs = names["alice"], names["carol"], names["dave"], devs
+    run_cases(tap, OIDC_CASES, o, lambda: "--- sshd log\n" + "\n".join(
+        sshd.log().splitlines()[-30:]))
+
+
 def in_sandbox():
     with open("/etc/nsswitch.conf") as f:
         text = f.read()
@@ -300,6 +415,7 @@ def setup(tap, world):
     sshd.start()
     x = Ctx(world, work, sd, conf, sshd, service, tag)
     run_cases(tap, CASES, x, lambda: "--- sshd log\n" + "\n".join(sshd.log().splitlines()[-30:]))
+    run_openid(tap, world, x)
     comment("ledger: %d records" % len(ledger().get("accounts", [])))
 
 
