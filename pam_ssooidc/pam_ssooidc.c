@@ -218,9 +218,13 @@ static int provision(struct login *lg)
                                        &lg->facts, &lg->groups};
     enum provision_outcome done;
     uid_t uid;
-    rc = provision_login(lg->cfg, &pl, &done, &uid, &lg->err);
+    struct sso_error note = SSO_ERROR_INIT;
+    rc = provision_login(lg->cfg, &pl, &done, &uid, &lg->err, &note);
     if (done == PROVISION_CREATED || done == PROVISION_RENEWED)
         conv_tell_provisioned(lg->pamh, done == PROVISION_RENEWED);
+    if (note.msg[0]) /* the login stands; its refresh waits for the next */
+        pam_syslog(lg->pamh, LOG_WARNING, "account %s: groups and last login not refreshed: "
+                   "%s", lg->account, note.msg);
     return rc;
 }
 

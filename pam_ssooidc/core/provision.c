@@ -13,6 +13,8 @@
 /* Seconds a login waits for another login's write to the ledger: each
  * holds it for a few file writes. Only approved logins take it. */
 #define PROVISION_LOCK_WAIT 10.0
+/* A refresh after the login was decided waits less: it may be skipped. */
+#define PROVISION_REFRESH_WAIT 2.0
 
 int provision_check_name(const struct cfg *c, const char *typed, struct sso_error *err)
 {
@@ -153,30 +155,54 @@ static int commit(struct ledger *l, const struct cfg *c, struct ledger_account *
     return ledger_commit(l, &pol, now, err);
 }
 
-int provision_login(const struct cfg *c, const struct provision_login *pl,
-                    enum provision_outcome *outcome, uid_t *uid, struct sso_error *err)
+/* An account the module made, logged in to: it must be this person's.
+ * Decided on a read without the lock, so that nobody holding the lock (a
+ * login stopped in its write) can keep anyone out. */
+static int check_owner(const struct provision_login *pl, bool *ours, struct sso_error *err)
 {
-    *outcome = PROVISION_UNTOUCHED;
+    struct ledger *l = NULL;
+    *ours = false;
+    int rc = ledger_open_readonly(&l, NULL, err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    struct ledger_account *a = ledger_find_name(l, pl->name);
+    if (a && a->uid == pl->uid && a->state == LEDGER_ACTIVE) {
+        *ours = true;
+        if (strcmp(a->key, pl->facts->key) != 0)
+            rc = sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "approved by %s, who "
+                             "is not the person the module made account %s (uid %u) for",
+                             pl->approver, a->name, (unsigned)a->uid);
+    }
+    ledger_close(l);
+    return rc;
+}
+
+/* Its groups and last login, under the lock, waiting briefly: the login is
+ * decided already, and a refresh missed now is made at the next one. */
+static void refresh(const struct cfg *c, const struct provision_login *pl, bool *done,
+                    struct sso_error *note)
+{
+    struct ledger *l = NULL;
+    *done = false;
+    if (ledger_open(&l, NULL, PROVISION_REFRESH_WAIT, note) != PAM_SUCCESS)
+        return;
+    struct ledger_account *a = ledger_find_name(l, pl->name);
+    if (a && a->uid == pl->uid && a->state == LEDGER_ACTIVE &&
+        strcmp(a->key, pl->facts->key) == 0)
+        *done = commit(l, c, a, pl, (int64_t)time(NULL), note) == PAM_SUCCESS;
+    ledger_close(l);
+}
+
+static int make(const struct cfg *c, const struct provision_login *pl,
+                enum provision_outcome *outcome, uid_t *uid, struct sso_error *err)
+{
     struct ledger *l = NULL;
     int rc = ledger_open(&l, NULL, PROVISION_LOCK_WAIT, err);
     if (rc != PAM_SUCCESS)
         return rc;
     const int64_t now = (int64_t)time(NULL);
     struct ledger_account *a = NULL;
-    if (pl->creating) {
-        rc = create(l, c, pl, now, outcome, &a, err);
-    } else {
-        a = ledger_find_name(l, pl->name);
-        if (!a || a->uid != pl->uid || a->state != LEDGER_ACTIVE) {
-            ledger_close(l); /* not the module's account: nothing to do */
-            return PAM_SUCCESS;
-        }
-        if (strcmp(a->key, pl->facts->key) != 0)
-            rc = sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "approved by %s, who "
-                             "is not the person the module made account %s (uid %u) for",
-                             pl->approver, a->name, (unsigned)a->uid);
-        *outcome = PROVISION_REFRESHED;
-    }
+    rc = create(l, c, pl, now, outcome, &a, err);
     if (rc == PAM_SUCCESS)
         rc = commit(l, c, a, pl, now, err);
     if (rc == PAM_SUCCESS)
@@ -186,10 +212,25 @@ int provision_login(const struct cfg *c, const struct provision_login *pl,
         *outcome = PROVISION_UNTOUCHED;
         return rc;
     }
-    if (*outcome == PROVISION_REFRESHED)
-        return PAM_SUCCESS;
     return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_PROVISIONED, "account %s %s (uid %u) for "
                        "%s: the person connects again to log in", pl->name,
                        *outcome == PROVISION_CREATED ? "created" : "served again",
                        (unsigned)*uid, pl->approver);
+}
+
+int provision_login(const struct cfg *c, const struct provision_login *pl,
+                    enum provision_outcome *outcome, uid_t *uid, struct sso_error *err,
+                    struct sso_error *note)
+{
+    *outcome = PROVISION_UNTOUCHED;
+    if (pl->creating)
+        return make(c, pl, outcome, uid, err);
+    bool ours = false, done = false;
+    int rc = check_owner(pl, &ours, err);
+    if (rc != PAM_SUCCESS || !ours)
+        return rc;
+    refresh(c, pl, &done, note);
+    *outcome = done ? PROVISION_REFRESHED : PROVISION_UNTOUCHED;
+    *uid = pl->uid;
+    return PAM_SUCCESS;
 }

@@ -58,13 +58,16 @@ struct provision_login {
 };
 
 /* After the approver was proven and mapped to pl->name. Creating: make the
- * account (or renew the person's earlier one) and return PAM_AUTH_ERR with
- * case SSO_CASE_PROVISIONED: the person connects again. An account the
- * module made must be this person's (the key; else PAM_AUTH_ERR, case
- * SSO_CASE_WRONG_ACCOUNT); its groups and last login are refreshed and
- * PAM_SUCCESS returned. Any other account: PAM_SUCCESS, untouched.
- * *outcome and *uid say what was done. */
+ * account (or renew the person's earlier one) under the ledger's lock and
+ * return PAM_AUTH_ERR with case SSO_CASE_PROVISIONED: the person connects
+ * again. An account the module made must be this person's (the key, read
+ * without the lock; else PAM_AUTH_ERR, case SSO_CASE_WRONG_ACCOUNT); its
+ * groups and last login are then refreshed if the lock is had within 2 s
+ * (if not, or the write fails, *outcome stays PROVISION_UNTOUCHED and note
+ * says why: the login still succeeds, the next one refreshes). Any other
+ * account: PAM_SUCCESS, untouched. *outcome and *uid say what was done. */
 int provision_login(const struct cfg *c, const struct provision_login *pl,
-                    enum provision_outcome *outcome, uid_t *uid, struct sso_error *err);
+                    enum provision_outcome *outcome, uid_t *uid, struct sso_error *err,
+                    struct sso_error *note);
 
 #endif
