@@ -113,6 +113,12 @@ void check_probe_endpoints(struct report *r, const struct settings *s);
 /* The provider opened as a login opens it, when it asks for that. */
 void check_probe_opened(struct report *r, const struct settings *s);
 
+/* ---- check_provision.c ---- */
+
+/* Under provision: group_map, nsswitch.conf naming ssooidc, the NSS
+ * library loading, and the ledger's counts and how full uid_range is. */
+void check_probe_provision(struct report *r, const struct settings *s);
+
 /* ---- check_service.c ---- */
 
 /* What the service checks need from the command line. */

@@ -59,6 +59,7 @@ void check_config_probe(struct report *r, const struct settings *s, bool explici
         check_probe_stored(r, s);
     check_probe_endpoints(r, s);
     check_probe_opened(r, s); /* creates cache_dir if missing, as a login would */
+    check_probe_provision(r, s);
 }
 
 void check_limits_of(struct check_limits *l, const struct settings *s)

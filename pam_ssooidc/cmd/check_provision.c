@@ -1,0 +1,121 @@
+/* check_provision.c - pam_ssooidc_check's look at accounts on demand
+ * (docs/provisioning.md): whether the host serves what the module makes
+ * (nsswitch.conf, the NSS library), group_map, and the ledger. */
+#include <dlfcn.h>
+#include <security/pam_modules.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/check.h"
+#include "core/groupmap.h"
+#include "core/ledger.h"
+
+#define NSSWITCH "/etc/nsswitch.conf"
+#define NSS_LIBRARY "libnss_ssooidc.so.2"
+
+/* Does the database's line of nsswitch.conf name ssooidc as a source? */
+static bool nsswitch_names(const char *text, const char *db)
+{
+    size_t dblen = strlen(db);
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        if (n <= dblen || strncmp(line, db, dblen) != 0 || line[dblen] != ':')
+            continue;
+        for (const char *p = line + dblen + 1; p < line + n; p++) {
+            if (strncmp(p, "ssooidc", 7) == 0 && (p == line || p[-1] == ' ' || p[-1] == '\t') &&
+                (p + 7 == line + n || p[7] == ' ' || p[7] == '\t' || p[7] == '['))
+                return true;
+            if (*p == '#')
+                break;
+        }
+    }
+    return false;
+}
+
+static void check_nsswitch(struct report *r)
+{
+    char text[16384];
+    FILE *f = fopen(NSSWITCH, "re");
+    size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = '\0';
+    if (!f) {
+        check_finding(r, ST_FAIL, "nsswitch", "cannot read %s: the accounts the module makes "
+                      "are not served", NSSWITCH);
+        return;
+    }
+    bool pw = nsswitch_names(text, "passwd"), gr = nsswitch_names(text, "group");
+    if (pw && gr)
+        check_finding(r, ST_OK, "nsswitch", "%s serves passwd and group through ssooidc",
+                      NSSWITCH);
+    else
+        check_finding(r, ST_FAIL, "nsswitch", "%s does not name ssooidc for %s: the accounts "
+                      "the module makes are not served (add it after files: \"passwd: files "
+                      "ssooidc\", \"group: files ssooidc\")", NSSWITCH,
+                      !pw && !gr ? "passwd and group" : !pw ? "passwd" : "group");
+}
+
+static void check_library(struct report *r)
+{
+    void *h = dlopen(NSS_LIBRARY, RTLD_LAZY | RTLD_LOCAL);
+    if (!h) {
+        check_finding(r, ST_FAIL, "nss-library", "%s cannot be loaded (is it installed?): %s",
+                      NSS_LIBRARY, dlerror());
+        return;
+    }
+    bool ok = dlsym(h, "_nss_ssooidc_getpwnam_r") && dlsym(h, "_nss_ssooidc_initgroups_dyn");
+    dlclose(h);
+    check_finding(r, ok ? ST_OK : ST_FAIL, "nss-library", "%s %s", NSS_LIBRARY,
+                  ok ? "loads" : "loads but lacks its entry points");
+}
+
+static void check_ledger(struct report *r, const struct cfg *c)
+{
+    struct ledger *l = NULL;
+    struct sso_error err = SSO_ERROR_INIT;
+    int rc = ledger_open_readonly(&l, NULL, &err);
+    if (rc != PAM_SUCCESS) {
+        check_finding(r, ST_FAIL, "ledger", "%s", err.msg);
+        return;
+    }
+    size_t by_state[3] = {0, 0, 0};
+    unsigned long top = 0;
+    for (size_t i = 0; i < ledger_count(l); i++) {
+        const struct ledger_account *a = ledger_at(l, i);
+        by_state[a->state]++;
+        if ((unsigned long)a->uid > top)
+            top = a->uid;
+    }
+    for (size_t i = 0; i < ledger_group_count(l); i++)
+        if ((unsigned long)ledger_group_at(l, i)->gid > top)
+            top = ledger_group_at(l, i)->gid;
+    ledger_close(l);
+    unsigned long lo, hi;
+    cfg_uid_range(c, &lo, &hi);
+    double used = top >= lo && hi > lo ? (double)(top - lo + 1) / (double)(hi - lo + 1) : 0.0;
+    check_finding(r, used > 0.9 ? ST_WARN : ST_OK, "ledger", "%s/ledger.json: %zu active, "
+                  "%zu locked, %zu removed; uid_range %s %.0f%% used", SSO_DATA_DIR,
+                  by_state[LEDGER_ACTIVE], by_state[LEDGER_LOCKED], by_state[LEDGER_REMOVED],
+                  c->uid_range, used * 100.0);
+}
+
+void check_probe_provision(struct report *r, const struct settings *s)
+{
+    const struct cfg *c = &s->common;
+    if (c->provision == CFG_PROVISION_OFF)
+        return;
+    struct groupmap gm;
+    struct sso_error err = SSO_ERROR_INIT;
+    if (c->group_map[0]) {
+        if (groupmap_load(c, &gm, &err) == PAM_SUCCESS)
+            check_finding(r, ST_OK, "group_map", "%s read and checked", c->group_map);
+        else
+            check_finding(r, ST_FAIL, "group_map", "%s", err.msg);
+        groupmap_free(&gm);
+    }
+    check_nsswitch(r);
+    check_library(r);
+    check_ledger(r, c);
+}
