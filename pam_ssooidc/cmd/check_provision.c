@@ -13,22 +13,24 @@
 #define NSSWITCH "/etc/nsswitch.conf"
 #define NSS_LIBRARY "libnss_ssooidc.so.2"
 
-/* Does the database's line of nsswitch.conf name ssooidc as a source? */
-static bool nsswitch_names(const char *text, const char *db)
+/* Does the database's line of nsswitch.conf name ssooidc as a source?
+ * text is modified (split into lines and words). */
+static bool nsswitch_names(char *text, const char *db)
 {
-    size_t dblen = strlen(db);
-    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        const char *end = strchr(line, '\n');
-        size_t n = end ? (size_t)(end - line) : strlen(line);
-        if (n <= dblen || strncmp(line, db, dblen) != 0 || line[dblen] != ':')
+    char *line_save = NULL;
+    for (char *line = strtok_r(text, "\n", &line_save); line;
+         line = strtok_r(NULL, "\n", &line_save)) {
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        size_t dblen = strlen(db);
+        if (strncmp(line, db, dblen) != 0 || line[dblen] != ':')
             continue;
-        for (const char *p = line + dblen + 1; p < line + n; p++) {
-            if (strncmp(p, "ssooidc", 7) == 0 && (p == line || p[-1] == ' ' || p[-1] == '\t') &&
-                (p + 7 == line + n || p[7] == ' ' || p[7] == '\t' || p[7] == '['))
+        char *word_save = NULL;
+        for (char *w = strtok_r(line + dblen + 1, " \t", &word_save); w;
+             w = strtok_r(NULL, " \t", &word_save))
+            if (strcmp(w, "ssooidc") == 0)
                 return true;
-            if (*p == '#')
-                break;
-        }
     }
     return false;
 }
@@ -46,7 +48,9 @@ static void check_nsswitch(struct report *r)
                       "are not served", NSSWITCH);
         return;
     }
-    bool pw = nsswitch_names(text, "passwd"), gr = nsswitch_names(text, "group");
+    char copy[sizeof(text)];
+    memcpy(copy, text, n + 1);
+    bool pw = nsswitch_names(text, "passwd"), gr = nsswitch_names(copy, "group");
     if (pw && gr)
         check_finding(r, ST_OK, "nsswitch", "%s serves passwd and group through ssooidc",
                       NSSWITCH);
