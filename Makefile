@@ -43,7 +43,9 @@ SRCDIRS  := pam_ssooidc pam_ssooidc/core pam_ssooidc/aws pam_ssooidc/openid
 SRC      := $(sort $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.c)))
 HDR      := $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.h))
 # cmd/ holds the tools' own code (pam_ssooidc_check and the PAM
-# configuration reader behind its --pam-users): never linked into the module.
+# configuration reader behind its --pam-users; pam_ssooidc_users): never
+# linked into the module. The two main files are linked into their own
+# command only.
 TOOL_DIR := pam_ssooidc/cmd
 TOOL_MAIN := $(TOOL_DIR)/pam_ssooidc_check.c $(TOOL_DIR)/pam_ssooidc_users.c
 TOOL_SRC := $(filter-out $(TOOL_MAIN),$(sort $(wildcard $(TOOL_DIR)/*.c)))

@@ -11,7 +11,11 @@
  *   - a file is read only if it is regular, root's, mode 0600 and not
  *     larger than its kind ever is;
  *   - a file is replaced whole: a fresh O_EXCL temp file, written, synced
- *     and renamed into place, the directory synced after. */
+ *     and renamed into place, the directory synced after.
+ *
+ * The ledger's data directory (ledger.h) is kept by the same rules but is
+ * public: 0755, its passwd and group 0644 (store_dir_open_as,
+ * store_replace_mode); the root-only files in it stay 0600. */
 #ifndef SSO_STORE_H
 #define SSO_STORE_H
 
