@@ -1,6 +1,7 @@
 # pam_ssooidc - build, test, demo, bench, install. `make help` lists every
 # target, the fragments' (tests/*/*.mk) included.
-#   make          build pam_ssooidc/pam_ssooidc.so and pam_ssooidc_check
+#   make          build pam_ssooidc/pam_ssooidc.so, pam_ssooidc_check and
+#                 pam_ssooidc_users
 #   make check    all tests (installs missing packages when run as root);
 #                 SUITES="unit module" runs only those (tests/run_all.sh
 #                 --list names them, tests/README.md describes them)
@@ -42,9 +43,12 @@ SRCDIRS  := pam_ssooidc pam_ssooidc/core pam_ssooidc/aws pam_ssooidc/openid
 SRC      := $(sort $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.c)))
 HDR      := $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.h))
 # cmd/ holds the tools' own code (pam_ssooidc_check and the PAM
-# configuration reader behind its --pam-users): never linked into the module.
+# configuration reader behind its --pam-users; pam_ssooidc_users): never
+# linked into the module. The two main files are linked into their own
+# command only.
 TOOL_DIR := pam_ssooidc/cmd
-TOOL_SRC := $(filter-out $(TOOL_DIR)/pam_ssooidc_check.c,$(sort $(wildcard $(TOOL_DIR)/*.c)))
+TOOL_MAIN := $(TOOL_DIR)/pam_ssooidc_check.c $(TOOL_DIR)/pam_ssooidc_users.c
+TOOL_SRC := $(filter-out $(TOOL_MAIN),$(sort $(wildcard $(TOOL_DIR)/*.c)))
 TOOL_HDR := $(wildcard $(TOOL_DIR)/*.h)
 # Includes name their folder ("core/http.h"); tests/check_includes.sh keeps
 # the arrows one way.
@@ -84,6 +88,7 @@ VERSION  := 0.1.0
 
 MODULE   := pam_ssooidc/pam_ssooidc.so
 CHECK    := pam_ssooidc/pam_ssooidc_check
+USERS    := pam_ssooidc/pam_ssooidc_users
 BUILD    := build
 # Changes with QR, so that switching QR=yes/no rebuilds what it affects.
 QR_STAMP := $(BUILD)/qr.$(QR)
@@ -100,7 +105,7 @@ SYSCONF  ?= /etc
 
 .PHONY: all check unit demo bench install uninstall clean deps deps-demo asan fuzz tools selinux \
         help build-deps
-all: $(MODULE) $(CHECK)
+all: $(MODULE) $(CHECK) $(USERS)
 
 # Before compiling: a compiler, pkg-config and the -dev packages, so that a
 # machine without them is told what to install instead of being shown a
@@ -164,6 +169,13 @@ $(CHECK): $(CHECK_OBJ) $(TOOL_OBJ) $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(LINK) -fPIE -o $@ $(CHECK_OBJ) $(TOOL_OBJ) $(LIB_OBJ) $(ALL_LDFLAGS) -pie $(LDLIBS) -lpam_misc
 
+# pam_ssooidc_users(8): the ledger of provisioned accounts (core/ledger.h)
+# behind a command line; the module's objects, none of the check's.
+USERS_OBJ := $(OBJ_DIR)/$(TOOL_DIR)/pam_ssooidc_users.o
+$(USERS): $(USERS_OBJ) $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(LINK) -fPIE -o $@ $(USERS_OBJ) $(LIB_OBJ) $(ALL_LDFLAGS) -pie $(LDLIBS)
+
 # The same module built with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: $(BUILD)/asan/pam_ssooidc.so
 $(BUILD)/asan/pam_ssooidc.so: $(ASAN_MOD_OBJ) pam_ssooidc/exports.map
@@ -201,6 +213,7 @@ MODULE_TOOLS := $(BUILD)/tools/pam_drive $(BUILD)/tools/pwnam_fold.so $(BUILD)/t
 CHECK_NEEDS_unit                 := unit
 CHECK_NEEDS_exported-symbols     := all
 CHECK_NEEDS_includes             :=
+CHECK_NEEDS_users                := all
 CHECK_NEEDS_meta                 :=
 CHECK_NEEDS_man                  :=
 CHECK_NEEDS_docs                 := all
@@ -237,11 +250,12 @@ bench: deps
 	@$(MAKE) --no-print-directory all tools
 	@tests/bench/run.sh
 
-install: $(MODULE) $(CHECK)
+install: $(MODULE) $(CHECK) $(USERS)
 	install -d $(DESTDIR)$(SECDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(SECDIR)/pam_ssooidc.so
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(CHECK) $(DESTDIR)$(SBINDIR)/pam_ssooidc_check
+	install -m 0755 $(USERS) $(DESTDIR)$(SBINDIR)/pam_ssooidc_users
 	@if [ -d docs/man ]; then \
 	  for f in docs/man/*.[0-9]; do s=$${f##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/; done; fi
@@ -255,7 +269,8 @@ install: $(MODULE) $(CHECK)
 # template (install leaves an existing one alone, so an edited one may be the
 # administrator's); otherwise it is kept, and said so. Directories stay.
 uninstall:
-	rm -f $(DESTDIR)$(SECDIR)/pam_ssooidc.so $(DESTDIR)$(SBINDIR)/pam_ssooidc_check
+	rm -f $(DESTDIR)$(SECDIR)/pam_ssooidc.so $(DESTDIR)$(SBINDIR)/pam_ssooidc_check \
+	      $(DESTDIR)$(SBINDIR)/pam_ssooidc_users
 	@if [ -d docs/man ]; then \
 	  for f in docs/man/*.[0-9]; do s=$${f##*.}; \
 	    echo "rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}"; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}; done; fi
@@ -273,7 +288,7 @@ $(BUILD)/selinux/pam_ssooidc.pp: selinux/pam_ssooidc.te selinux/pam_ssooidc.fc
 	semodule_package -o $@ -m $(@D)/pam_ssooidc.mod -f selinux/pam_ssooidc.fc
 
 clean:
-	rm -rf $(BUILD) $(MODULE) $(CHECK)
+	rm -rf $(BUILD) $(MODULE) $(CHECK) $(USERS)
 
 # make dist: $(BUILD)/dist/pam_ssooidc-VERSION.tar.gz, one folder
 # pam_ssooidc-VERSION/ holding the files git tracks (as they are in the work
@@ -287,7 +302,8 @@ DIST     := pam_ssooidc-$(VERSION)
 DIST_TAR := $(BUILD)/dist/$(DIST).tar.gz
 DIST_EXCLUDE := --exclude=./.git --exclude=./.ci --exclude=./.gitignore --exclude=./build \
                 --exclude=./debian --exclude='*.o' --exclude='*.so' --exclude=__pycache__ \
-                --exclude=node_modules --exclude=./pam_ssooidc/pam_ssooidc_check
+                --exclude=node_modules --exclude=./pam_ssooidc/pam_ssooidc_check \
+                --exclude=./pam_ssooidc/pam_ssooidc_users
 .PHONY: dist version-check
 dist: version-check
 	@rm -rf $(BUILD)/dist/stage && mkdir -p $(BUILD)/dist/stage/$(DIST)
@@ -320,8 +336,8 @@ help::
 	@echo 'Targets (variables: QR=yes|no, MODULE=, BUILD=, CPPFLAGS, CFLAGS, LDFLAGS, DESTDIR, PREFIX,'
 	@echo 'SECDIR, SBINDIR, MANDIR, SYSCONF, SUITES; see the top of the Makefile):'
 	@printf '  %-16s %s\n' \
-	  all 'the module ($(MODULE)) and pam_ssooidc_check (the default)' \
-	  install 'module, pam_ssooidc_check, man pages, sample config (DESTDIR honoured)' \
+	  all 'the module ($(MODULE)), pam_ssooidc_check, pam_ssooidc_users (the default)' \
+	  install 'module, the two commands, man pages, sample config (DESTDIR honoured)' \
 	  uninstall 'what install put there (an edited config file is kept)' \
 	  clean 'remove $(BUILD)/ and the built files' \
 	  check 'every test suite (tests/run_all.sh); installs missing packages as root;' \

@@ -100,10 +100,12 @@ int ledger_add(struct ledger *l, const struct ledger_policy *pol, const char *ke
                const char *name, const char *approver, const char *home, const char *shell,
                int64_t now, struct ledger_account **out, struct sso_error *err);
 
-/* The gid of local group `name` for an account's group list: an existing
- * group of any NSS source other than the ledger's own, else the ledger's
- * group of that name, else a new ledger group with the next free id.
- * PAM_SUCCESS or PAM_SERVICE_ERR (range exhausted, name fails the rule). */
+/* The gid of local group `name` for an account's group list: the ledger's
+ * group of that name, else an existing group of any NSS source (looked up
+ * after the ledger's own, which our NSS module would otherwise answer
+ * for), else a new ledger group with the next free id. PAM_SUCCESS or
+ * PAM_SERVICE_ERR (range exhausted, name fails the rule, a group with gid
+ * 0, a provisioned account's personal group). */
 int ledger_group_gid(struct ledger *l, const struct ledger_policy *pol, const char *name,
                      gid_t *gid, struct sso_error *err);
 
@@ -114,6 +116,20 @@ int ledger_group_gid(struct ledger *l, const struct ledger_policy *pol, const ch
  * PAM_SERVICE_ERR (the old files stay as they were). */
 int ledger_commit(struct ledger *l, const struct ledger_policy *pol, int64_t now,
                   struct sso_error *err);
+
+/* The same with the policy the last commit recorded in ledger.json (for
+ * pam_ssooidc_users, which reads no configuration). PAM_SERVICE_ERR when
+ * no commit has recorded one yet. */
+int ledger_commit_recorded(struct ledger *l, int64_t now, struct sso_error *err);
+/* That policy: true with *pol set, false when none is recorded. */
+bool ledger_policy_recorded(const struct ledger *l, struct ledger_policy *pol);
+
+/* When the account's lines stop being served under pol: last_login +
+ * expire_days days, 0 for never. */
+int64_t ledger_expires(const struct ledger_account *a, const struct ledger_policy *pol);
+/* Whether a commit at `now` with pol writes its lines: active, inside the
+ * range, not expired. */
+bool ledger_served(const struct ledger_account *a, const struct ledger_policy *pol, int64_t now);
 
 const char *ledger_state_name(enum ledger_state s); /* "active", "locked", "removed" */
 

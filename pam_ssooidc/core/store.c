@@ -32,49 +32,60 @@
 /* Only root may be able to read the store (it holds the client secret) or
  * write it (a forged registration would route logins through someone
  * else's OIDC client; a forged JWKS would let anyone sign an ID token), so
- * the directory must be root's and closed to everyone else. */
-static int check_dir(int fd, const char *dir, bool created, struct sso_error *err)
+ * the directory must be root's and closed to everyone else. A public
+ * directory (the data directory, 0755) may be read by all but still
+ * written by root alone: the bits `mode` leaves out are the ones refused. */
+static int check_dir(int fd, const char *dir, const char *what, mode_t mode, bool created,
+                     struct sso_error *err)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
-        return sso_fail(err, PAM_SERVICE_ERR, "cannot stat cache_dir %s: %s", dir,
+        return sso_fail(err, PAM_SERVICE_ERR, "cannot stat %s %s: %s", what, dir,
                         strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return sso_fail(err, PAM_SERVICE_ERR, "cache_dir %s is not a directory; refusing", dir);
+        return sso_fail(err, PAM_SERVICE_ERR, "%s %s is not a directory; refusing", what, dir);
     if (st.st_uid != 0)
-        return sso_fail(err, PAM_SERVICE_ERR, "cache_dir %s is owned by uid %u, not root; refusing",
-                        dir, (unsigned)st.st_uid);
+        return sso_fail(err, PAM_SERVICE_ERR, "%s %s is owned by uid %u, not root; refusing",
+                        what, dir, (unsigned)st.st_uid);
     /* A directory we just made may have lost bits to the umask; set them. */
-    if (created && fchmod(fd, 0700) == 0)
-        st.st_mode = (st.st_mode & ~(mode_t)07777) | 0700;
-    if ((st.st_mode & 077) != 0)
-        return sso_fail(err, PAM_SERVICE_ERR,
-                        "cache_dir %s is group- or world-accessible (mode %04o); refusing", dir,
+    if (created && fchmod(fd, mode) == 0)
+        st.st_mode = (st.st_mode & ~(mode_t)07777) | mode;
+    const mode_t refused = 077 & ~mode;
+    if ((st.st_mode & refused) != 0)
+        return sso_fail(err, PAM_SERVICE_ERR, "%s %s is %s (mode %04o); refusing", what, dir,
+                        (refused & 055) ? "group- or world-accessible"
+                                        : "group- or world-writable",
                         (unsigned)(st.st_mode & 07777));
     return PAM_SUCCESS;
 }
 
 /* The directory and every one above it must be root's and not writable by
- * others (trust.h); a missing cache_dir is made (never its parents: a
- * missing parent means a mistyped path or a system not set up as expected,
- * and guessing owners and modes would be worse than refusing). */
-int store_dir_open(const char *dir, int *out, struct sso_error *err)
+ * others (trust.h); a missing directory is made when `create` (never its
+ * parents: a missing parent means a mistyped path or a system not set up as
+ * expected, and guessing owners and modes would be worse than refusing). */
+int store_dir_open_as(const char *dir, const char *what, mode_t mode, bool create, int *out,
+                      struct sso_error *err)
 {
     bool created = false;
     int fd = -1;
-    int rc = trust_open_dir(dir, "cache_dir", true, &fd, &created, err);
-    if (rc == PAM_NO_MODULE_DATA)
-        return sso_fail(err, PAM_SERVICE_ERR, "cannot create cache_dir %s: its parent "
-                        "directory does not exist", dir);
+    int rc = trust_open_dir(dir, what, create, &fd, &created, err);
+    if (rc == PAM_NO_MODULE_DATA && create)
+        return sso_fail(err, PAM_SERVICE_ERR, "cannot create %s %s: its parent "
+                        "directory does not exist", what, dir);
     if (rc != PAM_SUCCESS)
         return rc;
-    rc = check_dir(fd, dir, created, err);
+    rc = check_dir(fd, dir, what, mode, created, err);
     if (rc != PAM_SUCCESS) {
         close(fd);
         return rc;
     }
     *out = fd;
     return PAM_SUCCESS;
+}
+
+int store_dir_open(const char *dir, int *out, struct sso_error *err)
+{
+    return store_dir_open_as(dir, "cache_dir", 0700, true, out, err);
 }
 
 int store_file_name(const char *prefix, const char *key, const char *suffix, char *out,
@@ -237,41 +248,62 @@ static int write_all(int fd, const char *buf, size_t len)
  * The data reaches the disk before the rename does, so after a crash the
  * name points at the old file or at the complete new one. fchmod covers a
  * umask that stripped the owner bits at creation. Returns 0 or an errno. */
-static int publish(int dir_fd, const char *name, const char *tmp, int fd, const char *buf,
-                   size_t len)
+static int fill(int fd, const char *buf, size_t len, mode_t mode)
 {
     int e = 0;
-    if (write_all(fd, buf, len) != 0 || fsync(fd) != 0 || fchmod(fd, 0600) != 0)
+    if (write_all(fd, buf, len) != 0 || fsync(fd) != 0 || fchmod(fd, mode) != 0)
         e = errno;
     if (close(fd) != 0 && e == 0)
-        e = errno;
-    if (e == 0 && renameat(dir_fd, tmp, dir_fd, name) != 0)
         e = errno;
     return e;
 }
 
-int store_replace(int dir_fd, const char *name, const char *buf, size_t len, long temp_age)
+int store_stage(int dir_fd, const char *name, const char *buf, size_t len, mode_t mode,
+                long temp_age, char *tmp, size_t tmplen)
 {
     /* NAME.tmp. : a leftover is tied to the name it was meant for. */
-    char prefix[256], tmp[256 + 48];
+    char prefix[256];
     const char *dot = strrchr(name, '.');
     size_t stem = dot ? (size_t)(dot - name) : strlen(name);
     if (snprintf(prefix, sizeof(prefix), "%.*s%s", (int)stem, name, STORE_TMP_INFIX) >=
         (int)sizeof(prefix))
         return ENAMETOOLONG;
     remove_temps(dir_fd, prefix, temp_age);
-    int fd = -1, e = 0;
-    if (create_temp(dir_fd, prefix, tmp, sizeof(tmp), &fd) != 0) {
-        e = errno;
-    } else {
-        e = publish(dir_fd, name, tmp, fd, buf, len);
-        if (e != 0)
-            unlinkat(dir_fd, tmp, 0); /* never leave a partial copy behind */
+    int fd = -1;
+    if (create_temp(dir_fd, prefix, tmp, tmplen, &fd) != 0)
+        return errno;
+    int e = fill(fd, buf, len, mode);
+    if (e != 0)
+        unlinkat(dir_fd, tmp, 0); /* never leave a partial copy behind */
+    return e;
+}
+
+int store_publish(int dir_fd, const char *tmp, const char *name)
+{
+    if (renameat(dir_fd, tmp, dir_fd, name) != 0) {
+        int e = errno;
+        unlinkat(dir_fd, tmp, 0);
+        return e;
     }
+    return 0;
+}
+
+int store_replace_mode(int dir_fd, const char *name, const char *buf, size_t len, mode_t mode,
+                       long temp_age)
+{
+    char tmp[STORE_TMP_NAME_MAX];
+    int e = store_stage(dir_fd, name, buf, len, mode, temp_age, tmp, sizeof(tmp));
+    if (e == 0)
+        e = store_publish(dir_fd, tmp, name);
     /* fsync the directory so that the rename itself survives a crash. */
     if (e == 0 && fsync(dir_fd) != 0)
         e = errno;
     return e;
+}
+
+int store_replace(int dir_fd, const char *name, const char *buf, size_t len, long temp_age)
+{
+    return store_replace_mode(dir_fd, name, buf, len, 0600, temp_age);
 }
 
 /* ---- locks ---- */

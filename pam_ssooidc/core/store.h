@@ -11,7 +11,11 @@
  *   - a file is read only if it is regular, root's, mode 0600 and not
  *     larger than its kind ever is;
  *   - a file is replaced whole: a fresh O_EXCL temp file, written, synced
- *     and renamed into place, the directory synced after. */
+ *     and renamed into place, the directory synced after.
+ *
+ * The ledger's data directory (ledger.h) is kept by the same rules but is
+ * public: 0755, its passwd and group 0644 (store_dir_open_as,
+ * store_replace_mode); the root-only files in it stay 0600. */
 #ifndef SSO_STORE_H
 #define SSO_STORE_H
 
@@ -25,10 +29,19 @@
 
 #define STORE_TMP_INFIX ".tmp."
 #define STORE_DOC_MAX (64 * 1024) /* bytes of a document */
+#define STORE_TMP_NAME_MAX (256 + 48) /* a temp file's name, NUL included */
 
 /* Open (creating if missing) cache_dir. *fd is O_RDONLY|O_DIRECTORY.
  * PAM_SUCCESS or PAM_SERVICE_ERR. */
 int store_dir_open(const char *dir, int *fd, struct sso_error *err);
+
+/* The same for another directory kept by these rules: `what` names it in
+ * messages ("data directory"), `mode` is the mode it is made with and the
+ * most it may allow (0755: readable by all, written by root alone; group
+ * or world write is always refused), `create` makes a missing one.
+ * Without `create` a missing directory is PAM_NO_MODULE_DATA. */
+int store_dir_open_as(const char *dir, const char *what, mode_t mode, bool create, int *fd,
+                      struct sso_error *err);
 
 /* prefix + the first 128 bits of SHA-256(key), in hex, + suffix: any
  * characters of a URL or client name stay out of the file name. */
@@ -51,6 +64,19 @@ int store_read_all(int fd, char *buf, size_t cap, size_t *len);
  * all of them - for a caller that holds the name's lock). Returns 0 or an
  * errno. */
 int store_replace(int dir_fd, const char *name, const char *buf, size_t len, long temp_age);
+/* The same, the file ending with `mode` (0644 for a public file). */
+int store_replace_mode(int dir_fd, const char *name, const char *buf, size_t len, mode_t mode,
+                       long temp_age);
+
+/* store_replace in two steps, for several files replaced together (the
+ * ledger's): store_stage writes and syncs the temp file (its name into tmp,
+ * STORE_TMP_NAME_MAX bytes) and leaves it beside `name`; store_publish
+ * renames it into place (and removes it if that fails). The caller syncs
+ * the directory after the last publish, and unlinks (unlinkat) a staged
+ * file it will not publish. Both return 0 or an errno. */
+int store_stage(int dir_fd, const char *name, const char *buf, size_t len, mode_t mode,
+                long temp_age, char *tmp, size_t tmplen);
+int store_publish(int dir_fd, const char *tmp, const char *name);
 
 /* Take the exclusive lock `lockname` (a lock file in the store, made if
  * missing and checked like any file of it), waiting at most wait_seconds:

@@ -139,7 +139,7 @@ def main():
         return TAP.done()
 
     env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8", MAN_KEEP_FORMATTING="")
-    for page in PAGES + ["docs/man/pam_ssooidc_check.8"]:
+    for page in PAGES + ["docs/man/pam_ssooidc_check.8", "docs/man/pam_ssooidc_users.8"]:
         path = os.path.join(ROOT, page)
         rc, out, err = run(["groff", "-man", "-ww", "-z", path], env)
         check(rc == 0 and not err.strip(), f"{page}: groff -man -ww renders without warnings", err)

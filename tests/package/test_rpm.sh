@@ -64,7 +64,9 @@ $libdir/security/pam_ssooidc.so
 /usr/share/man/man5/pam_ssooidc.conf.5.gz
 /usr/share/man/man8/pam_ssooidc.8.gz
 /usr/share/man/man8/pam_ssooidc_check.8.gz
+/usr/share/man/man8/pam_ssooidc_users.8.gz
 /usr/sbin/pam_ssooidc_check
+/usr/sbin/pam_ssooidc_users
 /var/cache/pam_ssooidc
 $doc
 $doc/README.md
