@@ -1,0 +1,12 @@
+# Accounts on demand end to end (tests/e2e/test_provision.py): real glibc
+# resolving through the built NSS module in a private mount namespace
+# (tests/tools/nss_sandbox.sh: its own nsswitch.conf and data directory,
+# the host untouched), a real sshd and sudo, the AWS stand-in and
+# oidc-provider. First connection makes the account, the second logs in;
+# the wrong approver, a bad name, a local name, a denial and a stranger
+# make nothing; two first logins at once make one account; a removed uid
+# is never handed out again. About 80 s, mostly waiting: beside the rest
+# (its PAM services and sudoers drop-in have names of their own, and it
+# changes no file the other suites compare).
+# Sourced by tests/run_all.sh, which defines `suite_background` and $PY.
+suite_background e2e-provision sh -c 'tests/providers/deps.sh >/dev/null; exec tests/tools/nss_sandbox.sh build/nss/libnss_ssooidc.so.2 -- /usr/bin/python3 tests/e2e/test_provision.py'
