@@ -10,8 +10,10 @@ and second CreateToken), it reports:
     stack with only pam_permit (the cost of the PAM host itself).
 Then the login storm (storm.py), a flaky wire (faults.py), the fair limits
 under hostile load (fair.py) and a warm login against an OpenID provider
-with the cost of one ID token check (oidc_bench.py); BENCH_STORM=0,
-BENCH_FAULTS=0, BENCH_FAIR=0, BENCH_OIDC=0 leave them out.
+with the cost of one ID token check (oidc_bench.py), and accounts on demand
+(provision_bench.py: name lookups through the NSS module against files,
+what provisioning adds to a login); BENCH_STORM=0, BENCH_FAULTS=0,
+BENCH_FAIR=0, BENCH_OIDC=0, BENCH_PROVISION=0 leave them out.
 This is a benchmark, not a test: it asserts nothing, it reports."""
 import json
 import os
@@ -201,6 +203,18 @@ def main():
                 print()
                 sys.stdout.flush()
                 subprocess.run([sys.executable, path])
+        # Accounts on demand: in a private mount namespace with the built
+        # NSS module (provision_bench.py; root only).
+        if os.environ.get("BENCH_PROVISION", "1") == "1":
+            print()
+            sys.stdout.flush()
+            if os.geteuid() == 0:
+                subprocess.run([os.path.join(ROOT, "tests", "tools", "nss_sandbox.sh"),
+                                os.path.join(ROOT, "build", "nss", "libnss_ssooidc.so.2"), "--",
+                                sys.executable,
+                                os.path.join(ROOT, "tests", "bench", "provision_bench.py")])
+            else:
+                print("provisioning part skipped: it needs root (a mount namespace)")
         return 0
     finally:
         sd.stop()
