@@ -1,7 +1,9 @@
+#define _GNU_SOURCE
 /* nss_threads - the reentrant lookups from several threads at once, through
  * glibc (tests/nss/run.sh runs it where nsswitch.conf names ssooidc).
  *
  *   nss_threads THREADS ROUNDS USER UID HOME GROUP GID MEMBERS
+ *   nss_threads --enumerate
  *
  * Every thread, every round, looks USER up by name and by UID, and GROUP by
  * name and by GID, each first with a buffer too small (1 byte and up, a
@@ -10,7 +12,12 @@
  * the comma list MEMBERS) and must have needed at least one retry from a
  * 1-byte buffer. Buffers are heap blocks of exactly the size given, so an
  * ASan build catches a write past one. Prints the totals; exit 0 only when
- * every lookup was right. */
+ * every lookup was right.
+ *
+ * --enumerate: walk getpwent_r, then getgrent_r, each entry first from a
+ * 1-byte buffer, doubling on ERANGE (the position must stay on the entry
+ * until it fits), and print the names, one a line, the groups after a
+ * line "--". */
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
@@ -111,8 +118,57 @@ static void *worker(void *arg)
     return t;
 }
 
+/* Every entry of one database, each from a 1-byte buffer up. */
+static int enumerate(bool groups)
+{
+    size_t retries = 0;
+    if (groups)
+        setgrent();
+    else
+        setpwent();
+    for (;;) {
+        size_t size = 1;
+        int rc;
+        char name[256] = "";
+        for (;;) {
+            char *buf = malloc(size);
+            struct passwd pw, *pwp = NULL;
+            struct group gr, *grp = NULL;
+            if (!buf)
+                return 1;
+            if (groups) {
+                rc = getgrent_r(&gr, buf, size, &grp);
+                if (rc == 0 && grp)
+                    snprintf(name, sizeof(name), "%s", grp->gr_name);
+            } else {
+                rc = getpwent_r(&pw, buf, size, &pwp);
+                if (rc == 0 && pwp)
+                    snprintf(name, sizeof(name), "%s", pwp->pw_name);
+            }
+            free(buf);
+            if (rc != ERANGE || size >= MAX_BUF)
+                break;
+            retries++;
+            size *= 2;
+        }
+        if (rc != 0)
+            break;
+        printf("%s\n", name);
+    }
+    if (groups)
+        endgrent();
+    else
+        endpwent();
+    return retries > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--enumerate") == 0) {
+        int rc = enumerate(false);
+        printf("--\n");
+        return enumerate(true) | rc;
+    }
     if (argc != 9) {
         fprintf(stderr, "usage: nss_threads THREADS ROUNDS USER UID HOME GROUP GID MEMBERS\n");
         return 2;

@@ -351,18 +351,26 @@ out=$("$THREADS" 8 200 alice 65536 /home/alice devs 65537 alice,bob 2>&1); rc=$?
 check_is "$rc" 0 "getpwnam_r/getpwuid_r/getgrnam_r/getgrgid_r in 8 threads, tiny buffers: ERANGE then right" "$out"
 echo "# $out"
 
-# The same with the ASan+UBSan library, loaded by an ASan-built program
+# Enumeration from 1-byte buffers: each ERANGE keeps the position, so the
+# walk lists exactly what getent lists.
+out=$("$THREADS" --enumerate 2>&1); rc=$?
+check_is "$rc:$out" "0:$(getent passwd | cut -d: -f1)
+--
+$(getent group | cut -d: -f1)" "getpwent_r/getgrent_r from 1-byte buffers: ERANGE, then every entry once, in order"
+
+# The same (lookups and enumeration) with the ASan+UBSan library, loaded by
+# an ASan-built program
 # (a further overlay, in a nested namespace, puts it above the plain one).
 out=$(unshare -m --propagation private sh -c '
     mount -t overlay overlay -o "lowerdir=$1:$2" "$2" || exit 99
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        exec "$3" 8 100 alice 65536 /home/alice devs 65537 alice,bob' sh \
+        "$3" 8 100 alice 65536 /home/alice devs 65537 alice,bob && "$3" --enumerate' sh \
     "$T/asanlib" "$LIBDIR" "$THREADS_ASAN" 2>&1); rc=$?
 unshare -m --propagation private sh -c '
     mount -t overlay overlay -o "lowerdir=$1:$2" "$2" && cmp -s "$2/libnss_ssooidc.so.2" "$3"' sh \
     "$T/asanlib" "$LIBDIR" "$ASAN_LIB"; loaded=$?
 [ "$rc" = 0 ] && [ "$loaded" = 0 ] && ! printf '%s' "$out" | grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error'
-check $? "the same with the ASan+UBSan library: no sanitizer report" "$out"
+check $? "the threads and the enumeration with the ASan+UBSan library: no sanitizer report" "$out"
 
 # The mounts go with the namespace; the bind of the data directory first,
 # so that removing the scratch files cannot reach through it.
