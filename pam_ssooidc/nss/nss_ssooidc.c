@@ -7,9 +7,11 @@
  * library is built (never the environment or a configuration file), nothing
  * is printed or logged, no signal or exit is touched, and each call opens,
  * reads and closes the file itself, writing its answer into the caller's
- * buffer only (thread-safe without locks). A file that is missing, unsafe or
- * broken answers "not found", as a service with no entries would: glibc then
- * carries on with the next service, and what `files` answers is unchanged. */
+ * buffer only (lookups are thread-safe without locks; where an enumeration
+ * stands is the one piece of state, further down). A file that is missing,
+ * unsafe or broken answers "not found", as a service with no entries would:
+ * glibc then carries on with the next service, and what `files` answers is
+ * unchanged. */
 #include <errno.h>
 #include <nss.h>
 #include <pthread.h>
@@ -94,7 +96,7 @@ static bool nss_matches(const struct nss_query *q, const char *line, size_t len)
                    : nssfile_id_is(line, len, q->id);
 }
 
-/* Parse one line of q->kind's file and, when it passes, copy it into the
+/* Parse one line of `kind`'s file and, when it passes, copy it into the
  * answer: NSSFILE_OK, NSSFILE_SKIP or NSSFILE_ERANGE. */
 static int nss_take(enum nssfile_kind kind, const char *line, size_t len,
                     const struct nssfile_range *range, int64_t now, const struct nss_answer *a)
