@@ -3,6 +3,6 @@
 # provisioned accounts from data files written by the test, good and
 # hostile, in a private mount namespace (nsswitch.conf, the library and the
 # data directory mounted there only; the host is checked untouched after).
-# Root; under /tmp/sso-system.lock. Needs `make all tools`. About 35 s.
+# Root; under /tmp/sso-system.lock. Needs `make all tools`. About 30 s.
 # Sourced by tests/run_all.sh, which defines `suite`.
 suite nss tests/nss/run.sh
