@@ -1,11 +1,11 @@
 # pam_ssooidc - build, test, demo, bench, install. `make help` lists every
 # target, the fragments' (tests/*/*.mk) included.
 #   make          build pam_ssooidc/pam_ssooidc.so, pam_ssooidc_check and
-#                 pam_ssooidc_users
+#                 pam_ssooidc_users and build/nss/libnss_ssooidc.so.2 (the NSS module)
 #   make check    all tests (installs missing packages when run as root);
 #                 SUITES="unit module" runs only those (tests/run_all.sh
 #                 --list names them, tests/README.md describes them)
-#   make install  module, tool, man pages, sample config (DESTDIR honoured);
+#   make install  module, NSS module, tool, man pages, sample config (DESTDIR honoured);
 #                 make uninstall removes them again
 #   make dist     build/dist/pam_ssooidc-VERSION.tar.gz (the tracked files;
 #                 VERSION is set below); make rpm and make deb build the
@@ -54,6 +54,15 @@ TOOL_HDR := $(wildcard $(TOOL_DIR)/*.h)
 # the arrows one way.
 INC      := -Ipam_ssooidc
 LIB_SRC  := $(filter-out pam_ssooidc/pam_ssooidc.c,$(SRC))
+# nss/ is the NSS module, libnss_ssooidc.so.2 (docs/provisioning.md): a
+# library of its own, loaded into every process that looks up a name, so it
+# links none of the module's code and no library but libc. Its parser
+# (everything but the glibc entry points) is also linked into the unit tests
+# and the fuzzers.
+NSS_DIR  := pam_ssooidc/nss
+NSS_SRC  := $(sort $(wildcard $(NSS_DIR)/*.c))
+NSS_HDR  := $(wildcard $(NSS_DIR)/*.h)
+NSS_PARSE_SRC := $(filter-out $(NSS_DIR)/nss_ssooidc.c,$(NSS_SRC))
 
 # Flags. CPPFLAGS, CFLAGS and LDFLAGS belong to the caller (command line or
 # environment: dpkg-buildflags, %{optflags}, -O0 -g for a debugger) and are
@@ -65,6 +74,10 @@ LIB_SRC  := $(filter-out pam_ssooidc/pam_ssooidc.c,$(SRC))
 CPPFLAGS ?=
 CFLAGS   ?= -O2 -g
 LDFLAGS  ?=
+# The one directory of the provisioned accounts' files (ledger.json, passwd,
+# group): fixed at build time for the module and the NSS module alike, never
+# read from the environment or a configuration file.
+SSO_DATA_DIR ?= /var/lib/pam_ssooidc
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 SSO_OPT  := $(lastword $(filter -O%,$(CFLAGS)))
 ifeq ($(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),)
@@ -72,7 +85,7 @@ ifneq ($(filter-out -O0,$(SSO_OPT)),)
 SSO_FORTIFY := -D_FORTIFY_SOURCE=2
 endif
 endif
-SSO_CPPFLAGS := $(INC) -D_DEFAULT_SOURCE $(SSO_FORTIFY) \
+SSO_CPPFLAGS := $(INC) -D_DEFAULT_SOURCE $(SSO_FORTIFY) -DSSO_DATA_DIR='"$(SSO_DATA_DIR)"' \
                 $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(QR_CFLAGS)
 SSO_CFLAGS   := -std=c11 -fPIC -fvisibility=hidden -fstack-protector-strong $(WARN)
 SSO_LDFLAGS  := -Wl,-z,relro,-z,now -Wl,--as-needed
@@ -90,6 +103,7 @@ MODULE   := pam_ssooidc/pam_ssooidc.so
 CHECK    := pam_ssooidc/pam_ssooidc_check
 USERS    := pam_ssooidc/pam_ssooidc_users
 BUILD    := build
+NSS_LIB  := $(BUILD)/nss/libnss_ssooidc.so.2
 # Changes with QR, so that switching QR=yes/no rebuilds what it affects.
 QR_STAMP := $(BUILD)/qr.$(QR)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -102,10 +116,12 @@ SBINDIR  ?= $(PREFIX)/sbin
 SECDIR   ?= $(shell $(PKG_CONFIG) --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONF  ?= /etc
+# glibc loads NSS modules from the multiarch library directory.
+NSSLIBDIR ?= $(PREFIX)/lib/$(shell $(CC) -print-multiarch 2>/dev/null)
 
 .PHONY: all check unit demo bench install uninstall clean deps deps-demo asan fuzz tools selinux \
         help build-deps
-all: $(MODULE) $(CHECK) $(USERS)
+all: $(MODULE) $(CHECK) $(USERS) $(NSS_LIB)
 
 # Before compiling: a compiler, pkg-config and the -dev packages, so that a
 # machine without them is told what to install instead of being shown a
@@ -138,7 +154,7 @@ build-deps:
 # (ASan+UBSan, -O1). The fuzzers have their own (tests/fuzz/fuzz.mk).
 OBJ_DIR  := $(BUILD)/obj
 ASAN_DIR := $(BUILD)/asan/obj
-DEP_HDR  := $(HDR) $(TOOL_HDR) $(QR_STAMP)
+DEP_HDR  := $(HDR) $(TOOL_HDR) $(NSS_HDR) $(QR_STAMP)
 $(OBJ_DIR)/%.o: %.c $(DEP_HDR) | build-deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -149,13 +165,30 @@ MOD_OBJ  := $(SRC:%.c=$(OBJ_DIR)/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ_DIR)/%.o)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(OBJ_DIR)/%.o)
 ASAN_MOD_OBJ  := $(SRC:%.c=$(ASAN_DIR)/%.o)
-ASAN_LIB_OBJ  := $(LIB_SRC:%.c=$(ASAN_DIR)/%.o) $(TOOL_SRC:%.c=$(ASAN_DIR)/%.o)
+ASAN_LIB_OBJ  := $(LIB_SRC:%.c=$(ASAN_DIR)/%.o) $(TOOL_SRC:%.c=$(ASAN_DIR)/%.o) \
+                 $(NSS_PARSE_SRC:%.c=$(ASAN_DIR)/%.o)
 # Linking: the caller's CFLAGS too (-flto, -specs= in %{optflags}).
 LINK     = $(CC) $(SSO_CFLAGS) $(CFLAGS)
 
 $(MODULE): $(MOD_OBJ) pam_ssooidc/exports.map
 	@mkdir -p $(@D)
 	$(LINK) -shared -o $@ $(MOD_OBJ) $(ALL_LDFLAGS) -Wl,--version-script=pam_ssooidc/exports.map $(LDLIBS)
+
+# The NSS module: only nss/'s objects, libc alone (-z defs: an undefined
+# symbol fails the link instead of the first lookup), only _nss_ssooidc_*
+# exported. The ASan+UBSan build beside it is for tests/nss/ (loaded by an
+# ASan-built test program, never by an uninstrumented one).
+NSS_OBJ  := $(NSS_SRC:%.c=$(OBJ_DIR)/%.o)
+NSS_LINK  = -shared -Wl,-soname,libnss_ssooidc.so.2 -Wl,-z,defs \
+            -Wl,--version-script=$(NSS_DIR)/exports.map
+$(NSS_LIB): $(NSS_OBJ) $(NSS_DIR)/exports.map
+	@mkdir -p $(@D)
+	$(LINK) -o $@ $(NSS_OBJ) $(ALL_LDFLAGS) $(NSS_LINK)
+NSS_ASAN_LIB := $(BUILD)/nss/asan/libnss_ssooidc.so.2
+$(NSS_ASAN_LIB): $(NSS_SRC:%.c=$(ASAN_DIR)/%.o) $(NSS_DIR)/exports.map
+	@mkdir -p $(@D)
+	$(LINK) -O1 $(SAN) -o $@ $(NSS_SRC:%.c=$(ASAN_DIR)/%.o) -shared \
+	    -Wl,-soname,libnss_ssooidc.so.2 -Wl,--version-script=$(NSS_DIR)/exports.map
 
 # pam_ssooidc_check(8): the module's own code behind a command line; its
 # --login loads the installed module (SECDIR) in a one-line PAM stack, and
@@ -228,6 +261,8 @@ CHECK_NEEDS_module-oidc          := all $(MODULE_TOOLS)
 CHECK_NEEDS_module-oidc-valgrind := all $(MODULE_TOOLS)
 CHECK_NEEDS_module-asan          := asan $(MODULE_TOOLS)
 CHECK_NEEDS_module-oidc-asan     := asan $(MODULE_TOOLS)
+CHECK_NEEDS_nss                  := all $(BUILD)/tools/nss_threads $(BUILD)/tools/nss_threads_asan \
+                                    $(NSS_ASAN_LIB)
 CHECK_NEEDS = $(if $(strip $(SUITES)),$(sort $(foreach s,$(SUITES),$(if \
               $(filter undefined,$(origin CHECK_NEEDS_$(s))),$(CHECK_ALL),$(CHECK_NEEDS_$(s))))),$(CHECK_ALL))
 
@@ -250,9 +285,11 @@ bench: deps
 	@$(MAKE) --no-print-directory all tools
 	@tests/bench/run.sh
 
-install: $(MODULE) $(CHECK) $(USERS)
+install: $(MODULE) $(CHECK) $(USERS) $(NSS_LIB)
 	install -d $(DESTDIR)$(SECDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(SECDIR)/pam_ssooidc.so
+	install -d $(DESTDIR)$(NSSLIBDIR)
+	install -m 0644 $(NSS_LIB) $(DESTDIR)$(NSSLIBDIR)/libnss_ssooidc.so.2
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(CHECK) $(DESTDIR)$(SBINDIR)/pam_ssooidc_check
 	install -m 0755 $(USERS) $(DESTDIR)$(SBINDIR)/pam_ssooidc_users
@@ -265,12 +302,13 @@ install: $(MODULE) $(CHECK) $(USERS)
 	else install -m 0600 conf/pam_ssooidc.conf $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf; fi
 
 # Undoes make install, with the same variables (DESTDIR, SECDIR, SBINDIR,
-# MANDIR, SYSCONF). The config file goes only when it is still the shipped
+# NSSLIBDIR, MANDIR, SYSCONF). The config file goes only when it is still the shipped
 # template (install leaves an existing one alone, so an edited one may be the
 # administrator's); otherwise it is kept, and said so. Directories stay.
 uninstall:
 	rm -f $(DESTDIR)$(SECDIR)/pam_ssooidc.so $(DESTDIR)$(SBINDIR)/pam_ssooidc_check \
 	      $(DESTDIR)$(SBINDIR)/pam_ssooidc_users
+	rm -f $(DESTDIR)$(NSSLIBDIR)/libnss_ssooidc.so.2
 	@if [ -d docs/man ]; then \
 	  for f in docs/man/*.[0-9]; do s=$${f##*.}; \
 	    echo "rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}"; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}; done; fi
@@ -334,10 +372,10 @@ version-check:
 # Every target, the fragments' included: each adds its own lines (help::).
 help::
 	@echo 'Targets (variables: QR=yes|no, MODULE=, BUILD=, CPPFLAGS, CFLAGS, LDFLAGS, DESTDIR, PREFIX,'
-	@echo 'SECDIR, SBINDIR, MANDIR, SYSCONF, SUITES; see the top of the Makefile):'
+	@echo 'SECDIR, NSSLIBDIR, SSO_DATA_DIR, SBINDIR, MANDIR, SYSCONF, SUITES; see the top of the Makefile):'
 	@printf '  %-16s %s\n' \
-	  all 'the module ($(MODULE)), pam_ssooidc_check, pam_ssooidc_users (the default)' \
-	  install 'module, the two commands, man pages, sample config (DESTDIR honoured)' \
+	  all 'the module ($(MODULE)), pam_ssooidc_check, pam_ssooidc_users, $(NSS_LIB) (the default)' \
+	  install 'module, NSS module, the two commands, man pages, sample config (DESTDIR honoured)' \
 	  uninstall 'what install put there (an edited config file is kept)' \
 	  clean 'remove $(BUILD)/ and the built files' \
 	  check 'every test suite (tests/run_all.sh); installs missing packages as root;' \
@@ -380,5 +418,14 @@ $(BUILD)/tools/pwnam_fold.so: tests/tools/pwnam_fold.c
 $(BUILD)/tools/pwrap_serial.so: tests/tools/pwrap_serial.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -fPIC -shared -o $@ $< -ldl
+# getpwnam_r with tiny buffers from several threads (tests/nss/run.sh):
+# plain against the NSS module, and ASan+UBSan built to load its ASan build.
+$(BUILD)/tools/nss_threads: tests/nss/nss_threads.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -D_DEFAULT_SOURCE -o $@ $< -lpthread
+$(BUILD)/tools/nss_threads_asan: tests/nss/nss_threads.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -g -Wall -Wextra -D_DEFAULT_SOURCE $(SAN) -o $@ $< -lpthread
 tools: $(BUILD)/tools/pam_drive $(BUILD)/tools/runstat $(BUILD)/tools/jose_bench \
-       $(BUILD)/tools/pwnam_fold.so $(BUILD)/tools/pwrap_serial.so
+       $(BUILD)/tools/pwnam_fold.so $(BUILD)/tools/pwrap_serial.so \
+       $(BUILD)/tools/nss_threads $(BUILD)/tools/nss_threads_asan $(NSS_ASAN_LIB)

@@ -8,6 +8,7 @@
 #              tools only (never by core/, aws/ or openid/)
 #   the module (everything but cmd/) never includes the tools' code (cmd/)
 #   core/ names no fact of AWS (amazonaws, x-amzn-*)
+#   nss/ (the NSS module, loaded into every process) includes only nss/
 cd "$(dirname "$0")/.." || exit 1
 . tests/tap.sh
 src=pam_ssooidc
@@ -18,7 +19,8 @@ includes_from() {
 }
 
 bare=$(grep -n '^#[[:space:]]*include[[:space:]]*"[^/"]*\.h"' \
-    "$src"/core/*.[ch] "$src"/aws/*.[ch] "$src"/openid/*.[ch] "$src"/cmd/*.[ch] "$src"/*.[ch] |
+    "$src"/core/*.[ch] "$src"/aws/*.[ch] "$src"/openid/*.[ch] "$src"/cmd/*.[ch] "$src"/nss/*.[ch] \
+    "$src"/*.[ch] |
     grep -v '"provider\.h"\|"settings\.h"')
 [ -z "$bare" ]; check $? "every include of our headers names its folder" "$bare"
 
@@ -35,4 +37,6 @@ hits=$(grep -n '^#[[:space:]]*include[[:space:]]*"cmd/' "$src"/*.[ch])
 [ -z "$hits" ]; check $? "the module's entry and seam include nothing from cmd/" "$hits"
 hits=$(grep -rn -i 'amazonaws\|x-amzn' "$src/core")
 [ -z "$hits" ]; check $? "core/ names no fact of AWS (amazonaws, x-amzn-*)" "$hits"
+hits=$(grep -n '^#[[:space:]]*include[[:space:]]*"' "$src"/nss/*.[ch] | grep -v '"nss/')
+[ -z "$hits" ]; check $? "nss/ includes nothing of ours outside nss/" "$hits"
 finish

@@ -9,11 +9,12 @@ and second CreateToken), it reports:
     three HTTPS requests over one connection, and to pamtester running a
     stack with only pam_permit (the cost of the PAM host itself).
 Then the login storm (storm.py), a flaky wire (faults.py), the fair limits
-under hostile load (fair.py) and a warm login against an OpenID provider
-with the cost of one ID token check (oidc_bench.py), and accounts on demand
-(provision_bench.py: name lookups through the NSS module against files,
-what provisioning adds to a login); BENCH_STORM=0, BENCH_FAULTS=0,
-BENCH_FAIR=0, BENCH_OIDC=0, BENCH_PROVISION=0 leave them out.
+under hostile load (fair.py), a warm login against an OpenID provider
+with the cost of one ID token check (oidc_bench.py), the NSS module's
+lookups against glibc's files with 10,000 accounts (nss_bench.py) and what
+provisioning adds to a login (provision_bench.py); BENCH_STORM=0,
+BENCH_FAULTS=0, BENCH_FAIR=0, BENCH_OIDC=0, BENCH_NSS=0, BENCH_PROVISION=0
+leave them out.
 This is a benchmark, not a test: it asserts nothing, it reports."""
 import json
 import os
@@ -196,7 +197,8 @@ def main():
         # The further benchmarks, each unless BENCH_<NAME>=0 (storm.py only
         # where it exists).
         for name, script in (("STORM", "storm.py"), ("FAULTS", "faults.py"),
-                             ("FAIR", "fair.py"), ("OIDC", "oidc_bench.py")):
+                             ("FAIR", "fair.py"), ("OIDC", "oidc_bench.py"),
+                             ("NSS", "nss_bench.py")):
             path = os.path.join(ROOT, "tests", "bench", script)
             if os.environ.get("BENCH_" + name, "1") == "1" and (
                     name != "STORM" or os.path.exists(path)):

@@ -16,8 +16,9 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c11 -g -O1 -D_DEFAULT_SOURCE -Wall -Wextra $(FUZZ_SAN) $(QR_CFLAGS) $(INC) \
                 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# The module's sources, and the tools' (the PAM configuration reader).
-FUZZ_OBJS    := $(patsubst pam_ssooidc/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRC) $(TOOL_SRC))
+# The module's sources, the tools' (the PAM configuration reader) and the
+# NSS module's parser.
+FUZZ_OBJS    := $(patsubst pam_ssooidc/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRC) $(TOOL_SRC) $(NSS_PARSE_SRC))
 
 .PHONY: fuzz fuzz-build
 .SECONDARY: $(FUZZ_OBJS)
@@ -27,7 +28,7 @@ fuzz: fuzz-build
 	@tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # The module's sources, instrumented for coverage and the sanitizers.
-$(FUZZ_DIR)/obj/%.o: pam_ssooidc/%.c $(HDR) $(TOOL_HDR)
+$(FUZZ_DIR)/obj/%.o: pam_ssooidc/%.c $(HDR) $(TOOL_HDR) $(NSS_HDR)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 

@@ -6,8 +6,9 @@ ones in pam_ssooidc/core/config.c, each provider's in aws/aws_config.c and
 openid/openid_config.c. Each must appear as a .TP entry (the line after .TP starts with
 .B/.BI/.BR NAME or NAME=...) in the OPTIONS section of both
 docs/man/pam_ssooidc.8 and docs/man/pam_ssooidc.conf.5, and neither page may
-document an option the code does not accept. Both pages must render with
-groff and man(1) without a single warning.
+document an option the code does not accept. Both pages, pam_ssooidc_check(8)
+and libnss_ssooidc(8) must render with groff and man(1) without a single
+warning, at most 80 columns wide.
 
 Usage: test_man_options.py [--config-c PATH]   (another config.c, for checking the checker)
 """
@@ -139,7 +140,8 @@ def main():
         return TAP.done()
 
     env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8", MAN_KEEP_FORMATTING="")
-    for page in PAGES + ["docs/man/pam_ssooidc_check.8", "docs/man/pam_ssooidc_users.8"]:
+    for page in PAGES + ["docs/man/pam_ssooidc_check.8", "docs/man/pam_ssooidc_users.8",
+                         "docs/man/libnss_ssooidc.8"]:
         path = os.path.join(ROOT, page)
         rc, out, err = run(["groff", "-man", "-ww", "-z", path], env)
         check(rc == 0 and not err.strip(), f"{page}: groff -man -ww renders without warnings", err)

@@ -54,12 +54,14 @@ dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {sub(/^\.\//, "", $6); print $1, $2, $6}' >
 actual=$(awk '{print $3}' "$tmp/list" | sort)
 doc=usr/share/doc/$pkg
 expected="lib/$ma/security/pam_ssooidc.so
+usr/lib/$ma/libnss_ssooidc.so.2
 usr/sbin/pam_ssooidc_check
 usr/sbin/pam_ssooidc_users
 etc/security/pam_ssooidc.conf
 usr/share/man/man8/pam_ssooidc.8.gz
 usr/share/man/man8/pam_ssooidc_check.8.gz
 usr/share/man/man8/pam_ssooidc_users.8.gz
+usr/share/man/man8/libnss_ssooidc.8.gz
 usr/share/man/man5/pam_ssooidc.conf.5.gz
 $doc/copyright
 $doc/changelog.Debian.gz

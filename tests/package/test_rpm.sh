@@ -65,6 +65,7 @@ $libdir/security/pam_ssooidc.so
 /usr/share/man/man8/pam_ssooidc.8.gz
 /usr/share/man/man8/pam_ssooidc_check.8.gz
 /usr/share/man/man8/pam_ssooidc_users.8.gz
+/usr/share/man/man8/libnss_ssooidc.8.gz
 /usr/sbin/pam_ssooidc_check
 /usr/sbin/pam_ssooidc_users
 /var/cache/pam_ssooidc
@@ -78,6 +79,12 @@ $doc/examples/${f#conf/}"; done
 check_lists "pam_ssooidc holds exactly the expected files ($(printf '%s\n' "$actual" | wc -l))" \
     "$expected" "$actual"
 mode_of() { awk -v p="$1" '$4 == p {print $1, $2, $3}' "$tmp/main.list"; }
+# The NSS module, in pam_ssooidc-nss alone.
+nss=$(ls "$tmp"/v1/RPMS/"$arch"/pam_ssooidc-nss-"$version"-*."$arch".rpm 2>/dev/null)
+nss_list=$([ -f "$nss" ] && rpm -qlvp "$nss" |
+    awk '$NF !~ /^\/usr\/lib\/\.build-id/ && $(NF-1) != "->" {print $1, $3, $4, $NF}')
+check_is "$nss_list" "-rwxr-xr-x root root $libdir/libnss_ssooidc.so.2" \
+    "pam_ssooidc-nss holds the NSS module alone, in %{_libdir}, root root 0755"
 check_is "$(mode_of /etc/security/pam_ssooidc.conf)" "-rw------- root root" \
     "the config file is root root 0600"
 check_is "$(mode_of /var/cache/pam_ssooidc)" "drwx------ root root" \
@@ -232,16 +239,17 @@ names=$(rpmspec -q $wo --qf '%{NAME}\n' "$spec" 2>&1)
 reqs=$(rpmspec -q --requires $wo "$spec" 2>&1; rpmspec -q --buildrequires $wo "$spec" 2>&1)
 # shellcheck disable=SC2086
 expanded=$(rpmspec -P $wo "$spec" 2>&1)
-[ "$names" = pam_ssooidc ] && ! printf '%s\n' "$reqs" | grep -qi qrencode &&
+[ "$names" = "pam_ssooidc
+pam_ssooidc-nss" ] && ! printf '%s\n' "$reqs" | grep -qi qrencode &&
     printf '%s\n' "$expanded" | grep -qE 'make .*QR=no' &&
     ! printf '%s\n' "$expanded" | grep -qE 'make .*QR=yes'
-check $? "rpmbuild --without qrencode --without selinux: QR=no, no qrencode in Requires or BuildRequires, no -selinux" \
+check $? "rpmbuild --without qrencode --without selinux: QR=no, no qrencode in Requires or BuildRequires, -nss but no -selinux" \
     "packages: $names
 $(printf '%s\n' "$reqs" | grep -i qr)"
 
 # ---------------------------------------------------------------- rpmlint
 t0=$SECONDS
-rpmlint -c rpm/rpmlint.toml "$main" "$sel" "$srpm" "$spec" >"$tmp/rpmlint.out" 2>&1
+rpmlint -c rpm/rpmlint.toml "$main" "$nss" "$sel" "$srpm" "$spec" >"$tmp/rpmlint.out" 2>&1
 lrc=$?
 errors=$(grep -cE '^[^ ]+: E: ' "$tmp/rpmlint.out")
 warns=$(grep -cE '^[^ ]+: W: ' "$tmp/rpmlint.out")
