@@ -56,7 +56,7 @@ static bool members_are(char **mem, const char *want)
 static bool pw_right(const struct passwd *pw, const struct want *w)
 {
     return strcmp(pw->pw_name, w->user) == 0 && pw->pw_uid == w->uid && pw->pw_gid == w->uid &&
-           strcmp(pw->pw_dir, w->home) == 0 && strcmp(pw->pw_passwd, "x") == 0;
+           strcmp(pw->pw_dir, w->home) == 0 && strcmp(pw->pw_passwd, "*") == 0;
 }
 
 static bool gr_right(const struct group *gr, const struct want *w)
