@@ -204,7 +204,9 @@ def compare_default(where, name, doc_value, code):
     if name == "conf":  # given to the checker as --conf: compare with config.h
         header = open(os.path.join(ROOT, "pam_ssooidc", "core", "config.h")).read()
         o = {"value": re.search(r'CFG_DEFAULT_FILE "([^"]+)"', header).group(1)}
-    d, c = norm(doc_value), o["value"]
+    c = o["value"]
+    # off/on name a flag's no/yes; an enum's "off" (provision) is its own name
+    d = norm(doc_value) if c in ("yes", "no") else doc_value.strip().strip("*`()").strip()
     ok = (c == "" and (d in EMPTYISH or d.startswith("empty"))) or d == c
     tap.check(ok, "%s: default of %s is the code's (%r)" % (where, name, c),
               "the page says %r" % doc_value)
