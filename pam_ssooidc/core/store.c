@@ -357,7 +357,7 @@ static int take_lock(int fd, const char *what, double wait_seconds, struct sso_e
         if (errno == EINTR)
             continue;
         if (errno != EWOULDBLOCK)
-            return sso_fail(err, PAM_SERVICE_ERR, "cannot lock the %s cache: %s", what,
+            return sso_fail(err, PAM_SERVICE_ERR, "cannot take the %s lock: %s", what,
                             strerror(errno));
         if (interrupt_pending())
             return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_CANCELLED,
