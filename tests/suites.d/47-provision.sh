@@ -10,3 +10,9 @@
 # changes no file the other suites compare).
 # Sourced by tests/run_all.sh, which defines `suite_background` and $PY.
 suite_background e2e-provision sh -c 'tests/providers/deps.sh >/dev/null; exec tests/tools/nss_sandbox.sh build/nss/libnss_ssooidc.so.2 -- /usr/bin/python3 tests/e2e/test_provision.py'
+# The module's provisioning step plain, under ASan+UBSan and under valgrind
+# (tests/module/test_provision.py): pamtester through pam_wrapper in the
+# same kind of sandbox; a first login makes the account, the next succeeds
+# with the group_map groups, the wrong approver makes nothing, no sanitizer
+# or valgrind report. About 20 s, beside the rest.
+suite_background module-provision tests/tools/nss_sandbox.sh build/nss/libnss_ssooidc.so.2 -- /usr/bin/python3 tests/module/test_provision.py

@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""The provisioning step of the module (provision = login) plain, under
+ASan+UBSan and under valgrind: pamtester through pam_wrapper, the AWS
+stand-in approving on its own, real glibc resolving the accounts through
+the built NSS module.
+
+Usage: tests/tools/nss_sandbox.sh build/nss/libnss_ssooidc.so.2 -- \\
+           /usr/bin/python3 tests/module/test_provision.py     (root; TAP)
+
+For each build: a first login makes the account (PAM_AUTH_ERR, "Your
+account on HOST was created"), the next one succeeds and refreshes the
+groups group_map gives, the wrong approver makes nothing, and the module
+is clean (no sanitizer report, no valgrind error or leak). The paths are
+those of tests/e2e/test_provision.py, which runs them through sshd."""
+import json
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import harness  # noqa: E402
+from harness import ROOT, Standin, Tap  # noqa: E402
+from runner import VALGRIND  # noqa: E402
+
+DATA = "/var/lib/pam_ssooidc"
+PLAIN = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc.so")
+ASAN = os.path.join(ROOT, "build", "asan", "pam_ssooidc.so")
+CREATED = "was created. Connect again to log in."
+EXIT = {0: "PAM_SUCCESS", 7: "PAM_AUTH_ERR"}  # pamtester exits 1 on any failure
+
+
+def ledger():
+    try:
+        with open(os.path.join(DATA, "ledger.json")) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {"accounts": []}
+
+
+def record(name):
+    return next((a for a in ledger().get("accounts", []) if a.get("name") == name), None)
+
+
+def groups_of(name):
+    p = subprocess.run(["id", "-Gn", name], capture_output=True, text=True)
+    return p.stdout.split() if p.returncode == 0 else None
+
+
+class World:
+    def __init__(self, work):
+        self.work = work
+        self.sd = Standin(work)
+        self.svc = os.path.join(work, "svc")
+        os.makedirs(self.svc)
+        os.makedirs(os.path.join(work, "home"), mode=0o755)
+        self.gmap = os.path.join(work, "group_map")
+        with open(self.gmap, "w") as f:
+            f.write("LinuxLogin ssoprovmod\nLinuxLogin users\n")
+        os.chmod(self.gmap, 0o644)
+        conf = os.path.join(work, "empty.conf")
+        with open(conf, "w") as f:
+            f.write("# all in the stanza\n")
+        os.chmod(conf, 0o600)
+        self.options = [
+            "conf=" + conf, "start_url=https://example.awsapps.com/start",
+            "oidc_endpoint=" + self.sd.url, "portal_endpoint=" + self.sd.url,
+            "sts_endpoint=" + self.sd.url, "ca_file=" + self.sd.ca,
+            "cache_dir=" + os.path.join(work, "cache"), "prompt=never",
+            "account_id=111122223333", "role_name=LinuxLogin", "provision=login",
+            "group_map=" + self.gmap, "provision_home=" + os.path.join(work, "home"),
+            "timeout=60"] + harness.unlimited_options()
+
+    def login(self, module, wrap, user, approver):
+        with open(os.path.join(self.svc, "prov"), "w") as f:
+            f.write("auth required %s %s\naccount required pam_permit.so\n"
+                    % (module, " ".join(self.options)))
+        pre = []
+        if module == ASAN:
+            pre.append(subprocess.check_output(["gcc", "-print-file-name=libasan.so"],
+                                               text=True).strip())
+        pre.append(harness._lib("libpam_wrapper.so"))
+        env = dict(os.environ, LD_PRELOAD=" ".join(pre), PAM_WRAPPER="1",
+                   PAM_WRAPPER_SERVICE_DIR=self.svc,
+                   ASAN_OPTIONS="detect_leaks=1:exitcode=86:abort_on_error=0",
+                   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87",
+                   LSAN_OPTIONS="suppressions=" + os.path.join(HERE, "lsan.supp"))
+        self.sd.scenario(interval=1, approve_after_polls=0, approver=approver)
+        p = subprocess.run(wrap + ["pamtester", "-v", "prov", user, "authenticate"], env=env,
+                           input="\n", capture_output=True, text=True, timeout=300)
+        return p.returncode, p.stdout + p.stderr
+
+
+def run(tap, w, label, module, wrap):
+    tag = {"plain": "p", "asan": "a", "valgrind": "v"}[label]
+    user, other = "ssoprov" + tag, "ssoprovx" + tag
+    rc, out = w.login(module, wrap, user, user)
+    clean = rc in (0, 1) and "ERROR: AddressSanitizer" not in out and "runtime error" not in out
+    tap.check(rc == 1 and CREATED in out, "%s: a first login makes the account and says "
+              "connect again (PAM_AUTH_ERR)" % label, "exit %d\n%s" % (rc, out[-600:]))
+    rec = record(user)
+    tap.check(rec is not None and rec.get("key") == "aws:" + user and rec.get("groups") ==
+              ["ssoprovmod", "users"], "%s: the ledger keys it on the user name, with the "
+              "group_map groups" % label, str(rec))
+    rc, out2 = w.login(module, wrap, user, user)
+    clean = clean and rc in (0, 1) and "ERROR: AddressSanitizer" not in out2
+    tap.check(rc == 0, "%s: the next login succeeds" % label, "exit %d\n%s" % (rc, out2[-600:]))
+    g = groups_of(user) or []
+    tap.check(user in g and "ssoprovmod" in g and "users" in g,
+              "%s: id -Gn shows the personal group and both mapped groups" % label, str(g))
+    rc, out3 = w.login(module, wrap, other, "bob")
+    clean = clean and rc in (0, 1) and "ERROR: AddressSanitizer" not in out3
+    tap.check(rc == 1 and CREATED not in out3 and record(other) is None,
+              "%s: approved by bob for %s: nothing made" % (label, other), out3[-400:])
+    tap.check(clean, "%s: no sanitizer report, no valgrind error (exit codes 86-88)" % label,
+              (out + out2 + out3)[-1500:])
+
+
+def main():
+    tap = Tap()
+    with open("/etc/nsswitch.conf") as f:
+        if "ssooidc" not in f.read():
+            tap.check(False, "runs inside tests/tools/nss_sandbox.sh")
+            return tap.done()
+    work = harness.trusted_tempdir("ssooidc-provmod-")
+    w = None
+    try:
+        w = World(work)
+        run(tap, w, "plain", PLAIN, [])
+        run(tap, w, "asan", ASAN, [])
+        run(tap, w, "valgrind", PLAIN, VALGRIND)
+    finally:
+        if w:
+            w.sd.stop()
+        harness.cleanup_pam_wrapper_dirs()
+        subprocess.run(["rm", "-rf", work])
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
