@@ -116,8 +116,11 @@ SBINDIR  ?= $(PREFIX)/sbin
 SECDIR   ?= $(shell $(PKG_CONFIG) --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONF  ?= /etc
-# glibc loads NSS modules from the multiarch library directory.
-NSSLIBDIR ?= $(PREFIX)/lib/$(shell $(CC) -print-multiarch 2>/dev/null)
+# glibc loads NSS modules from the system's library directory: the
+# multiarch one (Debian: /usr/lib/x86_64-linux-gnu), else libpam's (Fedora,
+# RHEL, Amazon Linux: /usr/lib64).
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+NSSLIBDIR ?= $(if $(MULTIARCH),$(PREFIX)/lib/$(MULTIARCH),$(shell $(PKG_CONFIG) --variable=libdir pam 2>/dev/null || echo $(PREFIX)/lib64))
 
 .PHONY: all check unit demo bench install uninstall clean deps deps-demo asan fuzz tools selinux \
         help build-deps

@@ -206,10 +206,15 @@ static int verdict(struct login *lg)
 }
 
 /* Under provision: make the account this approval was for, or refresh the
- * one the module made before (its person, groups and last login). */
+ * one the module made before (its person, groups and last login). With
+ * provision off, an account the module made earlier is still checked to
+ * be the approver's. allow_any_approver admits anyone as anyone: nothing to
+ * check (and provision refuses it). */
 static int provision(struct login *lg)
 {
-    if (lg->cfg->provision == CFG_PROVISION_OFF)
+    const struct cfg *c = lg->cfg;
+    if (c->allow_any_approver ||
+        (c->provision == CFG_PROVISION_OFF && !provision_ledger_exists()))
         return PAM_SUCCESS;
     int rc = lg->provider->facts(&lg->ctx, lg->groups.text != NULL, &lg->facts);
     if (rc != PAM_SUCCESS)
@@ -219,7 +224,7 @@ static int provision(struct login *lg)
     enum provision_outcome done;
     uid_t uid;
     struct sso_error note = SSO_ERROR_INIT;
-    rc = provision_login(lg->cfg, &pl, &done, &uid, &lg->err, &note);
+    rc = provision_login(c, &pl, &done, &uid, &lg->err, &note);
     if (done == PROVISION_CREATED || done == PROVISION_RENEWED)
         conv_tell_provisioned(lg->pamh, done == PROVISION_RENEWED);
     if (note.msg[0]) /* the login stands; its refresh waits for the next */

@@ -19,7 +19,6 @@
 #include "core/json.h"
 #include "core/store.h"
 
-#define LEDGER_FILE "ledger.json"
 #define LEDGER_LOCK "ledger.lock"
 #define LEDGER_PASSWD "passwd"
 #define LEDGER_GROUP "group"

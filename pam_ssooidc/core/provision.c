@@ -89,6 +89,13 @@ static int renew(const struct cfg *c, struct ledger_account *a, const struct pro
         return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_NOT_PERMITTED, "approved by %s, whose "
                            "account %s (uid %u) an administrator locked (pam_ssooidc_users "
                            "unlock)", pl->approver, a->name, (unsigned)a->uid);
+    /* Renewed outside the range it would never be served: the person would
+     * be told to connect again, and again. */
+    const struct ledger_policy pol = policy_of(c);
+    if (a->uid < pol.uid_min || a->uid > pol.uid_max)
+        return sso_fail(err, PAM_SERVICE_ERR, "account %s of %s keeps uid %u, outside uid_range "
+                        "%s, so it is not served: widen uid_range to hold it", a->name,
+                        pl->approver, (unsigned)a->uid, c->uid_range);
     if (strcmp(a->name, pl->name) != 0) { /* renamed at the provider */
         char home[sizeof(a->home)];
         int rc = home_of(c, pl->name, home, sizeof(home), err);
@@ -218,6 +225,12 @@ static int make(const struct cfg *c, const struct provision_login *pl,
                        (unsigned)*uid, pl->approver);
 }
 
+bool provision_ledger_exists(void)
+{
+    struct stat st;
+    return lstat(SSO_DATA_DIR "/" LEDGER_FILE, &st) == 0;
+}
+
 int provision_login(const struct cfg *c, const struct provision_login *pl,
                     enum provision_outcome *outcome, uid_t *uid, struct sso_error *err,
                     struct sso_error *note)
@@ -227,7 +240,7 @@ int provision_login(const struct cfg *c, const struct provision_login *pl,
         return make(c, pl, outcome, uid, err);
     bool ours = false, done = false;
     int rc = check_owner(pl, &ours, err);
-    if (rc != PAM_SUCCESS || !ours)
+    if (rc != PAM_SUCCESS || !ours || c->provision == CFG_PROVISION_OFF)
         return rc;
     refresh(c, pl, &done, note);
     *outcome = done ? PROVISION_REFRESHED : PROVISION_UNTOUCHED;

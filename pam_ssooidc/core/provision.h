@@ -69,5 +69,10 @@ struct provision_login {
 int provision_login(const struct cfg *c, const struct provision_login *pl,
                     enum provision_outcome *outcome, uid_t *uid, struct sso_error *err,
                     struct sso_error *note);
+/* With provision = off only the ownership check above runs (never a
+ * write): the accounts made earlier are still served while nsswitch.conf
+ * names ssooidc, and a name reused at the provider must not reach them.
+ * Whether there is a ledger to check against at all. */
+bool provision_ledger_exists(void);
 
 #endif

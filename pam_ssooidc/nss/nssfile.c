@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define NSSFILE_PW_FIELDS_MIN 8 /* name:x:uid:gid:gecos:home:shell:expires */
+#define NSSFILE_PW_FIELDS_MIN 8 /* name:*:uid:gid:gecos:home:shell:expires */
 #define NSSFILE_PW_FIELDS_MAX 9 /* ...:groups */
 #define NSSFILE_GR_FIELDS 5     /* name:x:gid:members:expires */
 

@@ -348,8 +348,9 @@ static int openid_identify(struct provider_ctx *p, char *approver, size_t len)
     if (rc == PAM_SUCCESS)
         provider_log(p, LOG_DEBUG, "ID token verified (alg %s, kid %s)",
                      jose_claims_alg(claims), jose_claims_kid(claims));
-    if (rc == PAM_SUCCESS && p->cfg->provision != CFG_PROVISION_OFF &&
-        !(s->claims = json_deep_copy(jose_claims_json(claims))))
+    /* Kept for facts: provisioning, and the ownership check of an account
+     * the module made (even with provision off). */
+    if (rc == PAM_SUCCESS && !(s->claims = json_deep_copy(jose_claims_json(claims))))
         rc = sso_fail(p->err, PAM_BUF_ERR, "out of memory keeping the verified claims");
     jose_claims_free(claims);
     return rc;

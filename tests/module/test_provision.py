@@ -72,10 +72,10 @@ class World:
             "group_map=" + self.gmap, "provision_home=" + os.path.join(work, "home"),
             "timeout=60"] + harness.unlimited_options()
 
-    def login(self, module, wrap, user, approver):
+    def login(self, module, wrap, user, approver, extra=()):
         with open(os.path.join(self.svc, "prov"), "w") as f:
             f.write("auth required %s %s\naccount required pam_permit.so\n"
-                    % (module, " ".join(self.options)))
+                    % (module, " ".join(self.options + list(extra))))
         pre = []
         if module == ASAN:
             pre.append(subprocess.check_output(["gcc", "-print-file-name=libasan.so"],
@@ -117,6 +117,41 @@ def run(tap, w, label, module, wrap):
               (out + out2 + out3)[-1500:])
 
 
+def with_provision_off_the_account_stays_its_persons(tap, w):
+    """provision = off later, nsswitch.conf still naming ssooidc: the account
+    is still served, and a login to it by someone user_map maps there, but
+    who is not the person it was made for, is refused."""
+    user = "ssoprovp"  # made by the plain run
+    umap = os.path.join(w.work, "user_map")
+    with open(umap, "w") as f:
+        f.write("mallory %s\n" % user)
+    os.chmod(umap, 0o644)
+    off = ["provision=off", "group_map=", "user_map=" + umap]
+    rc, out = w.login(PLAIN, [], user, "mallory", off)
+    tap.check(rc == 1 and "may not log in as this user" in out,
+              "provision off: mallory, mapped to %s by user_map, is refused: the account is "
+              "another person's" % user, "exit %d\n%s" % (rc, out[-400:]))
+    with open(umap, "w") as f:
+        f.write("%s %s\n" % (user, user))
+    rc, out = w.login(PLAIN, [], user, user, off)
+    tap.check(rc == 0, "provision off: the person it was made for still logs in", out[-400:])
+
+
+def a_renewal_outside_uid_range_is_refused(tap, w):
+    """The account's uid no longer in uid_range: renewing it would never
+    serve it (connect again, forever): refused, named, nothing changed."""
+    user = "ssoprova"  # made by the asan run
+    p = subprocess.run([os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc_users"), "remove", user],
+                       capture_output=True, text=True)
+    tap.check(p.returncode == 0, "pam_ssooidc_users remove %s" % user, p.stdout + p.stderr)
+    uid = record(user)["uid"]
+    rc, out = w.login(PLAIN, [], user, user, ["uid_range=%d-%d" % (uid + 1000, uid + 2000)])
+    tap.check(rc == 1 and CREATED not in out and "active again" not in out,
+              "a removed account whose uid is outside the narrowed uid_range is not renewed",
+              out[-400:])
+    tap.check(record(user)["state"] == "removed", "its record stays removed")
+
+
 def main():
     tap = Tap()
     with open("/etc/nsswitch.conf") as f:
@@ -130,6 +165,8 @@ def main():
         run(tap, w, "plain", PLAIN, [])
         run(tap, w, "asan", ASAN, [])
         run(tap, w, "valgrind", PLAIN, VALGRIND)
+        with_provision_off_the_account_stays_its_persons(tap, w)
+        a_renewal_outside_uid_range_is_refused(tap, w)
     finally:
         if w:
             w.sd.stop()
