@@ -29,6 +29,8 @@ LIB=$ROOT/build/nss/libnss_ssooidc.so.2
 ASAN_LIB=$ROOT/build/nss/asan/libnss_ssooidc.so.2
 THREADS=$ROOT/build/tools/nss_threads
 THREADS_ASAN=$ROOT/build/tools/nss_threads_asan
+PROVISION=$ROOT/build/tools/provision_drive
+USERS=$ROOT/pam_ssooidc/pam_ssooidc_users
 RANGE="uid_range=65536-99999"
 
 # ------------------------------------------------------------ outside
@@ -38,7 +40,7 @@ if [ "${1:-}" != --inside ]; then
         exit 0
     fi
     need_tools unshare flock getent mount
-    for f in "$LIB" "$ASAN_LIB" "$THREADS" "$THREADS_ASAN"; do
+    for f in "$LIB" "$ASAN_LIB" "$THREADS" "$THREADS_ASAN" "$PROVISION" "$USERS"; do
         [ -e "$f" ] || { echo "Bail out! $f missing: make all tools"; exit 1; }
     done
     state=$(mktemp -d /tmp/nss-suite.XXXXXX)
@@ -371,6 +373,44 @@ unshare -m --propagation private sh -c '
     "$T/asanlib" "$LIBDIR" "$ASAN_LIB"; loaded=$?
 [ "$rc" = 0 ] && [ "$loaded" = 0 ] && ! printf '%s' "$out" | grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error'
 check $? "the threads and the enumeration with the ASan+UBSan library: no sanitizer report" "$out"
+
+# ---- the writer and the reader together: provisioning steps (the approver
+# taken as proven, provision_drive) against an empty data directory, the
+# answers through glibc and this library.
+rm -rf "${T:?}/data/"* "$T/data/".[!.]* 2>/dev/null
+mkdir -m 0755 "$T/home"
+prov() { "$PROVISION" -h "$T/home" "$@" 2>&1; }
+KEY_P="openid:https://idp.test p-sub" KEY_A="openid:https://idp.test a-sub"
+KEY_B="openid:https://idp.test b-sub"
+# A group of the host that is no user's name: sudo's on Debian.
+HOST_GROUP=
+for g in sudo adm staff users plugdev; do
+    if getent -s files group "$g" >/dev/null && ! getent -s files passwd "$g" >/dev/null; then
+        HOST_GROUP=$g
+        break
+    fi
+done
+out=$(prov ssorevp "$KEY_P")
+check_says "$out" "provisioning: ssorevp is made" "outcome=created"
+# A person renamed at the provider to the name of a host group (sudo):
+# their record would be renamed into it, their personal group named like
+# the host's, and sudo, which matches %group by name, would take them for
+# a member.
+out=$(prov "$HOST_GROUP" "$KEY_P")
+pw=$(getent passwd "$HOST_GROUP")
+check_is "$pw:$("$USERS" show ssorevp >/dev/null 2>&1; echo $?)" ":0" \
+    "a person renamed at the provider to $HOST_GROUP (a host group, no user): not renamed into it" "$out"
+check_is "$(getent group 65536 | cut -d: -f1)" "ssorevp" "gid 65536 is still named ssorevp, not $HOST_GROUP"
+# ... or to the name of a group the ledger made: the ledger would hold the
+# name twice and be refused from then on, every new account with it.
+out=$(prov -m "pg ssorevg" ssoreva "$KEY_A" pg)
+check_says "$out" "provisioning: ssoreva is made, and the group ssorevg with it" "outcome=created"
+out=$(prov ssorevb "$KEY_B")
+check_says "$out" "provisioning: ssorevb is made" "outcome=created"
+out=$(prov ssorevg "$KEY_B")
+"$USERS" list >/dev/null 2>&1; rc=$?
+check_is "$rc:$(getent group ssorevg | cut -d: -f4)" "0:ssoreva" \
+    "a person renamed at the provider to ssorevg (a group the ledger made): refused, the ledger still reads" "$out"
 
 # The mounts go with the namespace; the bind of the data directory first,
 # so that removing the scratch files cannot reach through it.
