@@ -740,6 +740,35 @@ int ledger_add(struct ledger *l, const struct ledger_policy *pol, const char *ke
     return PAM_SUCCESS;
 }
 
+/* A new name for a record (a person renamed at the provider): the same
+ * rules as a new account's name. No other record nor a group the ledger
+ * made holds it, and no other source has a user or a group of that name:
+ * the personal group takes the name too, and a program that matches groups
+ * by name (sudo's %group) would take the account for a member of the
+ * host's group of that name. */
+int ledger_rename(struct ledger *l, struct ledger_account *a, const char *name,
+                  const char *home, struct sso_error *err)
+{
+    if (!ledger_name_ok(name))
+        return sso_fail(err, PAM_SERVICE_ERR, "name fails the name rule "
+                        "^[a-z_][a-z0-9_-]{0,31}$; not renamed");
+    if (!home || !path_ok(home, sizeof(a->home) - 1))
+        return sso_fail(err, PAM_SERVICE_ERR, "invalid home for %s", name);
+    const struct ledger_account *holder = holder_of(l, name);
+    if (holder && holder != a)
+        return sso_fail(err, PAM_SERVICE_ERR, "the ledger's name %s belongs to someone else",
+                        name);
+    if (group_named(l, name))
+        return sso_fail(err, PAM_SERVICE_ERR, "%s is a group the ledger made; not a user name",
+                        name);
+    int rc = add_nss_checks(l, name, err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    sso_strlcpy(a->name, name, sizeof(a->name));
+    sso_strlcpy(a->home, home, sizeof(a->home));
+    return PAM_SUCCESS;
+}
+
 /* ---- groups ---- */
 
 enum resolved { RESOLVED, REFUSED, FAILED }; /* REFUSED: never to be written */

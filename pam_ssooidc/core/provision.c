@@ -82,8 +82,8 @@ static int home_is_free(const char *home, struct sso_error *err)
 }
 
 /* The person's earlier record, active again under this name. */
-static int renew(const struct cfg *c, struct ledger_account *a, const struct provision_login *pl,
-                 struct sso_error *err)
+static int renew(struct ledger *l, const struct cfg *c, struct ledger_account *a,
+                 const struct provision_login *pl, struct sso_error *err)
 {
     if (a->state == LEDGER_LOCKED)
         return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_NOT_PERMITTED, "approved by %s, whose "
@@ -94,10 +94,10 @@ static int renew(const struct cfg *c, struct ledger_account *a, const struct pro
         int rc = home_of(c, pl->name, home, sizeof(home), err);
         if (rc == PAM_SUCCESS)
             rc = home_is_free(home, err);
+        if (rc == PAM_SUCCESS) /* a name no other source has, user or group */
+            rc = ledger_rename(l, a, pl->name, home, err);
         if (rc != PAM_SUCCESS)
             return rc;
-        sso_strlcpy(a->name, pl->name, sizeof(a->name));
-        sso_strlcpy(a->home, home, sizeof(a->home));
     }
     a->state = LEDGER_ACTIVE;
     return PAM_SUCCESS;
@@ -129,7 +129,7 @@ static int create(struct ledger *l, const struct cfg *c, const struct provision_
     }
     int rc;
     if (mine) {
-        rc = renew(c, mine, pl, err);
+        rc = renew(l, c, mine, pl, err);
         *outcome = PROVISION_RENEWED;
     } else {
         char home[512];
