@@ -374,6 +374,21 @@ unshare -m --propagation private sh -c '
 [ "$rc" = 0 ] && [ "$loaded" = 0 ] && ! printf '%s' "$out" | grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error'
 check $? "the threads and the enumeration with the ASan+UBSan library: no sanitizer report" "$out"
 
+# ---- a name both files and this module serve (a local user made while the
+# module's account of that name was locked, then unlocked; a system user
+# made later): getpwnam answers files' user, and initgroups for that user
+# must not hand it the supplementary groups of the module's line.
+LOCAL_USER=daemon
+LOCAL_GID=$(getent -s files passwd "$LOCAL_USER" | cut -d: -f4)
+put passwd "$PW_HEAD
+$LOCAL_USER:*:65560:65560:twin:/home/twin:/bin/sh:0:65537
+"
+put group "$GOOD_GR"
+check_is "$(getent passwd "$LOCAL_USER" | cut -d: -f3)" "$(getent -s files passwd "$LOCAL_USER" | cut -d: -f3)" \
+    "getent passwd $LOCAL_USER: files' user"
+check_is "$(id -G "$LOCAL_USER" | tr ' ' '\n' | grep -cx 65537)" 0 \
+    "id -G $LOCAL_USER (files' user, gid $LOCAL_GID): not given the groups of the module's line of that name"
+
 # ---- the writer and the reader together: provisioning steps (the approver
 # taken as proven, provision_drive) against an empty data directory, the
 # answers through glibc and this library.
