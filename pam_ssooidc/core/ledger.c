@@ -740,6 +740,11 @@ int ledger_add(struct ledger *l, const struct ledger_policy *pol, const char *ke
     return PAM_SUCCESS;
 }
 
+int ledger_name_unclaimed(struct ledger *l, const char *name, struct sso_error *err)
+{
+    return add_nss_checks(l, name, err);
+}
+
 /* A new name for a record (a person renamed at the provider): the same
  * rules as a new account's name. No other record nor a group the ledger
  * made holds it, and no other source has a user or a group of that name:
@@ -761,7 +766,7 @@ int ledger_rename(struct ledger *l, struct ledger_account *a, const char *name,
     if (group_named(l, name))
         return sso_fail(err, PAM_SERVICE_ERR, "%s is a group the ledger made; not a user name",
                         name);
-    int rc = add_nss_checks(l, name, err);
+    int rc = ledger_name_unclaimed(l, name, err);
     if (rc != PAM_SUCCESS)
         return rc;
     sso_strlcpy(a->name, name, sizeof(a->name));

@@ -100,6 +100,13 @@ int ledger_add(struct ledger *l, const struct ledger_policy *pol, const char *ke
                const char *name, const char *approver, const char *home, const char *shell,
                int64_t now, struct ledger_account **out, struct sso_error *err);
 
+/* No NSS source has a user or a group named `name` but with one of the
+ * ledger's own ids (what a record about to be served again must hold:
+ * a locked or expired account is not served, and useradd or groupadd may
+ * have taken its name meanwhile). PAM_SUCCESS, or PAM_SERVICE_ERR saying
+ * who has it or that the lookup failed. */
+int ledger_name_unclaimed(struct ledger *l, const char *name, struct sso_error *err);
+
 /* Rename record `a` (a person renamed at the provider) to `name` with
  * home `home`, by the rules of ledger_add's name: no other active or
  * locked record and no group of the ledger holds it, and no NSS source has

@@ -98,6 +98,12 @@ static int renew(struct ledger *l, const struct cfg *c, struct ledger_account *a
             rc = ledger_rename(l, a, pl->name, home, err);
         if (rc != PAM_SUCCESS)
             return rc;
+    } else {
+        /* Removed or expired, it was not served: useradd or groupadd may
+         * have taken the name meanwhile. */
+        int rc = ledger_name_unclaimed(l, a->name, err);
+        if (rc != PAM_SUCCESS)
+            return rc;
     }
     a->state = LEDGER_ACTIVE;
     return PAM_SUCCESS;
