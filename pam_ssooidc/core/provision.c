@@ -183,6 +183,18 @@ static int check_owner(const struct provision_login *pl, bool *ours, struct sso_
     return rc;
 }
 
+bool provision_is_ledgers(const char *name, uid_t uid)
+{
+    struct ledger *l = NULL;
+    struct sso_error ignored = SSO_ERROR_INIT;
+    if (ledger_open_readonly(&l, NULL, &ignored) != PAM_SUCCESS)
+        return true;
+    const struct ledger_account *a = ledger_find_name(l, name);
+    bool ours = a && a->uid == uid && a->state == LEDGER_ACTIVE;
+    ledger_close(l);
+    return ours;
+}
+
 /* Its groups and last login, under the lock, waiting briefly: the login is
  * decided already, and a refresh missed now is made at the next one. */
 static void refresh(const struct cfg *c, const struct provision_login *pl, bool *done,
