@@ -36,6 +36,7 @@
 #define LEDGER_NSS_BUF_MAX (8 * 1024 * 1024)  /* a getgr*_r buffer (big LDAP groups) */
 #define LEDGER_APPROVER_MAX 255
 #define LEDGER_DAY 86400LL
+#define LEDGER_LINE_MAX 4096                  /* the NSS module skips longer lines */
 
 struct ledger {
     int dir_fd;             /* -1: no directory yet (read only) */
@@ -932,7 +933,9 @@ static void render_group(const struct ledger *l, const struct ledger_policy *pol
         const struct ledger_group *lg = &l->grp[g];
         if (lg->gid < pol->uid_min || lg->gid > pol->uid_max)
             continue; /* the NSS module would skip it */
+        size_t start = b->len;
         lbuf_printf(b, "%s:x:%u:", lg->name, (unsigned)lg->gid);
+        size_t members = b->len;
         bool first = true;
         for (size_t i = 0; i < l->n_acc; i++) {
             if (!ledger_served(&l->acc[i], pol, now))
@@ -943,6 +946,11 @@ static void render_group(const struct ledger *l, const struct ledger_policy *pol
                     first = false;
                 }
         }
+        /* A line the NSS module would skip takes the group with it: then
+         * the members go (initgroups gives them the group from their
+         * passwd lines all the same) and the group stays served. */
+        if (!b->failed && b->len - start + strlen(":0") > LEDGER_LINE_MAX)
+            b->len = members;
         lbuf_printf(b, ":0\n");
     }
 }
