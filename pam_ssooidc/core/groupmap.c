@@ -35,6 +35,13 @@ static int parse_line(const char *s, size_t n, struct gm_line *out, const char *
     s += lead, n -= lead;
     if (n == 0 || s[0] == '#')
         return 0;
+    /* A word starting with '#' after the first: a trailing comment, which
+     * would be read as the provider group's end and the local group. */
+    for (size_t i = 1; i < n; i++)
+        if (s[i] == '#' && is_space(s[i - 1])) {
+            *why = "a comment must be a line of its own (a '#' word after a mapping)";
+            return -1;
+        }
     size_t end = n;
     while (end && !is_space(s[end - 1]))
         end--;
