@@ -427,6 +427,21 @@ out=$(prov ssorevg "$KEY_B")
 check_is "$rc:$(getent group ssorevg | cut -d: -f4)" "0:ssoreva" \
     "a person renamed at the provider to ssorevg (a group the ledger made): refused, the ledger still reads" "$out"
 
+# A crash between the renames of a commit leaves passwd older than the
+# ledger: a person renamed at the provider (ssorevx to ssorevy) whose old
+# line is still served. Someone else whose approval maps to the old name
+# must not be let into that uid as if it were a local account.
+KEY_X="openid:https://idp.test x-sub" KEY_N="openid:https://idp.test newcomer-sub"
+out=$(prov ssorevx "$KEY_X")
+check_says "$out" "provisioning: ssorevx is made" "outcome=created"
+cp -p "$T/data/passwd" "$T/passwd.before"
+out=$(prov ssorevy "$KEY_X")
+check_says "$out" "provisioning: ssorevx renamed at the provider to ssorevy" "outcome=renewed"
+cp -p "$T/passwd.before" "$T/data/passwd.crash" && mv -f "$T/data/passwd.crash" "$T/data/passwd"
+old_uid=$(getent passwd ssorevx | cut -d: -f3)
+out=$(prov ssorevx "$KEY_N")
+check_says "$out" "another person mapped to ssorevx, still served from a passwd older than the ledger (uid $old_uid): refused" "rc=7"
+
 # The mounts go with the namespace; the bind of the data directory first,
 # so that removing the scratch files cannot reach through it.
 umount -l "$DATA" "$LIBDIR" /etc/nsswitch.conf 2>/dev/null
