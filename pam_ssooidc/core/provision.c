@@ -161,9 +161,21 @@ static int commit(struct ledger *l, const struct cfg *c, struct ledger_account *
     return ledger_commit(l, &pol, now, err);
 }
 
+/* The ledger's record with uid `uid`, whatever its name and state. */
+static const struct ledger_account *record_of_uid(struct ledger *l, uid_t uid)
+{
+    for (size_t i = 0; i < ledger_count(l); i++)
+        if (ledger_at(l, i)->uid == uid)
+            return ledger_at(l, i);
+    return NULL;
+}
+
 /* An account the module made, logged in to: it must be this person's.
  * Decided on a read without the lock, so that nobody holding the lock (a
- * login stopped in its write) can keep anyone out. */
+ * login stopped in its write) can keep anyone out. A uid the ledger
+ * handed out but not under this name as an active account (passwd older
+ * than the ledger after a crash between a commit's renames: a renamed,
+ * locked or removed account still served) is nobody's to log in to. */
 static int check_owner(const struct provision_login *pl, bool *ours, struct sso_error *err)
 {
     struct ledger *l = NULL;
@@ -172,12 +184,18 @@ static int check_owner(const struct provision_login *pl, bool *ours, struct sso_
     if (rc != PAM_SUCCESS)
         return rc;
     struct ledger_account *a = ledger_find_name(l, pl->name);
+    const struct ledger_account *by_uid = record_of_uid(l, pl->uid);
     if (a && a->uid == pl->uid && a->state == LEDGER_ACTIVE) {
         *ours = true;
         if (strcmp(a->key, pl->facts->key) != 0)
             rc = sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "approved by %s, who "
                              "is not the person the module made account %s (uid %u) for",
                              pl->approver, a->name, (unsigned)a->uid);
+    } else if (by_uid) {
+        rc = sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "uid %u of %s is the "
+                         "module's account %s (%s) in the ledger: passwd is older than the "
+                         "ledger; not logged in to", (unsigned)pl->uid, pl->name, by_uid->name,
+                         ledger_state_name(by_uid->state));
     }
     ledger_close(l);
     return rc;
@@ -190,7 +208,7 @@ bool provision_is_ledgers(const char *name, uid_t uid)
     if (ledger_open_readonly(&l, NULL, &ignored) != PAM_SUCCESS)
         return true;
     const struct ledger_account *a = ledger_find_name(l, name);
-    bool ours = a && a->uid == uid && a->state == LEDGER_ACTIVE;
+    bool ours = (a && a->uid == uid && a->state == LEDGER_ACTIVE) || record_of_uid(l, uid);
     ledger_close(l);
     return ours;
 }

@@ -41,9 +41,10 @@ struct approver_facts {
 int provision_check_name(const struct cfg *c, const char *typed, struct sso_error *err);
 
 /* Whether the existing account `name` (uid) is one the module made and
- * serves, read from the ledger without the lock: only then, or when
- * creating, does provision_login need the approver's facts. true also when
- * the ledger cannot be read (provision_login then says why). */
+ * serves, or its uid is one the ledger handed out, read from the ledger
+ * without the lock: only then, or when creating, does provision_login need
+ * the approver's facts. true also when the ledger cannot be read
+ * (provision_login then says why). */
 bool provision_is_ledgers(const char *name, uid_t uid);
 
 enum provision_outcome {
