@@ -344,12 +344,27 @@ def oidc_a_local_user_in_many_groups_logs_in(c, o):
     c.check(record(o.local) is None, "the ledger has no record of %s" % o.local)
 
 
+def oidc_a_person_in_many_groups_gets_an_account(c, o):
+    """A person in more provider groups than provisioning reads, the one
+    group_map names last among them: the groups group_map does not name
+    are no business of the host's, and need no room."""
+    user = o.nina
+    rc, after = o.login(c, user, user)
+    c.check(CREATED.search(after) is not None,
+            "%s in %d provider groups: the first connection makes the account" % (user, MANY_GROUPS),
+            after[-300:])
+    rc, after = o.login(c, user, user, command="id")
+    c.check(rc == 0 and "(%s)" % o.devs in after,
+            "the second logs in, with the local group of linux-devs (listed last)", after[-300:])
+
+
 MANY_GROUPS = 200  # more than PROVISION_GROUPS_MAX (128)
 
 OIDC_CASES = [oidc_first_login_creates_and_the_next_uses_it,
               oidc_a_person_outside_required_groups_makes_nothing,
               oidc_the_wrong_approver_makes_nothing,
-              oidc_a_local_user_in_many_groups_logs_in]
+              oidc_a_local_user_in_many_groups_logs_in,
+              oidc_a_person_in_many_groups_gets_an_account]
 
 
 def run_openid(tap, world, x):
@@ -361,14 +376,15 @@ def run_openid(tap, world, x):
         return
     work = world.tempdir()
     os.chmod(work, 0o711)
-    names = {r: x.name("o" + r[0]) for r in ("alice", "carol", "dave")}
+    names = {r: x.name("o" + r[0]) for r in ("alice", "carol", "dave", "nina")}
     local = x.world.add_user("m")
     many = ["linux-users"] + ["team-%03d" % i for i in range(MANY_GROUPS - 1)]
     try:
         p = providers.start_panva(work, users={names["alice"]: ["linux-users", "linux-devs"],
                                                names["carol"]: [],
                                                names["dave"]: ["linux-users"],
-                                               local: many})
+                                               local: many,
+                                               names["nina"]: many + ["linux-devs"]})
     except providers.ProviderUnavailable as e:
         tap.skip("OpenID provisioning", str(e))
         return
@@ -398,7 +414,7 @@ def run_openid(tap, world, x):
     sshd.start()
     o = OidcCtx(x, p, conf, sshd)
     o.alice, o.carol, o.dave, o.devs = names["alice"], names["carol"], names["dave"], devs
-    o.local = local
+    o.local, o.nina = local, names["nina"]
     run_cases(tap, OIDC_CASES, o, lambda: "--- sshd log\n" + "\n".join(
         sshd.log().splitlines()[-30:]))
 
