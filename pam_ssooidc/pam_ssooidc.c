@@ -216,7 +216,7 @@ static int provision(struct login *lg)
      * them (a groups claim too long to read) must not lock anyone out. */
     if (!lg->creating && !provision_is_ledgers(lg->account, lg->uid))
         return PAM_SUCCESS;
-    int rc = lg->provider->facts(&lg->ctx, lg->groups.text != NULL, &lg->facts);
+    int rc = lg->provider->facts(&lg->ctx, lg->groups.text ? &lg->groups : NULL, &lg->facts);
     if (rc != PAM_SUCCESS)
         return rc;
     const struct provision_login pl = {lg->account, lg->creating, lg->uid, lg->approver,

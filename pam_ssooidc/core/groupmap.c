@@ -159,3 +159,26 @@ size_t groupmap_resolve(const struct groupmap *m, const char (*given)[256], size
     each_line(m->text, m->len, &ignored, resolve_line, &r); /* checked when loaded */
     return r.count;
 }
+
+struct named {
+    const char *remote;
+    size_t len;
+    bool found;
+};
+
+static void named_line(const struct gm_line *line, void *arg)
+{
+    struct named *n = arg;
+    n->found = n->found ||
+               (line->remote_len == n->len && memcmp(line->remote, n->remote, n->len) == 0);
+}
+
+bool groupmap_names(const struct groupmap *m, const char *remote)
+{
+    if (!m || !m->text || !remote)
+        return false;
+    struct named n = {remote, strlen(remote), false};
+    struct sso_error ignored = SSO_ERROR_INIT;
+    each_line(m->text, m->len, &ignored, named_line, &n); /* checked when loaded */
+    return n.found;
+}

@@ -64,6 +64,12 @@ static void test_resolve(void **state)
     assert_int_equal(n, 2); /* sudo, devs: each once */
     assert_string_equal(out[0], "sudo");
     assert_string_equal(out[1], "devs");
+    assert_true(groupmap_names(&m, "/team a/devs"));
+    assert_true(groupmap_names(&m, "linux-admins"));
+    assert_false(groupmap_names(&m, "unmapped"));
+    assert_false(groupmap_names(&m, "linux-admins sudo"));
+    assert_false(groupmap_names(&m, "sudo")); /* a local group, not a provider's */
+    assert_false(groupmap_names(NULL, "linux-admins"));
     const char partial[1][256] = {"linux-admin"}; /* a prefix is not the group */
     assert_int_equal(groupmap_resolve(&m, partial, 1, out, 8), 0);
     assert_int_equal(groupmap_resolve(&m, given, 3, out, 1), 1); /* bounded by max */
