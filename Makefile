@@ -265,7 +265,7 @@ CHECK_NEEDS_module-oidc-valgrind := all $(MODULE_TOOLS)
 CHECK_NEEDS_module-asan          := asan $(MODULE_TOOLS)
 CHECK_NEEDS_module-oidc-asan     := asan $(MODULE_TOOLS)
 CHECK_NEEDS_nss                  := all $(BUILD)/tools/nss_threads $(BUILD)/tools/nss_threads_asan \
-                                    $(NSS_ASAN_LIB)
+                                    $(NSS_ASAN_LIB) $(BUILD)/tools/provision_drive
 CHECK_NEEDS = $(if $(strip $(SUITES)),$(sort $(foreach s,$(SUITES),$(if \
               $(filter undefined,$(origin CHECK_NEEDS_$(s))),$(CHECK_ALL),$(CHECK_NEEDS_$(s))))),$(CHECK_ALL))
 
@@ -429,6 +429,12 @@ $(BUILD)/tools/nss_threads: tests/nss/nss_threads.c
 $(BUILD)/tools/nss_threads_asan: tests/nss/nss_threads.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O1 -g -Wall -Wextra -D_DEFAULT_SOURCE $(SAN) -o $@ $< -lpthread
+# One login's provisioning step without a provider (tests/nss/run.sh runs it
+# where the data directory is the test's own).
+$(BUILD)/tools/provision_drive: tests/nss/provision_drive.c $(LIB_OBJ) $(DEP_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(LIB_OBJ) $(LDLIBS)
 tools: $(BUILD)/tools/pam_drive $(BUILD)/tools/runstat $(BUILD)/tools/jose_bench \
        $(BUILD)/tools/pwnam_fold.so $(BUILD)/tools/pwrap_serial.so \
-       $(BUILD)/tools/nss_threads $(BUILD)/tools/nss_threads_asan $(NSS_ASAN_LIB)
+       $(BUILD)/tools/nss_threads $(BUILD)/tools/nss_threads_asan $(NSS_ASAN_LIB) \
+       $(BUILD)/tools/provision_drive

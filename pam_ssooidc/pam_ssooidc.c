@@ -216,7 +216,12 @@ static int provision(struct login *lg)
     if (c->allow_any_approver ||
         (c->provision == CFG_PROVISION_OFF && !provision_ledger_exists()))
         return PAM_SUCCESS;
-    int rc = lg->provider->facts(&lg->ctx, lg->groups.text != NULL, &lg->facts);
+    /* A local account the module did not make: the approver's key and
+     * groups are none of its business, and a provider that cannot give
+     * them (a groups claim too long to read) must not lock anyone out. */
+    if (!lg->creating && !provision_is_ledgers(lg->account, lg->uid))
+        return PAM_SUCCESS;
+    int rc = lg->provider->facts(&lg->ctx, lg->groups.text ? &lg->groups : NULL, &lg->facts);
     if (rc != PAM_SUCCESS)
         return rc;
     const struct provision_login pl = {lg->account, lg->creating, lg->uid, lg->approver,

@@ -92,7 +92,7 @@ struct provider {
      * key no rename at the provider changes and, with want_groups, the
      * groups the approver holds there. PAM_SUCCESS, or the reason the
      * proof cannot name them (PAM_AUTHINFO_UNAVAIL). */
-    int (*facts)(struct provider_ctx *p, bool want_groups, struct approver_facts *f);
+    int (*facts)(struct provider_ctx *p, const struct groupmap *groups, struct approver_facts *f);
     void (*close)(struct provider_ctx *p);
 
     /* ---- pam_ssooidc_check ---- */

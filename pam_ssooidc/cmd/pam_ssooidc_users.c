@@ -230,6 +230,11 @@ static int do_change(const char *dir, const char *action, const char *name)
     int code = next_state(a, action, name, &to);
     if (code == USERS_EXIT_OK && a->state == to) {
         printf("%s is already %s\n", name, ledger_state_name(to));
+    } else if (code == USERS_EXIT_OK && to == LEDGER_ACTIVE &&
+               ledger_name_unclaimed(l, name, &err) != PAM_SUCCESS) {
+        fprintf(stderr, "pam_ssooidc_users: %s; not unlocked (rename or remove the host's "
+                "user or group first)\n", err.msg);
+        code = USERS_EXIT_REFUSED;
     } else if (code == USERS_EXIT_OK) {
         a->state = to;
         if (ledger_commit_recorded(l, (int64_t)time(NULL), &err) != PAM_SUCCESS) {

@@ -35,6 +35,13 @@ static int parse_line(const char *s, size_t n, struct gm_line *out, const char *
     s += lead, n -= lead;
     if (n == 0 || s[0] == '#')
         return 0;
+    /* A word starting with '#' after the first: a trailing comment, which
+     * would be read as the provider group's end and the local group. */
+    for (size_t i = 1; i < n; i++)
+        if (s[i] == '#' && is_space(s[i - 1])) {
+            *why = "a comment must be a line of its own (a '#' word after a mapping)";
+            return -1;
+        }
     size_t end = n;
     while (end && !is_space(s[end - 1]))
         end--;
@@ -151,4 +158,27 @@ size_t groupmap_resolve(const struct groupmap *m, const char (*given)[256], size
     struct sso_error ignored = SSO_ERROR_INIT;
     each_line(m->text, m->len, &ignored, resolve_line, &r); /* checked when loaded */
     return r.count;
+}
+
+struct named {
+    const char *remote;
+    size_t len;
+    bool found;
+};
+
+static void named_line(const struct gm_line *line, void *arg)
+{
+    struct named *n = arg;
+    n->found = n->found ||
+               (line->remote_len == n->len && memcmp(line->remote, n->remote, n->len) == 0);
+}
+
+bool groupmap_names(const struct groupmap *m, const char *remote)
+{
+    if (!m || !m->text || !remote)
+        return false;
+    struct named n = {remote, strlen(remote), false};
+    struct sso_error ignored = SSO_ERROR_INIT;
+    each_line(m->text, m->len, &ignored, named_line, &n); /* checked when loaded */
+    return n.found;
 }

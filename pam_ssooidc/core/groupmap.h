@@ -35,6 +35,9 @@ void groupmap_free(struct groupmap *m);
 size_t groupmap_resolve(const struct groupmap *m, const char (*given)[256], size_t n,
                         char (*out)[GROUPMAP_LOCAL_MAX + 1], size_t max);
 
+/* Whether some line of the map names provider group `remote`. */
+bool groupmap_names(const struct groupmap *m, const char *remote);
+
 /* The checker on in-memory text (tests, fuzzing): 0, or -1 with err naming
  * the line. */
 int groupmap_check_text(const char *text, size_t len, struct sso_error *err);

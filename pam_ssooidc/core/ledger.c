@@ -35,6 +35,7 @@
 #define LEDGER_NSS_BUF_MAX (8 * 1024 * 1024)  /* a getgr*_r buffer (big LDAP groups) */
 #define LEDGER_APPROVER_MAX 255
 #define LEDGER_DAY 86400LL
+#define LEDGER_LINE_MAX 4096                  /* the NSS module skips longer lines */
 
 struct ledger {
     int dir_fd;             /* -1: no directory yet (read only) */
@@ -739,6 +740,40 @@ int ledger_add(struct ledger *l, const struct ledger_policy *pol, const char *ke
     return PAM_SUCCESS;
 }
 
+int ledger_name_unclaimed(struct ledger *l, const char *name, struct sso_error *err)
+{
+    return add_nss_checks(l, name, err);
+}
+
+/* A new name for a record (a person renamed at the provider): the same
+ * rules as a new account's name. No other record nor a group the ledger
+ * made holds it, and no other source has a user or a group of that name:
+ * the personal group takes the name too, and a program that matches groups
+ * by name (sudo's %group) would take the account for a member of the
+ * host's group of that name. */
+int ledger_rename(struct ledger *l, struct ledger_account *a, const char *name,
+                  const char *home, struct sso_error *err)
+{
+    if (!ledger_name_ok(name))
+        return sso_fail(err, PAM_SERVICE_ERR, "name fails the name rule "
+                        "^[a-z_][a-z0-9_-]{0,31}$; not renamed");
+    if (!home || !path_ok(home, sizeof(a->home) - 1))
+        return sso_fail(err, PAM_SERVICE_ERR, "invalid home for %s", name);
+    const struct ledger_account *holder = holder_of(l, name);
+    if (holder && holder != a)
+        return sso_fail(err, PAM_SERVICE_ERR, "the ledger's name %s belongs to someone else",
+                        name);
+    if (group_named(l, name))
+        return sso_fail(err, PAM_SERVICE_ERR, "%s is a group the ledger made; not a user name",
+                        name);
+    int rc = ledger_name_unclaimed(l, name, err);
+    if (rc != PAM_SUCCESS)
+        return rc;
+    sso_strlcpy(a->name, name, sizeof(a->name));
+    sso_strlcpy(a->home, home, sizeof(a->home));
+    return PAM_SUCCESS;
+}
+
 /* ---- groups ---- */
 
 enum resolved { RESOLVED, REFUSED, FAILED }; /* REFUSED: never to be written */
@@ -897,7 +932,9 @@ static void render_group(const struct ledger *l, const struct ledger_policy *pol
         const struct ledger_group *lg = &l->grp[g];
         if (lg->gid < pol->uid_min || lg->gid > pol->uid_max)
             continue; /* the NSS module would skip it */
+        size_t start = b->len;
         lbuf_printf(b, "%s:x:%u:", lg->name, (unsigned)lg->gid);
+        size_t members = b->len;
         bool first = true;
         for (size_t i = 0; i < l->n_acc; i++) {
             if (!ledger_served(&l->acc[i], pol, now))
@@ -908,6 +945,11 @@ static void render_group(const struct ledger *l, const struct ledger_policy *pol
                     first = false;
                 }
         }
+        /* A line the NSS module would skip takes the group with it: then
+         * the members go (initgroups gives them the group from their
+         * passwd lines all the same) and the group stays served. */
+        if (!b->failed && b->len - start + strlen(":0") > LEDGER_LINE_MAX)
+            b->len = members;
         lbuf_printf(b, ":0\n");
     }
 }

@@ -101,6 +101,21 @@ int ledger_add(struct ledger *l, const struct ledger_policy *pol, const char *ke
                const char *name, const char *approver, const char *home, const char *shell,
                int64_t now, struct ledger_account **out, struct sso_error *err);
 
+/* No NSS source has a user or a group named `name` but with one of the
+ * ledger's own ids (what a record about to be served again must hold:
+ * a locked or expired account is not served, and useradd or groupadd may
+ * have taken its name meanwhile). PAM_SUCCESS, or PAM_SERVICE_ERR saying
+ * who has it or that the lookup failed. */
+int ledger_name_unclaimed(struct ledger *l, const char *name, struct sso_error *err);
+
+/* Rename record `a` (a person renamed at the provider) to `name` with
+ * home `home`, by the rules of ledger_add's name: no other active or
+ * locked record and no group of the ledger holds it, and no NSS source has
+ * a user or group of that name. PAM_SUCCESS, or PAM_SERVICE_ERR with the
+ * record unchanged. */
+int ledger_rename(struct ledger *l, struct ledger_account *a, const char *name,
+                  const char *home, struct sso_error *err);
+
 /* The gid of local group `name` for an account's group list: the ledger's
  * group of that name, else an existing group of any NSS source (looked up
  * after the ledger's own, which our NSS module would otherwise answer

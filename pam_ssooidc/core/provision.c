@@ -82,8 +82,8 @@ static int home_is_free(const char *home, struct sso_error *err)
 }
 
 /* The person's earlier record, active again under this name. */
-static int renew(const struct cfg *c, struct ledger_account *a, const struct provision_login *pl,
-                 struct sso_error *err)
+static int renew(struct ledger *l, const struct cfg *c, struct ledger_account *a,
+                 const struct provision_login *pl, struct sso_error *err)
 {
     if (a->state == LEDGER_LOCKED)
         return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_NOT_PERMITTED, "approved by %s, whose "
@@ -101,10 +101,16 @@ static int renew(const struct cfg *c, struct ledger_account *a, const struct pro
         int rc = home_of(c, pl->name, home, sizeof(home), err);
         if (rc == PAM_SUCCESS)
             rc = home_is_free(home, err);
+        if (rc == PAM_SUCCESS) /* a name no other source has, user or group */
+            rc = ledger_rename(l, a, pl->name, home, err);
         if (rc != PAM_SUCCESS)
             return rc;
-        sso_strlcpy(a->name, pl->name, sizeof(a->name));
-        sso_strlcpy(a->home, home, sizeof(a->home));
+    } else {
+        /* Removed or expired, it was not served: useradd or groupadd may
+         * have taken the name meanwhile. */
+        int rc = ledger_name_unclaimed(l, a->name, err);
+        if (rc != PAM_SUCCESS)
+            return rc;
     }
     a->state = LEDGER_ACTIVE;
     return PAM_SUCCESS;
@@ -136,7 +142,7 @@ static int create(struct ledger *l, const struct cfg *c, const struct provision_
     }
     int rc;
     if (mine) {
-        rc = renew(c, mine, pl, err);
+        rc = renew(l, c, mine, pl, err);
         *outcome = PROVISION_RENEWED;
     } else {
         char home[512];
@@ -162,9 +168,21 @@ static int commit(struct ledger *l, const struct cfg *c, struct ledger_account *
     return ledger_commit(l, &pol, now, err);
 }
 
+/* The ledger's record with uid `uid`, whatever its name and state. */
+static const struct ledger_account *record_of_uid(struct ledger *l, uid_t uid)
+{
+    for (size_t i = 0; i < ledger_count(l); i++)
+        if (ledger_at(l, i)->uid == uid)
+            return ledger_at(l, i);
+    return NULL;
+}
+
 /* An account the module made, logged in to: it must be this person's.
  * Decided on a read without the lock, so that nobody holding the lock (a
- * login stopped in its write) can keep anyone out. */
+ * login stopped in its write) can keep anyone out. A uid the ledger
+ * handed out but not under this name as an active account (passwd older
+ * than the ledger after a crash between a commit's renames: a renamed,
+ * locked or removed account still served) is nobody's to log in to. */
 static int check_owner(const struct provision_login *pl, bool *ours, struct sso_error *err)
 {
     struct ledger *l = NULL;
@@ -173,15 +191,33 @@ static int check_owner(const struct provision_login *pl, bool *ours, struct sso_
     if (rc != PAM_SUCCESS)
         return rc;
     struct ledger_account *a = ledger_find_name(l, pl->name);
+    const struct ledger_account *by_uid = record_of_uid(l, pl->uid);
     if (a && a->uid == pl->uid && a->state == LEDGER_ACTIVE) {
         *ours = true;
         if (strcmp(a->key, pl->facts->key) != 0)
             rc = sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "approved by %s, who "
                              "is not the person the module made account %s (uid %u) for",
                              pl->approver, a->name, (unsigned)a->uid);
+    } else if (by_uid) {
+        rc = sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "uid %u of %s is the "
+                         "module's account %s (%s) in the ledger: passwd is older than the "
+                         "ledger; not logged in to", (unsigned)pl->uid, pl->name, by_uid->name,
+                         ledger_state_name(by_uid->state));
     }
     ledger_close(l);
     return rc;
+}
+
+bool provision_is_ledgers(const char *name, uid_t uid)
+{
+    struct ledger *l = NULL;
+    struct sso_error ignored = SSO_ERROR_INIT;
+    if (ledger_open_readonly(&l, NULL, &ignored) != PAM_SUCCESS)
+        return true;
+    const struct ledger_account *a = ledger_find_name(l, name);
+    bool ours = (a && a->uid == uid && a->state == LEDGER_ACTIVE) || record_of_uid(l, uid);
+    ledger_close(l);
+    return ours;
 }
 
 /* Its groups and last login, under the lock, waiting briefly: the login is

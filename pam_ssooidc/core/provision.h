@@ -40,6 +40,13 @@ struct approver_facts {
  * PAM_USER_UNKNOWN with err saying why. Before anything is sent. */
 int provision_check_name(const struct cfg *c, const char *typed, struct sso_error *err);
 
+/* Whether the existing account `name` (uid) is one the module made and
+ * serves, or its uid is one the ledger handed out, read from the ledger
+ * without the lock: only then, or when creating, does provision_login need
+ * the approver's facts. true also when the ledger cannot be read
+ * (provision_login then says why). */
+bool provision_is_ledgers(const char *name, uid_t uid);
+
 enum provision_outcome {
     PROVISION_UNTOUCHED, /* an account the module did not make */
     PROVISION_CREATED,   /* made now: connect again */

@@ -364,7 +364,11 @@ NSS_EXPORT enum nss_status _nss_ssooidc_initgroups_dyn(const char *user, gid_t g
         found = nss_matches(&q, line, len) &&
                 nssfile_pw_parse(line, len, &range, now, &pl) == NSSFILE_OK;
     nssfile_end(&r); /* pl keeps only numbers from here on */
-    if (!found)
+    /* glibc passes the primary gid of the user getpwnam answered, which is
+     * our line's uid when the user is ours. Another gid: the name is
+     * another service's user (files answers first), who must not get the
+     * groups of our line of the same name. */
+    if (!found || group != (gid_t)pl.uid)
         return nss_not_found(errnop);
     for (size_t i = 0; i < pl.ngroups; i++) {
         if (!nss_add_gid(pl.groups[i], group, start, size, groupsp, limit)) {

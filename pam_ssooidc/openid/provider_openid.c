@@ -372,25 +372,28 @@ static int key_part(struct provider_ctx *p, const char *name, char *out, size_t 
     return PAM_SUCCESS;
 }
 
-/* The groups claim's string values (a single string counts as one); other
- * entries are no group name and are passed over. */
-static int claim_groups(struct provider_ctx *p, struct approver_facts *f)
+/* The groups claim's string values that group_map names (a single string
+ * counts as one); other entries are no business of the host's and are
+ * passed over, so that a person in many groups needs no room for them. */
+static int claim_groups(struct provider_ctx *p, const struct groupmap *gm,
+                        struct approver_facts *f)
 {
     const json_t *v = json_object_get(((struct openid_state *)p->state)->claims,
                                       OPENID_CFG(p)->groups_claim);
     if (json_is_string(v)) {
-        sso_strlcpy(f->groups[f->n_groups++], json_string_value(v), sizeof(f->groups[0]));
+        if (groupmap_names(gm, json_string_value(v)))
+            sso_strlcpy(f->groups[f->n_groups++], json_string_value(v), sizeof(f->groups[0]));
         return PAM_SUCCESS;
     }
     size_t i;
     const json_t *g;
     json_array_foreach(v, i, g) {
         const char *name = json_string_value(g);
-        if (!name || strlen(name) >= sizeof(f->groups[0]))
+        if (!name || strlen(name) >= sizeof(f->groups[0]) || !groupmap_names(gm, name))
             continue;
         if (f->n_groups == PROVISION_GROUPS_MAX)
             return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the ID token's %s claim lists more "
-                            "than %d groups: group_map cannot be applied",
+                            "than %d groups that group_map names: it cannot be applied",
                             OPENID_CFG(p)->groups_claim, PROVISION_GROUPS_MAX);
         sso_strlcpy(f->groups[f->n_groups++], name, sizeof(f->groups[0]));
     }
@@ -399,7 +402,8 @@ static int claim_groups(struct provider_ctx *p, struct approver_facts *f)
 
 /* iss and sub (or Entra ID's oid: provision_id_claim) key the account: a
  * provider never gives one person's sub to another, whatever the names. */
-static int openid_facts(struct provider_ctx *p, bool want_groups, struct approver_facts *f)
+static int openid_facts(struct provider_ctx *p, const struct groupmap *groups,
+                        struct approver_facts *f)
 {
     const struct openid_cfg *c = OPENID_CFG(p);
     memset(f, 0, sizeof(*f));
@@ -413,7 +417,7 @@ static int openid_facts(struct provider_ctx *p, bool want_groups, struct approve
     int w = snprintf(f->key, sizeof(f->key), "openid:%s %s%s", iss, oid ? "oid:" : "", id);
     if (w < 0 || (size_t)w >= sizeof(f->key))
         return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the account's key is too long");
-    return want_groups ? claim_groups(p, f) : PAM_SUCCESS;
+    return groups ? claim_groups(p, groups, f) : PAM_SUCCESS;
 }
 
 static void openid_close(struct provider_ctx *p)

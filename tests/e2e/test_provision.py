@@ -333,9 +333,38 @@ def oidc_the_wrong_approver_makes_nothing(c, o):
     c.check(getent("passwd", o.dave) is None and record(o.dave) is None, "nothing made")
 
 
+def oidc_a_local_user_in_many_groups_logs_in(c, o):
+    """A local account (not the module's) of a person whose groups claim
+    is longer than provisioning reads: the groups are none of its
+    business, and the login stands as it did before provision = login."""
+    rc, after = o.login(c, o.local, o.local)
+    c.check(rc == 0 and COMMAND_OUTPUT in after,
+            "local user %s in %d provider groups logs in as always" % (o.local, MANY_GROUPS),
+            after[-300:])
+    c.check(record(o.local) is None, "the ledger has no record of %s" % o.local)
+
+
+def oidc_a_person_in_many_groups_gets_an_account(c, o):
+    """A person in more provider groups than provisioning reads, the one
+    group_map names last among them: the groups group_map does not name
+    are no business of the host's, and need no room."""
+    user = o.nina
+    rc, after = o.login(c, user, user)
+    c.check(CREATED.search(after) is not None,
+            "%s in %d provider groups: the first connection makes the account" % (user, MANY_GROUPS),
+            after[-300:])
+    rc, after = o.login(c, user, user, command="id")
+    c.check(rc == 0 and "(%s)" % o.devs in after,
+            "the second logs in, with the local group of linux-devs (listed last)", after[-300:])
+
+
+MANY_GROUPS = 200  # more than PROVISION_GROUPS_MAX (128)
+
 OIDC_CASES = [oidc_first_login_creates_and_the_next_uses_it,
               oidc_a_person_outside_required_groups_makes_nothing,
-              oidc_the_wrong_approver_makes_nothing]
+              oidc_the_wrong_approver_makes_nothing,
+              oidc_a_local_user_in_many_groups_logs_in,
+              oidc_a_person_in_many_groups_gets_an_account]
 
 
 def run_openid(tap, world, x):
@@ -347,11 +376,15 @@ def run_openid(tap, world, x):
         return
     work = world.tempdir()
     os.chmod(work, 0o711)
-    names = {r: x.name("o" + r[0]) for r in ("alice", "carol", "dave")}
+    names = {r: x.name("o" + r[0]) for r in ("alice", "carol", "dave", "nina")}
+    local = x.world.add_user("m")
+    many = ["linux-users"] + ["team-%03d" % i for i in range(MANY_GROUPS - 1)]
     try:
         p = providers.start_panva(work, users={names["alice"]: ["linux-users", "linux-devs"],
                                                names["carol"]: [],
-                                               names["dave"]: ["linux-users"]})
+                                               names["dave"]: ["linux-users"],
+                                               local: many,
+                                               names["nina"]: many + ["linux-devs"]})
     except providers.ProviderUnavailable as e:
         tap.skip("OpenID provisioning", str(e))
         return
@@ -381,6 +414,7 @@ def run_openid(tap, world, x):
     sshd.start()
     o = OidcCtx(x, p, conf, sshd)
     o.alice, o.carol, o.dave, o.devs = names["alice"], names["carol"], names["dave"], devs
+    o.local, o.nina = local, names["nina"]
     run_cases(tap, OIDC_CASES, o, lambda: "--- sshd log\n" + "\n".join(
         sshd.log().splitlines()[-30:]))
 

@@ -29,6 +29,8 @@ LIB=$ROOT/build/nss/libnss_ssooidc.so.2
 ASAN_LIB=$ROOT/build/nss/asan/libnss_ssooidc.so.2
 THREADS=$ROOT/build/tools/nss_threads
 THREADS_ASAN=$ROOT/build/tools/nss_threads_asan
+PROVISION=$ROOT/build/tools/provision_drive
+USERS=$ROOT/pam_ssooidc/pam_ssooidc_users
 RANGE="uid_range=65536-99999"
 
 # ------------------------------------------------------------ outside
@@ -38,7 +40,7 @@ if [ "${1:-}" != --inside ]; then
         exit 0
     fi
     need_tools unshare flock getent mount
-    for f in "$LIB" "$ASAN_LIB" "$THREADS" "$THREADS_ASAN"; do
+    for f in "$LIB" "$ASAN_LIB" "$THREADS" "$THREADS_ASAN" "$PROVISION" "$USERS"; do
         [ -e "$f" ] || { echo "Bail out! $f missing: make all tools"; exit 1; }
     done
     state=$(mktemp -d /tmp/nss-suite.XXXXXX)
@@ -371,6 +373,74 @@ unshare -m --propagation private sh -c '
     "$T/asanlib" "$LIBDIR" "$ASAN_LIB"; loaded=$?
 [ "$rc" = 0 ] && [ "$loaded" = 0 ] && ! printf '%s' "$out" | grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error'
 check $? "the threads and the enumeration with the ASan+UBSan library: no sanitizer report" "$out"
+
+# ---- a name both files and this module serve (a local user made while the
+# module's account of that name was locked, then unlocked; a system user
+# made later): getpwnam answers files' user, and initgroups for that user
+# must not hand it the supplementary groups of the module's line.
+LOCAL_USER=daemon
+LOCAL_GID=$(getent -s files passwd "$LOCAL_USER" | cut -d: -f4)
+put passwd "$PW_HEAD
+$LOCAL_USER:*:65560:65560:twin:/home/twin:/bin/sh:0:65537
+"
+put group "$GOOD_GR"
+check_is "$(getent passwd "$LOCAL_USER" | cut -d: -f3)" "$(getent -s files passwd "$LOCAL_USER" | cut -d: -f3)" \
+    "getent passwd $LOCAL_USER: files' user"
+check_is "$(id -G "$LOCAL_USER" | tr ' ' '\n' | grep -cx 65537)" 0 \
+    "id -G $LOCAL_USER (files' user, gid $LOCAL_GID): not given the groups of the module's line of that name"
+
+# ---- the writer and the reader together: provisioning steps (the approver
+# taken as proven, provision_drive) against an empty data directory, the
+# answers through glibc and this library.
+rm -rf "${T:?}/data/"* "$T/data/".[!.]* 2>/dev/null
+mkdir -m 0755 "$T/home"
+prov() { "$PROVISION" -h "$T/home" "$@" 2>&1; }
+KEY_P="openid:https://idp.test p-sub" KEY_A="openid:https://idp.test a-sub"
+KEY_B="openid:https://idp.test b-sub"
+# A group of the host that is no user's name: sudo's on Debian.
+HOST_GROUP=
+for g in sudo adm staff users plugdev; do
+    if getent -s files group "$g" >/dev/null && ! getent -s files passwd "$g" >/dev/null; then
+        HOST_GROUP=$g
+        break
+    fi
+done
+out=$(prov ssorevp "$KEY_P")
+check_says "$out" "provisioning: ssorevp is made" "outcome=created"
+# A person renamed at the provider to the name of a host group (sudo):
+# their record would be renamed into it, their personal group named like
+# the host's, and sudo, which matches %group by name, would take them for
+# a member.
+out=$(prov "$HOST_GROUP" "$KEY_P")
+pw=$(getent passwd "$HOST_GROUP")
+check_is "$pw:$("$USERS" show ssorevp >/dev/null 2>&1; echo $?)" ":0" \
+    "a person renamed at the provider to $HOST_GROUP (a host group, no user): not renamed into it" "$out"
+check_is "$(getent group 65536 | cut -d: -f1)" "ssorevp" "gid 65536 is still named ssorevp, not $HOST_GROUP"
+# ... or to the name of a group the ledger made: the ledger would hold the
+# name twice and be refused from then on, every new account with it.
+out=$(prov -m "pg ssorevg" ssoreva "$KEY_A" pg)
+check_says "$out" "provisioning: ssoreva is made, and the group ssorevg with it" "outcome=created"
+out=$(prov ssorevb "$KEY_B")
+check_says "$out" "provisioning: ssorevb is made" "outcome=created"
+out=$(prov ssorevg "$KEY_B")
+"$USERS" list >/dev/null 2>&1; rc=$?
+check_is "$rc:$(getent group ssorevg | cut -d: -f4)" "0:ssoreva" \
+    "a person renamed at the provider to ssorevg (a group the ledger made): refused, the ledger still reads" "$out"
+
+# A crash between the renames of a commit leaves passwd older than the
+# ledger: a person renamed at the provider (ssorevx to ssorevy) whose old
+# line is still served. Someone else whose approval maps to the old name
+# must not be let into that uid as if it were a local account.
+KEY_X="openid:https://idp.test x-sub" KEY_N="openid:https://idp.test newcomer-sub"
+out=$(prov ssorevx "$KEY_X")
+check_says "$out" "provisioning: ssorevx is made" "outcome=created"
+cp -p "$T/data/passwd" "$T/passwd.before"
+out=$(prov ssorevy "$KEY_X")
+check_says "$out" "provisioning: ssorevx renamed at the provider to ssorevy" "outcome=renewed"
+cp -p "$T/passwd.before" "$T/data/passwd.crash" && mv -f "$T/data/passwd.crash" "$T/data/passwd"
+old_uid=$(getent passwd ssorevx | cut -d: -f3)
+out=$(prov ssorevx "$KEY_N")
+check_says "$out" "another person mapped to ssorevx, still served from a passwd older than the ledger (uid $old_uid): refused" "rc=7"
 
 # The mounts go with the namespace; the bind of the data directory first,
 # so that removing the scratch files cannot reach through it.

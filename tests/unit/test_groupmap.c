@@ -38,6 +38,12 @@ static void test_bad_lines(void **state)
     assert_int_equal(check("admins 9lives\n"), -1);       /* starts with a digit */
     assert_int_equal(check("admins a.b\n"), -1);          /* '.' */
     assert_int_equal(check("admins aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"), -1); /* 33 bytes */
+    /* A comment after a mapping is no comment: its last word would be the
+     * local group ("admins", or "sudo" in "everyone users # was sudo") and
+     * the rest the provider group. Refused rather than misread. */
+    assert_int_equal(check("linux-admins sudo # the admins\n"), -1);
+    assert_int_equal(check("linux-everyone users\t#was sudo\n"), -1);
+    assert_int_equal(check("C# developers\n"), 0); /* '#' inside a provider group's name */
     char nul[] = "admins sudo\0\n";
     assert_int_equal(groupmap_check_text(nul, sizeof(nul) - 1, &err), -1);
     char longline[700];
@@ -58,6 +64,12 @@ static void test_resolve(void **state)
     assert_int_equal(n, 2); /* sudo, devs: each once */
     assert_string_equal(out[0], "sudo");
     assert_string_equal(out[1], "devs");
+    assert_true(groupmap_names(&m, "/team a/devs"));
+    assert_true(groupmap_names(&m, "linux-admins"));
+    assert_false(groupmap_names(&m, "unmapped"));
+    assert_false(groupmap_names(&m, "linux-admins sudo"));
+    assert_false(groupmap_names(&m, "sudo")); /* a local group, not a provider's */
+    assert_false(groupmap_names(NULL, "linux-admins"));
     const char partial[1][256] = {"linux-admin"}; /* a prefix is not the group */
     assert_int_equal(groupmap_resolve(&m, partial, 1, out, 8), 0);
     assert_int_equal(groupmap_resolve(&m, given, 3, out, 1), 1); /* bounded by max */

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "core/ledger.h"
+#include "nss/nssfile.h"
 #include "trusted_tmp.h"
 
 #define NOW ((int64_t)1700000000)
@@ -288,6 +289,38 @@ static void test_rendered_lines(void **state)
     assert_int_equal(ledger_group_gid(l, &pol, "alice", &gid, &err), PAM_SERVICE_ERR);
     assert_int_equal(ledger_group_gid(l, &pol, "Bad", &gid, &err), PAM_SERVICE_ERR);
     ledger_close(l);
+}
+
+/* A group the ledger made with many members: its line must still be one
+ * the NSS module serves (at most NSSFILE_LINE_MAX bytes), or the group
+ * vanishes for getgrnam, getgrgid and sudo's %group the moment it grows. */
+static void test_big_group_served(void **state)
+{
+    struct fx *f = *state;
+    assert_null(getgrnam("ssotest-devs"));
+    struct ledger_policy pol = POL(70000, 70999, 0);
+    struct ledger *l = open_ok(f);
+    for (int i = 0; i < 130; i++) { /* 130 names of 32 bytes: over 4096 as a list */
+        char name[40], key[40];
+        snprintf(name, sizeof(name), "ssotest-long-member-name-%07d", i);
+        snprintf(key, sizeof(key), "k-%d", i);
+        set_groups(add_ok(l, &pol, key, name, NOW), "ssotest-devs", NULL);
+    }
+    commit_ok(l, &pol, NOW);
+    ledger_close(l);
+    char *gr = slurp(f, "group");
+    assert_non_null(gr);
+    char *line = strstr(gr, "\nssotest-devs:");
+    char *end = line ? strchr(line + 1, '\n') : NULL;
+    struct nssfile_range range = {70000, 70999};
+    struct nssfile_grline gl = {.gid = 0};
+    size_t len = end ? (size_t)(end - line - 1) : 0;
+    int rc = end ? nssfile_gr_parse(line + 1, len, &range, NOW, &gl) : NSSFILE_SKIP;
+    free(gr);
+    if (rc != NSSFILE_OK)
+        fail_msg("the ssotest-devs line (%zu bytes) is missing or one the NSS module skips",
+                 len);
+    assert_int_equal(gl.gid, 70130);
 }
 
 /* Expiry: written into the lines; an expired account is not written. */
@@ -673,6 +706,7 @@ int main(void)
         T(test_name_rule),
         T(test_roundtrip),
         T(test_rendered_lines),
+        T(test_big_group_served),
         T(test_expiry),
         T(test_skips_host_ids),
         T(test_tombstone),

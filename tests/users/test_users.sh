@@ -100,6 +100,24 @@ done
 "$users" --help >/dev/null 2>&1
 check_is "$?" 0 "--help: exit 0"
 
+# ------------------------------------------- unlock into a name now taken
+# An account locked while someone made a user or group of its name in
+# another source (useradd succeeds: a locked account is not served). Served
+# again, its line would name the other user's uid in getpwuid answers and
+# its groups would follow that name.
+dir2=$tmp/data2
+mkdir -m 0755 "$dir2"
+printf '{"version":1,"next_id":70010,"policy":{"uid_min":70000,"uid_max":70099,"expire_days":0},"accounts":[%s,%s],"groups":[]}\n' \
+    "$(acc 'openid:https://idp.example s-7' daemon 70007 locked '')" \
+    "$(acc 'openid:https://idp.example s-8' sudo 70008 locked '')" >"$dir2/ledger.json"
+chmod 0600 "$dir2/ledger.json"
+for taken in daemon sudo; do
+    out=$("$users" --dir "$dir2" unlock "$taken" 2>&1); rc=$?
+    served=$(cat "$dir2/passwd" "$dir2/group" 2>/dev/null | grep -c "^$taken:")
+    check_is "$rc:$served" "1:0" \
+        "unlock of $taken, a name a user or group of the host took meanwhile: refused, not served" "$out"
+done
+
 # ---------------------------------------------------------------- refusals
 cp -p "$dir/ledger.json" "$tmp/good.json"
 printf '{"version":1,"next_id":70010,"accounts":[' >"$dir/ledger.json"
