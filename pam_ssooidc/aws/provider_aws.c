@@ -131,8 +131,11 @@ static int aws_identify(struct provider_ctx *p, char *approver, size_t len)
 }
 
 /* No stable id is to be had at login: the Identity Center user name, as
- * STS proved it, keys the account (a rename there is a new person here);
- * the groups are the permission sets of role_name the approver holds. */
+ * STS proved it, keys the account (a rename there is a new person here),
+ * with the AWS account the proof was made in: an account belongs to one
+ * organization, and so to one Identity Center, whose user names are
+ * unique; another instance's "alice" is another person. The groups are the
+ * permission sets of role_name the approver holds. */
 static int aws_facts(struct provider_ctx *p, const struct groupmap *groups,
                      struct approver_facts *f)
 {
@@ -140,7 +143,8 @@ static int aws_facts(struct provider_ctx *p, const struct groupmap *groups,
     memset(f, 0, sizeof(*f));
     if (!s->approver[0])
         return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "no proven approver to key the account on");
-    snprintf(f->key, sizeof(f->key), "aws:%s", s->approver);
+    const struct aws_cfg *c = p->part;
+    snprintf(f->key, sizeof(f->key), "aws:%s %s", c->account_id, s->approver);
     if (!groups)
         return PAM_SUCCESS;
     return identity_held_roles(p->http, p->part, &s->token, f->groups, PROVISION_GROUPS_MAX,

@@ -96,6 +96,14 @@ static int renew(struct ledger *l, const struct cfg *c, struct ledger_account *a
         return sso_fail(err, PAM_SERVICE_ERR, "account %s of %s keeps uid %u, outside uid_range "
                         "%s, so it is not served: widen uid_range to hold it", a->name,
                         pl->approver, (unsigned)a->uid, c->uid_range);
+    /* Another name for the same person is a rename only when the provider
+     * now names them differently; a person user_map maps to two names keeps
+     * the account they have, and gets no second one. */
+    if (strcmp(a->name, pl->name) != 0 && a->state == LEDGER_ACTIVE &&
+        strcmp(a->approver, pl->approver) == 0)
+        return sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "approved by %s, who "
+                           "has the account %s (uid %u) on this host already: one account per "
+                           "person", pl->approver, a->name, (unsigned)a->uid);
     if (strcmp(a->name, pl->name) != 0) { /* renamed at the provider */
         char home[sizeof(a->home)];
         int rc = home_of(c, pl->name, home, sizeof(home), err);

@@ -414,7 +414,8 @@ static int openid_facts(struct provider_ctx *p, const struct groupmap *groups,
         rc = key_part(p, oid ? "oid" : "sub", id, sizeof(id));
     if (rc != PAM_SUCCESS)
         return rc;
-    int w = snprintf(f->key, sizeof(f->key), "openid:%s %s%s", iss, oid ? "oid:" : "", id);
+    /* Each claim under its own name: a sub that reads "oid:X" is not Entra's oid X. */
+    int w = snprintf(f->key, sizeof(f->key), "openid:%s %s:%s", iss, oid ? "oid" : "sub", id);
     if (w < 0 || (size_t)w >= sizeof(f->key))
         return sso_fail(p->err, PAM_AUTHINFO_UNAVAIL, "the account's key is too long");
     return groups ? claim_groups(p, groups, f) : PAM_SUCCESS;

@@ -125,8 +125,8 @@ def first_login_creates_the_account_and_the_next_one_uses_it(c, x):
     c.check(pw is not None and pw.pw_dir == os.path.join(x.work, "home", user)
             and pw.pw_shell == "/bin/bash", "home under provision_home, shell /bin/bash", str(pw))
     rec = record(user)
-    c.check(rec is not None and rec.get("key") == "aws:" + user and rec.get("state") == "active",
-            "the ledger keys it on the Identity Center user name, active", str(rec))
+    c.check(rec is not None and rec.get("key") == "aws:111122223333 " + user and rec.get("state") == "active",
+            "the ledger keys it on the AWS account and the Identity Center user name, active", str(rec))
     rc, after, _ = x.login(c, user, command=ID_COMMAND)
     c.check(rc == 0, "the second connection logs in", "exit %s\n%s" % (rc, after[-400:]))
     m = re.search(r"uid=(\d+)\(%s\) gid=(\d+)\(%s\) groups=(\S+)" % (user, user), after)
@@ -231,7 +231,7 @@ def two_first_logins_at_once_make_one_account(c, x):
         t.finish()
         outs.append(t.text)
     c.check(all(CREATED.search(o) for o in outs), "both are told the account was created")
-    recs = [a for a in ledger()["accounts"] if a.get("key") == "aws:" + user]
+    recs = [a for a in ledger()["accounts"] if a.get("key") == "aws:111122223333 " + user]
     c.check(len(recs) == 1, "one ledger record for the person", str(recs))
     lines = [ln for ln in subprocess.run(["getent", "passwd"], capture_output=True,
                                          text=True).stdout.splitlines()
@@ -310,7 +310,7 @@ def oidc_first_login_creates_and_the_next_uses_it(c, o):
     c.check(CREATED.search(after) is not None and rc not in (0, None),
             "OpenID: the first connection makes the account and says connect again", after)
     rec = record(user)
-    c.check(rec is not None and rec.get("key", "").startswith("openid:%s " % o.p.issuer),
+    c.check(rec is not None and rec.get("key", "").startswith("openid:%s sub:" % o.p.issuer),
             "the ledger keys it on iss + sub", str(rec))
     rc, after = o.login(c, user, user, command="id")
     c.check(rc == 0 and re.search(r"uid=\d+\(%s\)" % user, after) is not None,

@@ -100,7 +100,7 @@ def run(tap, w, label, module, wrap):
     tap.check(rc == 1 and CREATED in out, "%s: a first login makes the account and says "
               "connect again (PAM_AUTH_ERR)" % label, "exit %d\n%s" % (rc, out[-600:]))
     rec = record(user)
-    tap.check(rec is not None and rec.get("key") == "aws:" + user and rec.get("groups") ==
+    tap.check(rec is not None and rec.get("key") == "aws:111122223333 " + user and rec.get("groups") ==
               ["ssoprovmod", "users"], "%s: the ledger keys it on the user name, with the "
               "group_map groups" % label, str(rec))
     rc, out2 = w.login(module, wrap, user, user)
@@ -137,6 +137,23 @@ def with_provision_off_the_account_stays_its_persons(tap, w):
     tap.check(rc == 0, "provision off: the person it was made for still logs in", out[-400:])
 
 
+def a_second_name_for_one_person_is_no_rename(tap, w):
+    """user_map maps one person to two names: logging in under the second
+    neither renames their account nor makes a second one."""
+    user, second = "ssoprovp", "ssoprov2p"
+    umap = os.path.join(w.work, "user_map2")
+    with open(umap, "w") as f:
+        f.write("%s %s\n%s %s\n" % (user, user, user, second))
+    os.chmod(umap, 0o644)
+    uid = record(user)["uid"]
+    rc, out = w.login(PLAIN, [], second, user, ["user_map=" + umap])
+    rec = record(user)
+    tap.check(rc == 1 and CREATED not in out and "active again" not in out and record(second)
+              is None and rec and rec["uid"] == uid and rec["state"] == "active",
+              "one person, a second name in user_map: refused; their account keeps its name "
+              "and no second one is made", "exit %d %s\n%s" % (rc, rec, out[-400:]))
+
+
 def a_renewal_outside_uid_range_is_refused(tap, w):
     """The account's uid no longer in uid_range: renewing it would never
     serve it (connect again, forever): refused, named, nothing changed."""
@@ -166,6 +183,7 @@ def main():
         run(tap, w, "asan", ASAN, [])
         run(tap, w, "valgrind", PLAIN, VALGRIND)
         with_provision_off_the_account_stays_its_persons(tap, w)
+        a_second_name_for_one_person_is_no_rename(tap, w)
         a_renewal_outside_uid_range_is_refused(tap, w)
     finally:
         if w:
