@@ -1,10 +1,11 @@
 /* provision_drive.c - the provisioning step of one login (core/provision.h),
- * without a provider: the approver is taken as proven and mapped to NAME,
- * with KEY as the key the provider proved and GROUP... as their provider
- * groups. For tests/nss/run.sh, which runs it where /var/lib/pam_ssooidc
+ * without a provider: the approver is taken as proven and mapped to NAME
+ * (and, as the exact-name rule has it, named NAME unless -a says
+ * otherwise), with KEY as the key the provider proved and GROUP... as
+ * their provider groups. For tests/nss/run.sh, which runs it where /var/lib/pam_ssooidc
  * is its own and glibc resolves names through the built NSS module.
  *
- *   provision_drive [-m GROUP_MAP_TEXT] [-h HOME_PARENT] NAME KEY [GROUP...]
+ *   provision_drive [-m GROUP_MAP_TEXT] [-h HOME_PARENT] [-a APPROVER] NAME KEY [GROUP...]
  *
  * As the module does: NAME unknown to every NSS source is a first login
  * (creating), else a login to that account. Prints one line:
@@ -39,20 +40,23 @@ int main(int argc, char **argv)
     static struct cfg c;
     static struct approver_facts facts;
     struct groupmap gm = {NULL, 0};
-    const char *home = "/home";
+    const char *home = "/home", *approver = NULL;
     int opt;
-    while ((opt = getopt(argc, argv, "m:h:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:h:a:")) != -1) {
         if (opt == 'm') {
             gm.text = optarg;
             gm.len = strlen(optarg);
         } else if (opt == 'h') {
             home = optarg;
+        } else if (opt == 'a') {
+            approver = optarg;
         } else {
             return 2;
         }
     }
     if (argc - optind < 2) {
-        fprintf(stderr, "usage: provision_drive [-m MAP] [-h HOME] NAME KEY [GROUP...]\n");
+        fprintf(stderr, "usage: provision_drive [-m MAP] [-h HOME] [-a APPROVER] NAME KEY "
+                "[GROUP...]\n");
         return 2;
     }
     const char *name = argv[optind], *key = argv[optind + 1];
@@ -66,7 +70,8 @@ int main(int argc, char **argv)
         snprintf(facts.groups[facts.n_groups++], sizeof(facts.groups[0]), "%s", argv[i]);
 
     struct passwd *pw = getpwnam(name);
-    struct provision_login pl = {name, pw == NULL, pw ? pw->pw_uid : 0, key, &facts, &gm};
+    struct provision_login pl = {name, pw == NULL, pw ? pw->pw_uid : 0,
+                                 approver ? approver : name, &facts, &gm};
     enum provision_outcome out = PROVISION_UNTOUCHED;
     uid_t uid = 0;
     struct sso_error err = SSO_ERROR_INIT, note = SSO_ERROR_INIT;
