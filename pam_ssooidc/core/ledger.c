@@ -1,6 +1,8 @@
-/* ledger.c - see ledger.h and docs/provisioning.md ("The ledger"). */
+/* ledger.c - see ledger.h and docs/provisioning.md ("The ledger"): the
+ * records and their rules (ids, adding, renaming, groups, committing);
+ * ledger.json itself is ledger_json.c's. */
 #define _GNU_SOURCE
-#include "core/ledger.h"
+#include "core/ledger_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,36 +21,6 @@
 #include "core/json.h"
 #include "core/store.h"
 
-#define LEDGER_LOCK "ledger.lock"
-#define LEDGER_PASSWD "passwd"
-#define LEDGER_GROUP "group"
-#define LEDGER_VERSION 1
-#define LEDGER_FILE_MAX (32L * 1024 * 1024)   /* bytes of ledger.json, read or written */
-#define LEDGER_PUBLIC_MAX (64L * 1024 * 1024) /* what the NSS module still reads */
-#define LEDGER_ACCOUNTS_MAX 65536             /* records, tombstones included */
-#define LEDGER_GROUP_RECORDS_MAX 4096         /* groups the ledger made */
-#define LEDGER_ID_MAX 2147483647LL            /* the NSS module's ceiling */
-#define LEDGER_RANGE_FLOOR 1000               /* ... and floor (system ids below) */
-#define LEDGER_EXPIRE_DAYS_MAX 36500
-#define LEDGER_TIME_MAX 253402300799LL        /* 9999-12-31: keeps the sums in range */
-#define LEDGER_SCAN_MAX 65536                 /* candidate ids one allocation tries */
-#define LEDGER_NSS_BUF_MAX (8 * 1024 * 1024)  /* a getgr*_r buffer (big LDAP groups) */
-#define LEDGER_APPROVER_MAX 255
-#define LEDGER_DAY 86400LL
-#define LEDGER_LINE_MAX 4096                  /* the NSS module skips longer lines */
-
-struct ledger {
-    int dir_fd;             /* -1: no directory yet (read only) */
-    int lock_fd;            /* -1: read only, commits refused */
-    char dir[4096];         /* for messages */
-    struct ledger_account *acc;
-    size_t n_acc, cap_acc;
-    struct ledger_group *grp;
-    size_t n_grp, cap_grp;
-    long long next_id;      /* the one counter of uids and ledger gids */
-    bool have_policy;       /* the policy of the last commit, recorded */
-    struct ledger_policy policy;
-};
 
 /* ---- small rules ---- */
 
@@ -76,19 +48,9 @@ const char *ledger_state_name(enum ledger_state s)
     return "unknown";
 }
 
-static bool state_parse(const char *s, enum ledger_state *out)
-{
-    for (int i = LEDGER_ACTIVE; i <= LEDGER_REMOVED; i++)
-        if (strcmp(s, ledger_state_name((enum ledger_state)i)) == 0) {
-            *out = (enum ledger_state)i;
-            return true;
-        }
-    return false;
-}
-
 /* No control characters: `show` prints these strings to a terminal. The
  * JSON writer needs UTF-8, checked by making the string once. */
-static bool text_ok(const char *s, size_t max, bool may_be_empty)
+bool ledger_text_ok(const char *s, size_t max, bool may_be_empty)
 {
     size_t n = strlen(s);
     if (n > max || (n == 0 && !may_be_empty))
@@ -102,12 +64,12 @@ static bool text_ok(const char *s, size_t max, bool may_be_empty)
 }
 
 /* A home or shell goes into a passwd line: absolute, no ':' to split it. */
-static bool path_ok(const char *s, size_t max)
+bool ledger_path_ok(const char *s, size_t max)
 {
-    return s[0] == '/' && !strchr(s, ':') && text_ok(s, max, false);
+    return s[0] == '/' && !strchr(s, ':') && ledger_text_ok(s, max, false);
 }
 
-static int policy_check(const struct ledger_policy *pol, struct sso_error *err)
+int ledger_policy_check(const struct ledger_policy *pol, struct sso_error *err)
 {
     if (!pol || pol->uid_min < LEDGER_RANGE_FLOOR || (long long)pol->uid_max > LEDGER_ID_MAX ||
         pol->uid_min > pol->uid_max)
@@ -136,7 +98,7 @@ bool ledger_served(const struct ledger_account *a, const struct ledger_policy *p
 
 /* ---- records in memory ---- */
 
-static struct ledger_account *push_account(struct ledger *l)
+struct ledger_account *ledger_push_account(struct ledger *l)
 {
     if (l->n_acc == l->cap_acc) {
         size_t cap = l->cap_acc ? l->cap_acc * 2 : 16;
@@ -151,7 +113,7 @@ static struct ledger_account *push_account(struct ledger *l)
     return a;
 }
 
-static struct ledger_group *push_group(struct ledger *l)
+struct ledger_group *ledger_push_group(struct ledger *l)
 {
     if (l->n_grp == l->cap_grp) {
         size_t cap = l->cap_grp ? l->cap_grp * 2 : 8;
@@ -327,271 +289,6 @@ static int next_free_id(const struct ledger *l, const struct ledger_policy *pol,
                     (unsigned)pol->uid_min, (unsigned)pol->uid_max);
 }
 
-/* ---- reading ledger.json ---- */
-
-/* A reason a record is refused, or NULL. */
-static const char *account_from_json(json_t *o, struct ledger_account *a)
-{
-    char state[16];
-    long long uid = 0, created = 0, last = 0;
-    if (!json_is_object(o))
-        return "is not an object";
-    if (sso_json_string(o, "key", a->key, sizeof(a->key)) != SSO_JSON_OK ||
-        !text_ok(a->key, LEDGER_KEY_MAX, false))
-        return "has no valid key";
-    if (sso_json_string(o, "name", a->name, sizeof(a->name)) != SSO_JSON_OK ||
-        !ledger_name_ok(a->name))
-        return "has a name that fails the name rule";
-    if (sso_json_string(o, "approver", a->approver, sizeof(a->approver)) == SSO_JSON_BAD ||
-        !text_ok(a->approver, LEDGER_APPROVER_MAX, true))
-        return "has an invalid approver";
-    if (sso_json_integer(o, "uid", 1, LEDGER_ID_MAX, &uid) != SSO_JSON_OK)
-        return "has no valid uid";
-    if (sso_json_string(o, "state", state, sizeof(state)) != SSO_JSON_OK ||
-        !state_parse(state, &a->state))
-        return "has no valid state";
-    if (sso_json_integer(o, "created", 0, LEDGER_TIME_MAX, &created) != SSO_JSON_OK ||
-        sso_json_integer(o, "last_login", 0, LEDGER_TIME_MAX, &last) != SSO_JSON_OK)
-        return "has no valid created or last_login";
-    if (sso_json_string(o, "home", a->home, sizeof(a->home)) != SSO_JSON_OK ||
-        !path_ok(a->home, sizeof(a->home) - 1) ||
-        sso_json_string(o, "shell", a->shell, sizeof(a->shell)) != SSO_JSON_OK ||
-        !path_ok(a->shell, sizeof(a->shell) - 1))
-        return "has an invalid home or shell";
-    json_t *groups = json_object_get(o, "groups");
-    if (!json_is_array(groups) || json_array_size(groups) > LEDGER_GROUPS_MAX)
-        return "has no valid groups list";
-    for (size_t i = 0; i < json_array_size(groups); i++) {
-        json_t *g = json_array_get(groups, i);
-        if (!json_is_string(g) || !ledger_name_ok(json_string_value(g)))
-            return "names a group that fails the name rule";
-        strcpy(a->groups[i], json_string_value(g)); /* fits: the rule bounds it */
-    }
-    a->n_groups = json_array_size(groups);
-    a->uid = (uid_t)uid;
-    a->created = created;
-    a->last_login = last;
-    return NULL;
-}
-
-static const char *group_from_json(json_t *o, struct ledger_group *g)
-{
-    long long gid = 0;
-    if (!json_is_object(o))
-        return "is not an object";
-    if (sso_json_string(o, "name", g->name, sizeof(g->name)) != SSO_JSON_OK ||
-        !ledger_name_ok(g->name))
-        return "has a name that fails the name rule";
-    if (sso_json_integer(o, "gid", 1, LEDGER_ID_MAX, &gid) != SSO_JSON_OK)
-        return "has no valid gid";
-    g->gid = (gid_t)gid;
-    return NULL;
-}
-
-static int bad_ledger(struct ledger *l, struct sso_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int bad_ledger(struct ledger *l, struct sso_error *err, const char *fmt, ...)
-{
-    char why[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    return sso_fail(err, PAM_SERVICE_ERR, "ledger %s/%s %s; not changed: an administrator "
-                    "must look at it", l->dir, LEDGER_FILE, why);
-}
-
-static int policy_from_json(struct ledger *l, json_t *root, struct sso_error *err)
-{
-    json_t *p = json_object_get(root, "policy");
-    if (!p || json_is_null(p))
-        return PAM_SUCCESS; /* never committed with a policy yet */
-    long long lo = 0, hi = 0, days = 0;
-    if (!json_is_object(p) ||
-        sso_json_integer(p, "uid_min", LEDGER_RANGE_FLOOR, LEDGER_ID_MAX, &lo) != SSO_JSON_OK ||
-        sso_json_integer(p, "uid_max", lo, LEDGER_ID_MAX, &hi) != SSO_JSON_OK ||
-        sso_json_integer(p, "expire_days", 0, LEDGER_EXPIRE_DAYS_MAX, &days) != SSO_JSON_OK)
-        return bad_ledger(l, err, "has an invalid policy");
-    l->policy = (struct ledger_policy){.uid_min = (uid_t)lo, .uid_max = (uid_t)hi,
-                                       .expire_days = (long)days};
-    l->have_policy = true;
-    return PAM_SUCCESS;
-}
-
-static int records_from_json(struct ledger *l, json_t *root, struct sso_error *err)
-{
-    json_t *accs = json_object_get(root, "accounts"), *grps = json_object_get(root, "groups");
-    if (!json_is_array(accs) || !json_is_array(grps))
-        return bad_ledger(l, err, "has no accounts or groups list");
-    if (json_array_size(accs) > LEDGER_ACCOUNTS_MAX ||
-        json_array_size(grps) > LEDGER_GROUP_RECORDS_MAX)
-        return bad_ledger(l, err, "holds more than %d accounts or %d groups",
-                          LEDGER_ACCOUNTS_MAX, LEDGER_GROUP_RECORDS_MAX);
-    for (size_t i = 0; i < json_array_size(accs); i++) {
-        struct ledger_account *a = push_account(l);
-        if (!a)
-            return sso_fail(err, PAM_BUF_ERR, "out of memory");
-        const char *why = account_from_json(json_array_get(accs, i), a);
-        if (why)
-            return bad_ledger(l, err, "account %zu %s", i + 1, why);
-        if ((long long)a->uid >= l->next_id)
-            return bad_ledger(l, err, "account %s has uid %u, not below next_id %lld", a->name,
-                              (unsigned)a->uid, l->next_id);
-    }
-    for (size_t i = 0; i < json_array_size(grps); i++) {
-        struct ledger_group *g = push_group(l);
-        if (!g)
-            return sso_fail(err, PAM_BUF_ERR, "out of memory");
-        const char *why = group_from_json(json_array_get(grps, i), g);
-        if (why)
-            return bad_ledger(l, err, "group %zu %s", i + 1, why);
-        if ((long long)g->gid >= l->next_id)
-            return bad_ledger(l, err, "group %s has gid %u, not below next_id %lld", g->name,
-                              (unsigned)g->gid, l->next_id);
-    }
-    return PAM_SUCCESS;
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Sorted copies, so that 65536 records are checked in n log n. */
-static int check_unique_ids(struct ledger *l, struct sso_error *err)
-{
-    size_t n = l->n_acc + l->n_grp;
-    long long *ids = calloc(n ? n : 1, sizeof(*ids));
-    if (!ids)
-        return sso_fail(err, PAM_BUF_ERR, "out of memory");
-    for (size_t i = 0; i < l->n_acc; i++)
-        ids[i] = (long long)l->acc[i].uid;
-    for (size_t i = 0; i < l->n_grp; i++)
-        ids[l->n_acc + i] = (long long)l->grp[i].gid;
-    qsort(ids, n, sizeof(*ids), cmp_id);
-    long long dup = 0;
-    for (size_t i = 1; i < n && !dup; i++)
-        if (ids[i] == ids[i - 1])
-            dup = ids[i];
-    free(ids);
-    return dup ? bad_ledger(l, err, "gives id %lld twice", dup) : PAM_SUCCESS;
-}
-
-static int check_unique_strings(struct ledger *l, const char **s, size_t n, const char *what,
-                                struct sso_error *err)
-{
-    qsort(s, n, sizeof(*s), cmp_str);
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(s[i], s[i - 1]) == 0)
-            return bad_ledger(l, err, "holds %s %.64s twice", what, s[i]);
-    return PAM_SUCCESS;
-}
-
-/* The keys are unique; so are the names in use: those of active and locked
- * accounts (their personal groups) and of the ledger's groups, which share
- * the group file. */
-static int check_unique_names(struct ledger *l, struct sso_error *err)
-{
-    size_t n = l->n_acc + l->n_grp;
-    const char **s = calloc(n ? n : 1, sizeof(*s));
-    if (!s)
-        return sso_fail(err, PAM_BUF_ERR, "out of memory");
-    for (size_t i = 0; i < l->n_acc; i++)
-        s[i] = l->acc[i].key;
-    int rc = check_unique_strings(l, s, l->n_acc, "the key", err);
-    size_t k = 0;
-    for (size_t i = 0; i < l->n_acc; i++)
-        if (l->acc[i].state != LEDGER_REMOVED)
-            s[k++] = l->acc[i].name;
-    for (size_t i = 0; i < l->n_grp; i++)
-        s[k++] = l->grp[i].name;
-    if (rc == PAM_SUCCESS)
-        rc = check_unique_strings(l, s, k, "the name", err);
-    free(s);
-    return rc;
-}
-
-static int ledger_from_json(struct ledger *l, const char *text, size_t len,
-                            struct sso_error *err)
-{
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return bad_ledger(l, err, "does not parse (line %d: %.80s)", jerr.line, jerr.text);
-    long long version = 0, next = 0;
-    int rc = PAM_SUCCESS;
-    if (!json_is_object(root))
-        rc = bad_ledger(l, err, "is not a JSON object");
-    else if (sso_json_integer(root, "version", 1, 1000, &version) != SSO_JSON_OK ||
-             version != LEDGER_VERSION)
-        rc = bad_ledger(l, err, "is not version %d", LEDGER_VERSION);
-    else if (sso_json_integer(root, "next_id", 1, LEDGER_ID_MAX + 1, &next) != SSO_JSON_OK)
-        rc = bad_ledger(l, err, "has no valid next_id");
-    if (rc == PAM_SUCCESS) {
-        l->next_id = next;
-        rc = policy_from_json(l, root, err);
-    }
-    if (rc == PAM_SUCCESS)
-        rc = records_from_json(l, root, err);
-    json_decref(root);
-    if (rc == PAM_SUCCESS)
-        rc = check_unique_ids(l, err);
-    if (rc == PAM_SUCCESS)
-        rc = check_unique_names(l, err);
-    return rc;
-}
-
-/* No ledger.json: a new, empty ledger - unless passwd is there, which only
- * a lost ledger leaves (ledger.json is always written first): starting
- * afresh would hand its uids out again. */
-static int ledger_missing(struct ledger *l, struct sso_error *err)
-{
-    struct stat st;
-    if (fstatat(l->dir_fd, LEDGER_PASSWD, &st, AT_SYMLINK_NOFOLLOW) == 0)
-        return sso_fail(err, PAM_SERVICE_ERR, "ledger %s/%s is missing but %s is there; "
-                        "refusing to start a new ledger over it (restore %s, or remove %s "
-                        "and %s to start afresh)", l->dir, LEDGER_FILE, LEDGER_PASSWD,
-                        LEDGER_FILE, LEDGER_PASSWD, LEDGER_GROUP);
-    return PAM_SUCCESS;
-}
-
-static int ledger_read(struct ledger *l, struct sso_error *err)
-{
-    struct stat st;
-    if (fstatat(l->dir_fd, LEDGER_FILE, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT)
-            return ledger_missing(l, err);
-        return bad_ledger(l, err, "cannot be examined: %s", strerror(errno));
-    }
-    /* Checked here first: store_open_read would remove a symlink, and a
-     * ledger must never vanish by itself. */
-    if (!S_ISREG(st.st_mode))
-        return bad_ledger(l, err, "is not a regular file");
-    int fd = -1;
-    int rc = store_open_read(l->dir_fd, LEDGER_FILE, "ledger", "refusing to use it",
-                             LEDGER_FILE_MAX, &fd, &st, err);
-    if (rc != PAM_SUCCESS)
-        return PAM_SERVICE_ERR; /* err says why (owner, mode, size) */
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t len = 0;
-    int r = buf ? store_read_all(fd, buf, (size_t)st.st_size, &len) : -1;
-    close(fd);
-    if (r != 0) {
-        free(buf);
-        return buf ? bad_ledger(l, err, "cannot be read (it changed while read?)")
-                   : sso_fail(err, PAM_BUF_ERR, "out of memory");
-    }
-    rc = ledger_from_json(l, buf, len, err);
-    free(buf);
-    return rc;
-}
-
 /* ---- opening ---- */
 
 static struct ledger *ledger_new(const char *dir)
@@ -665,11 +362,11 @@ static int add_checks(struct ledger *l, const char *key, const char *name, const
     if (!ledger_name_ok(name))
         return sso_fail(err, PAM_SERVICE_ERR, "name fails the name rule "
                         "^[a-z_][a-z0-9_-]{0,31}$; not provisioned");
-    if (!key || !text_ok(key, LEDGER_KEY_MAX, false) ||
-        !text_ok(approver ? approver : "", LEDGER_APPROVER_MAX, true))
+    if (!key || !ledger_text_ok(key, LEDGER_KEY_MAX, false) ||
+        !ledger_text_ok(approver ? approver : "", LEDGER_APPROVER_MAX, true))
         return sso_fail(err, PAM_SERVICE_ERR, "invalid key or approver for %s", name);
-    if (!home || !shell || !path_ok(home, sizeof(l->acc->home) - 1) ||
-        !path_ok(shell, sizeof(l->acc->shell) - 1))
+    if (!home || !shell || !ledger_path_ok(home, sizeof(l->acc->home) - 1) ||
+        !ledger_path_ok(shell, sizeof(l->acc->shell) - 1))
         return sso_fail(err, PAM_SERVICE_ERR, "invalid home or shell for %s", name);
     const struct ledger_account *same = ledger_find_key(l, key);
     if (same)
@@ -713,7 +410,7 @@ int ledger_add(struct ledger *l, const struct ledger_policy *pol, const char *ke
     if (out)
         *out = NULL;
     long long id = 0;
-    int rc = policy_check(pol, err);
+    int rc = ledger_policy_check(pol, err);
     if (rc == PAM_SUCCESS)
         rc = add_checks(l, key, name, approver, home, shell, err);
     if (rc == PAM_SUCCESS)
@@ -722,7 +419,7 @@ int ledger_add(struct ledger *l, const struct ledger_policy *pol, const char *ke
         rc = next_free_id(l, pol, &id, err);
     if (rc != PAM_SUCCESS)
         return rc;
-    struct ledger_account *a = push_account(l);
+    struct ledger_account *a = ledger_push_account(l);
     if (!a)
         return sso_fail(err, PAM_BUF_ERR, "out of memory");
     /* Each fits: add_checks measured them. */
@@ -757,7 +454,7 @@ int ledger_rename(struct ledger *l, struct ledger_account *a, const char *name,
     if (!ledger_name_ok(name))
         return sso_fail(err, PAM_SERVICE_ERR, "name fails the name rule "
                         "^[a-z_][a-z0-9_-]{0,31}$; not renamed");
-    if (!home || !path_ok(home, sizeof(a->home) - 1))
+    if (!home || !ledger_path_ok(home, sizeof(a->home) - 1))
         return sso_fail(err, PAM_SERVICE_ERR, "invalid home for %s", name);
     const struct ledger_account *holder = holder_of(l, name);
     if (holder && holder != a)
@@ -815,7 +512,7 @@ static enum resolved resolve_group(struct ledger *l, const struct ledger_policy 
     }
     if (next_free_id(l, pol, &id, err) != PAM_SUCCESS)
         return FAILED;
-    struct ledger_group *ng = push_group(l);
+    struct ledger_group *ng = ledger_push_group(l);
     if (!ng) {
         sso_fail(err, PAM_BUF_ERR, "out of memory");
         return FAILED;
@@ -830,7 +527,7 @@ static enum resolved resolve_group(struct ledger *l, const struct ledger_policy 
 int ledger_group_gid(struct ledger *l, const struct ledger_policy *pol, const char *name,
                      gid_t *gid, struct sso_error *err)
 {
-    int rc = policy_check(pol, err);
+    int rc = ledger_policy_check(pol, err);
     if (rc != PAM_SUCCESS)
         return rc;
     return resolve_group(l, pol, name, gid, err) == RESOLVED ? PAM_SUCCESS : PAM_SERVICE_ERR;
@@ -954,43 +651,6 @@ static void render_group(const struct ledger *l, const struct ledger_policy *pol
     }
 }
 
-static json_t *account_to_json(const struct ledger_account *a)
-{
-    json_t *groups = json_array();
-    for (size_t i = 0; groups && i < a->n_groups; i++)
-        json_array_append_new(groups, json_string(a->groups[i]));
-    return json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:s, s:s, s:o?}", "key", a->key,
-                     "name", a->name, "approver", a->approver, "uid", (json_int_t)a->uid,
-                     "state", ledger_state_name(a->state), "created", (json_int_t)a->created,
-                     "last_login", (json_int_t)a->last_login, "home", a->home, "shell",
-                     a->shell, "groups", groups);
-}
-
-/* ledger.json, or NULL (out of memory, a string jansson refused). */
-static char *ledger_to_json(const struct ledger *l, size_t *len)
-{
-    json_t *accs = json_array(), *grps = json_array();
-    bool ok = accs && grps;
-    for (size_t i = 0; ok && i < l->n_acc; i++)
-        ok = json_array_append_new(accs, account_to_json(&l->acc[i])) == 0;
-    for (size_t i = 0; ok && i < l->n_grp; i++)
-        ok = json_array_append_new(grps, json_pack("{s:s, s:I}", "name", l->grp[i].name, "gid",
-                                                   (json_int_t)l->grp[i].gid)) == 0;
-    json_t *root = NULL;
-    if (ok)
-        root = json_pack("{s:i, s:I, s:{s:I, s:I, s:I}, s:O, s:O}", "version", LEDGER_VERSION,
-                         "next_id", (json_int_t)l->next_id, "policy", "uid_min",
-                         (json_int_t)l->policy.uid_min, "uid_max", (json_int_t)l->policy.uid_max,
-                         "expire_days", (json_int_t)l->policy.expire_days, "accounts", accs,
-                         "groups", grps);
-    json_decref(accs);
-    json_decref(grps);
-    char *text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
-    json_decref(root);
-    *len = text ? strlen(text) : 0;
-    return text;
-}
-
 /* ---- committing ---- */
 
 struct staged {
@@ -1063,7 +723,7 @@ int ledger_commit(struct ledger *l, const struct ledger_policy *pol, int64_t now
 {
     if (l->lock_fd < 0)
         return sso_fail(err, PAM_SERVICE_ERR, "the ledger was opened read-only");
-    int rc = policy_check(pol, err);
+    int rc = ledger_policy_check(pol, err);
     if (rc != PAM_SUCCESS)
         return rc;
     struct ledger_policy keep = l->policy;
