@@ -577,14 +577,46 @@ struct resolved_gids {
     size_t n;
 };
 
+/* One commit resolves each group name once, however many accounts hold
+ * it: a host group mapped for every person would otherwise be looked up in
+ * every NSS source, and checked against every record, once per account. */
+#define GROUP_CACHE_MAX 64
+struct group_cache {
+    size_t n;
+    struct {
+        char name[LEDGER_NAME_MAX + 1];
+        enum resolved res;
+        gid_t gid;
+    } of[GROUP_CACHE_MAX];
+};
+
+static enum resolved resolve_cached(struct ledger *l, const struct ledger_policy *pol,
+                                    struct group_cache *gc, const char *name, gid_t *gid,
+                                    struct sso_error *err)
+{
+    for (size_t i = 0; i < gc->n; i++)
+        if (strcmp(gc->of[i].name, name) == 0) {
+            *gid = gc->of[i].gid;
+            return gc->of[i].res;
+        }
+    enum resolved res = resolve_group(l, pol, name, gid, err);
+    if (res != FAILED && gc->n < GROUP_CACHE_MAX &&
+        sso_strlcpy(gc->of[gc->n].name, name, sizeof(gc->of[0].name))) {
+        gc->of[gc->n].res = res;
+        gc->of[gc->n].gid = res == RESOLVED ? *gid : 0;
+        gc->n++;
+    }
+    return res;
+}
+
 static int resolve_account(struct ledger *l, const struct ledger_policy *pol,
-                           const struct ledger_account *a, struct resolved_gids *r,
-                           struct sso_error *err)
+                           struct group_cache *gc, const struct ledger_account *a,
+                           struct resolved_gids *r, struct sso_error *err)
 {
     r->n = 0;
     for (size_t i = 0; i < a->n_groups; i++) {
         gid_t gid = 0;
-        enum resolved res = resolve_group(l, pol, a->groups[i], &gid, err);
+        enum resolved res = resolve_cached(l, pol, gc, a->groups[i], &gid, err);
         if (res == FAILED)
             return PAM_SERVICE_ERR;
         if (res == REFUSED || gid == 0 || gid == a->uid)
@@ -702,10 +734,12 @@ static int render_all(struct ledger *l, const struct ledger_policy *pol, int64_t
     struct resolved_gids *r = calloc(l->n_acc ? l->n_acc : 1, sizeof(*r));
     if (!r)
         return sso_fail(err, PAM_BUF_ERR, "out of memory");
-    int rc = PAM_SUCCESS;
+    struct group_cache *gc = calloc(1, sizeof(*gc));
+    int rc = gc ? PAM_SUCCESS : sso_fail(err, PAM_BUF_ERR, "out of memory");
     for (size_t i = 0; i < l->n_acc && rc == PAM_SUCCESS; i++)
         if (ledger_served(&l->acc[i], pol, now))
-            rc = resolve_account(l, pol, &l->acc[i], &r[i], err);
+            rc = resolve_account(l, pol, gc, &l->acc[i], &r[i], err);
+    free(gc);
     if (rc == PAM_SUCCESS) {
         render_passwd(l, pol, now, r, pw);
         render_group(l, pol, now, r, gr);

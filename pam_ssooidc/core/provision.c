@@ -15,6 +15,8 @@
 #define PROVISION_LOCK_WAIT 10.0
 /* A refresh after the login was decided waits less: it may be skipped. */
 #define PROVISION_REFRESH_WAIT 2.0
+/* Seconds a recorded last login may age before a login rewrites it. */
+#define PROVISION_LOGIN_RECORD_AGE 86400
 
 int provision_check_name(const struct cfg *c, const char *typed, struct sso_error *err)
 {
@@ -191,10 +193,30 @@ static const struct ledger_account *record_of_uid(struct ledger *l, uid_t uid)
  * handed out but not under this name as an active account (passwd older
  * than the ledger after a crash between a commit's renames: a renamed,
  * locked or removed account still served) is nobody's to log in to. */
-static int check_owner(const struct provision_login *pl, bool *ours, struct sso_error *err)
+/* Whether the record needs writing: its groups or approver changed, or its
+ * last login is a day old. Most logins then only read the ledger: a write
+ * renders and replaces every file, which at thousands of accounts is the
+ * bulk of a login's cost. The expiry counts from a last login that may be
+ * up to a day old (docs/provisioning.md). */
+static bool record_stale(const struct ledger_account *a, const struct provision_login *pl,
+                         int64_t now)
+{
+    char local[LEDGER_GROUPS_MAX][GROUPMAP_LOCAL_MAX + 1];
+    size_t n = groupmap_resolve(pl->groups, (const char (*)[256])pl->facts->groups,
+                                pl->facts->n_groups, local, LEDGER_GROUPS_MAX);
+    if (n != a->n_groups || strcmp(a->approver, pl->approver) != 0)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(local[i], a->groups[i]) != 0)
+            return true;
+    return now < a->last_login || now - a->last_login >= PROVISION_LOGIN_RECORD_AGE;
+}
+
+static int check_owner(const struct provision_login *pl, bool *ours, bool *stale,
+                       struct sso_error *err)
 {
     struct ledger *l = NULL;
-    *ours = false;
+    *ours = *stale = false;
     int rc = ledger_open_readonly(&l, NULL, err);
     if (rc != PAM_SUCCESS)
         return rc;
@@ -202,6 +224,7 @@ static int check_owner(const struct provision_login *pl, bool *ours, struct sso_
     const struct ledger_account *by_uid = record_of_uid(l, pl->uid);
     if (a && a->uid == pl->uid && a->state == LEDGER_ACTIVE) {
         *ours = true;
+        *stale = record_stale(a, pl, (int64_t)time(NULL));
         if (strcmp(a->key, pl->facts->key) != 0)
             rc = sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "approved by %s, who "
                              "is not the person the module made account %s (uid %u) for",
@@ -282,10 +305,12 @@ int provision_login(const struct cfg *c, const struct provision_login *pl,
     *outcome = PROVISION_UNTOUCHED;
     if (pl->creating)
         return make(c, pl, outcome, uid, err);
-    bool ours = false, done = false;
-    int rc = check_owner(pl, &ours, err);
-    if (rc != PAM_SUCCESS || !ours || c->provision == CFG_PROVISION_OFF)
+    bool ours = false, stale = false, done = false;
+    int rc = check_owner(pl, &ours, &stale, err);
+    if (rc != PAM_SUCCESS || !ours || !stale || c->provision == CFG_PROVISION_OFF) {
+        *uid = pl->uid;
         return rc;
+    }
     refresh(c, pl, &done, note);
     *outcome = done ? PROVISION_REFRESHED : PROVISION_UNTOUCHED;
     *uid = pl->uid;

@@ -117,6 +117,26 @@ def run(tap, w, label, module, wrap):
               (out + out2 + out3)[-1500:])
 
 
+def a_group_taken_away_goes_at_the_next_login(tap, w):
+    """The person leaves a provider group (here: group_map no longer maps
+    what they hold to users): the next login takes the local group away,
+    though their last login was just recorded."""
+    user = "ssoprovp"
+    gmap = os.path.join(w.work, "group_map_less")
+    with open(gmap, "w") as f:
+        f.write("LinuxLogin ssoprovmod\n")
+    os.chmod(gmap, 0o644)
+    rc, out = w.login(PLAIN, [], user, user, ["group_map=" + gmap])
+    g = groups_of(user) or []
+    tap.check(rc == 0 and "ssoprovmod" in g and "users" not in g and
+              record(user)["groups"] == ["ssoprovmod"],
+              "a group no longer given is gone at the next login (id -Gn: %s)" % " ".join(g),
+              out[-300:])
+    rc, out = w.login(PLAIN, [], user, user)
+    tap.check(rc == 0 and "users" in (groups_of(user) or []),
+              "given again, it is back at the next login")
+
+
 def with_provision_off_the_account_stays_its_persons(tap, w):
     """provision = off later, nsswitch.conf still naming ssooidc: the account
     is still served, and a login to it by someone user_map maps there, but
@@ -182,6 +202,7 @@ def main():
         run(tap, w, "plain", PLAIN, [])
         run(tap, w, "asan", ASAN, [])
         run(tap, w, "valgrind", PLAIN, VALGRIND)
+        a_group_taken_away_goes_at_the_next_login(tap, w)
         with_provision_off_the_account_stays_its_persons(tap, w)
         a_second_name_for_one_person_is_no_rename(tap, w)
         a_renewal_outside_uid_range_is_refused(tap, w)
