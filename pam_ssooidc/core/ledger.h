@@ -30,6 +30,8 @@
 #endif
 
 #define LEDGER_FILE "ledger.json" /* in SSO_DATA_DIR */
+#define LEDGER_PASSWD "passwd"     /* what the NSS module serves, beside it */
+#define LEDGER_GROUP "group"
 #define LEDGER_NAME_MAX 32     /* the name rule: ^[a-z_][a-z0-9_-]{0,31}$ */
 #define LEDGER_KEY_MAX 800     /* "openid:" + iss (< 512) + " oid:" + id (< 256) fits */
 #define LEDGER_GROUPS_MAX 32   /* local groups one account is given */

@@ -11,8 +11,6 @@
 #include "core/ledger.h"
 
 #define LEDGER_LOCK "ledger.lock"
-#define LEDGER_PASSWD "passwd"
-#define LEDGER_GROUP "group"
 #define LEDGER_VERSION 1
 #define LEDGER_FILE_MAX (32L * 1024 * 1024)   /* bytes of ledger.json, read or written */
 #define LEDGER_PUBLIC_MAX (64L * 1024 * 1024) /* what the NSS module still reads */

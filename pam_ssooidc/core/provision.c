@@ -292,10 +292,15 @@ static int make(const struct cfg *c, const struct provision_login *pl,
                        (unsigned)*uid, pl->approver);
 }
 
+/* The module has made accounts: a ledger, or what the NSS module serves
+ * from it (ledger.json lost, its accounts still served: the check then
+ * fails closed, as reading the ledger refuses that state). */
 bool provision_ledger_exists(void)
 {
     struct stat st;
-    return lstat(SSO_DATA_DIR "/" LEDGER_FILE, &st) == 0;
+    return lstat(SSO_DATA_DIR "/" LEDGER_FILE, &st) == 0 ||
+           lstat(SSO_DATA_DIR "/" LEDGER_PASSWD, &st) == 0 ||
+           lstat(SSO_DATA_DIR "/" LEDGER_GROUP, &st) == 0;
 }
 
 int provision_login(const struct cfg *c, const struct provision_login *pl,

@@ -157,6 +157,27 @@ def with_provision_off_the_account_stays_its_persons(tap, w):
     tap.check(rc == 0, "provision off: the person it was made for still logs in", out[-400:])
 
 
+def with_provision_off_a_lost_ledger_is_no_open_door(tap, w):
+    """provision = off, ledger.json gone but the NSS passwd file still there
+    (the accounts still served): a login by someone user_map maps to one of
+    them is refused, as with provision = login, not let in unchecked."""
+    user = "ssoprovp"  # made by the plain run
+    umap = os.path.join(w.work, "user_map_lost")
+    with open(umap, "w") as f:
+        f.write("mallory %s\n" % user)
+    os.chmod(umap, 0o644)
+    path = os.path.join(DATA, "ledger.json")
+    aside = os.path.join(DATA, "ledger.json.aside")
+    os.rename(path, aside)
+    try:
+        rc, out = w.login(PLAIN, [], user, "mallory",
+                          ["provision=off", "group_map=", "user_map=" + umap])
+    finally:
+        os.rename(aside, path)
+    tap.check(rc == 1, "provision off, ledger.json lost, passwd still served: mallory, mapped "
+              "to %s by user_map, is not let in" % user, "exit %d\n%s" % (rc, out[-400:]))
+
+
 def a_second_name_for_one_person_is_no_rename(tap, w):
     """user_map maps one person to two names: logging in under the second
     neither renames their account nor makes a second one."""
@@ -204,6 +225,7 @@ def main():
         run(tap, w, "valgrind", PLAIN, VALGRIND)
         a_group_taken_away_goes_at_the_next_login(tap, w)
         with_provision_off_the_account_stays_its_persons(tap, w)
+        with_provision_off_a_lost_ledger_is_no_open_door(tap, w)
         a_second_name_for_one_person_is_no_rename(tap, w)
         a_renewal_outside_uid_range_is_refused(tap, w)
     finally:
