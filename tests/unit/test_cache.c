@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <security/pam_modules.h>
@@ -69,17 +68,10 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    int rc = nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    int rc = trusted_rmtree(f->root);
     free(f);
     return rc;
 }

@@ -3,6 +3,7 @@
  *
  * The file tests create root-owned temp files and chown one to uid 1, so
  * they need root (as in CI); run unprivileged they are skipped. */
+#define _GNU_SOURCE /* nftw, for trusted_tmp.h's trusted_rmtree */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,6 @@
  * symbolic links, FIFOs, size). The open tests need root (chown). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -362,12 +361,6 @@ static void put_str(const char *rel, const char *text)
     put(rel, text, strlen(text), 0644, 0);
 }
 
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)ftw;
-    return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -380,7 +373,7 @@ static int teardown(void **state)
 {
     (void)state;
     if (top[0])
-        nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        trusted_rmtree(top);
     top[0] = '\0';
     return 0;
 }

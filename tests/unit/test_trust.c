@@ -5,7 +5,6 @@
  * exception for sticky directories. Needs root (chown). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,12 +48,6 @@ static void file_mode(const char *rel, mode_t mode, uid_t uid, const char *text)
     assert_int_equal(chmod(at(rel), mode), 0);
 }
 
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)ftw;
-    return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -67,7 +60,7 @@ static int teardown(void **state)
 {
     (void)state;
     if (top[0])
-        nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        trusted_rmtree(top);
     top[0] = '\0';
     return 0;
 }

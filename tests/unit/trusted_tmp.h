@@ -8,6 +8,7 @@
 #define TRUSTED_TMP_H
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +27,19 @@ static inline char *trusted_mkdtemp(char *buf, size_t len, const char *prefix, m
     if (!mkdtemp(buf) || chmod(buf, mode) != 0)
         return NULL;
     return buf;
+}
+
+static inline int trusted_rm_one_(const char *path, const struct stat *st, int type,
+                                  struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Remove a scratch directory and everything in it (no symlink followed). */
+static inline int trusted_rmtree(const char *path)
+{
+    return nftw(path, trusted_rm_one_, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif
