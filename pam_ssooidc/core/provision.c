@@ -187,12 +187,6 @@ static const struct ledger_account *record_of_uid(struct ledger *l, uid_t uid)
     return NULL;
 }
 
-/* An account the module made, logged in to: it must be this person's.
- * Decided on a read without the lock, so that nobody holding the lock (a
- * login stopped in its write) can keep anyone out. A uid the ledger
- * handed out but not under this name as an active account (passwd older
- * than the ledger after a crash between a commit's renames: a renamed,
- * locked or removed account still served) is nobody's to log in to. */
 /* Whether the record needs writing: its groups or approver changed, or its
  * last login is a day old. Most logins then only read the ledger: a write
  * renders and replaces every file, which at thousands of accounts is the
@@ -212,6 +206,12 @@ static bool record_stale(const struct ledger_account *a, const struct provision_
     return now < a->last_login || now - a->last_login >= PROVISION_LOGIN_RECORD_AGE;
 }
 
+/* An account the module made, logged in to: it must be this person's.
+ * Decided on a read without the lock, so that nobody holding the lock (a
+ * login stopped in its write) can keep anyone out. A uid the ledger
+ * handed out but not under this name as an active account (passwd older
+ * than the ledger after a crash between a commit's renames: a renamed,
+ * locked or removed account still served) is nobody's to log in to. */
 static int check_owner(const struct provision_login *pl, bool *ours, bool *stale,
                        struct sso_error *err)
 {
