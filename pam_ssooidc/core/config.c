@@ -48,6 +48,7 @@ _Static_assert(sizeof(enum cfg_prompt) == sizeof(int), "enum options are stored 
 static const struct opt_choice provision_choices[] = {
     {"off", CFG_PROVISION_OFF},
     {"login", CFG_PROVISION_LOGIN},
+    {"sync", CFG_PROVISION_SYNC},
     {NULL, 0},
 };
 
@@ -77,6 +78,9 @@ static const struct opt options[] = {
     {.name = "provision_expire_days", .kind = OPT_LONG, FIELD(provision_expire_days),
      .num_def = 0, .min = 0, .max = 36500},
     {.name = "group_map", .kind = OPT_PATH, FIELD(group_map)},
+    {.name = "sync_max_removals", .kind = OPT_STRING, FIELD(sync_max_removals),
+     .def = CFG_DEFAULT_SYNC_MAX_REMOVALS, .flags = OPT_NONEMPTY,
+     .check = cfg_check_sync_max_removals},
     /* user experience */
     {.name = "prompt", .kind = OPT_ENUM, FIELD(prompt), .num_def = CFG_PROMPT_AUTO,
      .choices = prompt_choices},
@@ -591,12 +595,34 @@ int cfg_finish(const struct cfg *c, struct sso_error *err)
     /* Provisioning needs a proven person to key the account on: the
      * approval alone (allow_any_approver) names nobody. */
     if (c->provision != CFG_PROVISION_OFF && c->allow_any_approver)
-        return sso_fail(err, PAM_SERVICE_ERR, "provision = login needs to know who approved: it "
-                        "cannot be combined with allow_any_approver");
-    if (c->group_map[0] && c->provision == CFG_PROVISION_OFF)
-        return sso_fail(err, PAM_SERVICE_ERR, "group_map gives groups to the accounts the "
-                        "module makes: set provision = login, or remove group_map");
+        return sso_fail(err, PAM_SERVICE_ERR, "provision = %s needs to know who approved: it "
+                        "cannot be combined with allow_any_approver",
+                        c->provision == CFG_PROVISION_SYNC ? "sync" : "login");
+    if (c->group_map[0] && c->provision != CFG_PROVISION_LOGIN)
+        return sso_fail(err, PAM_SERVICE_ERR, "group_map gives groups to the accounts a login "
+                        "makes: set provision = login, or remove group_map%s",
+                        c->provision == CFG_PROVISION_SYNC
+                            ? " (with provision = sync, sync_groups names the local groups)"
+                            : "");
+    /* Under sync the directory decides who is served: an account lasts as
+     * long as its person is an enabled member, logging in or not. */
+    if (c->provision == CFG_PROVISION_SYNC && c->provision_expire_days != 0)
+        return sso_fail(err, PAM_SERVICE_ERR, "provision_expire_days is for provision = login: "
+                        "with provision = sync an account lasts while its person is a member "
+                        "of sync_groups");
     return PAM_SUCCESS;
+}
+
+unsigned long cfg_sync_max_removals(const struct cfg *c, unsigned long served)
+{
+    unsigned long n = 0;
+    size_t len = strlen(c->sync_max_removals);
+    if (len > 0 && c->sync_max_removals[len - 1] == '%') {
+        if (sscanf(c->sync_max_removals, "%lu", &n) != 1) /* checked when stored */
+            return 0;
+        return (served * n + 99) / 100;
+    }
+    return sscanf(c->sync_max_removals, "%lu", &n) == 1 ? n : 0;
 }
 
 void cfg_uid_range(const struct cfg *c, unsigned long *min, unsigned long *max)

@@ -17,8 +17,10 @@
 #define CFG_PATH_MAX 512
 
 enum cfg_prompt { CFG_PROMPT_AUTO, CFG_PROMPT_ALWAYS, CFG_PROMPT_NEVER };
-/* provision: whether a verified first login makes the account (provision.h). */
-enum cfg_provision { CFG_PROVISION_OFF, CFG_PROVISION_LOGIN };
+/* provision: whether a verified first login makes the account (login), or
+ * the directory sync makes them ahead of time and a login only uses them
+ * (sync: pam_ssooidc_sync, docs/sync.md); provision.h. */
+enum cfg_provision { CFG_PROVISION_OFF, CFG_PROVISION_LOGIN, CFG_PROVISION_SYNC };
 
 /* The options every provider shares. Each provider declares its own part;
  * the parts are assembled with this one at the top level (settings.h), and
@@ -40,6 +42,7 @@ struct cfg {
     char provision_shell[CFG_PATH_MAX];
     long provision_expire_days;    /* 0: never */
     char group_map[CFG_PATH_MAX];  /* provider group -> local group lines */
+    char sync_max_removals[16];    /* "N" or "N%": accounts one sync may take away */
     /* user experience */
     enum cfg_prompt prompt;
     bool qr;
@@ -135,6 +138,10 @@ int cfg_option_part(const struct cfg_part *parts, size_t n_parts, size_t i);
  * provider derived its defaults). */
 void cfg_trace_derived(const struct cfg_part *parts, size_t n_parts, size_t part,
                        const void *before, struct cfg_trace *trace);
+
+/* sync_max_removals for a sync that serves `served` accounts now: how many
+ * it may stop serving without --force (a percentage rounds up). */
+unsigned long cfg_sync_max_removals(const struct cfg *c, unsigned long served);
 
 /* uid_range as numbers (checked when it was stored). */
 void cfg_uid_range(const struct cfg *c, unsigned long *min, unsigned long *max);

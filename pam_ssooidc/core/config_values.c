@@ -61,6 +61,21 @@ const char *cfg_check_uid_range(const char *v)
     return NULL;
 }
 
+const char *cfg_check_sync_max_removals(const char *v)
+{
+    static const char shape[] = "must be a number of accounts (e.g. 25) or a percentage of "
+                                "the accounts served (e.g. " CFG_DEFAULT_SYNC_MAX_REMOVALS ")";
+    unsigned long n;
+    const char *p = v;
+    if (!read_id(&p, &n))
+        return shape;
+    if (*p == '%' && p[1] == '\0')
+        return n <= 100 ? NULL : "must be a percentage from 0% to 100%";
+    if (*p != '\0')
+        return shape;
+    return n <= 65536 ? NULL : "must be at most 65536 accounts";
+}
+
 const char *cfg_check_list(const char *v, size_t max, size_t item_max, bool (*ok)(char),
                            bool inner_spaces, const char *chars_rule, const char *count_rule)
 {

@@ -59,6 +59,9 @@ const char *cfg_check_username_suffix(const char *v);
  * (nobody) nor 65535 (the 16-bit -1). */
 const char *cfg_check_uid_range(const char *v);
 #define CFG_DEFAULT_UID_RANGE "65536-99999"
+/* "N" (0..65536 accounts) or "N%" (0..100 of the accounts served). */
+const char *cfg_check_sync_max_removals(const char *v);
+#define CFG_DEFAULT_SYNC_MAX_REMOVALS "10%"
 
 /* Character classes the checks share (ASCII only). */
 bool cfg_is_lower(char ch);

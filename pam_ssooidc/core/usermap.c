@@ -18,6 +18,11 @@
 #define LOGIN_DEFS_MAX (256 * 1024)
 #define UID_MIN_DEFAULT 1000 /* shadow's default, and every distribution's */
 
+static char ascii_lower(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+}
+
 /* Split one line into at most two whitespace-separated words; '#' starts a
  * comment. Returns the number of words, or -1 for more than two. */
 static int split_line(char *line, char **a, char **b)
@@ -34,14 +39,15 @@ static int split_line(char *line, char **a, char **b)
     return *a ? (*b ? 2 : 1) : 0;
 }
 
-/* Walk the map's lines: 1 when one maps session (NULL: anyone) to
- * local_user, 0 when none does, -1 (err set) for a malformed file. */
-static int match_lines(const char *text, size_t len, const char *session,
-                       const char *local_user, struct sso_error *err)
+/* Walk the map's lines, calling visit(sso, local, ctx) for each mapping;
+ * 0 when the file is well formed, -1 (err set) when not. */
+static int walk_lines(const char *text, size_t len,
+                      void (*visit)(const char *sso, const char *local, void *ctx), void *ctx,
+                      struct sso_error *err)
 {
     char line[MAP_MAX_LINE + 1];
     size_t pos = 0;
-    int lineno = 0, found = 0;
+    int lineno = 0;
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
@@ -57,10 +63,31 @@ static int match_lines(const char *text, size_t len, const char *session,
             continue;
         if (words != 2)
             return sso_fail(err, -1, "user_map line %d: expected \"sso-name local-name\"", lineno);
-        if ((!session || strcmp(sso, session) == 0) && strcmp(local, local_user) == 0)
-            found = 1; /* keep reading: a malformed file is refused as a whole */
+        visit(sso, local, ctx); /* and keep reading: a malformed file is refused as a whole */
     }
-    return found;
+    return 0;
+}
+
+struct match_ctx {
+    const char *session; /* NULL: anyone */
+    const char *local_user;
+    int found;
+};
+
+static void match_visit(const char *sso, const char *local, void *ctx)
+{
+    struct match_ctx *m = ctx;
+    if ((!m->session || strcmp(sso, m->session) == 0) && strcmp(local, m->local_user) == 0)
+        m->found = 1;
+}
+
+/* 1 when a line maps session (NULL: anyone) to local_user, 0 when none
+ * does, -1 (err set) for a malformed file. */
+static int match_lines(const char *text, size_t len, const char *session,
+                       const char *local_user, struct sso_error *err)
+{
+    struct match_ctx m = {session, local_user, 0};
+    return walk_lines(text, len, match_visit, &m, err) < 0 ? -1 : m.found;
 }
 
 int usermap_match_text(const char *text, size_t len, const char *session,
@@ -102,10 +129,6 @@ void usermap_free(struct usermap *m)
     memset(m, 0, sizeof(*m));
 }
 
-static char ascii_lower(char ch)
-{
-    return (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
-}
 
 bool usermap_is_account_name(const struct cfg *c, const char *typed, const char *account)
 {
@@ -234,4 +257,59 @@ int usermap_allows(const struct cfg *c, const struct usermap *m, const char *ses
     return sso_fail(err, PAM_AUTH_ERR, c->username_suffix[0]
                                            ? "the name is not the local name plus username_suffix"
                                            : "the names differ");
+}
+
+struct forward_ctx {
+    const char *session;
+    char *out;
+    size_t outlen;
+    int found; /* lines naming session */
+    bool differ; /* ... with different local names */
+};
+
+static void forward_visit(const char *sso, const char *local, void *ctx)
+{
+    struct forward_ctx *f = ctx;
+    if (strcmp(sso, f->session) != 0)
+        return;
+    if (f->found++ == 0)
+        sso_strlcpy(f->out, local, f->outlen);
+    else if (strcmp(f->out, local) != 0)
+        f->differ = true;
+}
+
+int usermap_local_name(const struct cfg *c, const struct usermap *m, const char *session_as_sent,
+                       char *out, size_t outlen, struct sso_error *err)
+{
+    char session[256];
+    size_t n = strlen(session_as_sent);
+    if (n >= sizeof(session))
+        return sso_fail(err, PAM_USER_UNKNOWN, "the name is longer than 255 bytes");
+    for (size_t i = 0; i <= n; i++)
+        session[i] = c->fold_case ? ascii_lower(session_as_sent[i]) : session_as_sent[i];
+    out[0] = '\0';
+    if (c->user_map[0]) {
+        struct forward_ctx f = {session, out, outlen, 0, false};
+        struct sso_error why;
+        if (!m->text || walk_lines(m->text, m->len, forward_visit, &f, &why) < 0)
+            return sso_fail(err, PAM_SERVICE_ERR, "user_map %s was not loaded", c->user_map);
+        if (f.found == 0)
+            return sso_fail(err, PAM_USER_UNKNOWN, "no line of user_map names them");
+        if (f.differ) {
+            out[0] = '\0';
+            return sso_fail(err, PAM_USER_UNKNOWN, "user_map maps them to more than one local "
+                            "name: an account needs exactly one");
+        }
+        return PAM_SUCCESS;
+    }
+    if (c->username_suffix[0]) {
+        size_t sl = strlen(c->username_suffix);
+        if (n <= sl || strcasecmp(session + n - sl, c->username_suffix) != 0)
+            return sso_fail(err, PAM_USER_UNKNOWN, "the name does not end in username_suffix");
+        session[n - sl] = '\0';
+    }
+    if (strlen(session) >= outlen)
+        return sso_fail(err, PAM_USER_UNKNOWN, "the local name would be too long");
+    sso_strlcpy(out, session, outlen);
+    return PAM_SUCCESS;
 }

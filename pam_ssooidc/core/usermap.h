@@ -67,6 +67,17 @@ int usermap_reachable(const struct cfg *c, const struct usermap *m,
  * a rule other than an explicit user_map line may admit. */
 bool usermap_ordinary_account(uid_t uid);
 
+/* The other way round, for the directory sync: the one local name that
+ * SESSION (a directory user name) maps to by the rules of usermap_allows
+ * (fold_case, then user_map's lines, else the name minus username_suffix,
+ * else the name itself), into out. The name rule is the caller's. Never
+ * root or a system account by construction: the sync only makes accounts
+ * whose names no other source has. PAM_SUCCESS; PAM_USER_UNKNOWN (err says
+ * why) when the rules give no single name; PAM_SERVICE_ERR when user_map is
+ * configured but not loaded. */
+int usermap_local_name(const struct cfg *c, const struct usermap *m, const char *session,
+                       char *out, size_t outlen, struct sso_error *err);
+
 /* The map-file matcher on in-memory text (tests, fuzzing): 1 when a line maps
  * session to local_user, 0 when none does, -1 (err set) for a malformed file. */
 int usermap_match_text(const char *text, size_t len, const char *session,

@@ -144,6 +144,10 @@ int openid_configure(const struct cfg *c, void *part, unsigned flags, struct sso
 {
     const struct openid_cfg *o = part;
     unsigned algs;
+    if (c->provision == CFG_PROVISION_SYNC)
+        return sso_fail(err, PAM_SERVICE_ERR, "provision = sync reads an IAM Identity Center "
+                        "directory (start_url, identity_store_id): with an OpenID provider use "
+                        "provision = login");
     int rc = policy(c, o, flags, err);
     return rc == PAM_SUCCESS ? openid_allowed_algs(o, &algs, err) : rc;
 }
