@@ -47,7 +47,8 @@ HDR      := $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.h))
 # linked into the module. The two main files are linked into their own
 # command only.
 TOOL_DIR := pam_ssooidc/cmd
-TOOL_MAIN := $(TOOL_DIR)/pam_ssooidc_check.c $(TOOL_DIR)/pam_ssooidc_users.c
+TOOL_MAIN := $(TOOL_DIR)/pam_ssooidc_check.c $(TOOL_DIR)/pam_ssooidc_users.c \
+             $(TOOL_DIR)/pam_ssooidc_sync.c
 TOOL_SRC := $(filter-out $(TOOL_MAIN),$(sort $(wildcard $(TOOL_DIR)/*.c)))
 TOOL_HDR := $(wildcard $(TOOL_DIR)/*.h)
 # Includes name their folder ("core/http.h"); tests/check_includes.sh keeps
@@ -102,6 +103,7 @@ VERSION  := 0.1.0
 MODULE   := pam_ssooidc/pam_ssooidc.so
 CHECK    := pam_ssooidc/pam_ssooidc_check
 USERS    := pam_ssooidc/pam_ssooidc_users
+SYNC     := pam_ssooidc/pam_ssooidc_sync
 BUILD    := build
 NSS_LIB  := $(BUILD)/nss/libnss_ssooidc.so.2
 # Changes with QR, so that switching QR=yes/no rebuilds what it affects.
@@ -120,6 +122,8 @@ SYSCONF  ?= /etc
 # multiarch one (Debian: /usr/lib/x86_64-linux-gnu), else libpam's (Fedora,
 # RHEL, Amazon Linux: /usr/lib64).
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+# The systemd units of the directory sync (pam_ssooidc-sync.service, .timer).
+UNITDIR  ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 NSSLIBDIR ?= $(if $(MULTIARCH),$(PREFIX)/lib/$(MULTIARCH),$(shell $(PKG_CONFIG) --variable=libdir pam 2>/dev/null || echo $(PREFIX)/lib64))
 
 .PHONY: all check unit demo bench install uninstall clean deps deps-demo asan fuzz tools selinux \
@@ -212,6 +216,13 @@ $(USERS): $(USERS_OBJ) $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(LINK) -fPIE -o $@ $(USERS_OBJ) $(LIB_OBJ) $(ALL_LDFLAGS) -pie $(LDLIBS)
 
+# pam_ssooidc_sync(8): the directory sync (core/sync.h over aws/directory.h)
+# behind a command line; the module's objects, none of the check's.
+SYNC_OBJ := $(OBJ_DIR)/$(TOOL_DIR)/pam_ssooidc_sync.o
+$(SYNC): $(SYNC_OBJ) $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(LINK) -fPIE -o $@ $(SYNC_OBJ) $(LIB_OBJ) $(ALL_LDFLAGS) -pie $(LDLIBS)
+
 # The same module built with AddressSanitizer + UndefinedBehaviorSanitizer.
 asan: $(BUILD)/asan/pam_ssooidc.so
 $(BUILD)/asan/pam_ssooidc.so: $(ASAN_MOD_OBJ) pam_ssooidc/exports.map
@@ -288,7 +299,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all tools
 	@tests/bench/run.sh
 
-install: $(MODULE) $(CHECK) $(USERS) $(NSS_LIB)
+install: $(MODULE) $(CHECK) $(USERS) $(SYNC) $(NSS_LIB)
 	install -d $(DESTDIR)$(SECDIR)
 	install -m 0644 $(MODULE) $(DESTDIR)$(SECDIR)/pam_ssooidc.so
 	install -d $(DESTDIR)$(NSSLIBDIR)
@@ -296,6 +307,9 @@ install: $(MODULE) $(CHECK) $(USERS) $(NSS_LIB)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(CHECK) $(DESTDIR)$(SBINDIR)/pam_ssooidc_check
 	install -m 0755 $(USERS) $(DESTDIR)$(SBINDIR)/pam_ssooidc_users
+	install -m 0755 $(SYNC) $(DESTDIR)$(SBINDIR)/pam_ssooidc_sync
+	install -d $(DESTDIR)$(UNITDIR)
+	install -m 0644 conf/pam_ssooidc-sync.service conf/pam_ssooidc-sync.timer $(DESTDIR)$(UNITDIR)/
 	@if [ -d docs/man ]; then \
 	  for f in docs/man/*.[0-9]; do s=$${f##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/; done; fi
@@ -310,7 +324,8 @@ install: $(MODULE) $(CHECK) $(USERS) $(NSS_LIB)
 # administrator's); otherwise it is kept, and said so. Directories stay.
 uninstall:
 	rm -f $(DESTDIR)$(SECDIR)/pam_ssooidc.so $(DESTDIR)$(SBINDIR)/pam_ssooidc_check \
-	      $(DESTDIR)$(SBINDIR)/pam_ssooidc_users
+	      $(DESTDIR)$(SBINDIR)/pam_ssooidc_users $(DESTDIR)$(SBINDIR)/pam_ssooidc_sync
+	rm -f $(DESTDIR)$(UNITDIR)/pam_ssooidc-sync.service $(DESTDIR)$(UNITDIR)/pam_ssooidc-sync.timer
 	rm -f $(DESTDIR)$(NSSLIBDIR)/libnss_ssooidc.so.2
 	@if [ -d docs/man ]; then \
 	  for f in docs/man/*.[0-9]; do s=$${f##*.}; \
@@ -329,7 +344,7 @@ $(BUILD)/selinux/pam_ssooidc.pp: selinux/pam_ssooidc.te selinux/pam_ssooidc.fc
 	semodule_package -o $@ -m $(@D)/pam_ssooidc.mod -f selinux/pam_ssooidc.fc
 
 clean:
-	rm -rf $(BUILD) $(MODULE) $(CHECK) $(USERS)
+	rm -rf $(BUILD) $(MODULE) $(CHECK) $(USERS) $(SYNC)
 
 # make dist: $(BUILD)/dist/pam_ssooidc-VERSION.tar.gz, one folder
 # pam_ssooidc-VERSION/ holding the files git tracks (as they are in the work
@@ -344,7 +359,7 @@ DIST_TAR := $(BUILD)/dist/$(DIST).tar.gz
 DIST_EXCLUDE := --exclude=./.git --exclude=./.ci --exclude=./.gitignore --exclude=./build \
                 --exclude=./debian --exclude='*.o' --exclude='*.so' --exclude=__pycache__ \
                 --exclude=node_modules --exclude=./pam_ssooidc/pam_ssooidc_check \
-                --exclude=./pam_ssooidc/pam_ssooidc_users
+                --exclude=./pam_ssooidc/pam_ssooidc_users --exclude=./pam_ssooidc/pam_ssooidc_sync
 .PHONY: dist version-check
 dist: version-check
 	@rm -rf $(BUILD)/dist/stage && mkdir -p $(BUILD)/dist/stage/$(DIST)

@@ -131,6 +131,10 @@ static int check_local_user(struct login *lg)
     const struct passwd *pw = pam_modutil_getpwnam(lg->pamh, lg->user);
     if (!pw && lg->cfg->provision == CFG_PROVISION_LOGIN)
         return may_create(lg);
+    if (!pw && lg->cfg->provision == CFG_PROVISION_SYNC)
+        return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no such local user (provision = sync: "
+                        "the accounts are the ones pam_ssooidc_sync made for members of "
+                        "sync_groups; a login makes none)");
     if (!pw)
         return sso_fail(&lg->err, PAM_USER_UNKNOWN, "no such local user");
     if (!pw->pw_name || !sso_strlcpy(lg->account, pw->pw_name, sizeof(lg->account)))

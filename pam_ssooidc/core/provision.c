@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/usermap.h"
+
 /* Seconds a login waits for another login's write to the ledger: each
  * holds it for a few file writes. Only approved logins take it. */
 #define PROVISION_LOCK_WAIT 10.0
@@ -27,7 +29,7 @@ int provision_check_name(const struct cfg *c, const char *typed, struct sso_erro
     return PAM_SUCCESS;
 }
 
-static struct ledger_policy policy_of(const struct cfg *c)
+struct ledger_policy provision_policy(const struct cfg *c)
 {
     unsigned long lo, hi;
     cfg_uid_range(c, &lo, &hi);
@@ -45,9 +47,7 @@ static void set_groups(struct ledger_account *a, const struct provision_login *p
     a->n_groups = n;
 }
 
-/* Does an NSS source know `name` now? true also when the lookup itself
- * failed (an unreachable LDAP): a name that may exist is never made. */
-static bool name_known(const char *name, uid_t *uid)
+bool provision_name_known(const char *name, uid_t *uid)
 {
     struct passwd pw, *res = NULL;
     char buf[4096];
@@ -58,7 +58,7 @@ static bool name_known(const char *name, uid_t *uid)
     return res != NULL || (e != 0 && e != ENOENT && e != ESRCH);
 }
 
-static int home_of(const struct cfg *c, const char *name, char *out, size_t len,
+int provision_home_of(const struct cfg *c, const char *name, char *out, size_t len,
                    struct sso_error *err)
 {
     const char *base = c->provision_home;
@@ -71,9 +71,7 @@ static int home_of(const struct cfg *c, const char *name, char *out, size_t len,
     return PAM_SUCCESS;
 }
 
-/* A home that is there already belongs to someone: an earlier account of
- * that name, or a local one. A new person is never given its files. */
-static int home_is_free(const char *home, struct sso_error *err)
+int provision_home_is_free(const char *home, struct sso_error *err)
 {
     struct stat st;
     if (lstat(home, &st) == 0)
@@ -93,7 +91,7 @@ static int renew(struct ledger *l, const struct cfg *c, struct ledger_account *a
                            "unlock)", pl->approver, a->name, (unsigned)a->uid);
     /* Renewed outside the range it would never be served: the person would
      * be told to connect again, and again. */
-    const struct ledger_policy pol = policy_of(c);
+    const struct ledger_policy pol = provision_policy(c);
     if (a->uid < pol.uid_min || a->uid > pol.uid_max)
         return sso_fail(err, PAM_SERVICE_ERR, "account %s of %s keeps uid %u, outside uid_range "
                         "%s, so it is not served: widen uid_range to hold it", a->name,
@@ -108,9 +106,9 @@ static int renew(struct ledger *l, const struct cfg *c, struct ledger_account *a
                            "person", pl->approver, a->name, (unsigned)a->uid);
     if (strcmp(a->name, pl->name) != 0) { /* renamed at the provider */
         char home[sizeof(a->home)];
-        int rc = home_of(c, pl->name, home, sizeof(home), err);
+        int rc = provision_home_of(c, pl->name, home, sizeof(home), err);
         if (rc == PAM_SUCCESS)
-            rc = home_is_free(home, err);
+            rc = provision_home_is_free(home, err);
         if (rc == PAM_SUCCESS) /* a name no other source has, user or group */
             rc = ledger_rename(l, a, pl->name, home, err);
         if (rc != PAM_SUCCESS)
@@ -130,7 +128,7 @@ static int create(struct ledger *l, const struct cfg *c, const struct provision_
                   int64_t now, enum provision_outcome *outcome, struct ledger_account **out,
                   struct sso_error *err)
 {
-    const struct ledger_policy pol = policy_of(c);
+    const struct ledger_policy pol = provision_policy(c);
     struct ledger_account *mine = ledger_find_key(l, pl->facts->key);
     struct ledger_account *named = ledger_find_name(l, pl->name);
     if (named && named != mine && named->state != LEDGER_REMOVED)
@@ -138,7 +136,7 @@ static int create(struct ledger *l, const struct cfg *c, const struct provision_
                            "the account %s the module made (uid %u) is another person's",
                            pl->approver, pl->name, (unsigned)named->uid);
     uid_t known_uid = 0;
-    if (name_known(pl->name, &known_uid)) {
+    if (provision_name_known(pl->name, &known_uid)) {
         /* Under the lock now: a login of the same person that finished
          * first made it, or someone made it locally meanwhile. */
         if (mine && mine->state == LEDGER_ACTIVE && strcmp(mine->name, pl->name) == 0 &&
@@ -156,9 +154,9 @@ static int create(struct ledger *l, const struct cfg *c, const struct provision_
         *outcome = PROVISION_RENEWED;
     } else {
         char home[512];
-        rc = home_of(c, pl->name, home, sizeof(home), err);
+        rc = provision_home_of(c, pl->name, home, sizeof(home), err);
         if (rc == PAM_SUCCESS)
-            rc = home_is_free(home, err);
+            rc = provision_home_is_free(home, err);
         if (rc == PAM_SUCCESS)
             rc = ledger_add(l, &pol, pl->facts->key, pl->name, pl->approver, home,
                             c->provision_shell, now, &mine, err);
@@ -171,11 +169,22 @@ static int create(struct ledger *l, const struct cfg *c, const struct provision_
 static int commit(struct ledger *l, const struct cfg *c, struct ledger_account *a,
                   const struct provision_login *pl, int64_t now, struct sso_error *err)
 {
-    const struct ledger_policy pol = policy_of(c);
+    const struct ledger_policy pol = provision_policy(c);
     a->last_login = now;
     sso_strlcpy(a->approver, pl->approver, sizeof(a->approver));
     set_groups(a, pl);
     return ledger_commit(l, &pol, now, err);
+}
+
+bool provision_owner_is(const struct cfg *c, const struct ledger_account *a,
+                        const struct provision_login *pl)
+{
+    /* The sync keys a record on the directory's id for the person, which no
+     * login proves; what a login proves of them is their user name, which
+     * the directory gave the record (the store's names are unique). */
+    if (strncmp(a->key, PROVISION_DIRECTORY_KEY, strlen(PROVISION_DIRECTORY_KEY)) == 0)
+        return usermap_is_account_name(c, pl->approver, a->approver);
+    return strcmp(a->key, pl->facts->key) == 0;
 }
 
 /* The ledger's record with uid `uid`, whatever its name and state. */
@@ -212,7 +221,7 @@ static bool record_stale(const struct ledger_account *a, const struct provision_
  * handed out but not under this name as an active account (passwd older
  * than the ledger after a crash between a commit's renames: a renamed,
  * locked or removed account still served) is nobody's to log in to. */
-static int check_owner(const struct provision_login *pl, bool *ours, bool *stale,
+static int check_owner(const struct cfg *c, const struct provision_login *pl, bool *ours, bool *stale,
                        struct sso_error *err)
 {
     struct ledger *l = NULL;
@@ -225,7 +234,7 @@ static int check_owner(const struct provision_login *pl, bool *ours, bool *stale
     if (a && a->uid == pl->uid && a->state == LEDGER_ACTIVE) {
         *ours = true;
         *stale = record_stale(a, pl, (int64_t)time(NULL));
-        if (strcmp(a->key, pl->facts->key) != 0)
+        if (!provision_owner_is(c, a, pl))
             rc = sso_fail_as(err, PAM_AUTH_ERR, SSO_CASE_WRONG_ACCOUNT, "approved by %s, who "
                              "is not the person the module made account %s (uid %u) for",
                              pl->approver, a->name, (unsigned)a->uid);
@@ -261,8 +270,7 @@ static void refresh(const struct cfg *c, const struct provision_login *pl, bool 
     if (ledger_open(&l, NULL, PROVISION_REFRESH_WAIT, note) != PAM_SUCCESS)
         return;
     struct ledger_account *a = ledger_find_name(l, pl->name);
-    if (a && a->uid == pl->uid && a->state == LEDGER_ACTIVE &&
-        strcmp(a->key, pl->facts->key) == 0)
+    if (a && a->uid == pl->uid && a->state == LEDGER_ACTIVE && provision_owner_is(c, a, pl))
         *done = commit(l, c, a, pl, (int64_t)time(NULL), note) == PAM_SUCCESS;
     ledger_close(l);
 }
@@ -311,8 +319,9 @@ int provision_login(const struct cfg *c, const struct provision_login *pl,
     if (pl->creating)
         return make(c, pl, outcome, uid, err);
     bool ours = false, stale = false, done = false;
-    int rc = check_owner(pl, &ours, &stale, err);
-    if (rc != PAM_SUCCESS || !ours || !stale || c->provision == CFG_PROVISION_OFF) {
+    int rc = check_owner(c, pl, &ours, &stale, err);
+    /* Under sync the directory's run writes the ledger, never a login. */
+    if (rc != PAM_SUCCESS || !ours || !stale || c->provision != CFG_PROVISION_LOGIN) {
         *uid = pl->uid;
         return rc;
     }

@@ -82,4 +82,30 @@ int provision_login(const struct cfg *c, const struct provision_login *pl,
  * Whether there is a ledger to check against at all. */
 bool provision_ledger_exists(void);
 
+/* The helpers the directory sync (sync.h) shares with the login. */
+
+/* A record keyed by the directory sync (sync.h) starts with this, then the
+ * directory and its id for the person. */
+#define PROVISION_DIRECTORY_KEY "directory:"
+
+/* uid_range and provision_expire_days as the ledger takes them. */
+struct ledger_policy provision_policy(const struct cfg *c);
+/* Does an NSS source know `name` now (*uid set then)? true also when the
+ * lookup itself failed (an unreachable LDAP): a name that may exist is
+ * never made. */
+bool provision_name_known(const char *name, uid_t *uid);
+/* provision_home + "/" + name into out. PAM_SERVICE_ERR when too long. */
+int provision_home_of(const struct cfg *c, const char *name, char *out, size_t len,
+                      struct sso_error *err);
+/* A home that is there already belongs to someone: an earlier account of
+ * that name, or a local one. A new person is never given its files.
+ * PAM_SUCCESS, or PAM_AUTH_ERR saying whose it is. */
+int provision_home_is_free(const char *home, struct sso_error *err);
+/* Is the approver of pl the person record `a` is for? A login's record:
+ * the provider's key (facts). A record the directory sync keyed on the
+ * directory's id: the approver's proven user name is the one the directory
+ * gave it (byte for byte; with fold_case, ASCII case aside). */
+bool provision_owner_is(const struct cfg *c, const struct ledger_account *a,
+                        const struct provision_login *pl);
+
 #endif
