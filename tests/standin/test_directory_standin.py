@@ -184,6 +184,10 @@ def main():
         check("the test ran to the end", False, traceback.format_exc())
         del e
     rc = d.stop()
+    bad = subprocess.run(["/usr/bin/python3", DIRECTORY, "--dir", d.dir, "--scenario",
+                          '{"page_size": 0}'], capture_output=True, text=True, timeout=20)
+    check("--scenario with a bad value: exit status 2 and the reason",
+          bad.returncode == 2 and "page_size" in bad.stderr, bad.stderr)
     check("SIGTERM: the stand-in exits 0 and deletes directory.port",
           rc == 0 and not os.path.exists(os.path.join(d.dir, "directory.port")), "rc=%r" % rc)
     shutil.rmtree(d.dir, ignore_errors=True)
@@ -559,6 +563,14 @@ def run(d):
     check("imds v1only: the PUT is refused (403), so a v2-only flow gets no token",
           r == ("put", 403), repr(r))
     check("imds v1only: GETs answer without a token", s == 200 and role.decode() == state["role"])
+    d.ctl("POST", "reset_log")
+    c1 = botocore.utils.InstanceMetadataFetcher(
+        timeout=5, num_attempts=1, base_url=d.imds, env={}).retrieve_iam_role_credentials()
+    log = d.log()
+    check("imds v1only: botocore's PUT is refused (403), it falls back to token-less GETs",
+          [(x["op"], x["status"]) for x in log] == [("ImdsToken", 403), ("ImdsRoleList", 200),
+                                                    ("ImdsCredentials", 200)]
+          and c1.get("access_key") == sc_creds["AccessKeyId"], repr(log))
     imds_mode("down")
     try:
         d.imds_req("GET", role_path)
@@ -584,6 +596,13 @@ def run(d):
     r = v2_flow()
     check("imds redirect: 302 elsewhere for the credential paths",
           r[0] == "list" and r[1] == 302, repr(r)[:200])
+    d.ctl("POST", "reset_log")
+    s, h, _ = d.imds_req("GET", role_path, {"X-aws-ec2-metadata-token": tok})
+    loc = urllib.parse.urlsplit(h.get("location", ""))
+    s2, _, role = d.imds_req("GET", loc.path, {"X-aws-ec2-metadata-token": tok})
+    check("imds redirect: a client that follows the Location is seen in the log",
+          s == 302 and loc.port == d.imds_port and s2 == 200 and role.decode() == state["role"]
+          and d.log()[-1]["op"] == "ImdsRedirectFollowed", (s, h, s2))
     imds_mode("expired")
     r = v2_flow()
     exp = json.loads(r[3])["Expiration"]
