@@ -269,6 +269,7 @@ CHECK_NEEDS_rpm                  :=
 CHECK_NEEDS_selinux              :=
 CHECK_NEEDS_deps                 :=
 CHECK_NEEDS_standin-botocore     :=
+CHECK_NEEDS_standin-directory    :=
 CHECK_NEEDS_module               := all $(MODULE_TOOLS)
 CHECK_NEEDS_module-valgrind      := all $(MODULE_TOOLS)
 CHECK_NEEDS_module-oidc          := all $(MODULE_TOOLS)

@@ -3,3 +3,6 @@
 # rely on answers as AWS does. Needs python3-botocore.
 # Sourced by tests/run_all.sh, which defines `suite` and $PY.
 suite standin-botocore "$PY" tests/standin/test_botocore.py
+# The Identity Store and IMDSv2 stand-in (tests/standin/directory.py)
+# against botocore's identitystore client and its own IMDS fetcher.
+suite standin-directory "$PY" tests/standin/test_directory_standin.py
