@@ -1,14 +1,17 @@
 /* check_provision.c - pam_ssooidc_check's look at accounts on demand
  * (docs/provisioning.md): whether the host serves what the module makes
- * (nsswitch.conf, the NSS library), group_map, and the ledger. */
+ * (nsswitch.conf, the NSS library), group_map, the ledger, and the
+ * directory sync's last run (docs/sync.md). */
 #include <dlfcn.h>
 #include <security/pam_modules.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd/check.h"
 #include "core/groupmap.h"
 #include "core/ledger.h"
+#include "core/sync.h"
 
 #define NSSWITCH "/etc/nsswitch.conf"
 #define NSS_LIBRARY "libnss_ssooidc.so.2"
@@ -105,6 +108,40 @@ static void check_ledger(struct report *r, const struct cfg *c)
                   c->uid_range, used * 100.0);
 }
 
+/* A sync older than this is stale: the timer runs every ten minutes. */
+#define SYNC_STALE_SECONDS (60 * 60)
+
+static void check_sync(struct report *r)
+{
+    struct sync_status st;
+    struct sso_error err = SSO_ERROR_INIT;
+    int rc = sync_status_read(NULL, &st, &err);
+    if (rc == PAM_NO_MODULE_DATA) {
+        check_finding(r, ST_FAIL, "sync", "pam_ssooidc_sync has not run yet: run it "
+                      "(systemctl start pam_ssooidc-sync.service) and enable "
+                      "pam_ssooidc-sync.timer");
+        return;
+    }
+    if (rc != PAM_SUCCESS) {
+        check_finding(r, ST_FAIL, "sync", "%s", err.msg);
+        return;
+    }
+    long long now = (long long)time(NULL);
+    long long age = now - (long long)st.time, good = now - (long long)st.last_success;
+    if (!st.ok)
+        check_finding(r, ST_FAIL, "sync", "the last sync (%lld s ago) failed: %s; the last "
+                      "good one was %s%lld s ago", age, st.message,
+                      st.last_success ? "" : "never, ", st.last_success ? good : 0);
+    else if (age > SYNC_STALE_SECONDS)
+        check_finding(r, ST_WARN, "sync", "the last sync was %lld s ago (more than an hour): "
+                      "is pam_ssooidc-sync.timer enabled?", age);
+    else
+        check_finding(r, st.skipped ? ST_WARN : ST_OK, "sync", "the last sync, %lld s ago, "
+                      "succeeded: %ld accounts served, %ld added, %ld removed, %ld skipped "
+                      "(journalctl -u pam_ssooidc-sync says who), %ld requests", age, st.served,
+                      st.added, st.removed, st.skipped, st.requests);
+}
+
 void check_probe_provision(struct report *r, const struct settings *s)
 {
     const struct cfg *c = &s->common;
@@ -122,4 +159,6 @@ void check_probe_provision(struct report *r, const struct settings *s)
     check_nsswitch(r);
     check_library(r);
     check_ledger(r, c);
+    if (c->provision == CFG_PROVISION_SYNC)
+        check_sync(r);
 }
