@@ -7,7 +7,7 @@ openid/openid_config.c. Each must appear as a .TP entry (the line after .TP star
 .B/.BI/.BR NAME or NAME=...) in the OPTIONS section of both
 docs/man/pam_ssooidc.8 and docs/man/pam_ssooidc.conf.5, and neither page may
 document an option the code does not accept. Both pages, pam_ssooidc_check(8)
-and libnss_ssooidc(8) must render with groff and man(1) without a single
+libnss_ssooidc(8) and pam_ssooidc_sync(8) must render with groff and man(1) without a single
 warning, at most 80 columns wide.
 
 Usage: test_man_options.py [--config-c PATH]   (another config.c, for checking the checker)
@@ -141,6 +141,7 @@ def main():
 
     env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8", MAN_KEEP_FORMATTING="")
     for page in PAGES + ["docs/man/pam_ssooidc_check.8", "docs/man/pam_ssooidc_users.8",
+                         "docs/man/pam_ssooidc_sync.8",
                          "docs/man/libnss_ssooidc.8"]:
         path = os.path.join(ROOT, page)
         rc, out, err = run(["groff", "-man", "-ww", "-z", path], env)
