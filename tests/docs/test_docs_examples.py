@@ -237,7 +237,7 @@ def check_man_defaults(path, code):
                 break
             body.append(unroff(re.sub(r"^\.(B|I|BR|IR|RB)\s+", "", l)))
         text = " ".join(body)
-        d = re.search(r"default:?\s+([\w./:@-]+)", text)
+        d = re.search(r"default:?\s+([\w./:@%-]+)", text)
         if d and not d.group(1).startswith(("empty", "derived", "the")):
             compare_default(os.path.relpath(path, ROOT), m.group(1), d.group(1).rstrip(".;,"),
                             code)
