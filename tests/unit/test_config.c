@@ -480,6 +480,79 @@ static void test_err_out_of_range(void **state)
     assert_int_equal(c.common.http_timeout, 1);
 }
 
+/* ------------------------------------------------ the directory sync */
+
+#define GROUP1 "9067a3c5-e0a1-70f5-3b4c-1234567890ab"
+#define GROUP2 "1234567890-1234a3c5-e0a1-70f5-3b4c-1234567890ab"
+
+static void test_sync_options(void **state)
+{
+    (void)state;
+    struct settings s;
+    struct sso_error err;
+    int rc = LOAD_TEXT(&s, "", &err, START, POLICY, "provision=sync",
+                       "identity_store_id=d-1234567890",
+                       "sync_groups=" GROUP1 ":developers, " GROUP2);
+    ASSERT_OK(rc, err);
+    assert_int_equal(s.common.provision, CFG_PROVISION_SYNC);
+    assert_string_equal(s.common.sync_max_removals, "10%");
+    assert_string_equal(s.aws.imds_endpoint, "http://169.254.169.254");
+    assert_string_equal(s.aws.identity_store_endpoint, "https://identitystore.us-east-1.amazonaws.com");
+    struct aws_sync_group g[AWS_SYNC_GROUPS_MAX];
+    assert_int_equal(aws_sync_groups(&s.aws, g, AWS_SYNC_GROUPS_MAX), 2);
+    assert_string_equal(g[0].id, GROUP1);
+    assert_string_equal(g[0].local, "developers");
+    assert_string_equal(g[1].id, GROUP2);
+    assert_string_equal(g[1].local, "");
+    /* the store id with a UUID, a loopback IMDS with a port */
+    rc = LOAD_TEXT(&s, "", &err, START, POLICY, "identity_store_id=" GROUP1,
+                   "sync_groups=" GROUP1, "imds_endpoint=http://127.0.0.1:8080",
+                   "imds_endpoint=http://[fd00:ec2::254]", "sync_max_removals=25");
+    ASSERT_OK(rc, err);
+}
+
+static void test_sync_options_refused(void **state)
+{
+    (void)state;
+    struct settings s;
+    struct sso_error err;
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, "provision=sync"), err,
+                 "provision = sync", "identity_store_id");
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, "identity_store_id=d-1234567890"), err,
+                 "must be set together");
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, "sync_groups=" GROUP1), err,
+                 "must be set together");
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, "identity_store_id=d-12345"), err,
+                 "identity_store_id");
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, "identity_store_id=d-ABCDEF0123"), err,
+                 "identity_store_id");
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, "identity_store_id=d-1234567890",
+                           "sync_groups=developers"), err, "group ID");
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, "identity_store_id=d-1234567890",
+                           "sync_groups=" GROUP1 ":Root!"), err, "name rule");
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, "identity_store_id=d-1234567890",
+                           "sync_groups=" GROUP1 ",,"), err, "empty entry");
+    const char *bad_imds[] = {"https://169.254.169.254", "http://metadata.google.internal",
+                              "http://169.254.169.254/latest", "http://169.254.169.254:0",
+                              "http://169.254.169.254:99999", "http://10.0.0.1",
+                              "http://user@169.254.169.254"};
+    for (size_t i = 0; i < sizeof(bad_imds) / sizeof(bad_imds[0]); i++) {
+        char opt[128];
+        snprintf(opt, sizeof(opt), "imds_endpoint=%s", bad_imds[i]);
+        ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, opt), err, "imds_endpoint");
+    }
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, "sync_max_removals=101%"), err,
+                 "sync_max_removals");
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, POLICY, "provision=sync",
+                           "identity_store_id=d-1234567890", "sync_groups=" GROUP1,
+                           "provision_expire_days=30"), err, "provision_expire_days");
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, START, "allow_any_approver", "provision=sync",
+                           "identity_store_id=d-1234567890", "sync_groups=" GROUP1), err,
+                 "allow_any_approver");
+    ASSERT_FAILS(LOAD_TEXT(&s, "", &err, "issuer=https://login.example.com", "client_id=x",
+                           "required_groups=g", "provision=sync"), err, "provision = sync");
+}
+
 static void test_err_bad_enum(void **state)
 {
     (void)state;
@@ -1316,6 +1389,8 @@ int main(void)
         cmocka_unit_test(test_err_malformed_number),
         cmocka_unit_test(test_err_out_of_range),
         cmocka_unit_test(test_err_bad_enum),
+        cmocka_unit_test(test_sync_options),
+        cmocka_unit_test(test_sync_options_refused),
         cmocka_unit_test(test_err_bad_flag_value),
         cmocka_unit_test(test_err_endpoints_need_https),
         cmocka_unit_test(test_err_malformed_url),
