@@ -12,7 +12,8 @@ Then the login storm (storm.py), a flaky wire (faults.py), the fair limits
 under hostile load (fair.py), a warm login against an OpenID provider
 with the cost of one ID token check (oidc_bench.py), the NSS module's
 lookups against glibc's files with 10,000 accounts (nss_bench.py) and what
-provisioning adds to a login (provision_bench.py); BENCH_STORM=0,
+provisioning adds to a login (provision_bench.py), the directory sync of
+10,000 members (sync_bench.py); BENCH_STORM=0,
 BENCH_FAULTS=0, BENCH_FAIR=0, BENCH_OIDC=0, BENCH_NSS=0, BENCH_PROVISION=0
 leave them out.
 This is a benchmark, not a test: it asserts nothing, it reports."""
@@ -207,16 +208,18 @@ def main():
                 subprocess.run([sys.executable, path])
         # Accounts on demand: in a private mount namespace with the built
         # NSS module (provision_bench.py; root only).
-        if os.environ.get("BENCH_PROVISION", "1") == "1":
+        # The same for the directory sync (sync_bench.py).
+        for name, script in (("PROVISION", "provision_bench.py"), ("SYNC", "sync_bench.py")):
+            if os.environ.get("BENCH_" + name, "1") != "1":
+                continue
             print()
             sys.stdout.flush()
             if os.geteuid() == 0:
                 subprocess.run([os.path.join(ROOT, "tests", "tools", "nss_sandbox.sh"),
                                 os.path.join(ROOT, "build", "nss", "libnss_ssooidc.so.2"), "--",
-                                sys.executable,
-                                os.path.join(ROOT, "tests", "bench", "provision_bench.py")])
+                                sys.executable, os.path.join(ROOT, "tests", "bench", script)])
             else:
-                print("provisioning part skipped: it needs root (a mount namespace)")
+                print("%s part skipped: it needs root (a mount namespace)" % script)
         return 0
     finally:
         sd.stop()
