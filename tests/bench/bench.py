@@ -14,7 +14,8 @@ with the cost of one ID token check (oidc_bench.py), the NSS module's
 lookups against glibc's files with 10,000 accounts (nss_bench.py) and what
 provisioning adds to a login (provision_bench.py), the directory sync of
 10,000 members (sync_bench.py); BENCH_STORM=0,
-BENCH_FAULTS=0, BENCH_FAIR=0, BENCH_OIDC=0, BENCH_NSS=0, BENCH_PROVISION=0
+BENCH_FAULTS=0, BENCH_FAIR=0, BENCH_OIDC=0, BENCH_NSS=0, BENCH_PROVISION=0,
+BENCH_SYNC=0
 leave them out.
 This is a benchmark, not a test: it asserts nothing, it reports."""
 import json

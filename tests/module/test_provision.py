@@ -210,6 +210,48 @@ def a_renewal_outside_uid_range_is_refused(tap, w):
     tap.check(record(user)["state"] == "removed", "its record stays removed")
 
 
+SYNC_OPTIONS = ["provision=sync", "group_map=", "identity_store_id=d-1234567890",
+                "sync_groups=9067a3c5-e0a1-70f5-3b4c-1234567890ab"]
+
+
+def under_provision_sync_the_directory_name_decides(tap, w):
+    """An account the directory sync keeps (keyed on the directory's user
+    ID; here the plain run's account, re-keyed as the sync adopts it): under
+    provision = sync, plain, ASan and valgrind, its person logs in and the
+    login writes nothing; someone user_map maps to it is refused; a name no
+    source knows is refused before any device flow."""
+    user = "ssoprovp"
+    path = os.path.join(DATA, "ledger.json")
+    with open(path) as f:
+        doc = json.load(f)
+    for a in doc["accounts"]:
+        if a["name"] == user:
+            a["key"] = "directory:identitystore:d-1234567890 user:11111111-1111-1111-1111-111111111111"
+    with open(path, "w") as f:  # in place: root's, 0600, as the store wants it
+        json.dump(doc, f)
+    before = os.stat(path).st_mtime_ns
+    for label, module, wrap in (("plain", PLAIN, []), ("asan", ASAN, []),
+                                ("valgrind", PLAIN, VALGRIND)):
+        rc, out = w.login(module, wrap, user, user, SYNC_OPTIONS)
+        tap.check(rc == 0 and "ERROR: AddressSanitizer" not in out and "runtime error" not in out,
+                  "provision = sync, %s: the directory's person logs in to the synced account"
+                  % label, "exit %d\n%s" % (rc, out[-600:]))
+    tap.check(os.stat(path).st_mtime_ns == before, "provision = sync: the logins wrote nothing")
+    umap = os.path.join(w.work, "user_map_sync")
+    with open(umap, "w") as f:
+        f.write("mallory %s\n" % user)
+    os.chmod(umap, 0o644)
+    rc, out = w.login(PLAIN, [], user, "mallory", SYNC_OPTIONS + ["user_map=" + umap])
+    tap.check(rc == 1 and "may not log in as this user" in out,
+              "provision = sync: mallory, mapped to %s by user_map, is refused" % user,
+              "exit %d\n%s" % (rc, out[-400:]))
+    started = len(w.sd.devices())
+    rc, out = w.login(PLAIN, [], "ssoprovnew", "ssoprovnew", SYNC_OPTIONS)
+    tap.check(rc == 1 and len(w.sd.devices()) == started and record("ssoprovnew") is None,
+              "provision = sync: an unknown name is refused before any device flow, nothing "
+              "made", "exit %d\n%s" % (rc, out[-400:]))
+
+
 def main():
     tap = Tap()
     with open("/etc/nsswitch.conf") as f:
@@ -228,6 +270,7 @@ def main():
         with_provision_off_a_lost_ledger_is_no_open_door(tap, w)
         a_second_name_for_one_person_is_no_rename(tap, w)
         a_renewal_outside_uid_range_is_refused(tap, w)
+        under_provision_sync_the_directory_name_decides(tap, w)
     finally:
         if w:
             w.sd.stop()
