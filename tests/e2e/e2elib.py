@@ -572,6 +572,24 @@ class SyslogCatcher:
             self.sock = None
 
 
+def in_nss_sandbox():
+    """Inside tests/tools/nss_sandbox.sh: nsswitch.conf names ssooidc."""
+    with open("/etc/nsswitch.conf") as f:
+        text = f.read()
+    return re.search(r"^passwd:.*\bssooidc\b", text, re.M) is not None
+
+
+def ssh_kbdint(case, port, user, command, timeout=40):
+    """ssh to 127.0.0.1:port as user with keyboard-interactive only (no
+    keys, no known hosts), running command: the case's terminal."""
+    args = ["-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "PreferredAuthentications=keyboard-interactive",
+            "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
+            "-p", str(port), "%s@127.0.0.1" % user, command]
+    return case.terminal("ssh", args, timeout=timeout)
+
+
 def ssh_banner(port, timeout=5):
     """The SSH identification string a fresh TCP connection gets, or ''."""
     try:

@@ -28,8 +28,8 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2elib import (PAM_D, ROOT, Browser, comment, new_device, run_cases, run_suite,  # noqa: E402
-                    sample_stanza)
+from e2elib import (PAM_D, ROOT, Browser, comment, in_nss_sandbox, new_device,  # noqa: E402
+                    run_cases, run_suite, sample_stanza, ssh_kbdint)
 from test_sshd import COMMAND_OUTPUT, PROMPT_END, Sshd  # noqa: E402
 
 DATA = "/var/lib/pam_ssooidc"
@@ -80,12 +80,7 @@ class Ctx:
                                                                       *options)))
 
     def ssh(self, case, user, command="echo E2E-OK-$((6*7))"):
-        args = ["-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "PreferredAuthentications=keyboard-interactive",
-                "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
-                "-p", str(self.sshd.port), "%s@127.0.0.1" % user, command]
-        return case.terminal("ssh", args, timeout=40)
+        return ssh_kbdint(case, self.sshd.port, user, command)
 
     def login(self, c, user, approver=None, decision="approve", command=None):
         """One connection: wait for the code, decide as `approver`, press
@@ -419,14 +414,8 @@ def run_openid(tap, world, x):
         sshd.log().splitlines()[-30:]))
 
 
-def in_sandbox():
-    with open("/etc/nsswitch.conf") as f:
-        text = f.read()
-    return re.search(r"^passwd:.*\bssooidc\b", text, re.M) is not None
-
-
 def setup(tap, world):
-    if not in_sandbox():
+    if not in_nss_sandbox():
         tap.check(False, "runs inside tests/tools/nss_sandbox.sh (nsswitch.conf names "
                   "ssooidc)")
         return

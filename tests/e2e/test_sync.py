@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import pwd
-import re
 import subprocess
 import sys
 import uuid
@@ -27,8 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "standin"))
 from dirctl import Directory  # noqa: E402
-from e2elib import (PAM_D, ROOT, Browser, new_device, run_cases, run_suite,  # noqa: E402
-                    sample_stanza)
+from e2elib import (PAM_D, ROOT, Browser, in_nss_sandbox, new_device, run_cases,  # noqa: E402
+                    run_suite, sample_stanza, ssh_kbdint)
 from test_sshd import COMMAND_OUTPUT, PROMPT_END, Sshd  # noqa: E402
 
 DATA = "/var/lib/pam_ssooidc"
@@ -84,12 +83,7 @@ class Ctx:
         return p.returncode, out, p.stderr
 
     def ssh(self, case, user, command="echo E2E-OK-$((6*7))"):
-        args = ["-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null",
-                "-o", "PreferredAuthentications=keyboard-interactive",
-                "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
-                "-p", str(self.sshd.port), "%s@127.0.0.1" % user, command]
-        return case.terminal("ssh", args, timeout=40)
+        return ssh_kbdint(case, self.sshd.port, user, command)
 
     def login(self, c, user, approver=None, command=None):
         """One connection; returns (exit status, text after the prompt), or
@@ -251,14 +245,8 @@ CASES = [the_sync_makes_the_members_accounts,
          imdsv1_only_metadata_is_refused]
 
 
-def in_sandbox():
-    with open("/etc/nsswitch.conf") as f:
-        text = f.read()
-    return re.search(r"^passwd:.*\bssooidc\b", text, re.M) is not None
-
-
 def setup(tap, world):
-    if not in_sandbox():
+    if not in_nss_sandbox():
         tap.check(False, "runs inside tests/tools/nss_sandbox.sh (nsswitch.conf names "
                   "ssooidc)")
         return
