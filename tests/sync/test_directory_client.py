@@ -13,6 +13,7 @@ them must be root-owned and not writable by others). Every server listens on
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import ssl
@@ -165,6 +166,21 @@ def test_paging(env):
     tap.check(sig and all(s == "ok" for s in sig), "paging: every call's SigV4 signature "
               "verified by the stand-in")
     return gids
+
+
+def test_large(env):
+    tap, st = env.tap, env.st
+    # 10,000 members in 5 groups of 2,000 (100 pages of users, 100 of
+    # memberships): a quadratic merge or lookup would show in the CPU time.
+    snap = generated(st, 10000, 5, 2000)
+    env.write_conf(list(snap["groups"]))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rc, people, summary, err, secs = env.run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    tap.check(rc == 0 and len(people) == 10000 and summary["requests"] == 200,
+              "10,000 members in 5 groups read (%d people, %s)" % (len(people), summary), err)
+    tap.check(cpu < 2.0, "10,000 members: the client used %.2f s of CPU (under 2 s)" % cpu)
 
 
 def test_disabled_and_deleted(env, gids):
@@ -392,6 +408,7 @@ def main():
         env = Env(tap, a.drive, st, workdir)
         gids = test_paging(env)
         test_disabled_and_deleted(env, gids)
+        test_large(env)
         test_throttling(env)
         test_errors(env)
         test_hostile_names(env)
