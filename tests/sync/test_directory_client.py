@@ -85,11 +85,11 @@ class Env:
         self.tap, self.drive, self.st, self.workdir = tap, drive, st, workdir
         self.conf = os.path.join(workdir, "pam_ssooidc.conf")
 
-    def write_conf(self, groups, ca=None, imds=True, credentials_file=None):
+    def write_conf(self, groups, ca=None, credentials_file=None, store=STORE):
         lines = ["start_url = https://d-1234567890.awsapps.com/start", "region = us-east-1",
                  "allow_any_approver = yes", "retries = 2", "http_timeout = 10",
                  "ca_file = %s" % (ca or self.st.ca),
-                 "identity_store_id = %s" % STORE,
+                 "identity_store_id = %s" % store,
                  "sync_groups = %s" % ",".join(groups),
                  "identity_store_endpoint = https://127.0.0.1:%d" % self.st.https,
                  "imds_endpoint = http://127.0.0.1:%d" % self.st.imds]
@@ -99,10 +99,10 @@ class Env:
             f.write("\n".join(lines) + "\n")
         os.chmod(self.conf, 0o600)
 
-    def run(self, wrap=()):
+    def run(self, wrap=(), env=None):
         t0 = time.monotonic()
         p = subprocess.run(list(wrap) + [self.drive, self.conf], capture_output=True,
-                           timeout=DRIVE_TIMEOUT, env={"PATH": "/usr/bin:/bin"})
+                           timeout=DRIVE_TIMEOUT, env=dict({"PATH": "/usr/bin:/bin"}, **(env or {})))
         out = p.stdout.decode("utf-8", "replace")
         people, summary = [], None
         for line in out.splitlines():
@@ -237,6 +237,10 @@ def test_errors(env):
     rc, people, summary, err, _ = env.run()
     tap.check(rc == 1 and not people and "not found" in err and "sync_groups" in err,
               "a group that does not exist: exit 1 naming the group in sync_groups", err)
+    env.write_conf(gids, store="d-0000000000")
+    rc, people, summary, err, _ = env.run()
+    tap.check(rc == 1 and not people and "identity store d-0000000000" in err,
+              "a store that does not exist: exit 1 naming identity_store_id", err)
     env.write_conf(gids)
     for kind in ("bad_userid", "missing_member", "notjson", "wrongtype", "huge"):
         st.set(malformed={"ListGroupMemberships": {"kind": kind, "count": 1}})
@@ -316,7 +320,16 @@ def test_imds(env):
                   and ("ImdsRedirectFollowed", "GET") not in ops
                   and not any(r["server"] == "api" for r in st.log_records()),
                   "IMDS %s refused (%s) and nothing sent to the API" % (mode, words), err)
+    st.set(imds={"mode": "slow", "slow_seconds": 8})
+    rc, people, _, err, secs = env.run()
+    tap.check(rc == 1 and secs < 7.5, "IMDS that does not answer: given up within the 5 s "
+              "limit (%.1f s)" % secs, err)
     st.set(imds={"mode": "v2"}, role=snap["role"])
+    proxies = {v: "http://127.0.0.1:9" for v in ("http_proxy", "HTTP_PROXY", "https_proxy",
+                                                 "HTTPS_PROXY", "ALL_PROXY", "all_proxy")}
+    rc, people, _, err, _ = env.run(env=proxies)
+    tap.check(rc == 0 and len(people) == 10,
+              "proxy variables in the environment are ignored (IMDS and API)", err)
     secret = snap["credentials"]["SecretAccessKey"]
     token = snap["credentials"].get("Token") or "no-token"
     st.set(imds={"mode": "expired"})
