@@ -58,9 +58,9 @@ void http_library_unref(void);
  * PAM_SUCCESS when an HTTP answer of at most HTTP_BODY_MAX bytes (or what
  * http_set_body_max set) arrived (whatever its status: a transient one that
  * outlived the retries is the caller's to map), else PAM_AUTHINFO_UNAVAIL
- * with err saying what failed
- * (DNS, TCP, TLS, timeout, oversized body), or PAM_AUTH_ERR when the person
- * cancelled. `what` names the call in errors and debug logs. */
+ * with err saying what failed (DNS, TCP, TLS, timeout, oversized body), or
+ * PAM_AUTH_ERR when the person cancelled. `what` names the call in errors
+ * and debug logs. */
 int http_request(struct http_client *h, const char *what, const char *method, const char *url,
                  const char *const *headers, const char *body, struct http_response *resp,
                  struct sso_error *err);
