@@ -168,17 +168,21 @@ static int read_users(struct dir_read *r, struct sso_error *err)
 static int describe(struct dir_read *r, size_t i, struct sso_error *err)
 {
     struct directory_person *p = &r->d->people[i];
-    char what[AWS_RESOURCE_ID_MAX + 16], type[IDS_ERROR_TYPE_MAX];
+    char what[AWS_RESOURCE_ID_MAX + 16];
+    struct ids_failure why;
     snprintf(what, sizeof(what), "user %s", p->user_id);
     json_t *req = store_request(r->x->a), *answer = NULL;
     if (!req || json_object_set_new(req, "UserId", json_string(p->user_id)) != 0) {
         json_decref(req);
         return sso_fail(err, PAM_BUF_ERR, "DescribeUser: out of memory");
     }
-    int rc = ids_call(r->x, "DescribeUser", req, what, &answer, type, err);
+    int rc = ids_call(r->x, "DescribeUser", req, what, &answer, &why, err);
     json_decref(req);
-    if (rc != PAM_SUCCESS && strcmp(type, "ResourceNotFoundException") == 0) {
-        r->state[i] = DIR_GONE; /* deleted since it was listed as a member */
+    /* Deleted since it was listed as a member: dropped. Not when the answer
+     * says the store is gone: that would drop everyone. */
+    if (rc != PAM_SUCCESS && strcmp(why.type, "ResourceNotFoundException") == 0 &&
+        strcmp(why.resource_type, "IDENTITY_STORE") != 0) {
+        r->state[i] = DIR_GONE;
         return PAM_SUCCESS;
     }
     const char *uid = rc == PAM_SUCCESS ? json_string_value(json_object_get(answer, "UserId"))

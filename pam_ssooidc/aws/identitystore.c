@@ -30,26 +30,36 @@ static json_t *parse_answer(const struct http_response *r)
     return root;
 }
 
-/* "identity store d-..." when the answer names the store (ResourceType
- * IDENTITY_STORE), else what the caller asked about. */
-static void not_found_what(const struct ids_client *x, const struct http_response *r,
-                           const char *resource, char *dst, size_t len)
+/* The ResourceType a ResourceNotFoundException names, kept only when it is
+ * one of the model's (it is compared, never shown). */
+static void resource_type(const struct http_response *r, char *dst, size_t len)
 {
     json_t *root = parse_answer(r);
     const char *type = root ? json_string_value(json_object_get(root, "ResourceType")) : NULL;
-    if (type && strcmp(type, "IDENTITY_STORE") == 0)
-        snprintf(dst, len, "identity store %s (identity_store_id)", x->a->identity_store_id);
-    else
-        snprintf(dst, len, "%s", resource);
+    dst[0] = '\0';
+    if (type && strspn(type, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == strlen(type))
+        sso_strlcpy(dst, type, len);
     json_decref(root);
 }
 
+/* "identity store d-..." when the answer names the store, else what the
+ * caller asked about. */
+static void not_found_what(const struct ids_client *x, const struct ids_failure *why,
+                           const char *resource, char *dst, size_t len)
+{
+    if (strcmp(why->resource_type, "IDENTITY_STORE") == 0)
+        snprintf(dst, len, "identity store %s (identity_store_id)", x->a->identity_store_id);
+    else
+        snprintf(dst, len, "%s", resource);
+}
+
 static int ids_error(const struct ids_client *x, const char *op, const char *resource,
-                     const struct http_response *r, char *type, struct sso_error *err)
+                     const struct http_response *r, struct ids_failure *why,
+                     struct sso_error *err)
 {
     struct aws_error e;
     aws_error_decode(aws_error_type(r), r->body, r->body_len, &e);
-    snprintf(type, IDS_ERROR_TYPE_MAX, "%s", e.type);
+    snprintf(why->type, sizeof(why->type), "%s", e.type);
     char msg[128], what[160];
     sanitize_display(msg, sizeof(msg), e.message[0] ? e.message : "no message", 100);
     if (strcmp(e.type, "AccessDeniedException") == 0)
@@ -57,7 +67,8 @@ static int ids_error(const struct ids_client *x, const char *op, const char *res
                         "the host's credentials need the permission identitystore:%s (%s)", op,
                         op, msg);
     if (strcmp(e.type, "ResourceNotFoundException") == 0) {
-        not_found_what(x, r, resource, what, sizeof(what));
+        resource_type(r, why->resource_type, sizeof(why->resource_type));
+        not_found_what(x, why, resource, what, sizeof(what));
         return sso_fail(err, PAM_SERVICE_ERR, "%s: %s not found (ResourceNotFoundException): "
                         "check the configuration", op, what);
     }
@@ -97,10 +108,10 @@ static int send_signed(const struct ids_client *x, const char *op, const char *b
 }
 
 int ids_call(const struct ids_client *x, const char *op, json_t *req, const char *resource,
-             json_t **answer, char type[IDS_ERROR_TYPE_MAX], struct sso_error *err)
+             json_t **answer, struct ids_failure *why, struct sso_error *err)
 {
     *answer = NULL;
-    type[0] = '\0';
+    memset(why, 0, sizeof(*why));
     char *body = json_dumps(req, JSON_COMPACT);
     if (!body)
         return sso_fail(err, PAM_BUF_ERR, "%s: out of memory", op);
@@ -110,7 +121,7 @@ int ids_call(const struct ids_client *x, const char *op, json_t *req, const char
     if (rc != PAM_SUCCESS)
         return rc;
     if (resp.status != 200)
-        rc = ids_error(x, op, resource, &resp, type, err);
+        rc = ids_error(x, op, resource, &resp, why, err);
     else if (!(*answer = parse_answer(&resp)))
         rc = sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: the answer is not a JSON object (%zu "
                       "bytes); nothing read", op, resp.body_len);
@@ -200,7 +211,7 @@ int ids_list(const struct ids_client *x, const char *op, json_t *req, const char
              const char *resource, ids_each_fn each, void *ctx, struct sso_error *err)
 {
     struct token_seen seen = {NULL, 0, 0};
-    char type[IDS_ERROR_TYPE_MAX];
+    struct ids_failure why;
     int rc = json_object_set_new(req, "MaxResults", json_integer(IDS_PAGE_SIZE)) == 0
                  ? PAM_SUCCESS
                  : sso_fail(err, PAM_BUF_ERR, "%s: out of memory", op);
@@ -213,7 +224,7 @@ int ids_list(const struct ids_client *x, const char *op, json_t *req, const char
             break;
         }
         json_t *answer = NULL;
-        rc = ids_call(x, op, req, resource, &answer, type, err);
+        rc = ids_call(x, op, req, resource, &answer, &why, err);
         if (rc == PAM_SUCCESS)
             rc = page_items(answer, op, list, each, ctx, err);
         if (rc == PAM_SUCCESS)

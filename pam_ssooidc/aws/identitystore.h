@@ -26,16 +26,23 @@ struct ids_client {
     long *throttled; /* throttling answers among them */
 };
 
+/* What an error answer said, for callers that treat one error apart. */
+struct ids_failure {
+    char type[IDS_ERROR_TYPE_MAX]; /* the AWS error type; "" when none */
+    char resource_type[32];        /* ResourceNotFoundException's ResourceType
+                                    * (IDENTITY_STORE, GROUP, USER); "" when none */
+};
+
 /* One call of operation `op` with request object `req` (not taken). On
- * PAM_SUCCESS, *answer is the answer's JSON object (sso_json_free it).
- * Otherwise err says what failed, and type holds the AWS error type when
- * the service answered with one (else ""): AccessDeniedException is
+ * PAM_SUCCESS, *answer is the answer's JSON object (json_decref it).
+ * Otherwise err says what failed, and *why what the service answered (all
+ * empty when it did not answer with an error): AccessDeniedException is
  * PAM_AUTHINFO_UNAVAIL naming the permission identitystore:<op>;
  * ResourceNotFoundException (naming `resource`, or the store when the
  * answer says so) and ValidationException are PAM_SERVICE_ERR; throttling
  * beyond the retries, 5xx, and every other answer PAM_AUTHINFO_UNAVAIL. */
 int ids_call(const struct ids_client *x, const char *op, json_t *req, const char *resource,
-             json_t **answer, char type[IDS_ERROR_TYPE_MAX], struct sso_error *err);
+             json_t **answer, struct ids_failure *why, struct sso_error *err);
 
 /* Each element of one page's list; PAM_SUCCESS to go on. */
 typedef int (*ids_each_fn)(void *ctx, json_t *item, struct sso_error *err);

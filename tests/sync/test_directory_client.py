@@ -202,6 +202,16 @@ def test_disabled_and_deleted(env, gids):
     tap.check(ghost not in got and len(describes) == 1 and describes[0]["status"] == 400,
               "a member ListUsers did not return is asked for with DescribeUser, and dropped "
               "when it is gone (%d DescribeUser)" % len(describes))
+    st.set(fail={"DescribeUser": {"type": "ResourceNotFoundException", "count": 1}})
+    rc, people, summary, err, _ = env.run()
+    tap.check(rc == 1 and not people and "identity store" in err,
+              "DescribeUser answering that the store is gone fails the read (no member "
+              "dropped for it)", err)
+    st.set(fail={"DescribeUser": {"type": "AccessDeniedException", "count": 1}})
+    rc, people, summary, err, _ = env.run()
+    tap.check(rc == 1 and not people and "identitystore:DescribeUser" in err,
+              "DescribeUser denied: exit 1 naming identitystore:DescribeUser", err)
+    st.set(fail={"DescribeUser": None})
 
 
 def test_throttling(env):
