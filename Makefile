@@ -450,7 +450,12 @@ $(BUILD)/tools/nss_threads_asan: tests/nss/nss_threads.c
 $(BUILD)/tools/provision_drive: tests/nss/provision_drive.c $(LIB_OBJ) $(DEP_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(LIB_OBJ) $(LDLIBS)
+# The directory client (aws/directory.h) behind a command line
+# (tests/sync/test_directory_client.py runs it against the stand-in).
+$(BUILD)/tools/directory_drive: tests/tools/directory_drive.c $(LIB_OBJ) $(DEP_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(LIB_OBJ) $(LDLIBS)
 tools: $(BUILD)/tools/pam_drive $(BUILD)/tools/runstat $(BUILD)/tools/jose_bench \
        $(BUILD)/tools/pwnam_fold.so $(BUILD)/tools/pwrap_serial.so \
        $(BUILD)/tools/nss_threads $(BUILD)/tools/nss_threads_asan $(NSS_ASAN_LIB) \
-       $(BUILD)/tools/provision_drive
+       $(BUILD)/tools/provision_drive $(BUILD)/tools/directory_drive

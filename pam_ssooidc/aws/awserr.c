@@ -101,3 +101,15 @@ bool aws_throttled(const struct http_response *r)
             return true;
     return false;
 }
+
+double aws_retry_after_body(const struct http_response *r)
+{
+    if (r->status == 200 || !r->body || r->body_len == 0 || r->body[0] != '{')
+        return -1; /* only error answers say how long to wait */
+    json_t *root = sso_json_parse_object(r->body, r->body_len);
+    long long secs = -1;
+    if (!root || sso_json_integer(root, "RetryAfterSeconds", 0, 86400, &secs) != SSO_JSON_OK)
+        secs = -1;
+    sso_json_free(root);
+    return (double)secs;
+}

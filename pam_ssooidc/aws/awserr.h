@@ -38,4 +38,9 @@ void aws_error_decode(const char *header_type, const char *body, size_t body_len
  * Throttling), whatever its status? For the retry policy (retry.h). */
 bool aws_throttled(const struct http_response *r);
 
+/* The wait a JSON error answer asks for in its RetryAfterSeconds member
+ * (the Identity Store's ThrottlingException and InternalServerException),
+ * in seconds, or -1 when it has none. For http_set_retry_after_reader. */
+double aws_retry_after_body(const struct http_response *r);
+
 #endif

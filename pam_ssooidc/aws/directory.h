@@ -56,7 +56,10 @@ struct directory {
  * PAM_AUTHINFO_UNAVAIL / PAM_SERVICE_ERR (AccessDenied,
  * ResourceNotFound for the store or a group, a page that fails the checks,
  * throttling beyond the retries) with err saying which call and why: a
- * partial read is never returned. */
+ * partial read is never returned. Installs AWS's answer handling on h (the
+ * kept headers of awserr.h, aws_throttled as the retry classifier,
+ * RetryAfterSeconds as the body's retry wait); the caller sets the retry
+ * policy and, for large directories, http_set_body_max. */
 int directory_read(struct http_client *h, const struct aws_cfg *a,
                    const struct role_credentials *creds, struct directory *d,
                    struct sso_error *err);

@@ -61,6 +61,9 @@ struct http_client {
     const struct http_kept_header *kept; /* the provider's (http_keep_headers) */
     size_t n_kept;
     long retries; /* extra attempts made so far, for the outcome line */
+    long throttled_answers; /* answers the classifier called throttling */
+    double (*retry_after_read)(const struct http_response *r); /* the body's word */
+    size_t body_max; /* HTTP_BODY_MAX unless raised (http_set_body_max) */
 };
 
 /* What the callbacks fill while one answer arrives. */
@@ -87,8 +90,8 @@ static int sink_reserve(struct http_sink *s, size_t need)
     size_t cap = s->cap ? s->cap : 1024;
     while (cap < need)
         cap *= 2;
-    if (cap > HTTP_BODY_MAX + 1)
-        cap = HTTP_BODY_MAX + 1;
+    if (cap > s->h->body_max + 1)
+        cap = s->h->body_max + 1;
     char *buf = malloc(cap);
     if (!buf)
         return -1;
@@ -105,7 +108,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 {
     struct http_sink *s = userp;
     size_t n = size * nmemb;
-    if (s->resp->body_len + n > HTTP_BODY_MAX) {
+    if (s->resp->body_len + n > s->h->body_max) {
         s->too_big = 1;
         return 0; /* aborts the transfer */
     }
@@ -305,16 +308,30 @@ static CURLcode set_trust(CURL *curl, const struct cfg *c, int *pam_rc, struct s
     return cc;
 }
 
-int http_open(struct http_client **out, const struct cfg *c, struct sso_error *err)
+int http_library_ref(struct sso_error *err)
 {
-    *out = NULL;
-    /* Reference-counted by libcurl; balanced by curl_global_cleanup in http_close. */
+    /* Reference-counted by libcurl; balanced by http_library_unref. */
     bool refused = false;
     if (init_library_quarantined(&refused) != CURLE_OK)
         return refused ? sso_fail(err, PAM_SERVICE_ERR, "the host's environment sets "
                                   KEYLOG_VARIABLE " and it could not be hidden from libcurl; "
                                   "refusing rather than logging TLS secrets")
                        : sso_fail(err, PAM_SERVICE_ERR, "libcurl global initialisation failed");
+    return PAM_SUCCESS;
+}
+
+void http_library_unref(void)
+{
+    curl_global_cleanup();
+}
+
+int http_open(struct http_client **out, const struct cfg *c, struct sso_error *err)
+{
+    *out = NULL;
+    /* Balanced by curl_global_cleanup in http_close. */
+    int lib = http_library_ref(err);
+    if (lib != PAM_SUCCESS)
+        return lib;
     /* OpenSSL 3.0 can report success while an allocation failure left its
      * default library context unmade; the next digest would then crash on
      * its missing lock (found by the allocation-failure sweep). */
@@ -331,6 +348,7 @@ int http_open(struct http_client **out, const struct cfg *c, struct sso_error *e
     }
     h->curl = curl;
     h->timeout = c->http_timeout;
+    h->body_max = HTTP_BODY_MAX;
     sso_strlcpy(h->ca_file, c->ca_file, sizeof(h->ca_file));
     h->proxied = c->proxy[0] != '\0';
     CURLcode rc = CURLE_OK;
@@ -444,6 +462,27 @@ void http_set_retry_classifier(struct http_client *h,
                                bool (*throttled)(const struct http_response *r))
 {
     h->throttled = throttled;
+}
+
+void http_set_retry_after_reader(struct http_client *h,
+                                 double (*read)(const struct http_response *r))
+{
+    h->retry_after_read = read;
+}
+
+int http_set_body_max(struct http_client *h, size_t max)
+{
+    if (max < 1024 || max > HTTP_BODY_LIMIT)
+        return -1;
+    if (curl_easy_setopt(h->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max) != CURLE_OK)
+        return -1;
+    h->body_max = max;
+    return 0;
+}
+
+long http_throttled(const struct http_client *h)
+{
+    return h ? h->throttled_answers : 0;
 }
 
 void http_set_deadline(struct http_client *h, double deadline)
@@ -607,8 +646,8 @@ static int transfer_error(struct http_client *h, const char *what, const char *u
     curl_easy_getinfo(h->curl, CURLINFO_REQUEST_SIZE, &sent);
     bool connected = connect_us > 0 || sent > 0;
     if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED)
-        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: answer larger than %d bytes; "
-                        "refused", what, shown, HTTP_BODY_MAX);
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: answer larger than %zu bytes; "
+                        "refused", what, shown, h->body_max);
     if (s->oom || rc == CURLE_OUT_OF_MEMORY)
         return sso_fail(err, PAM_BUF_ERR, "%s: out of memory", what);
     /* libcurl records no connect time until TLS is set up too, so a
@@ -682,13 +721,32 @@ static int perform_once(struct http_client *h, const char *what, const char *met
     return PAM_SUCCESS;
 }
 
-/* Was this outcome of one attempt a transient failure (retry.h)? */
-static bool transient(const struct http_client *h, int rc, CURLcode curl_rc,
+/* Was this outcome of one attempt a transient failure (retry.h)? A
+ * throttling answer is counted here, once per answer (http_throttled). */
+static bool transient(struct http_client *h, int rc, CURLcode curl_rc,
                       const struct http_response *resp)
 {
     if (rc != PAM_SUCCESS)
         return rc == PAM_AUTHINFO_UNAVAIL && retry_transport_transient(curl_rc);
-    return retry_status_transient(resp->status) || (h->throttled && h->throttled(resp));
+    bool throttled = h->throttled && h->throttled(resp);
+    if (throttled)
+        h->throttled_answers++;
+    return retry_status_transient(resp->status) || throttled;
+}
+
+/* The wait an answer asks for: its Retry-After header, or the body's own
+ * field (AWS JSON's RetryAfterSeconds) through the provider's reader, the
+ * larger; -1 for none. The body's value is held to RETRY_BACKOFF_CAP: it is
+ * not a protocol header, and any member of the answer could set it. */
+static double asked_wait(const struct http_client *h, int rc, const struct http_response *resp)
+{
+    double wait = retry_after_seconds(resp->retry_after);
+    if (rc != PAM_SUCCESS || !h->retry_after_read)
+        return wait;
+    double body = h->retry_after_read(resp);
+    if (body > RETRY_BACKOFF_CAP)
+        body = RETRY_BACKOFF_CAP;
+    return body > wait ? body : wait;
 }
 
 /* The wait before a retry, cut in two where the call becomes slow, so the
@@ -704,6 +762,7 @@ static bool wait_before_retry(struct http_client *h, double until)
     }
     if (h->sleep_until)
         return h->sleep_until(h->cancel_ctx, until);
+    sso_sleep_until(until); /* no host to ask (a command): just wait */
     return false;
 }
 
@@ -740,8 +799,7 @@ int http_request(struct http_client *h, const char *what, const char *method, co
             return rc; /* a transient HTTP answer is the caller's to map */
         char why[sizeof(err->msg) + 64];
         why_retry(h, why, sizeof(why), rc, resp, err);
-        double wait = retry_delay(attempt, retry_after_seconds(resp->retry_after),
-                                  retry_random01());
+        double wait = retry_delay(attempt, asked_wait(h, rc, resp), retry_random01());
         double until = sso_monotonic() + wait;
         if (until > h->deadline) {
             if (rc != PAM_SUCCESS) /* keep what failed, say why we stopped */

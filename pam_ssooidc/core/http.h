@@ -10,6 +10,7 @@
 #include "core/util.h"
 
 #define HTTP_BODY_MAX (64 * 1024) /* larger answers are refused, not truncated */
+#define HTTP_BODY_LIMIT (4 * 1024 * 1024) /* the most http_set_body_max allows */
 
 struct http_client;
 
@@ -46,13 +47,20 @@ struct http_response {
 int http_open(struct http_client **out, const struct cfg *c, struct sso_error *err);
 void http_close(struct http_client *h);
 
+/* libcurl's global initialisation as http_open does it (SSLKEYLOGFILE hidden,
+ * OpenSSL's configuration from its fixed file), for code with an easy handle
+ * of its own (aws/imds.c); each PAM_SUCCESS is balanced by one unref. */
+int http_library_ref(struct sso_error *err);
+void http_library_unref(void);
+
 /* One call, retried by the policy of retry.h. headers: NULL-terminated
  * "Name: value" list, may be NULL. body: may be NULL (no body). Returns
- * PAM_SUCCESS when an HTTP answer of at most HTTP_BODY_MAX bytes arrived
- * (whatever its status: a transient one that outlived the retries is the
- * caller's to map), else PAM_AUTHINFO_UNAVAIL with err saying what failed
- * (DNS, TCP, TLS, timeout, oversized body), or PAM_AUTH_ERR when the person
- * cancelled. `what` names the call in errors and debug logs. */
+ * PAM_SUCCESS when an HTTP answer of at most HTTP_BODY_MAX bytes (or what
+ * http_set_body_max set) arrived (whatever its status: a transient one that
+ * outlived the retries is the caller's to map), else PAM_AUTHINFO_UNAVAIL
+ * with err saying what failed (DNS, TCP, TLS, timeout, oversized body), or
+ * PAM_AUTH_ERR when the person cancelled. `what` names the call in errors
+ * and debug logs. */
 int http_request(struct http_client *h, const char *what, const char *method, const char *url,
                  const char *const *headers, const char *body, struct http_response *resp,
                  struct sso_error *err);
@@ -80,6 +88,21 @@ const char *http_kept(const struct http_client *h, const struct http_response *r
 void http_set_retry_classifier(struct http_client *h,
                                bool (*throttled)(const struct http_response *r));
 void http_set_deadline(struct http_client *h, double deadline);
+
+/* The provider's reader of a wait the answer's body asks for (seconds, -1
+ * for none; AWS JSON: RetryAfterSeconds). The retry loop waits at least the
+ * larger of it (held to RETRY_BACKOFF_CAP) and Retry-After, never past the
+ * deadline. NULL: the header alone. */
+void http_set_retry_after_reader(struct http_client *h,
+                                 double (*read)(const struct http_response *r));
+
+/* Raise (or lower) the size cap of answers from HTTP_BODY_MAX, for a
+ * command that reads large listings (1024..HTTP_BODY_LIMIT bytes). The
+ * module keeps the default. 0, or -1 when out of range. */
+int http_set_body_max(struct http_client *h, size_t max);
+
+/* Answers so far that the retry classifier called throttling. */
+long http_throttled(const struct http_client *h);
 
 /* Extra attempts made so far (and missed polls counted by the caller). */
 long http_retries(const struct http_client *h);
