@@ -128,7 +128,7 @@ NSSLIBDIR ?= $(if $(MULTIARCH),$(PREFIX)/lib/$(MULTIARCH),$(shell $(PKG_CONFIG) 
 
 .PHONY: all check unit demo bench install uninstall clean deps deps-demo asan fuzz tools selinux \
         help build-deps
-all: $(MODULE) $(CHECK) $(USERS) $(NSS_LIB)
+all: $(MODULE) $(CHECK) $(USERS) $(SYNC) $(NSS_LIB)
 
 # Before compiling: a compiler, pkg-config and the -dev packages, so that a
 # machine without them is told what to install instead of being shown a

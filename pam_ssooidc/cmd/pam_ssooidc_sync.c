@@ -63,6 +63,8 @@ struct run {
     struct directory d;
     struct sync_report r;
     struct sync_status st;
+    struct aws_sync_group groups[AWS_SYNC_GROUPS_MAX]; /* sync_groups, split */
+    size_t n_groups;
     bool refused; /* the removals were over the limit */
     bool wrote;
     char prefix[LEDGER_KEY_MAX];
@@ -138,10 +140,11 @@ static int read_directory(struct run *rn)
 
 /* The directory's people as the sync's rules take them: bit i of a
  * person's groups gives sync_groups entry i's local group, if it names one. */
-static struct sync_person *people_of(const struct run *rn, size_t *n)
+static struct sync_person *people_of(struct run *rn, size_t *n)
 {
-    struct aws_sync_group groups[AWS_SYNC_GROUPS_MAX];
-    size_t ng = aws_sync_groups(&rn->s.aws, groups, AWS_SYNC_GROUPS_MAX);
+    /* The people point into rn->groups: it outlives them. */
+    const struct aws_sync_group *groups = rn->groups;
+    size_t ng = rn->n_groups = aws_sync_groups(&rn->s.aws, rn->groups, AWS_SYNC_GROUPS_MAX);
     struct sync_person *p = calloc(rn->d.n ? rn->d.n : 1, sizeof(*p));
     *n = 0;
     if (!p)
