@@ -151,9 +151,9 @@ check_packaged_units "$tmp/root" /lib/systemd/system
 # The scripts put ${DPKG_ROOT:-} in front of every path they touch: dpkg sets
 # DPKG_ROOT when it runs them with --root and --force-script-chrootless.
 # The tests below run them only that way, against directories in $tmp, and
-# only after checking that no path in them lacks the prefix and that
-# debhelper added nothing (which might act on the real system).
-# debhelper's sections are checked apart from ours.
+# only after checking that no path in our part lacks the prefix and that
+# what debhelper added (dh_installsystemd's sections, checked apart) cannot
+# act on the real system.
 ctl="$tmp/control"
 ours() { awk '/^# Automatically added by/ {dh = 1} !dh {print FILENAME ":" FNR ":" $0}
               /^# End automatically added section/ {dh = 0}' "$@"; }
