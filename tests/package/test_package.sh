@@ -75,15 +75,14 @@ usr/share/man/man8/libnss_ssooidc.8.gz
 usr/share/man/man5/pam_ssooidc.conf.5.gz
 $doc/copyright
 $doc/changelog.Debian.gz
-$doc/README.Debian
 usr/share/lintian/overrides/$pkg"
-# Documentation and sample stanzas, whichever the tree has; dh_compress
-# gzips the larger ones.
+# README.Debian, documentation and sample stanzas, whichever the tree has;
+# dh_compress gzips the larger ones (over 4 KiB).
 # Taken from the copy that was built, not the live tree, which may change.
 optional=$(awk -v doc="$doc" '
     /^(README\.md|docs\/[^\/]*\.md)$/ {n = split($0, p, "/"); print doc "/" p[n]}
     /^conf\/[^\/]*\.pam$/ {sub(/^conf\//, ""); print doc "/examples/" $0}' "$tmp/source-files")
-for f in $optional; do
+for f in "$doc/README.Debian" $optional; do
     if printf '%s\n' "$actual" | grep -qxF "$f.gz"; then f="$f.gz"; fi
     expected="$expected
 $f"
