@@ -1,11 +1,13 @@
 # pam_ssooidc - build, test, demo, bench, install. `make help` lists every
 # target, the fragments' (tests/*/*.mk) included.
-#   make          build pam_ssooidc/pam_ssooidc.so, pam_ssooidc_check and
-#                 pam_ssooidc_users and build/nss/libnss_ssooidc.so.2 (the NSS module)
+#   make          build pam_ssooidc/pam_ssooidc.so, pam_ssooidc_check,
+#                 pam_ssooidc_users, pam_ssooidc_sync and
+#                 build/nss/libnss_ssooidc.so.2 (the NSS module)
 #   make check    all tests (installs missing packages when run as root);
 #                 SUITES="unit module" runs only those (tests/run_all.sh
 #                 --list names them, tests/README.md describes them)
-#   make install  module, NSS module, tool, man pages, sample config (DESTDIR honoured);
+#   make install  module, NSS module, tools, the sync's systemd units (UNITDIR),
+#                 man pages, sample config (DESTDIR honoured);
 #                 make uninstall removes them again
 #   make dist     build/dist/pam_ssooidc-VERSION.tar.gz (the tracked files;
 #                 VERSION is set below); make rpm and make deb build the
@@ -320,7 +322,7 @@ install: $(MODULE) $(CHECK) $(USERS) $(SYNC) $(NSS_LIB)
 	else install -m 0600 conf/pam_ssooidc.conf $(DESTDIR)$(SYSCONF)/security/pam_ssooidc.conf; fi
 
 # Undoes make install, with the same variables (DESTDIR, SECDIR, SBINDIR,
-# NSSLIBDIR, MANDIR, SYSCONF). The config file goes only when it is still the shipped
+# NSSLIBDIR, UNITDIR, MANDIR, SYSCONF). The config file goes only when it is still the shipped
 # template (install leaves an existing one alone, so an edited one may be the
 # administrator's); otherwise it is kept, and said so. Directories stay.
 uninstall:
@@ -391,10 +393,12 @@ version-check:
 # Every target, the fragments' included: each adds its own lines (help::).
 help::
 	@echo 'Targets (variables: QR=yes|no, MODULE=, BUILD=, CPPFLAGS, CFLAGS, LDFLAGS, DESTDIR, PREFIX,'
-	@echo 'SECDIR, NSSLIBDIR, SSO_DATA_DIR, SBINDIR, MANDIR, SYSCONF, SUITES; see the top of the Makefile):'
+	@echo 'SECDIR, NSSLIBDIR, UNITDIR, SSO_DATA_DIR, SBINDIR, MANDIR, SYSCONF, SUITES; see the top of the Makefile):'
 	@printf '  %-16s %s\n' \
-	  all 'the module ($(MODULE)), pam_ssooidc_check, pam_ssooidc_users, $(NSS_LIB) (the default)' \
-	  install 'module, NSS module, the two commands, man pages, sample config (DESTDIR honoured)' \
+	  all 'the module ($(MODULE)), pam_ssooidc_check, pam_ssooidc_users, pam_ssooidc_sync,' \
+	  '' '$(NSS_LIB) (the default)' \
+	  install 'module, NSS module, the three commands, the sync'"'"'s units, man pages, sample config' \
+	  '' '(DESTDIR honoured)' \
 	  uninstall 'what install put there (an edited config file is kept)' \
 	  clean 'remove $(BUILD)/ and the built files' \
 	  check 'every test suite (tests/run_all.sh); installs missing packages as root;' \

@@ -71,6 +71,8 @@ check  cpio                    cpio
 check  bzip2                   bzip2
 check  checkpolicy             checkpolicy
 check  semodule-utils          policycoreutils
+check  systemd                 systemd
+check  man-db                  man-db
 '
 
 tool=${DEPS_TOOL:-}

@@ -7,7 +7,11 @@
 # created and purged, removal is refused while PAM loads the module: a
 # continuation line, an include of a file outside /etc/pam.d, not another
 # copy of the module, and fail safe when the check cannot tell);
-# and lintian reports no errors.
+# the directory sync's units are sandboxed and pass systemd-analyze verify,
+# dpkg -i enables the timer and the service (an administrator's disable
+# survives an upgrade), the maintainer scripts start only the timer, purge
+# leaves /var/lib/pam_ssooidc; make install/uninstall put and remove the
+# units in UNITDIR; and lintian reports no errors.
 #
 #   tests/package/test_package.sh [--keep]    (--keep: leave the build dir)
 set -u
@@ -20,6 +24,8 @@ keep=no
 . tests/tap.sh
 # shellcheck source=packaged.sh
 . tests/package/packaged.sh
+# shellcheck source=source_tree.sh
+. tests/package/source_tree.sh
 
 need_tools dpkg-buildpackage dh dpkg-deb lintian nm readelf
 
@@ -57,23 +63,26 @@ expected="lib/$ma/security/pam_ssooidc.so
 usr/lib/$ma/libnss_ssooidc.so.2
 usr/sbin/pam_ssooidc_check
 usr/sbin/pam_ssooidc_users
+usr/sbin/pam_ssooidc_sync
+lib/systemd/system/pam_ssooidc-sync.service
+lib/systemd/system/pam_ssooidc-sync.timer
 etc/security/pam_ssooidc.conf
 usr/share/man/man8/pam_ssooidc.8.gz
 usr/share/man/man8/pam_ssooidc_check.8.gz
 usr/share/man/man8/pam_ssooidc_users.8.gz
+usr/share/man/man8/pam_ssooidc_sync.8.gz
 usr/share/man/man8/libnss_ssooidc.8.gz
 usr/share/man/man5/pam_ssooidc.conf.5.gz
 $doc/copyright
 $doc/changelog.Debian.gz
-$doc/README.Debian
 usr/share/lintian/overrides/$pkg"
-# Documentation and sample stanzas, whichever the tree has; dh_compress
-# gzips the larger ones.
+# README.Debian, documentation and sample stanzas, whichever the tree has;
+# dh_compress gzips the larger ones (over 4 KiB).
 # Taken from the copy that was built, not the live tree, which may change.
 optional=$(awk -v doc="$doc" '
     /^(README\.md|docs\/[^\/]*\.md)$/ {n = split($0, p, "/"); print doc "/" p[n]}
     /^conf\/[^\/]*\.pam$/ {sub(/^conf\//, ""); print doc "/examples/" $0}' "$tmp/source-files")
-for f in $optional; do
+for f in "$doc/README.Debian" $optional; do
     if printf '%s\n' "$actual" | grep -qxF "$f.gz"; then f="$f.gz"; fi
     expected="$expected
 $f"
@@ -86,6 +95,11 @@ check_is "$(mode_of etc/security/pam_ssooidc.conf)" "-rw------- root/root" \
     "the config file is root/root 0600"
 check_is "$(mode_of "lib/$ma/security/pam_ssooidc.so")" "-rw-r--r-- root/root" \
     "the module is in /lib/$ma/security, root/root 0644"
+check_is "$(mode_of usr/sbin/pam_ssooidc_sync)" "-rwxr-xr-x root/root" \
+    "pam_ssooidc_sync is in /usr/sbin, root/root 0755"
+check_is "$(mode_of lib/systemd/system/pam_ssooidc-sync.service) $(mode_of lib/systemd/system/pam_ssooidc-sync.timer)" \
+    "-rw-r--r-- root/root -rw-r--r-- root/root" \
+    "the sync's service and timer are in /lib/systemd/system (dh_installsystemd's), root/root 0644"
 pam_secdir=$(pkg-config --variable=libdir pam 2>/dev/null)/security
 [ "$pam_secdir" = "/lib/$ma/security" ]
 check $? "that is where this system's PAM looks for modules ($pam_secdir)"
@@ -130,22 +144,64 @@ for page in pam_ssooidc.8:man8 pam_ssooidc.conf.5:man5; do
     zcat "$tmp/root/usr/share/man/$sec/$name.gz" | cmp -s - "docs/man/$name"
     check $? "usr/share/man/$sec/$name.gz is docs/man/$name"
 done
+check_packaged_units "$tmp/root" /lib/systemd/system
 
 # -------------------------------------------------- maintainer scripts
 # The scripts put ${DPKG_ROOT:-} in front of every path they touch: dpkg sets
 # DPKG_ROOT when it runs them with --root and --force-script-chrootless.
 # The tests below run them only that way, against directories in $tmp, and
-# only after checking that no path in them lacks the prefix and that
-# debhelper added nothing (which might act on the real system).
+# only after checking that no path in our part lacks the prefix and that
+# what debhelper added (dh_installsystemd's sections, checked apart) cannot
+# act on the real system.
 ctl="$tmp/control"
-unsafe=$(grep -nE '/(var|etc|lib|usr)/' "$ctl/postinst" "$ctl/postrm" "$ctl/prerm" |
+ours() { awk '/^# Automatically added by/ {dh = 1} !dh {print FILENAME ":" FNR ":" $0}
+              /^# End automatically added section/ {dh = 0}' "$@"; }
+theirs() { awk '/^# Automatically added by/ {dh = 1} dh {print FILENAME ":" FNR ":" $0}
+                /^# End automatically added section/ {dh = 0}' "$@"; }
+scripts=$(ls "$ctl"/preinst "$ctl"/postinst "$ctl"/prerm "$ctl"/postrm 2>/dev/null)
+# shellcheck disable=SC2086
+unsafe=$(ours $scripts | grep -E '/(var|etc|lib|usr)/' |
     grep -vE '^[^:]*:[0-9]+:[[:space:]]*#' | grep -vE '[$][{]DPKG_ROOT:-[}]"?/')
 [ -z "$unsafe" ]
-check $? "every path in postinst, postrm and prerm is under \${DPKG_ROOT:-}" "$unsafe"
-grep -q 'Automatically added by' "$ctl/postinst" "$ctl/postrm" "$ctl/prerm"
-debhelper=$?
-if [ -n "$unsafe" ] || [ "$debhelper" -eq 0 ]; then
-    skip "maintainer scripts are not run here (see above)"
+check $? "every path in our part of postinst, postrm and prerm is under \${DPKG_ROOT:-}" "$unsafe"
+# shellcheck disable=SC2086
+adders=$(grep -h '^# Automatically added by' $scripts | sed 's|/.*||' | sort -u)
+check_is "$adders" "# Automatically added by dh_installsystemd" \
+    "debhelper added dh_installsystemd's sections and no other's"
+# In them: deb-systemd-helper, which works on DPKG_ROOT's /etc/systemd and
+# /var/lib/systemd when that is set; systemctl and deb-systemd-invoke, which
+# act on the running systemd, only under [ -d /run/systemd/system ] (none
+# here: systemd is not PID 1) and, where this host runs systemd, only
+# without DPKG_ROOT (postrm's daemon-reload lacks that guard: the scripts
+# are then not run).
+[ -d /run/systemd/system ] && host_systemd=yes || host_systemd=no
+# shellcheck disable=SC2086
+dh_unsafe=$(theirs $scripts | awk -F: -v hs="$host_systemd" '
+    { line = $0; sub(/^[^:]*:[0-9]+:[[:space:]]*/, "", line) }
+    line ~ /^#/ || line == "" { next }
+    line ~ /^if / { d++; run[d] = (line ~ /-d \/run\/systemd\/system/); root[d] = (line ~ /-z "\$\{DPKG_ROOT:-\}"/); next }
+    line ~ /^fi$/ { d--; next }
+    line ~ /^(else|then)$/ || line ~ /^_dh_action=/ { next }
+    line ~ /^deb-systemd-helper / { next }
+    line ~ /^(systemctl|deb-systemd-invoke) / {
+        ok_run = 0; ok_root = 0
+        for (i = 1; i <= d; i++) { if (run[i]) ok_run = 1; if (root[i]) ok_root = 1 }
+        if (ok_run && (hs == "no" || ok_root)) next
+    }
+    { print }')
+[ -z "$dh_unsafe" ]
+check $? "in them, deb-systemd-helper (DPKG_ROOT-aware) and, only where systemd runs (here: $host_systemd), systemctl and deb-systemd-invoke" \
+    "$dh_unsafe"
+# The service is never started, stopped or restarted by the scripts; the
+# timer is started (postinst), and stopped on removal (prerm).
+# shellcheck disable=SC2086
+invoked=$(grep -hE '^[[:space:]]*(deb-systemd-invoke|systemctl) ' $scripts | grep -v daemon-reload |
+    sed -E 's/^[[:space:]]+//; s/ *>.*//' | sort -u)
+check_is "$invoked" "deb-systemd-invoke start 'pam_ssooidc-sync.timer'
+deb-systemd-invoke stop 'pam_ssooidc-sync.timer'" \
+    "the scripts start and stop the timer only, never the service (it would run the sync inside dpkg)"
+if [ -n "$unsafe" ] || [ -n "$dh_unsafe" ] || [ "$adders" != "# Automatically added by dh_installsystemd" ]; then
+    skip "maintainer scripts are not run here" "see the checks above"
     finish
 fi
 
@@ -255,6 +311,15 @@ sed -i "s/^Version: .*/Version: $new_version/" "$tmp/repack/DEBIAN/control"
 deb2="$tmp/${pkg}_${new_version}_${arch}.deb"
 dpkg-deb -b "$tmp/repack" "$deb2" >/dev/null
 
+# What the sync's units leave on a system: their symlinks and
+# deb-systemd-helper's state.
+units_state() { # units_state ROOT
+    (cd "$1" 2>/dev/null && ls -l etc/systemd/system/*.wants/pam_ssooidc-sync.* \
+        var/lib/systemd/deb-systemd-helper-enabled/pam_ssooidc-sync.* \
+        var/lib/systemd/deb-systemd-helper-enabled/*.wants/pam_ssooidc-sync.* 2>/dev/null)
+}
+host_units_before=$(units_state /)
+is_enabled() { systemctl --root="$R" is-enabled "$@" 2>&1 | tr '\n' ' ' | sed 's/ $//'; }
 out=$(rdpkg -i "$deb" 2>&1)
 [ "$(status_of)" = "install ok installed $version" ] && [ -f "$so_in_root" ] &&
     [ "$(stat -c '%a %U' "$conf")" = "600 root" ] &&
@@ -264,11 +329,30 @@ check $? "dpkg -i into a throw-away root: installed, module in place, conffile 0
 $out"
 [ ! -e /var/cache/pam_ssooidc ] || [ "$(stat -c %Y /var/cache/pam_ssooidc)" -lt "$(stat -c %Y "$R/var/cache/pam_ssooidc")" ]
 check $? "nothing was created on the real system (no new /var/cache/pam_ssooidc)"
+# systemd is not PID 1 here (and the package never goes onto the real
+# system): systemctl --root answers for the throw-away root, from the
+# symlinks the postinst made, as it would on a booted system.
+check_is "$(is_enabled pam_ssooidc-sync.timer pam_ssooidc-sync.service)" "enabled enabled" \
+    "after dpkg -i, systemctl is-enabled: the timer and the service are enabled"
+check_is "$(readlink "$R/etc/systemd/system/timers.target.wants/pam_ssooidc-sync.timer") $(readlink \
+    "$R/etc/systemd/system/multi-user.target.wants/pam_ssooidc-sync.service")" \
+    "/lib/systemd/system/pam_ssooidc-sync.timer /lib/systemd/system/pam_ssooidc-sync.service" \
+    "the postinst's symlinks: timers.target.wants (the timer), multi-user.target.wants (the run at boot)"
+[ -f "$R/var/lib/systemd/deb-systemd-helper-enabled/pam_ssooidc-sync.timer.dsh-also" ]
+check $? "deb-systemd-helper recorded them (so that purge removes them and a disable is remembered)" \
+    "$(units_state "$R")"
+check_is "$(units_state /)" "$host_units_before" \
+    "nothing was enabled on the real system (its symlinks and deb-systemd-helper state unchanged)"
 
 printf 'start_url = https://d-1234567890.awsapps.com/start\nallow_any_approver\n' >>"$conf"
 cp -p "$conf" "$tmp/conf.edited"
 touch "$R/var/cache/pam_ssooidc/reg-x.json"
 printf 'auth required pam_ssooidc.so\n' >"$R/etc/pam.d/sshd"
+# An administrator's "systemctl disable" of the timer, before the upgrade.
+systemctl --root="$R" disable pam_ssooidc-sync.timer >/dev/null 2>&1
+# What the sync writes (no package's): it must outlive removal and purge.
+mkdir -p "$R/var/lib/pam_ssooidc"
+printf '{"next_uid": 60001}\n' >"$R/var/lib/pam_ssooidc/ledger.json"
 out=$(rdpkg -i "$deb2" 2>&1)
 rc=$?
 [ "$rc" -eq 0 ] && [ "$(status_of)" = "install ok installed $new_version" ]
@@ -281,6 +365,8 @@ check $? "the edited conffile survived the upgrade as it was (no .dpkg-dist or .
     "$(ls -l "$R/etc/security"; diff "$tmp/conf.edited" "$conf")"
 [ -f "$R/var/cache/pam_ssooidc/reg-x.json" ]
 check $? "the cache survived the upgrade"
+check_is "$(is_enabled pam_ssooidc-sync.timer pam_ssooidc-sync.service)" "disabled enabled" \
+    "the timer disabled before the upgrade stays disabled after it; the service stays enabled"
 
 out=$(rdpkg -r "$pkg" 2>&1)
 rc=$?
@@ -327,6 +413,45 @@ rc=$?
     [ ! -e "$R/var/cache/pam_ssooidc" ]
 check $? "dpkg -P: purged; conffile and cache directory gone" "exit $rc, $(status_of)
 $out"
+[ -z "$(units_state "$R")" ]
+check $? "and the units' symlinks and deb-systemd-helper's state are gone" "$(units_state "$R")"
+[ "$(cat "$R/var/lib/pam_ssooidc/ledger.json" 2>&1)" = '{"next_uid": 60001}' ]
+check $? "/var/lib/pam_ssooidc (the accounts, the ledger of uids ever handed out) is left as it was" \
+    "$(ls -la "$R/var/lib/pam_ssooidc" 2>&1)"
+
+# ------------------------------------------------ make install / uninstall
+# From a copy of the tree (its own build/): the units go to UNITDIR, the
+# systemd's own directory by default (pkg-config), and uninstall takes them
+# (and the command) away again.
+mi_src="$tmp/make-src"
+mkdir -p "$mi_src"
+copy_source_tree "$mi_src"
+t0=$SECONDS
+out=$(make -C "$mi_src" -s -j2 all 2>&1)
+check $? "make all in a copy of the tree ($((SECONDS - t0)) s)" "$out"
+default_unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+for unitdir in "" /usr/lib/systemd/system; do
+    d="$tmp/make-install${unitdir:+-usr}"
+    ud=${unitdir:-$default_unitdir}
+    out=$(make -C "$mi_src" -s install DESTDIR="$d" ${unitdir:+UNITDIR=$unitdir} 2>&1)
+    rc=$?
+    [ "$rc" -eq 0 ] && [ -x "$d/usr/sbin/pam_ssooidc_sync" ] &&
+        [ "$(stat -c %a "$d$ud/pam_ssooidc-sync.service" "$d$ud/pam_ssooidc-sync.timer" 2>&1 | tr '\n' ' ')" = "644 644 " ] &&
+        cmp -s "$d$ud/pam_ssooidc-sync.service" conf/pam_ssooidc-sync.service &&
+        cmp -s "$d$ud/pam_ssooidc-sync.timer" conf/pam_ssooidc-sync.timer
+    check $? "make install DESTDIR=...${unitdir:+ UNITDIR=$unitdir}: pam_ssooidc_sync, and the service and timer (0644) in $ud" \
+        "exit $rc
+$out
+$(cd "$d" && find . -path '*systemd*' -o -name 'pam_ssooidc_sync*' 2>&1)"
+    out=$(make -C "$mi_src" -s uninstall DESTDIR="$d" ${unitdir:+UNITDIR=$unitdir} 2>&1)
+    rc=$?
+    left=$(cd "$d" && find . -type f \( -name 'pam_ssooidc-sync.*' -o -name 'pam_ssooidc_sync' \))
+    [ "$rc" -eq 0 ] && [ -z "$left" ]
+    check $? "make uninstall with the same variables removes them" "exit $rc
+$out
+$left"
+done
+rm -rf "$mi_src"
 
 # ---------------------------------------------------------------- lintian
 t0=$SECONDS

@@ -5,7 +5,11 @@
 # with the right modes and flags (%config(noreplace), %license, the cache
 # %dir), the build and run dependencies are those distributions' names, the
 # %preun removal guard works (continuation lines and includes of any file
-# count, another copy of the module does not), the -selinux subpackage ships the policy
+# count, another copy of the module does not), pam_ssooidc-nss carries the
+# directory sync (its command and sandboxed units, which systemd-analyze
+# verify accepts) and its scriptlets leave enablement to the presets
+# (disabled by default), disable on erase, never start or restart the
+# service; the -selinux subpackage ships the policy
 # module that `make selinux` builds and loads it the way Fedora packages do,
 # an edited config survives `rpm -U` to a newer build whose template
 # changed (into a throw-away root, --nodeps --noscripts), the spec built
@@ -83,8 +87,13 @@ mode_of() { awk -v p="$1" '$4 == p {print $1, $2, $3}' "$tmp/main.list"; }
 nss=$(ls "$tmp"/v1/RPMS/"$arch"/pam_ssooidc-nss-"$version"-*."$arch".rpm 2>/dev/null)
 nss_list=$([ -f "$nss" ] && rpm -qlvp "$nss" |
     awk '$NF !~ /^\/usr\/lib\/\.build-id/ && $(NF-1) != "->" {print $1, $3, $4, $NF}')
-check_is "$nss_list" "-rwxr-xr-x root root $libdir/libnss_ssooidc.so.2" \
-    "pam_ssooidc-nss holds the NSS module alone, in %{_libdir}, root root 0755"
+unitdir=$(rpm --eval '%{?_unitdir}%{!?_unitdir:/usr/lib/systemd/system}')
+check_lists "pam_ssooidc-nss holds the NSS module (%{_libdir}) and the directory sync: command, units (%{_unitdir}), man page" \
+    "-rwxr-xr-x root root $libdir/libnss_ssooidc.so.2
+-rwxr-xr-x root root /usr/sbin/pam_ssooidc_sync
+-rw-r--r-- root root $unitdir/pam_ssooidc-sync.service
+-rw-r--r-- root root $unitdir/pam_ssooidc-sync.timer
+-rw-r--r-- root root /usr/share/man/man8/pam_ssooidc_sync.8.gz" "$nss_list"
 check_is "$(mode_of /etc/security/pam_ssooidc.conf)" "-rw------- root root" \
     "the config file is root root 0600"
 check_is "$(mode_of /var/cache/pam_ssooidc)" "drwx------ root root" \
@@ -125,6 +134,80 @@ so="$tmp/x$libdir/security/pam_ssooidc.so"
 check_packaged_module "$so"
 readelf -d "$so" | grep -q BIND_NOW && readelf -lW "$so" | grep -q GNU_RELRO
 check $? "hardened: full RELRO (BIND_NOW)"
+
+# ------------------------------------------------- the directory sync
+mkdir -p "$tmp/xn" && (cd "$tmp/xn" && rpm2cpio "$nss" | cpio -idm --quiet)
+check_packaged_units "$tmp/xn" "$unitdir"
+brequires_sync=$(rpm -qpR "$srpm")
+printf '%s\n' "$brequires_sync" | grep -qxF systemd-rpm-macros
+check $? "BuildRequires: systemd-rpm-macros (%{_unitdir}, %systemd_post & co.)" "$brequires_sync"
+
+# The -nss scriptlets as packaged. Here rpm has no systemd-rpm-macros, so
+# they are the spec's equivalents of %systemd_post, %systemd_preun and
+# %systemd_postun(_with_restart); they run with a systemctl that logs each
+# call and does the offline ones (preset, enable, disable, is-enabled) with
+# --root on a throw-away root holding the packaged units and presets.
+for s in POSTIN PREUN POSTUN; do
+    rpm -qp --qf "%{$s}" "$nss" >"$tmp/nss.$s"
+done
+restarts=$(grep -hE 'systemctl .*(start|restart)' "$tmp/nss.POSTIN" "$tmp/nss.PREUN" "$tmp/nss.POSTUN" |
+    sed -E 's/^[[:space:]]+//; s/ *>.*//')
+check_is "$restarts" "systemctl try-restart pam_ssooidc-sync.timer" \
+    "the scriptlets never start or restart the service; an upgrade try-restarts the timer (%systemd_postun_with_restart)"
+real_systemctl=$(command -v systemctl)
+if [ "$(rpm --eval '%{?systemd_post:1}')" = 1 ]; then
+    skip "the fallback scriptlets set the presets' choice" "this rpm has systemd-rpm-macros: the packaged scriptlets are its own"
+elif [ -z "$real_systemctl" ]; then
+    skip "the fallback scriptlets set the presets' choice" "no systemctl here to do it offline (--root)"
+else
+    UR="$tmp/unitroot"
+    mkdir -p "$UR/usr/lib/systemd/system-preset" "$UR/etc/systemd/system-preset" "$tmp/fakebin" "$tmp/nobin"
+    cp -a "$tmp/xn/." "$UR/"
+    # Fedora's last word: every unit no preset names is disabled.
+    echo 'disable *' >"$UR/usr/lib/systemd/system-preset/99-default-disable.preset"
+    cat >"$tmp/fakebin/systemctl" <<FAKE
+#!/bin/sh
+echo "systemctl \$*" >>"$tmp/systemctl.log"
+v=
+for a; do case "\$a" in -*) ;; *) v="\$v \$a" ;; esac; done
+set -- \$v
+case "\$1" in
+    preset|enable|disable|is-enabled) exec "$real_systemctl" --root="$UR" "\$@" ;;
+esac
+FAKE
+    chmod +x "$tmp/fakebin/systemctl"
+    scriptlet() { # scriptlet NAME ARG: the packaged scriptlet, with the logging systemctl
+        : >"$tmp/systemctl.log"
+        PATH="$tmp/fakebin:$PATH" sh "$tmp/nss.$1" "$2" >"$tmp/scriptlet.out" 2>&1
+    }
+    states() { "$real_systemctl" --root="$UR" is-enabled pam_ssooidc-sync.timer pam_ssooidc-sync.service 2>&1 |
+        tr '\n' ' ' | sed 's/ $//'; }
+    scriptlet POSTIN 1
+    check_is "$(states)" "disabled disabled" \
+        "%post on install, Fedora's presets (disable *): the timer and the service stay disabled ($(tr '\n' ';' <"$tmp/systemctl.log"))"
+    echo 'enable pam_ssooidc-sync.timer' >"$UR/etc/systemd/system-preset/50-sync.preset"
+    scriptlet POSTIN 1
+    check_is "$(states)" "enabled disabled" \
+        "%post on install, with a preset that enables the timer: the timer enabled, the service not"
+    "$real_systemctl" --root="$UR" disable pam_ssooidc-sync.timer >/dev/null 2>&1
+    scriptlet POSTIN 2
+    [ ! -s "$tmp/systemctl.log" ] && [ "$(states)" = "disabled disabled" ]
+    check $? "%post on upgrade: presets not applied again (the administrator's choice stays)" \
+        "$(cat "$tmp/systemctl.log"; states)"
+    "$real_systemctl" --root="$UR" enable pam_ssooidc-sync.timer pam_ssooidc-sync.service >/dev/null 2>&1
+    scriptlet PREUN 1
+    check_is "$(states)" "enabled enabled" "%preun on upgrade: both stay enabled"
+    scriptlet PREUN 0
+    [ "$(states)" = "disabled disabled" ] &&
+        grep -qxF 'systemctl --no-reload disable --now pam_ssooidc-sync.service pam_ssooidc-sync.timer' "$tmp/systemctl.log"
+    check $? "%preun on erase: both disabled and stopped (disable --now)" "$(cat "$tmp/systemctl.log"; states)"
+    ok=0
+    for s in POSTIN:1 PREUN:0 POSTUN:1 POSTUN:0; do
+        PATH="$tmp/nobin" /bin/sh "$tmp/nss.${s%%:*}" "${s#*:}" >"$tmp/scriptlet.out" 2>&1 &&
+            [ ! -s "$tmp/scriptlet.out" ] || ok=1
+    done
+    check $ok "without systemctl (a container, a chroot) every scriptlet succeeds silently" "$(cat "$tmp/scriptlet.out")"
+fi
 
 # ------------------------------------------------- %preun removal guard
 # The scriptlet as packaged, its pam_ssooidc_check the packaged one run with
