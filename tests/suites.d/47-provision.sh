@@ -16,3 +16,17 @@ suite_background e2e-provision sh -c 'tests/providers/deps.sh >/dev/null; exec t
 # with the group_map groups, the wrong approver makes nothing, no sanitizer
 # or valgrind report. About 20 s, beside the rest.
 suite_background module-provision tests/tools/nss_sandbox.sh build/nss/libnss_ssooidc.so.2 -- /usr/bin/python3 tests/module/test_provision.py
+# The directory client (aws/directory.h) behind tests/tools/directory_drive
+# against the Identity Store / IMDSv2 stand-in (tests/sync/
+# test_directory_client.py): paging, throttling with RetryAfterSeconds,
+# AccessDenied, malformed pages, hostile names, IMDS refusals, the
+# credentials file, a wrong CA, one case under valgrind. About 15 s.
+suite sync-client "$PY" tests/sync/test_directory_client.py
+# The directory sync end to end (tests/e2e/test_sync.py) in the same kind of
+# sandbox: pam_ssooidc_sync with both stand-ins, a real sshd: members get
+# accounts before they connect and log in on the first connection; another
+# member's approval, a removed and a disabled member are refused; a rename
+# keeps the uid; a failed or throttled sync keeps the last good files; a
+# mass removal waits for --force; IMDSv1-only metadata is refused. About
+# 10 s, beside the rest.
+suite_background e2e-sync tests/tools/nss_sandbox.sh build/nss/libnss_ssooidc.so.2 -- /usr/bin/python3 tests/e2e/test_sync.py
