@@ -25,13 +25,14 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "module"))
 from dirctl import Directory  # noqa: E402
+from harness import trusted_tempdir  # noqa: E402
 
 SYNC = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc_sync")
 MEMBERS = int(os.environ.get("BENCH_SYNC_MEMBERS", "10000"))
@@ -97,8 +98,7 @@ def main():
     if not os.path.exists(SYNC):
         print("directory sync part skipped: %s is not built" % SYNC)
         return 0
-    work = tempfile.mkdtemp(prefix="sync-bench-")
-    os.chmod(work, 0o755)
+    work = trusted_tempdir("sync-bench-")  # the configuration must be on a trusted path
     per_group = MEMBERS // GROUPS
     dr = Directory(work, {"generate": {"users": MEMBERS, "groups": GROUPS,
                                        "per_group": per_group}})
