@@ -20,8 +20,9 @@ suite_background module-provision tests/tools/nss_sandbox.sh build/nss/libnss_ss
 # against the Identity Store / IMDSv2 stand-in (tests/sync/
 # test_directory_client.py): paging, throttling with RetryAfterSeconds,
 # AccessDenied, malformed pages, hostile names, IMDS refusals, the
-# credentials file, a wrong CA, one case under valgrind. About 15 s.
-suite sync-client "$PY" tests/sync/test_directory_client.py
+# credentials file, a wrong CA, one case under valgrind. About 15 s, mostly
+# waiting (RetryAfterSeconds, a silent IMDS): in the background.
+suite_background sync-client "$PY" tests/sync/test_directory_client.py
 # The directory sync end to end (tests/e2e/test_sync.py) in the same kind of
 # sandbox: pam_ssooidc_sync with both stand-ins, a real sshd: members get
 # accounts before they connect and log in on the first connection; another
