@@ -45,6 +45,7 @@
 #define SYNC_EXIT_WARNING 1
 #define SYNC_EXIT_CRITICAL 2
 #define SYNC_EXIT_UNKNOWN 3
+#define SYNC_EXIT_BROKEN 255 /* --configured: the configuration does not load */
 #define SYNC_DEADLINE 300.0  /* seconds for the directory's calls, retries included */
 #define SYNC_MIN_RETRIES 5   /* throttling is the normal case in bulk */
 #define SYNC_BODY_MAX (2 * 1024 * 1024) /* a ListUsers page of 100 full users */
@@ -99,9 +100,12 @@ static bool parse_args(int argc, char **argv, struct sync_args *a)
     return true;
 }
 
-/* The configuration as the module reads it, and the mapping's files. */
-static int load(struct run *rn)
+/* The configuration as the module reads it, and the mapping's files.
+ * *unset: it loads but does not ask for the sync (not a failure for the
+ * systemd unit's ExecCondition: the unit is then skipped). */
+static int load(struct run *rn, bool *unset)
 {
+    *unset = false;
     char conf_arg[CFG_PATH_MAX + 8];
     const char *argv[1] = {conf_arg};
     int argc = 0;
@@ -112,9 +116,15 @@ static int load(struct run *rn)
     int rc = settings_load(&rn->s, argc, argv, &rn->err);
     if (rc != PAM_SUCCESS)
         return rc;
-    if (rn->s.aws.identity_store_id[0] == '\0' || rn->s.aws.start_url[0] == '\0')
-        return sso_fail(&rn->err, PAM_SERVICE_ERR, "the configuration sets no "
-                        "identity_store_id and sync_groups: nothing to sync");
+    /* provision = sync, and only it, turns the sync on: under login the
+     * sync would stop serving every account a login made for someone
+     * outside sync_groups. provision = sync cannot load without start_url,
+     * identity_store_id and sync_groups (aws_config.c). */
+    if (rn->s.common.provision != CFG_PROVISION_SYNC) {
+        *unset = true;
+        return sso_fail(&rn->err, PAM_SERVICE_ERR, "the configuration does not set "
+                        "provision = sync: nothing to sync");
+    }
     return usermap_load(&rn->s.common, &rn->um, &rn->err);
 }
 
@@ -188,7 +198,9 @@ static int apply(struct run *rn)
     snprintf(rn->prefix, sizeof(rn->prefix), "%sidentitystore:%s user:", PROVISION_DIRECTORY_KEY,
              rn->s.aws.identity_store_id);
     const struct sync_source src = {rn->prefix, "aws:"};
-    int rc = ledger_open(&l, rn->args.dir, SYNC_LOCK_WAIT, &rn->err);
+    /* A dry run changes nothing, and makes nothing: no lock, no directory. */
+    int rc = rn->args.dry_run ? ledger_open_readonly(&l, rn->args.dir, &rn->err)
+                              : ledger_open(&l, rn->args.dir, SYNC_LOCK_WAIT, &rn->err);
     const int64_t now = (int64_t)time(NULL);
     if (rc == PAM_SUCCESS)
         rc = sync_plan(l, &rn->s.common, &rn->um, &src, people, n, now, &rn->r, &rn->err);
@@ -335,12 +347,17 @@ int main(int argc, char **argv)
     if (!parse_args(argc, argv, &rn.args))
         return usage(stderr, SYNC_EXIT_UNKNOWN);
     rn.err = (struct sso_error)SSO_ERROR_INIT;
-    int rc = load(&rn);
+    bool unset = false;
+    int rc = load(&rn, &unset);
     if (rn.args.configured) {
+        /* systemd's ExecCondition: 1..254 skip the unit, 255 fails it. A
+         * host not set up for the sync is skipped; a configuration that
+         * does not load is a failure someone must see. */
         if (rc != PAM_SUCCESS)
-            fprintf(stderr, "pam_ssooidc_sync: not configured: %s\n", rn.err.msg);
+            fprintf(stderr, "pam_ssooidc_sync: %s: %s\n", unset ? "not configured" : "error",
+                    rn.err.msg);
         usermap_free(&rn.um);
-        return rc == PAM_SUCCESS ? SYNC_EXIT_OK : 1;
+        return rc == PAM_SUCCESS ? SYNC_EXIT_OK : unset ? 1 : SYNC_EXIT_BROKEN;
     }
     if (rc == PAM_SUCCESS && geteuid() != 0)
         rc = sso_fail(&rn.err, PAM_SERVICE_ERR, "must run as root (it writes the ledger)");
@@ -349,6 +366,8 @@ int main(int argc, char **argv)
         openlog("pam_ssooidc_sync", LOG_PID, LOG_AUTHPRIV);
         syslog(LOG_ERR, "sync not run: %s", rn.err.msg);
         closelog();
+        if (geteuid() == 0 && !unset)
+            record(&rn, rc); /* pam_ssooidc_check then says why */
         usermap_free(&rn.um);
         return SYNC_EXIT_UNKNOWN;
     }

@@ -234,6 +234,30 @@ def imdsv1_only_metadata_is_refused(c, x):
     c.check(files_digest() == before, "the files are unchanged")
 
 
+def the_sync_runs_only_under_provision_sync(c, x):
+    """identity_store_id and sync_groups under provision = login: the sync
+    would stop serving every account a login made for someone outside the
+    groups. It refuses to run, and the unit's condition skips it; a
+    configuration that does not load fails the condition instead."""
+    before = files_digest()
+    common = dict(identity_store_id=STORE, sync_groups=gid_of(1),
+                  identity_store_endpoint=x.dr.base, imds_endpoint=x.dr.imds)
+    login = x.world.module_conf(x.work, x.sd, name="login.conf", provision="login", **common)
+    p = subprocess.run([SYNC, "--conf", login], capture_output=True, text=True, timeout=60)
+    c.check(p.returncode == 3 and "provision = sync" in p.stderr and files_digest() == before,
+            "under provision = login the sync refuses to run (exit 3), nothing written",
+            "exit %d %s" % (p.returncode, p.stderr))
+    p = subprocess.run([SYNC, "--conf", login, "--configured"], capture_output=True, text=True)
+    c.check(p.returncode == 1, "--configured: 1 (the unit is skipped)", str(p.returncode))
+    broken = x.world.module_conf(x.work, x.sd, name="broken.conf", provision="sync")
+    p = subprocess.run([SYNC, "--conf", broken, "--configured"], capture_output=True, text=True)
+    c.check(p.returncode == 255 and "identity_store_id" in p.stderr,
+            "--configured on provision = sync without identity_store_id: 255 (the unit fails)",
+            "exit %d %s" % (p.returncode, p.stderr))
+    p = subprocess.run([SYNC, "--conf", x.conf, "--configured"], capture_output=True, text=True)
+    c.check(p.returncode == 0, "--configured on the working configuration: 0")
+
+
 CASES = [the_sync_makes_the_members_accounts,
          a_member_logs_in_on_the_first_connection,
          another_members_approval_is_refused,
@@ -242,7 +266,8 @@ CASES = [the_sync_makes_the_members_accounts,
          a_removed_member_is_refused,
          a_disabled_member_is_refused,
          a_mass_removal_is_refused_without_force,
-         imdsv1_only_metadata_is_refused]
+         imdsv1_only_metadata_is_refused,
+         the_sync_runs_only_under_provision_sync]
 
 
 def setup(tap, world):
