@@ -10,6 +10,7 @@ Inside the sandbox /var/lib/pam_ssooidc is private and empty at the start.
 The unprivileged steps run as 'nobody' (setpriv), so no user is made."""
 import json
 import os
+import pwd
 import shutil
 import stat
 import subprocess
@@ -121,6 +122,33 @@ def main():
         ok(p.returncode != 0, "an unprivileged user cannot take the ledger's lock", p.stderr)
         p = as_nobody("/bin/ln", "-s", "/etc/shadow", os.path.join(DATA, "passwd.tmp"))
         ok(p.returncode != 0, "an unprivileged user cannot plant a link in the data directory")
+
+        # The unit runs with CapabilityBoundingSet= (root without
+        # CAP_DAC_*): a provision_home root may not search (another
+        # owner's 0700 directory, NFS with root_squash) makes lstat fail
+        # with EACCES, and the home-exists check takes that for "free".
+        nobody = pwd.getpwnam("nobody")
+        locked = os.path.join(work, "locked-homes")
+        os.makedirs(locked, 0o700)
+        taken = "atkh" + tag
+        os.makedirs(os.path.join(locked, taken), 0o700)
+        os.chown(os.path.join(locked, taken), nobody.pw_uid, nobody.pw_gid)
+        os.chown(locked, nobody.pw_uid, nobody.pw_gid)
+        conf2 = conf + ".locked"
+        with open(conf) as f, open(conf2, "w") as g:
+            g.write(f.read().replace("provision_home = %s" % home,
+                                     "provision_home = %s" % locked))
+        os.chmod(conf2, 0o600)
+        dr.op(op="add_user", UserId=uid_of(3), UserName=taken)
+        dr.op(op="add_member", GroupId=gid_of(1), UserId=uid_of(3))
+        p = subprocess.run(["setpriv", "--bounding-set=-all", "--inh-caps=-all",
+                            "--ambient-caps=-all", "--", SYNC, "--conf", conf2, "--json"],
+                           capture_output=True, text=True, timeout=120)
+        ok(not getent("passwd", taken),
+           "as the unit runs it (no capabilities), %s/%s existing but unsearchable: not made"
+           % (locked, taken), p.stdout[-600:] + p.stderr[-300:])
+        dr.op(op="remove_member", GroupId=gid_of(1), UserId=uid_of(3))
+        sync("--force")
 
         # A disabled person's name given to someone else, then the first
         # person enabled again under it while the second keeps it (their
