@@ -219,12 +219,55 @@ static void test_rename_onto_ledger_group_is_refused(void **state)
     assert_int_equal(holders(f, "bob"), 1);
 }
 
+
+/* Held up: names the host has (users, or groups only), with fold_case;
+ * a Cyrillic homoglyph; names the rule refuses. Nothing is made. */
+static void test_host_names_are_refused(void **state)
+{
+    struct fx *f = *state;
+    f->c.fold_case = true;
+    const char *names[] = {"root", "ROOT", "daemon", "Daemon", "nobody", "sudo", "adm",
+                           "shadow", "\xd0\xb0lice", "-rf", "a:b", "../etc", ".", "a b"};
+    char ids[sizeof(names) / sizeof(names[0])][40];
+    struct sync_person p[sizeof(names) / sizeof(names[0])];
+    size_t n = sizeof(names) / sizeof(names[0]);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "%08zx-1111-1111-1111-111111111111", i + 16);
+        p[i] = person(ids[i], names[i], NULL);
+    }
+    struct ledger *l = NULL;
+    struct sso_error err = SSO_ERROR_INIT;
+    struct sync_report r;
+    assert_int_equal(ledger_open(&l, f->dir, 5, &err), PAM_SUCCESS);
+    assert_int_equal(sync_plan(l, &f->c, &f->um, &f->src, p, n, NOW, &r, &err), PAM_SUCCESS);
+    assert_int_equal(r.count[SYNC_ADDED], 0);
+    assert_int_equal(r.count[SYNC_SKIPPED], n);
+    sync_report_free(&r);
+    ledger_close(l);
+}
+
+/* Held up: a person renamed to a host group's name (sudo's %sudo would
+ * take the personal group for the host's) keeps the old name. */
+static void test_rename_onto_host_group_is_refused(void **state)
+{
+    struct fx *f = *state;
+    struct sync_person p[] = {person(U1, "alice", NULL)};
+    run(f, p, 1);
+    p[0].name = "sudo";
+    run(f, p, 1);
+    assert_int_equal(holders(f, "sudo"), 0);
+    assert_int_equal(holders(f, "alice"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_renew_onto_a_held_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renew_onto_a_ledger_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_swap_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_names_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rename_onto_host_group_is_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rename_onto_ledger_group_is_refused, setup,
                                         teardown),
     };
