@@ -259,12 +259,40 @@ static void test_rename_onto_host_group_is_refused(void **state)
     assert_int_equal(holders(f, "alice"), 1);
 }
 
+/* A login's record (provision = login, keyed "aws:ACCOUNT NAME") that an
+ * administrator removed, its home still there: a directory member who
+ * only shares the user name (a name reused after its person left) adopts
+ * it by name and is served again with the old uid and the old home, past
+ * the check a new account gets (no home of that name exists). */
+static void test_removed_login_record_not_adopted_by_name(void **state)
+{
+    struct fx *f = *state;
+    struct ledger *l = NULL;
+    struct sso_error err = SSO_ERROR_INIT;
+    struct ledger_account *a = NULL;
+    const struct ledger_policy pol = provision_policy(&f->c);
+    char home[256];
+    snprintf(home, sizeof(home), "%s/alice", f->home);
+    assert_int_equal(ledger_open(&l, f->dir, 5, &err), PAM_SUCCESS);
+    assert_int_equal(ledger_add(l, &pol, "aws:999999999999 alice", "alice", "alice", home,
+                                "/bin/bash", NOW, &a, &err), PAM_SUCCESS);
+    a->state = LEDGER_REMOVED;
+    assert_int_equal(ledger_commit(l, &pol, NOW, &err), PAM_SUCCESS);
+    ledger_close(l);
+    assert_int_equal(mkdir(home, 0700), 0); /* the departed person's files */
+    struct sync_person p[] = {person(U1, "alice", NULL)};
+    run(f, p, 1);
+    assert_int_equal(holders(f, "alice"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_renew_onto_a_held_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renew_onto_a_ledger_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_swap_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_removed_login_record_not_adopted_by_name, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_host_names_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_onto_host_group_is_refused, setup,
                                         teardown),
