@@ -274,6 +274,7 @@ CHECK_NEEDS_standin-botocore     :=
 CHECK_NEEDS_standin-directory    :=
 CHECK_NEEDS_sync-client          := all $(BUILD)/tools/directory_drive
 CHECK_NEEDS_e2e-sync             := all
+CHECK_NEEDS_sync-attack          := all
 CHECK_NEEDS_module               := all $(MODULE_TOOLS)
 CHECK_NEEDS_module-valgrind      := all $(MODULE_TOOLS)
 CHECK_NEEDS_module-oidc          := all $(MODULE_TOOLS)

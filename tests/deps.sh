@@ -73,6 +73,7 @@ check  checkpolicy             checkpolicy
 check  semodule-utils          policycoreutils
 check  systemd                 systemd
 check  man-db                  man-db
+check  strace                  strace
 '
 
 tool=${DEPS_TOOL:-}

@@ -60,6 +60,7 @@ static CURLcode setup(CURL *curl, struct imds_answer *ans)
     if (rc == CURLE_OK) rc = curl_easy_setopt(curl, opt, val)
     SET(CURLOPT_NOSIGNAL, 1L);
     SET(CURLOPT_PROTOCOLS_STR, "http");
+    SET(CURLOPT_PATH_AS_IS, 1L); /* the path as built: no dot segments squashed */
     SET(CURLOPT_REDIR_PROTOCOLS_STR, "http");
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_PROXY, "");
@@ -168,6 +169,11 @@ static int get_role(struct imds *m, char *role, struct sso_error *err)
         return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "metadata service: the IAM role name it "
                         "gives is not a role name (%zu bytes, outside [A-Za-z0-9+=,.@_-]{1,64})",
                         len);
+    /* "." and ".." are path segments, not names: in the URL they would
+     * name another document (.../iam/ itself). */
+    if (strspn(m->ans.body, ".") == len)
+        return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "metadata service: the IAM role name it "
+                        "gives is only dots, a path segment; refused");
     memcpy(role, m->ans.body, len + 1);
     return PAM_SUCCESS;
 }

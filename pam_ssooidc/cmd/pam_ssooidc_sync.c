@@ -68,7 +68,7 @@ struct run {
     size_t n_groups;
     bool refused; /* the removals were over the limit */
     bool wrote;
-    char prefix[LEDGER_KEY_MAX];
+    char prefix[LEDGER_KEY_MAX], login_prefix[64];
     struct sso_error err;
 };
 
@@ -187,6 +187,29 @@ static size_t changed(const struct sync_report *r)
     return n;
 }
 
+/* A refused run still takes a reused name away from the record of the
+ * person who had it: the new holder of the name must not log in to their
+ * account while the departures wait for --force. Read afresh, only that
+ * applied, and written if it changed anything. */
+static void disown_only(struct run *rn, const struct sync_source *src,
+                        const struct sync_person *people, size_t n, int64_t now)
+{
+    struct ledger *l = NULL;
+    struct sync_report r = {0};
+    struct sso_error err = SSO_ERROR_INIT;
+    int rc = ledger_open(&l, rn->args.dir, SYNC_LOCK_WAIT, &err);
+    if (rc == PAM_SUCCESS)
+        rc = sync_disown(l, &rn->s.common, src, people, n, &r, &err);
+    if (rc == PAM_SUCCESS && r.count[SYNC_DISOWNED] > 0) {
+        const struct ledger_policy pol = provision_policy(&rn->s.common);
+        rc = ledger_commit(l, &pol, now, &err);
+    }
+    ledger_close(l);
+    if (rc != PAM_SUCCESS)
+        fprintf(stderr, "pam_ssooidc_sync: %s\n", err.msg);
+    sync_report_free(&r);
+}
+
 /* Under the lock: plan, weigh the removals, commit. */
 static int apply(struct run *rn)
 {
@@ -197,7 +220,11 @@ static int apply(struct run *rn)
         return sso_fail(&rn->err, PAM_BUF_ERR, "out of memory");
     snprintf(rn->prefix, sizeof(rn->prefix), "%sidentitystore:%s user:", PROVISION_DIRECTORY_KEY,
              rn->s.aws.identity_store_id);
-    const struct sync_source src = {rn->prefix, "aws:"};
+    /* A login's records in the account logins are proven in (account_id:
+     * provision = sync needs it): another account's are no business of
+     * this directory's. */
+    snprintf(rn->login_prefix, sizeof(rn->login_prefix), "aws:%s ", rn->s.aws.account_id);
+    const struct sync_source src = {rn->prefix, rn->login_prefix};
     /* A dry run changes nothing, and makes nothing: no lock, no directory. */
     int rc = rn->args.dry_run ? ledger_open_readonly(&l, rn->args.dir, &rn->err)
                               : ledger_open(&l, rn->args.dir, SYNC_LOCK_WAIT, &rn->err);
@@ -222,6 +249,8 @@ static int apply(struct run *rn)
         rn->wrote = rc == PAM_SUCCESS;
     }
     ledger_close(l);
+    if (rn->refused && !rn->args.dry_run)
+        disown_only(rn, &src, people, n, now);
     free(people);
     return rc;
 }

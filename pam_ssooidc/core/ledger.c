@@ -442,6 +442,19 @@ int ledger_name_unclaimed(struct ledger *l, const char *name, struct sso_error *
     return add_nss_checks(l, name, err);
 }
 
+int ledger_name_free_for(struct ledger *l, const struct ledger_account *a, const char *name,
+                         struct sso_error *err)
+{
+    const struct ledger_account *holder = holder_of(l, name);
+    if (holder && holder != a)
+        return sso_fail(err, PAM_SERVICE_ERR, "the ledger's name %s belongs to someone else "
+                        "(uid %u)", name, (unsigned)holder->uid);
+    if (group_named(l, name))
+        return sso_fail(err, PAM_SERVICE_ERR, "%s is a group the ledger made; not a user name",
+                        name);
+    return ledger_name_unclaimed(l, name, err);
+}
+
 /* A new name for a record (a person renamed at the provider): the same
  * rules as a new account's name. No other record nor a group the ledger
  * made holds it, and no other source has a user or a group of that name:
@@ -456,14 +469,7 @@ int ledger_rename(struct ledger *l, struct ledger_account *a, const char *name,
                         "^[a-z_][a-z0-9_-]{0,31}$; not renamed");
     if (!home || !ledger_path_ok(home, sizeof(a->home) - 1))
         return sso_fail(err, PAM_SERVICE_ERR, "invalid home for %s", name);
-    const struct ledger_account *holder = holder_of(l, name);
-    if (holder && holder != a)
-        return sso_fail(err, PAM_SERVICE_ERR, "the ledger's name %s belongs to someone else",
-                        name);
-    if (group_named(l, name))
-        return sso_fail(err, PAM_SERVICE_ERR, "%s is a group the ledger made; not a user name",
-                        name);
-    int rc = ledger_name_unclaimed(l, name, err);
+    int rc = ledger_name_free_for(l, a, name, err);
     if (rc != PAM_SUCCESS)
         return rc;
     sso_strlcpy(a->name, name, sizeof(a->name));
@@ -760,6 +766,14 @@ int ledger_commit(struct ledger *l, const struct ledger_policy *pol, int64_t now
     int rc = ledger_policy_check(pol, err);
     if (rc != PAM_SUCCESS)
         return rc;
+    /* What the next read would refuse (a name served twice, an id given
+     * twice) is never written: one write fails instead of every read after
+     * it. The rules above keep it from happening; this keeps a mistake in
+     * them from locking everyone out. */
+    struct sso_error why = SSO_ERROR_INIT;
+    rc = ledger_check_unique(l, &why);
+    if (rc != PAM_SUCCESS)
+        return sso_fail(err, rc, "refusing to write the ledger: %s", why.msg);
     struct ledger_policy keep = l->policy;
     bool had = l->have_policy;
     struct lbuf pw = {0}, gr = {0};

@@ -110,6 +110,14 @@ int ledger_add(struct ledger *l, const struct ledger_policy *pol, const char *ke
  * who has it or that the lookup failed. */
 int ledger_name_unclaimed(struct ledger *l, const char *name, struct sso_error *err);
 
+/* May record `a` be served under `name` (a renamed record, or a removed or
+ * expired one served again)? No other active or locked record and no
+ * group of the ledger holds it, and no NSS source has a user or group of
+ * that name but with one of the ledger's ids (ledger_name_unclaimed).
+ * PAM_SUCCESS, or PAM_SERVICE_ERR saying who holds it. */
+int ledger_name_free_for(struct ledger *l, const struct ledger_account *a, const char *name,
+                         struct sso_error *err);
+
 /* Rename record `a` (a person renamed at the provider) to `name` with
  * home `home`, by the rules of ledger_add's name: no other active or
  * locked record and no group of the ledger holds it, and no NSS source has

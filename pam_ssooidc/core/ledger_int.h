@@ -53,6 +53,10 @@ struct ledger_group *ledger_push_group(struct ledger *l);
  * passwd is there), every invariant checked; PAM_SUCCESS, or
  * PAM_SERVICE_ERR / PAM_BUF_ERR with err saying why. */
 int ledger_read(struct ledger *l, struct sso_error *err);
+/* The ids, the keys and the names in use each unique, as ledger_read
+ * insists (a commit checks it too: a state the reader would refuse is
+ * never written). PAM_SUCCESS, or PAM_SERVICE_ERR / PAM_BUF_ERR. */
+int ledger_check_unique(struct ledger *l, struct sso_error *err);
 /* ledger.json's text (malloc'd, *len bytes), or NULL (out of memory). */
 char *ledger_to_json(const struct ledger *l, size_t *len);
 

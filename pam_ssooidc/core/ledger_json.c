@@ -219,6 +219,12 @@ static int check_unique_names(struct ledger *l, struct sso_error *err)
     return rc;
 }
 
+int ledger_check_unique(struct ledger *l, struct sso_error *err)
+{
+    int rc = check_unique_ids(l, err);
+    return rc == PAM_SUCCESS ? check_unique_names(l, err) : rc;
+}
+
 static int ledger_from_json(struct ledger *l, const char *text, size_t len,
                             struct sso_error *err)
 {

@@ -78,6 +78,12 @@ int provision_home_is_free(const char *home, struct sso_error *err)
         return sso_fail(err, PAM_AUTH_ERR, "%s exists already (uid %u): a new account is never "
                         "given another's files; move it away to let this person in",
                         home, (unsigned)st.st_uid);
+    /* Only "no such file" is free: a home that cannot be looked at (a
+     * directory root may not search without capabilities, NFS with
+     * root_squash, an I/O error) may well exist. */
+    if (errno != ENOENT)
+        return sso_fail(err, PAM_AUTH_ERR, "cannot tell whether %s exists (%s): a new account "
+                        "is never given a home that may be another's", home, strerror(errno));
     return PAM_SUCCESS;
 }
 
@@ -115,8 +121,9 @@ static int renew(struct ledger *l, const struct cfg *c, struct ledger_account *a
             return rc;
     } else {
         /* Removed or expired, it was not served: useradd or groupadd may
-         * have taken the name meanwhile. */
-        int rc = ledger_name_unclaimed(l, a->name, err);
+         * have taken the name meanwhile, or another record or a group the
+         * ledger made. */
+        int rc = ledger_name_free_for(l, a, a->name, err);
         if (rc != PAM_SUCCESS)
             return rc;
     }

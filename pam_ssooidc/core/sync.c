@@ -18,8 +18,8 @@
 
 const char *sync_kind_name(enum sync_kind k)
 {
-    static const char *const names[] = {"added",   "renewed", "renamed", "regrouped",
-                                        "adopted", "removed", "skipped"};
+    static const char *const names[] = {"added",   "renewed", "renamed",  "regrouped",
+                                        "adopted", "removed", "disowned", "skipped"};
     return (unsigned)k <= SYNC_SKIPPED ? names[k] : "?";
 }
 
@@ -99,14 +99,20 @@ static long find_keyed(const struct keyed *ix, size_t n, const char *key)
 }
 
 /* A login's record of this person: its key is login_prefix, the account
- * the login proved them in, a space and the user name. */
-static long find_login_record(const struct cfg *c, const struct keyed *ix, size_t n,
-                              const struct sync_source *src, const char *name)
+ * the login proved them in, a space and the user name. Only one still in
+ * use (active or locked): a removed one belonged to whoever had the name
+ * then, and a member who has it now is a new person to it, who gets a new
+ * account by the new account's checks (its old home among them). */
+static long find_login_record(struct ledger *l, const struct cfg *c, const struct keyed *ix,
+                              size_t n, const struct sync_source *src, const char *name)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!has_prefix(ix[i].key, src->login_prefix))
+        if (!has_prefix(ix[i].key, src->login_prefix) ||
+            ledger_at(l, ix[i].idx)->state == LEDGER_REMOVED)
             continue;
-        const char *sp = strchr(ix[i].key + strlen(src->login_prefix), ' ');
+        /* The user name is the key's last word (the model's UserName holds
+         * no space). */
+        const char *sp = strrchr(ix[i].key, ' ');
         if (sp && usermap_is_account_name(c, name, sp + 1))
             return (long)ix[i].idx;
     }
@@ -226,7 +232,7 @@ static void update(struct plan *pl, const struct sync_person *p, size_t idx, con
         if (ch)
             sso_strlcpy(ch->old_name, old, sizeof(ch->old_name));
     } else if (a->state == LEDGER_REMOVED &&
-               ledger_name_unclaimed(pl->l, a->name, &why) != PAM_SUCCESS) {
+               ledger_name_free_for(pl->l, a, a->name, &why) != PAM_SUCCESS) {
         report(pl->r, SYNC_SKIPPED, p->name, a->name, a->uid, "not served again: %s", why.msg);
         return;
     }
@@ -286,6 +292,62 @@ static int member(struct plan *pl, const struct sync_person *p, long idx)
     return PAM_SUCCESS;
 }
 
+/* ---- names reused ---- */
+
+struct named {
+    const char *name; /* a member's directory name */
+    const char *id;
+    bool fold;        /* compare ignoring ASCII case (fold_case) */
+};
+
+static int ascii_casecmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int x = (*a >= 'A' && *a <= 'Z') ? *a - 'A' + 'a' : (unsigned char)*a;
+        int y = (*b >= 'A' && *b <= 'Z') ? *b - 'A' + 'a' : (unsigned char)*b;
+        if (x != y || x == 0)
+            return x - y;
+    }
+}
+
+static int named_cmp(const void *a, const void *b)
+{
+    const struct named *x = a, *y = b;
+    return x->fold ? ascii_casecmp(x->name, y->name) : strcmp(x->name, y->name);
+}
+
+int sync_disown(struct ledger *l, const struct cfg *c, const struct sync_source *src,
+                const struct sync_person *people, size_t n, struct sync_report *r,
+                struct sso_error *err)
+{
+    struct named *by_name = calloc(n ? n : 1, sizeof(*by_name));
+    size_t k = 0;
+    if (!by_name)
+        return sso_fail(err, PAM_BUF_ERR, "out of memory");
+    /* The login compares names as usermap_is_account_name does: so here. */
+    for (size_t i = 0; i < n; i++)
+        if (people[i].enabled && people[i].name && people[i].name[0] &&
+            !(people[i].problem && people[i].problem[0]))
+            by_name[k++] = (struct named){people[i].name, people[i].id, c->fold_case};
+    qsort(by_name, k, sizeof(*by_name), named_cmp);
+    size_t plen = strlen(src->key_prefix);
+    for (size_t i = 0; i < ledger_count(l); i++) {
+        struct ledger_account *a = ledger_at(l, i);
+        if (a->state == LEDGER_REMOVED || !a->approver[0] || strncmp(a->key, src->key_prefix, plen))
+            continue;
+        const struct named probe = {a->approver, NULL, c->fold_case};
+        const struct named *hit = bsearch(&probe, by_name, k, sizeof(*by_name), named_cmp);
+        if (!hit || strcmp(hit->id, a->key + plen) == 0)
+            continue;
+        report(r, SYNC_DISOWNED, a->approver, a->name, a->uid, "its directory name is "
+               "another person's now (reused after its person left or was renamed): no login "
+               "to it until its own person is seen again");
+        a->approver[0] = '\0';
+    }
+    free(by_name);
+    return PAM_SUCCESS;
+}
+
 /* Records of the source present before the run whose person the directory
  * no longer gives as an enabled member: not served any more. */
 static void departures(struct plan *pl, const struct keyed *ix, size_t n_ix)
@@ -322,6 +384,9 @@ int sync_plan(struct ledger *l, const struct cfg *c, const struct usermap *um,
     struct plan pl = {l, c, um, src, provision_policy(c), now, r, NULL, NULL, ledger_count(l)};
     r->members = n;
     r->served_before = served_of(l, src, &pl.pol, now);
+    int drc = sync_disown(l, c, src, people, n, r, err);
+    if (drc != PAM_SUCCESS)
+        return drc;
     size_t n_ix = 0;
     struct keyed *ix = index_records(l, src, &n_ix);
     long *found = calloc(n ? n : 1, sizeof(*found));
@@ -338,7 +403,7 @@ int sync_plan(struct ledger *l, const struct cfg *c, const struct usermap *um,
         int w = snprintf(key, sizeof(key), "%s%s", src->key_prefix, people[i].id);
         found[i] = (w > 0 && (size_t)w < sizeof(key)) ? find_keyed(ix, n_ix, key) : -1;
         if (found[i] < 0 && people[i].name && people[i].enabled) {
-            long lr = find_login_record(c, ix, n_ix, src, people[i].name);
+            long lr = find_login_record(l, c, ix, n_ix, src, people[i].name);
             /* One login record, one person: fold_case could match two. */
             if (lr >= 0 && !claimed[lr])
                 found[i] = lr;

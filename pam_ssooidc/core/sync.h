@@ -41,8 +41,9 @@ struct sync_person {
 /* Whose records the sync decides about. */
 struct sync_source {
     const char *key_prefix;   /* e.g. "directory:identitystore:d-1234567890 user:" */
-    const char *login_prefix; /* a login's records of the same provider, e.g. "aws:";
-                               * their key ends in " " + the proven user name */
+    const char *login_prefix; /* a login's records of the same provider, e.g.
+                               * "aws:111122223333 "; their key ends in " " + the
+                               * proven user name */
 };
 
 enum sync_kind {
@@ -52,6 +53,8 @@ enum sync_kind {
     SYNC_REGROUPED, /* its local groups changed */
     SYNC_ADOPTED,   /* a login's record, now keyed on the directory's id */
     SYNC_REMOVED,   /* no longer served: disabled, or in none of the groups */
+    SYNC_DISOWNED,  /* its directory name is another person's now: no login until
+                       its own person is seen again */
     SYNC_SKIPPED,   /* left as it was: what is wrong is in detail */
 };
 
@@ -81,6 +84,16 @@ int sync_plan(struct ledger *l, const struct cfg *c, const struct usermap *um,
               const struct sync_source *src, const struct sync_person *people, size_t n,
               int64_t now, struct sync_report *r, struct sso_error *err);
 void sync_report_free(struct sync_report *r);
+
+/* The one part of a plan that is never held back (sync_plan does it
+ * first): a record whose directory name an enabled member with another id
+ * holds now (the name reused after its person left or was renamed) gets
+ * no directory name, so that no login matches it (provision.h) until its
+ * own person is seen again. A run that sync_max_removals refuses still
+ * writes this. PAM_SUCCESS (r counts SYNC_DISOWNED), or PAM_BUF_ERR. */
+int sync_disown(struct ledger *l, const struct cfg *c, const struct sync_source *src,
+                const struct sync_person *people, size_t n, struct sync_report *r,
+                struct sso_error *err);
 
 const char *sync_kind_name(enum sync_kind k); /* "added", "renamed", ... */
 

@@ -20,8 +20,10 @@ extra=$(comm -23 <(printf '%s\n' "$demo" | sort) <(printf '%s\n' "$full" | sort)
 [ -z "$extra" ]
 check $? "the check set holds the demo's set" "$extra"
 # systemd: systemd-analyze verify and systemctl --root for the sync's
-# units (package suites); man-db: verify's check of their Documentation=.
-for p in rpm rpmlint checkpolicy semodule-utils cpio rpm2cpio libqrencode-dev systemd man-db; do
+# units (package suites); man-db: verify's check of their Documentation=;
+# strace: the syscalls of a real sync run against the unit's filter.
+for p in rpm rpmlint checkpolicy semodule-utils cpio rpm2cpio libqrencode-dev systemd man-db \
+         strace; do
     printf '%s\n' "$full" | grep -qxF "$p"
     check $? "the check set has $p" "$full"
 done

@@ -31,3 +31,9 @@ suite_background sync-client "$PY" tests/sync/test_directory_client.py
 # mass removal waits for --force; IMDSv1-only metadata is refused. About
 # 10 s, beside the rest.
 suite_background e2e-sync tests/tools/nss_sandbox.sh build/nss/libnss_ssooidc.so.2 -- /usr/bin/python3 tests/e2e/test_sync.py
+# The attacks on the directory sync (tests/attack/run.sh): a local user
+# against the data directory, a hostile metadata service, the syscalls of a
+# real run against the unit's filter, a reused name while a run is refused,
+# a ledger never written that the next read would refuse. About 35 s,
+# mostly waiting on slow metadata answers: beside the rest.
+suite_background sync-attack tests/attack/run.sh

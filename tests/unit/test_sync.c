@@ -185,6 +185,40 @@ static void test_disabled_and_departed(void **state)
     ledger_close(l);
 }
 
+/* alice leaves and a new person gets her user name: her record loses its
+ * directory name at once (no login matches it), whether or not the run's
+ * removals are written; the new person gets her own account later. */
+static void test_reused_name_is_disowned(void **state)
+{
+    struct fx *f = *state;
+    struct sync_person p[] = {person(U1, "alice", NULL), person(U2, "bob", NULL)};
+    struct sync_report r;
+    run(f, p, 2, &r);
+    sync_report_free(&r);
+    struct sync_person q[] = {person(U2, "bob", NULL), person(U3, "alice", NULL)};
+    struct ledger *l = NULL;
+    struct sso_error err = SSO_ERROR_INIT;
+    assert_int_equal(ledger_open(&l, f->dir, 5, &err), PAM_SUCCESS);
+    assert_int_equal(sync_disown(l, &f->c, &f->src, q, 2, &r, &err), PAM_SUCCESS);
+    assert_int_equal(r.count[SYNC_DISOWNED], 1);
+    assert_string_equal(r.changes[0].name, "alice");
+    assert_string_equal(ledger_find_name(l, "alice")->approver, "");
+    assert_string_equal(ledger_find_name(l, "bob")->approver, "bob");
+    ledger_close(l);
+    sync_report_free(&r);
+    /* A whole run: disowned, then removed; alice's name is not given to the
+     * new person in the same run (her record still held it). */
+    sso_strlcpy(f->c.sync_max_removals, "100%", sizeof(f->c.sync_max_removals));
+    run(f, q, 2, &r);
+    assert_int_equal(r.count[SYNC_DISOWNED], 1);
+    assert_int_equal(r.count[SYNC_REMOVED], 1);
+    sync_report_free(&r);
+    const struct ledger_account *a = record(f, &l, "alice");
+    assert_true(a == NULL || a->state == LEDGER_REMOVED ||
+                strcmp(a->key, PREFIX "33333333-3333-3333-3333-333333333333") == 0);
+    ledger_close(l);
+}
+
 static void test_problem_keeps_account(void **state)
 {
     struct fx *f = *state;
@@ -233,6 +267,11 @@ static void test_adopts_login_record(void **state)
     assert_int_equal(ledger_add(l, &pol, "aws:123456789012 alice", "alice", "alice", home,
                                 "/bin/bash", NOW, &a, &err), PAM_SUCCESS);
     uid_t uid = a->uid;
+    /* Another account's login record of the same name: not this directory's. */
+    snprintf(home, sizeof(home), "%s/alice2", f->home);
+    assert_int_equal(ledger_add(l, &pol, "aws:999999999999 alice", "alice2", "alice", home,
+                                "/bin/bash", NOW, &a, &err), PAM_SUCCESS);
+    f->src.login_prefix = "aws:123456789012 ";
     assert_int_equal(ledger_commit(l, &pol, NOW, &err), PAM_SUCCESS);
     ledger_close(l);
     struct sync_person p[] = {person(U1, "alice", NULL)};
@@ -244,6 +283,10 @@ static void test_adopts_login_record(void **state)
     const struct ledger_account *b = record(f, &l, "alice");
     assert_int_equal(b->uid, uid);
     assert_int_equal(strncmp(b->key, PREFIX, strlen(PREFIX)), 0);
+    const struct ledger_account *other = ledger_find_name(l, "alice2");
+    assert_non_null(other);
+    assert_string_equal(other->key, "aws:999999999999 alice");
+    assert_int_equal(other->state, LEDGER_ACTIVE); /* neither adopted nor removed */
     ledger_close(l);
 }
 
@@ -331,6 +374,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_adds_then_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rename_keeps_uid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_and_departed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reused_name_is_disowned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_problem_keeps_account, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_and_taken_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adopts_login_record, setup, teardown),
