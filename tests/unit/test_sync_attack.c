@@ -361,6 +361,22 @@ static void test_fold_case_twin_passes_owner_check(void **state)
     assert_false(owner_check_passes(f, "alice", "alice"));
 }
 
+/* The same name twice in one read (a rename racing the ListUsers pages:
+ * U1 listed as alice before being renamed, U2 after taking the name):
+ * U1's record keeps answering to alice, though the read says U2 has it.
+ * Two people under one name is ambiguous: neither should own the record
+ * by that name until a read gives it to one. */
+static void test_name_twice_in_one_read_keeps_owner_name(void **state)
+{
+    struct fx *f = *state;
+    struct sync_person p[] = {person(U1, "alice", NULL), person(U3, "bob", NULL)};
+    run(f, p, 2);
+    struct sync_person q[] = {person(U2, "alice", NULL), person(U1, "alice", NULL),
+                              person(U3, "bob", NULL)};
+    run(f, q, 3);
+    assert_false(owner_check_passes(f, "alice", "alice"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +395,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_member_with_problem_keeps_old_owner_name, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fold_case_twin_passes_owner_check, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_name_twice_in_one_read_keeps_owner_name, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
