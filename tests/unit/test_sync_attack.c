@@ -377,6 +377,34 @@ static void test_name_twice_in_one_read_keeps_owner_name(void **state)
     assert_false(owner_check_passes(f, "alice", "alice"));
 }
 
+/* Held up: a chain in one run (U1 takes U2's name, U2 takes U3's, U3
+ * leaves): no record answers to a name (approver) that the directory now
+ * gives another person, whatever the renames the run could apply. */
+static void test_chain_of_renames_no_wrong_owner(void **state)
+{
+    struct fx *f = *state;
+    struct sync_person p[] = {person(U1, "aa", NULL), person(U2, "bb", NULL),
+                              person(U3, "cc", NULL)};
+    run(f, p, 3);
+    for (int round = 0; round < 3; round++) {
+        struct sync_person q[] = {person(U1, "bb", NULL), person(U2, "cc", NULL)};
+        run(f, q, 2);
+        struct ledger *l = NULL;
+        struct sso_error err = SSO_ERROR_INIT;
+        assert_int_equal(ledger_open_readonly(&l, f->dir, &err), PAM_SUCCESS);
+        for (size_t i = 0; i < ledger_count(l); i++) {
+            const struct ledger_account *a = ledger_at(l, i);
+            if (a->state == LEDGER_REMOVED || !a->approver[0])
+                continue;
+            const char *own = strcmp(a->approver, "bb") == 0 ? U1
+                              : strcmp(a->approver, "cc") == 0 ? U2 : NULL;
+            assert_non_null(own);
+            assert_string_equal(a->key + strlen(PREFIX), own);
+        }
+        ledger_close(l);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +426,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_name_twice_in_one_read_keeps_owner_name, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_chain_of_renames_no_wrong_owner, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
