@@ -76,7 +76,60 @@ def a_name_served_twice_refuses_every_login(c, x):
             "%s, a synced member untouched by all this, still logs in" % c_name, after[-300:])
 
 
-CASES = [the_first_sync, a_reused_name_while_a_run_is_refused,
+def a_reused_name_outside_sync_groups_while_a_run_is_refused(c, x):
+    """As above, but the new holder of the name is in none of sync_groups
+    (the permission set reaches them through another group): the sync
+    never sees them, so sync_disown takes nothing away, and they log in to
+    the departed person's account while the departures wait for --force.
+    Put back as it was afterwards for the cases that follow."""
+    old = x.name("a")
+    old_uid = pwd.getpwnam(old).pw_uid
+    for i in (1, 2, 3):
+        x.dr.op(op="remove_user", UserId=uid_of(i))
+    x.dr.op(op="add_user", UserId=uid_of(19), UserName=old)  # no add_member
+    rc, out, err = x.sync()
+    c.check(rc == 2 and out.get("refused"), "the run is refused by sync_max_removals",
+            "%s %s %s" % (rc, out, err))
+    rc, after = x.login(c, old, command="id -u")
+    c.check(not (rc == 0 and COMMAND_OUTPUT in after) and str(old_uid) not in after,
+            "the new holder of the name %s, outside sync_groups, is not let in to the "
+            "departed person's uid %d" % (old, old_uid), after[-300:])
+    x.dr.op(op="remove_user", UserId=uid_of(19))
+    for i, g in ((1, 1), (2, 1), (3, 2)):
+        x.dr.op(op="add_user", UserId=uid_of(i), UserName=x.name("abc"[i - 1]))
+        x.dr.op(op="add_member", GroupId=gid_of(g), UserId=uid_of(i))
+    rc, out, err = x.sync()
+    c.check(rc in (0, 1), "the directory put back, a run goes through", "%s %s %s"
+            % (rc, out, err))
+
+
+def a_person_renamed_to_no_local_name_leaves_the_old_name_open(c, x):
+    """A member renamed to a name that maps to no local name (an e-mail
+    style name) is skipped and keeps their account, and the account keeps
+    answering to the old directory name. That name is free in the
+    directory now: the next person given it (outside sync_groups here, so
+    that no disown applies) logs in to the first person's uid. Put back
+    afterwards."""
+    old = x.name("b")
+    old_uid = pwd.getpwnam(old).pw_uid
+    x.dr.op(op="rename", UserId=uid_of(2), UserName="Renamed.Person@example.com")
+    x.dr.op(op="add_user", UserId=uid_of(18), UserName=old)  # no add_member
+    rc, out, err = x.sync()
+    c.check(rc in (0, 1) and not out.get("refused"), "the run goes through (the renamed "
+            "member skipped)", "%s %s %s" % (rc, out, err))
+    rc, after = x.login(c, old, command="id -u")
+    c.check(not (rc == 0 and COMMAND_OUTPUT in after) and str(old_uid) not in after,
+            "the new holder of the name %s is not let in to the renamed person's uid %d"
+            % (old, old_uid), after[-300:])
+    x.dr.op(op="remove_user", UserId=uid_of(18))
+    x.dr.op(op="rename", UserId=uid_of(2), UserName=old)
+    rc, out, err = x.sync()
+    c.check(rc in (0, 1), "the directory put back, a run goes through", "%s %s %s"
+            % (rc, out, err))
+
+
+CASES = [the_first_sync, a_person_renamed_to_no_local_name_leaves_the_old_name_open, a_reused_name_outside_sync_groups_while_a_run_is_refused,
+         a_reused_name_while_a_run_is_refused,
          a_name_served_twice_refuses_every_login]
 
 if __name__ == "__main__":

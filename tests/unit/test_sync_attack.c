@@ -285,6 +285,126 @@ static void test_removed_login_record_not_adopted_by_name(void **state)
     assert_int_equal(holders(f, "alice"), 0);
 }
 
+
+/* Whether a login proving `approver` passes the owner check on the record
+ * named `name` (core/provision.c provision_owner_is, as check_owner calls
+ * it after usermap_allows mapped the approver to that local name). */
+static bool owner_check_passes(struct fx *f, const char *name, const char *approver)
+{
+    struct ledger *l = NULL;
+    struct sso_error err = SSO_ERROR_INIT;
+    struct approver_facts facts;
+    memset(&facts, 0, sizeof(facts));
+    assert_int_equal(ledger_open_readonly(&l, f->dir, &err), PAM_SUCCESS);
+    const struct ledger_account *a = ledger_find_name(l, name);
+    bool ok = false;
+    if (a && a->state == LEDGER_ACTIVE) {
+        const struct provision_login pl = {name, false, a->uid, approver, &facts, NULL};
+        ok = provision_owner_is(&f->c, a, &pl);
+    }
+    ledger_close(l);
+    return ok;
+}
+
+static const char *U3 = "33333333-3333-3333-3333-333333333333";
+
+/* The record's own person is seen, renamed to a directory name that maps
+ * to no local name (an e-mail style name, a dot): member() skips them
+ * before update(), so the record keeps the old directory name as its
+ * owner. Whoever is given the old name next (here someone outside
+ * sync_groups, who the sync never sees, so sync_disown cannot help) logs
+ * in to the first person's uid. The sync has just seen that the record's
+ * person is no longer called alice: the record must stop answering to it. */
+static void test_renamed_to_no_local_name_keeps_old_owner_name(void **state)
+{
+    struct fx *f = *state;
+    struct sync_person p[] = {person(U1, "alice", NULL)};
+    run(f, p, 1);
+    assert_true(owner_check_passes(f, "alice", "alice"));
+    p[0].name = "alice.smith@example.com"; /* breaks the local name rule */
+    run(f, p, 1);
+    assert_int_equal(holders(f, "alice"), 1); /* kept, as the docs say */
+    /* A new directory user "alice" (not a sync member) proves "alice". */
+    assert_false(owner_check_passes(f, "alice", "alice"));
+}
+
+/* Same, with the record's own person's directory entry failing the checks
+ * (a UserName with a control character): kept as it was, old owner name
+ * and all. */
+static void test_member_with_problem_keeps_old_owner_name(void **state)
+{
+    struct fx *f = *state;
+    struct sync_person p[] = {person(U1, "alice", NULL)};
+    run(f, p, 1);
+    p[0].name = "";
+    p[0].problem = "UserName holds control characters";
+    run(f, p, 1);
+    assert_false(owner_check_passes(f, "alice", "alice"));
+}
+
+/* fold_case: two enabled members whose names differ only in case (or the
+ * same name twice in one read, a rename racing the pages). sync_disown
+ * finds one of them by bsearch; then update() gives the record its own
+ * person's name back. The login compares folded: the other person passes
+ * the owner check on the first person's account. */
+static void test_fold_case_twin_passes_owner_check(void **state)
+{
+    struct fx *f = *state;
+    f->c.fold_case = true;
+    struct sync_person p[] = {person(U1, "Alice", NULL), person(U3, "bob", NULL)};
+    run(f, p, 2);
+    assert_true(owner_check_passes(f, "alice", "Alice"));
+    struct sync_person q[] = {person(U1, "Alice", NULL), person(U2, "alice", NULL),
+                              person(U3, "bob", NULL)};
+    run(f, q, 3);
+    /* U2 proves "alice": it must not be taken for U1. */
+    assert_false(owner_check_passes(f, "alice", "alice"));
+}
+
+/* The same name twice in one read (a rename racing the ListUsers pages:
+ * U1 listed as alice before being renamed, U2 after taking the name):
+ * U1's record keeps answering to alice, though the read says U2 has it.
+ * Two people under one name is ambiguous: neither should own the record
+ * by that name until a read gives it to one. */
+static void test_name_twice_in_one_read_keeps_owner_name(void **state)
+{
+    struct fx *f = *state;
+    struct sync_person p[] = {person(U1, "alice", NULL), person(U3, "bob", NULL)};
+    run(f, p, 2);
+    struct sync_person q[] = {person(U2, "alice", NULL), person(U1, "alice", NULL),
+                              person(U3, "bob", NULL)};
+    run(f, q, 3);
+    assert_false(owner_check_passes(f, "alice", "alice"));
+}
+
+/* Held up: a chain in one run (U1 takes U2's name, U2 takes U3's, U3
+ * leaves): no record answers to a name (approver) that the directory now
+ * gives another person, whatever the renames the run could apply. */
+static void test_chain_of_renames_no_wrong_owner(void **state)
+{
+    struct fx *f = *state;
+    struct sync_person p[] = {person(U1, "aa", NULL), person(U2, "bb", NULL),
+                              person(U3, "cc", NULL)};
+    run(f, p, 3);
+    for (int round = 0; round < 3; round++) {
+        struct sync_person q[] = {person(U1, "bb", NULL), person(U2, "cc", NULL)};
+        run(f, q, 2);
+        struct ledger *l = NULL;
+        struct sso_error err = SSO_ERROR_INIT;
+        assert_int_equal(ledger_open_readonly(&l, f->dir, &err), PAM_SUCCESS);
+        for (size_t i = 0; i < ledger_count(l); i++) {
+            const struct ledger_account *a = ledger_at(l, i);
+            if (a->state == LEDGER_REMOVED || !a->approver[0])
+                continue;
+            const char *own = strcmp(a->approver, "bb") == 0 ? U1
+                              : strcmp(a->approver, "cc") == 0 ? U2 : NULL;
+            assert_non_null(own);
+            assert_string_equal(a->key + strlen(PREFIX), own);
+        }
+        ledger_close(l);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +418,15 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rename_onto_ledger_group_is_refused, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_renamed_to_no_local_name_keeps_old_owner_name,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_member_with_problem_keeps_old_owner_name, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fold_case_twin_passes_owner_check, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_name_twice_in_one_read_keeps_owner_name, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_chain_of_renames_no_wrong_owner, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
