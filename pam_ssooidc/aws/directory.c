@@ -138,6 +138,32 @@ static int read_groups(struct dir_read *r, struct sso_error *err)
 }
 
 /* One User of ListUsers: filled in when a member. */
+/* A user's name, if their record passes the checks, into the list of who
+ * holds which name. */
+static int note_name(struct directory *d, const char *user_id, json_t *user,
+                     struct sso_error *err)
+{
+    struct directory_person tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    diruser_fill(&tmp, user);
+    if (tmp.problem[0] || !tmp.user_name[0])
+        return PAM_SUCCESS;
+    if (d->n_names == d->cap_names) {
+        size_t cap = d->cap_names ? d->cap_names * 2 : 256;
+        struct directory_name *n = cap <= DIRECTORY_PEOPLE_MAX
+                                       ? realloc(d->names, cap * sizeof(*n)) : NULL;
+        if (!n)
+            return sso_fail(err, PAM_BUF_ERR, "ListUsers: out of memory (or more than %d "
+                            "users)", DIRECTORY_PEOPLE_MAX);
+        d->names = n;
+        d->cap_names = cap;
+    }
+    struct directory_name *n = &d->names[d->n_names++];
+    sso_strlcpy(n->user_id, user_id, sizeof(n->user_id));
+    sso_strlcpy(n->user_name, tmp.user_name, sizeof(n->user_name));
+    return PAM_SUCCESS;
+}
+
 static int each_user(void *ctx, json_t *item, struct sso_error *err)
 {
     struct dir_read *r = ctx;
@@ -150,7 +176,7 @@ static int each_user(void *ctx, json_t *item, struct sso_error *err)
         diruser_fill(p, item);
         r->state[p - r->d->people] = DIR_SEEN;
     }
-    return PAM_SUCCESS;
+    return note_name(r->d, uid, item, err);
 }
 
 static int read_users(struct dir_read *r, struct sso_error *err)
@@ -193,6 +219,7 @@ static int describe(struct dir_read *r, size_t i, struct sso_error *err)
     if (rc == PAM_SUCCESS) {
         diruser_fill(p, answer);
         r->state[i] = DIR_SEEN;
+        rc = note_name(r->d, p->user_id, answer, err);
     }
     json_decref(answer);
     return rc;
@@ -248,4 +275,7 @@ void directory_free(struct directory *d)
     free(d->people);
     d->people = NULL;
     d->n = d->cap = 0;
+    free(d->names);
+    d->names = NULL;
+    d->n_names = d->cap_names = 0;
 }

@@ -41,9 +41,20 @@ struct directory_person {
                         * wrong, safe to print); the sync leaves their account as it is */
 };
 
+/* Every user the directory listed, member or not, whose record passed the
+ * checks: who holds which name now. A login proves a user name only, so
+ * the sync must know when a name its records answer to is someone else's
+ * (core/sync.h, sync_disown). */
+struct directory_name {
+    char user_id[AWS_RESOURCE_ID_MAX + 1];
+    char user_name[DIRECTORY_NAME_MAX + 1];
+};
+
 struct directory {
     struct directory_person *people; /* sorted by user_id */
     size_t n, cap;
+    struct directory_name *names;    /* in the order listed */
+    size_t n_names, cap_names;
     long requests;  /* calls sent, retries included */
     long throttled; /* throttling answers among them */
 };

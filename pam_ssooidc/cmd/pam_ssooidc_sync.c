@@ -224,7 +224,16 @@ static int apply(struct run *rn)
      * provision = sync needs it): another account's are no business of
      * this directory's. */
     snprintf(rn->login_prefix, sizeof(rn->login_prefix), "aws:%s ", rn->s.aws.account_id);
-    const struct sync_source src = {rn->prefix, rn->login_prefix};
+    /* Every user the directory listed, members or not: who holds which
+     * name now (a name reused by someone outside sync_groups). */
+    struct sync_name *names = calloc(rn->d.n_names ? rn->d.n_names : 1, sizeof(*names));
+    if (!names) {
+        free(people);
+        return sso_fail(&rn->err, PAM_BUF_ERR, "out of memory");
+    }
+    for (size_t i = 0; i < rn->d.n_names; i++)
+        names[i] = (struct sync_name){rn->d.names[i].user_id, rn->d.names[i].user_name};
+    const struct sync_source src = {rn->prefix, rn->login_prefix, names, rn->d.n_names};
     /* A dry run changes nothing, and makes nothing: no lock, no directory. */
     int rc = rn->args.dry_run ? ledger_open_readonly(&l, rn->args.dir, &rn->err)
                               : ledger_open(&l, rn->args.dir, SYNC_LOCK_WAIT, &rn->err);
@@ -252,6 +261,7 @@ static int apply(struct run *rn)
     if (rn->refused && !rn->args.dry_run)
         disown_only(rn, &src, people, n, now);
     free(people);
+    free(names);
     return rc;
 }
 

@@ -119,9 +119,123 @@ static long find_login_record(struct ledger *l, const struct cfg *c, const struc
     return -1;
 }
 
+/* ---- names reused ---- */
+
+/* Who holds which name now, sorted: a name held by two users is nobody's. */
+struct named {
+    const char *name;
+    const char *id;
+    bool fold;       /* compare ignoring ASCII case (fold_case) */
+    bool ambiguous;  /* another entry has the same name */
+};
+
+struct name_index {
+    struct named *v;
+    size_t n;
+};
+
+
+static int ascii_casecmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int x = (*a >= 'A' && *a <= 'Z') ? *a - 'A' + 'a' : (unsigned char)*a;
+        int y = (*b >= 'A' && *b <= 'Z') ? *b - 'A' + 'a' : (unsigned char)*b;
+        if (x != y || x == 0)
+            return x - y;
+    }
+}
+
+static int named_cmp(const void *a, const void *b)
+{
+    const struct named *x = a, *y = b;
+    return x->fold ? ascii_casecmp(x->name, y->name) : strcmp(x->name, y->name);
+}
+
+/* The directory's names (src->names, else the people given), sorted, each
+ * marked when another user holds the same one. The login compares names as
+ * usermap_is_account_name does (fold_case: ASCII case aside): so here. */
+static int index_names(struct name_index *ix, const struct cfg *c,
+                       const struct sync_source *src, const struct sync_person *people,
+                       size_t n, struct sso_error *err)
+{
+    size_t total = src->names ? src->n_names : n;
+    ix->n = 0;
+    ix->v = calloc(total ? total : 1, sizeof(*ix->v));
+    if (!ix->v)
+        return sso_fail(err, PAM_BUF_ERR, "out of memory");
+    for (size_t i = 0; i < total; i++) {
+        const char *name = src->names ? src->names[i].name : people[i].name;
+        const char *id = src->names ? src->names[i].id : people[i].id;
+        if (!src->names && (people[i].problem && people[i].problem[0]))
+            continue;
+        if (name && name[0] && id)
+            ix->v[ix->n++] = (struct named){name, id, c->fold_case, false};
+    }
+    qsort(ix->v, ix->n, sizeof(*ix->v), named_cmp);
+    for (size_t i = 1; i < ix->n; i++)
+        if (named_cmp(&ix->v[i - 1], &ix->v[i]) == 0 && strcmp(ix->v[i - 1].id, ix->v[i].id))
+            ix->v[i - 1].ambiguous = ix->v[i].ambiguous = true;
+    /* A run of equal names: every entry of it (bsearch may land on any). */
+    for (size_t i = 1; i < ix->n; i++)
+        if (named_cmp(&ix->v[i - 1], &ix->v[i]) == 0 && ix->v[i - 1].ambiguous)
+            ix->v[i].ambiguous = true;
+    for (size_t i = ix->n; i-- > 1;)
+        if (named_cmp(&ix->v[i - 1], &ix->v[i]) == 0 && ix->v[i].ambiguous)
+            ix->v[i - 1].ambiguous = true;
+    return PAM_SUCCESS;
+}
+
+/* Whether `name` is the directory's name of exactly the user `id` now. */
+static bool name_is_only(const struct name_index *ix, const char *name, const char *id,
+                         bool fold)
+{
+    const struct named probe = {name, NULL, fold, false};
+    const struct named *hit = bsearch(&probe, ix->v, ix->n, sizeof(*ix->v), named_cmp);
+    return hit && !hit->ambiguous && strcmp(hit->id, id) == 0;
+}
+
+/* Whether another user (or two at once) holds `name` now. */
+static bool name_is_anothers(const struct name_index *ix, const char *name, const char *id,
+                             bool fold)
+{
+    const struct named probe = {name, NULL, fold, false};
+    const struct named *hit = bsearch(&probe, ix->v, ix->n, sizeof(*ix->v), named_cmp);
+    return hit && (hit->ambiguous || strcmp(hit->id, id) != 0);
+}
+
+static void disown(const struct name_index *ix, struct ledger *l, const struct cfg *c,
+                   const struct sync_source *src, struct sync_report *r)
+{
+    size_t plen = strlen(src->key_prefix);
+    for (size_t i = 0; i < ledger_count(l); i++) {
+        struct ledger_account *a = ledger_at(l, i);
+        if (a->state == LEDGER_REMOVED || !a->approver[0] || strncmp(a->key, src->key_prefix, plen))
+            continue;
+        if (!name_is_anothers(ix, a->approver, a->key + plen, c->fold_case))
+            continue;
+        report(r, SYNC_DISOWNED, a->approver, a->name, a->uid, "its directory name is "
+               "another person's now (reused after its person left or was renamed, or held "
+               "twice): no login to it until its own person is seen again");
+        a->approver[0] = '\0';
+    }
+}
+
+int sync_disown(struct ledger *l, const struct cfg *c, const struct sync_source *src,
+                const struct sync_person *people, size_t n, struct sync_report *r,
+                struct sso_error *err)
+{
+    struct name_index ix;
+    int rc = index_names(&ix, c, src, people, n, err);
+    if (rc == PAM_SUCCESS)
+        disown(&ix, l, c, src, r);
+    free(ix.v);
+    return rc;
+}
+
 /* ---- one member ---- */
 
 struct plan {
+    struct name_index names;
     struct ledger *l;
     const struct cfg *c;
     const struct usermap *um;
@@ -207,7 +321,6 @@ static void update(struct plan *pl, const struct sync_person *p, size_t idx, con
         report(pl->r, SYNC_ADOPTED, p->name, a->name, a->uid, "made at a login, now kept "
                "by the sync");
     }
-    sso_strlcpy(a->approver, p->name, sizeof(a->approver));
     if (a->state != LEDGER_LOCKED && (a->uid < pl->pol.uid_min || a->uid > pl->pol.uid_max)) {
         report(pl->r, SYNC_SKIPPED, p->name, a->name, a->uid, "uid %u is outside uid_range "
                "%s: not served; widen uid_range to hold it", (unsigned)a->uid,
@@ -258,12 +371,28 @@ static bool id_ok(const char *id)
     return true;
 }
 
+/* The name a login must prove for record `a` of person p: p's name now,
+ * when it passed the checks and is theirs alone; else none (no login
+ * matches). Set before anything can skip the person: a record left
+ * answering to a name its person no longer holds would let the name's next
+ * holder in. */
+static void set_owner_name(struct plan *pl, struct ledger_account *a,
+                           const struct sync_person *p)
+{
+    bool trusted = !(p->problem && p->problem[0]) && p->name && p->name[0] &&
+                   name_is_only(&pl->names, p->name, p->id, pl->c->fold_case);
+    if (!trusted || !sso_strlcpy(a->approver, p->name, sizeof(a->approver)))
+        a->approver[0] = '\0';
+}
+
 static int member(struct plan *pl, const struct sync_person *p, long idx)
 {
     char key[LEDGER_KEY_MAX + 1], name[LEDGER_NAME_MAX + 1];
     struct sso_error why = SSO_ERROR_INIT;
     if (idx >= 0 && (size_t)idx < pl->n_before)
         pl->kept[idx] = true; /* whatever happens below, not a departure */
+    if (idx >= 0)
+        set_owner_name(pl, ledger_at(pl->l, (size_t)idx), p);
     if (p->problem && p->problem[0]) {
         report(pl->r, SYNC_SKIPPED, p->name, idx >= 0 ? ledger_at(pl->l, (size_t)idx)->name : "",
                0, "the directory's record fails the checks: %s", p->problem);
@@ -289,62 +418,6 @@ static int member(struct plan *pl, const struct sync_person *p, long idx)
     if (idx < 0)
         return add(pl, p, key, name);
     update(pl, p, (size_t)idx, key, name);
-    return PAM_SUCCESS;
-}
-
-/* ---- names reused ---- */
-
-struct named {
-    const char *name; /* a member's directory name */
-    const char *id;
-    bool fold;        /* compare ignoring ASCII case (fold_case) */
-};
-
-static int ascii_casecmp(const char *a, const char *b)
-{
-    for (;; a++, b++) {
-        int x = (*a >= 'A' && *a <= 'Z') ? *a - 'A' + 'a' : (unsigned char)*a;
-        int y = (*b >= 'A' && *b <= 'Z') ? *b - 'A' + 'a' : (unsigned char)*b;
-        if (x != y || x == 0)
-            return x - y;
-    }
-}
-
-static int named_cmp(const void *a, const void *b)
-{
-    const struct named *x = a, *y = b;
-    return x->fold ? ascii_casecmp(x->name, y->name) : strcmp(x->name, y->name);
-}
-
-int sync_disown(struct ledger *l, const struct cfg *c, const struct sync_source *src,
-                const struct sync_person *people, size_t n, struct sync_report *r,
-                struct sso_error *err)
-{
-    struct named *by_name = calloc(n ? n : 1, sizeof(*by_name));
-    size_t k = 0;
-    if (!by_name)
-        return sso_fail(err, PAM_BUF_ERR, "out of memory");
-    /* The login compares names as usermap_is_account_name does: so here. */
-    for (size_t i = 0; i < n; i++)
-        if (people[i].enabled && people[i].name && people[i].name[0] &&
-            !(people[i].problem && people[i].problem[0]))
-            by_name[k++] = (struct named){people[i].name, people[i].id, c->fold_case};
-    qsort(by_name, k, sizeof(*by_name), named_cmp);
-    size_t plen = strlen(src->key_prefix);
-    for (size_t i = 0; i < ledger_count(l); i++) {
-        struct ledger_account *a = ledger_at(l, i);
-        if (a->state == LEDGER_REMOVED || !a->approver[0] || strncmp(a->key, src->key_prefix, plen))
-            continue;
-        const struct named probe = {a->approver, NULL, c->fold_case};
-        const struct named *hit = bsearch(&probe, by_name, k, sizeof(*by_name), named_cmp);
-        if (!hit || strcmp(hit->id, a->key + plen) == 0)
-            continue;
-        report(r, SYNC_DISOWNED, a->approver, a->name, a->uid, "its directory name is "
-               "another person's now (reused after its person left or was renamed): no login "
-               "to it until its own person is seen again");
-        a->approver[0] = '\0';
-    }
-    free(by_name);
     return PAM_SUCCESS;
 }
 
@@ -381,12 +454,13 @@ int sync_plan(struct ledger *l, const struct cfg *c, const struct usermap *um,
               int64_t now, struct sync_report *r, struct sso_error *err)
 {
     memset(r, 0, sizeof(*r));
-    struct plan pl = {l, c, um, src, provision_policy(c), now, r, NULL, NULL, ledger_count(l)};
+    struct plan pl = {{NULL, 0}, l, c, um, src, provision_policy(c), now, r, NULL, NULL, ledger_count(l)};
     r->members = n;
     r->served_before = served_of(l, src, &pl.pol, now);
-    int drc = sync_disown(l, c, src, people, n, r, err);
+    int drc = index_names(&pl.names, c, src, people, n, err);
     if (drc != PAM_SUCCESS)
         return drc;
+    disown(&pl.names, l, c, src, r);
     size_t n_ix = 0;
     struct keyed *ix = index_records(l, src, &n_ix);
     long *found = calloc(n ? n : 1, sizeof(*found));
@@ -426,6 +500,7 @@ int sync_plan(struct ledger *l, const struct cfg *c, const struct usermap *um,
     free(pl.kept);
     free(pl.disabled);
     free(claimed);
+    free(pl.names.v);
     return rc;
 }
 

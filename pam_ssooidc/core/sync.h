@@ -38,12 +38,22 @@ struct sync_person {
     size_t n_groups;
 };
 
+/* A user of the directory, member or not, and the name they hold now. */
+struct sync_name {
+    const char *id;
+    const char *name;
+};
+
 /* Whose records the sync decides about. */
 struct sync_source {
     const char *key_prefix;   /* e.g. "directory:identitystore:d-1234567890 user:" */
     const char *login_prefix; /* a login's records of the same provider, e.g.
                                * "aws:111122223333 "; their key ends in " " + the
                                * proven user name */
+    /* Every user the directory lists, members or not (names == NULL: the
+     * people given are all there is): who holds which name now. */
+    const struct sync_name *names;
+    size_t n_names;
 };
 
 enum sync_kind {
@@ -86,11 +96,13 @@ int sync_plan(struct ledger *l, const struct cfg *c, const struct usermap *um,
 void sync_report_free(struct sync_report *r);
 
 /* The one part of a plan that is never held back (sync_plan does it
- * first): a record whose directory name an enabled member with another id
- * holds now (the name reused after its person left or was renamed) gets
- * no directory name, so that no login matches it (provision.h) until its
- * own person is seen again. A run that sync_max_removals refuses still
- * writes this. PAM_SUCCESS (r counts SYNC_DISOWNED), or PAM_BUF_ERR. */
+ * first): a record whose directory name a user of the directory with
+ * another id holds now (the name reused after its person left or was
+ * renamed; src->names, members or not), or that two users hold at once
+ * (with fold_case: ASCII case aside), gets no directory name, so that no
+ * login matches it (provision.h) until its own person is seen again under
+ * a name of their own. A run that sync_max_removals refuses still writes
+ * this. PAM_SUCCESS (r counts SYNC_DISOWNED), or PAM_BUF_ERR. */
 int sync_disown(struct ledger *l, const struct cfg *c, const struct sync_source *src,
                 const struct sync_person *people, size_t n, struct sync_report *r,
                 struct sso_error *err);

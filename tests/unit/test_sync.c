@@ -53,7 +53,7 @@ static int setup(void **state)
     sso_strlcpy(f->c.provision_shell, "/bin/bash", sizeof(f->c.provision_shell));
     sso_strlcpy(f->c.sync_max_removals, "10%", sizeof(f->c.sync_max_removals));
     f->c.provision = CFG_PROVISION_SYNC;
-    f->src = (struct sync_source){PREFIX, "aws:"};
+    f->src = (struct sync_source){.key_prefix = PREFIX, .login_prefix = "aws:"};
     *state = f;
     return 0;
 }
