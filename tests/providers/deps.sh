@@ -11,6 +11,10 @@
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 PANVA="$HERE/panva"
+# One at a time: suites in the background call this too, and two npm ci in
+# one node_modules would break it. The second finds it done.
+exec 9>/tmp/sso-providers-deps.lock
+flock 9
 
 missing=""
 for p in glewlwyd python3-cryptography iproute2; do

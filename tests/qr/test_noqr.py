@@ -65,7 +65,7 @@ def main():
 
     # ------------------------------------------------------------ build
     shutil.rmtree(os.path.join(ROOT, OUT), ignore_errors=True)
-    r = run(["make", "--no-print-directory", *NOQR_VARS, MODULE, UNIT])
+    r = run(["make", "--no-print-directory", "-j2", *NOQR_VARS, MODULE, UNIT])
     log = r.stdout + r.stderr
     if not check(r.returncode == 0, "make QR=no builds the module and the unit test into %s"
                  % OUT, log):

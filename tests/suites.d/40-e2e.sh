@@ -4,7 +4,6 @@
 # uniquely named /etc/pam.d and /etc/sudoers.d files, and remove them again
 # (as a non-root user they report a skip). About 2 minutes together.
 # Sourced by tests/run_all.sh, which defines `suite` and $PY.
-suite e2e-sshd /usr/bin/python3 tests/e2e/test_sshd.py
 suite e2e-sudo /usr/bin/python3 tests/e2e/test_sudo.py
 # The setuid-environment attack (issue: proxies and SSLKEYLOGFILE from the
 # caller's environment) against real sudo -E, sudo and pamtester.
@@ -19,4 +18,9 @@ suite e2e-interrupt /usr/bin/python3 tests/e2e/test_interrupt.py
 # skip when the provider is not installed (tests/providers/deps.sh).
 # OpenID mode in the real sudo and sshd against oidc-provider (its npm
 # dependencies installed first: this suite runs before 45-providers).
-suite e2e-openid sh -c 'tests/providers/deps.sh >/dev/null && exec /usr/bin/python3 tests/e2e/test_openid.py'
+# e2e-sshd and e2e-openid replace no system file and mostly wait: they run in
+# the background, beside the rest, after the two suites above that replace
+# /etc/pam.d/su for a while (e2e-sudo, e2e-interrupt), whose end checks
+# compare it. tests/providers/deps.sh takes a lock of its own.
+suite_background e2e-sshd /usr/bin/python3 tests/e2e/test_sshd.py
+suite_background e2e-openid sh -c 'tests/providers/deps.sh >/dev/null && exec /usr/bin/python3 tests/e2e/test_openid.py'
