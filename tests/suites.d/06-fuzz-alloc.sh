@@ -9,7 +9,8 @@
 #   the k of tests/alloc/regressions.txt, and 2 of the module's own call
 #   sites under valgrind (docs/fuzzing.md).
 #   `make allocfail` runs every k.
-# Both run in the background, beside the hardening suites, and are tallied
-# at the end: neither changes any system-wide state.
+# Both run in the background from the start, beside everything else, and
+# are tallied at the end: neither changes any system-wide state, and started
+# last they were the run's tail (about 70 s after the last foreground suite).
 suite_background alloc-failure /usr/bin/python3 tests/alloc/run.py --tap
 suite_background fuzz tests/fuzz/run.sh --tap --seconds "${FUZZ_CHECK_SECONDS:-2}"
