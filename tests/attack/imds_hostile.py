@@ -26,17 +26,16 @@ GOOD_CREDS = {"Code": "Success", "AccessKeyId": "ASIAABCDEFGHIJKLMNOP",
               "SecretAccessKey": "a" * 40, "Token": "b" * 300,
               "Expiration": "2099-01-01T00:00:00Z"}
 state = {"mode": "good", "seen": []}
-n_test = failed = 0
+
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from tap import Tap  # noqa: E402
+
+TAP = Tap(detail_lines=12)
 
 
 def ok(cond, what, detail=""):
-    global n_test, failed
-    n_test += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n_test, what))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[:12]:
-            print("#   " + line)
+    return TAP.check(cond, what, detail)
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -190,8 +189,7 @@ def main():
         srv.shutdown()
         proxy.close()
         shutil.rmtree(work, ignore_errors=True)
-    print("1..%d" % n_test)
-    return 1 if failed else 0
+    return TAP.done()
 
 
 if __name__ == "__main__":

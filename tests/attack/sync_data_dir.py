@@ -27,18 +27,16 @@ from dirctl import Directory  # noqa: E402
 DATA = "/var/lib/pam_ssooidc"
 SYNC = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc_sync")
 STORE = "d-1234567890"
-n_test = 0
-failed = 0
+
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from tap import Tap  # noqa: E402
+
+TAP = Tap(detail_lines=20)
 
 
 def ok(cond, what, detail=""):
-    global n_test, failed
-    n_test += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n_test, what))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[:20]:
-            print("#   " + line)
+    return TAP.check(cond, what, detail)
 
 
 def uid_of(i):
@@ -181,8 +179,7 @@ def main():
     finally:
         dr.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print("1..%d" % n_test)
-    return 1 if failed else 0
+    return TAP.done()
 
 
 if __name__ == "__main__":

@@ -24,17 +24,16 @@ sys.dont_write_bytecode = True
 from dirctl import Directory  # noqa: E402
 
 SYNC = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc_sync")
-n_test = failed = 0
+
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from tap import Tap  # noqa: E402
+
+TAP = Tap(detail_lines=12)
 
 
 def ok(cond, what, detail=""):
-    global n_test, failed
-    n_test += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n_test, what))
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[:12]:
-            print("#   " + line)
+    return TAP.check(cond, what, detail)
 
 
 def system_service_set():
@@ -110,8 +109,7 @@ def main():
     finally:
         dr.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print("1..%d" % n_test)
-    return 1 if failed else 0
+    return TAP.done()
 
 
 if __name__ == "__main__":

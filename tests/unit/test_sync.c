@@ -26,52 +26,11 @@
 #include "core/sync.h"
 #include "trusted_tmp.h"
 
-#define NOW ((int64_t)1700000000)
-#define PREFIX "directory:identitystore:d-1234567890 user:"
-
-struct fx {
-    char root[64];
-    char dir[128];  /* the data directory */
-    char home[128]; /* provision_home: empty */
-    struct cfg c;
-    struct usermap um;
-    struct sync_source src;
-};
+#include "sync_fixture.h"
 
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    if (!f || !trusted_mkdtemp(f->root, sizeof(f->root), "test_sync", 0755)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->dir, sizeof(f->dir), "%s/data", f->root);
-    snprintf(f->home, sizeof(f->home), "%s/home", f->root);
-    mkdir(f->home, 0755);
-    sso_strlcpy(f->c.uid_range, "65536-99999", sizeof(f->c.uid_range));
-    sso_strlcpy(f->c.provision_home, f->home, sizeof(f->c.provision_home));
-    sso_strlcpy(f->c.provision_shell, "/bin/bash", sizeof(f->c.provision_shell));
-    sso_strlcpy(f->c.sync_max_removals, "10%", sizeof(f->c.sync_max_removals));
-    f->c.provision = CFG_PROVISION_SYNC;
-    f->src = (struct sync_source){.key_prefix = PREFIX, .login_prefix = "aws:"};
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    int rc = trusted_rmtree(f->root);
-    free(f);
-    return rc;
-}
-
-static struct sync_person person(const char *id, const char *name, const char *group)
-{
-    struct sync_person p = {.id = id, .name = name, .enabled = true, .problem = ""};
-    if (group)
-        p.groups[p.n_groups++] = group;
-    return p;
+    return sync_fixture_setup(state, "test_sync", "10%");
 }
 
 /* One run: open, plan, commit when anything changed; the report is r's. */
