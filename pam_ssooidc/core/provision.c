@@ -190,7 +190,9 @@ bool provision_owner_is(const struct cfg *c, const struct ledger_account *a,
      * login proves; what a login proves of them is their user name, which
      * the directory gave the record (the store's names are unique). */
     if (strncmp(a->key, PROVISION_DIRECTORY_KEY, strlen(PROVISION_DIRECTORY_KEY)) == 0)
-        return usermap_is_account_name(c, pl->approver, a->approver);
+        /* A record the sync disowned has no name: nobody is its owner, not
+         * even an approver whose proven name came out empty. */
+        return a->approver[0] != '\0' && usermap_is_account_name(c, pl->approver, a->approver);
     return strcmp(a->key, pl->facts->key) == 0;
 }
 

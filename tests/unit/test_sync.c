@@ -320,6 +320,11 @@ static void test_owner_of_synced_record(void **state)
     assert_true(provision_owner_is(&f->c, &a, &pl));
     pl.approver = "mallory";
     assert_false(provision_owner_is(&f->c, &a, &pl));
+    /* disowned: no name, nobody's, not even an empty proven name's */
+    a.approver[0] = '\0';
+    pl.approver = "";
+    assert_false(provision_owner_is(&f->c, &a, &pl));
+    sso_strlcpy(a.approver, "Alice", sizeof(a.approver));
     /* a login's record: the key decides, not the name */
     sso_strlcpy(a.key, "aws:123456789012 Alice", sizeof(a.key));
     pl.approver = "Alice";
