@@ -40,7 +40,9 @@
  *
  * Sleeping: clock_nanosleep and nanosleep are interposed to return at once,
  * so the module's CreateToken polling does not wait `interval` seconds (the
- * stand-in must then run with enforce_interval=false).
+ * stand-in must then run with enforce_interval=false); signalfd fails, so
+ * the module's interruptible wait takes its fallback of short sleeps
+ * instead of a poll that would really wait.
  *
  * Output, one line per k:
  *   k=K rc=PAM_CODE allocs=N failed=0|1 site=OBJ+0xOFF(SYM) live=L lost=M
@@ -417,6 +419,15 @@ HOOK_ATTR int nanosleep(const struct timespec *req, struct timespec *rem)
 {
     (void)req, (void)rem;
     return 0;
+}
+
+/* The interruptible wait polls a signalfd; without one it sleeps in steps,
+ * through the hooks above. */
+HOOK_ATTR int signalfd(int fd, const sigset_t *mask, int flags)
+{
+    (void)fd, (void)mask, (void)flags;
+    errno = ENOSYS;
+    return -1;
 }
 
 static void describe(char *buf, size_t len, void *addr);

@@ -1,19 +1,26 @@
 #!/usr/bin/python3
-"""make bench, the OpenID part: a warm login (discovery document and JWKS
-cached) against panva's oidc-provider on 127.0.0.1, and what verifying one
-ID token costs. Reports, asserting nothing:
-  - TCP connections per login (the module's own count, debug line; target 1:
-    the device and token endpoints share a host);
-  - approval -> PAM_SUCCESS, the approval made just after the first poll
-    (target: at most interval + 100 ms; oidc-provider sends no interval, so 5 s);
-  - CPU seconds per login, as a ratio to curl making the same requests (the
-    device authorization and two token polls) over one connection, in the
-    same run;
-  - the cost of verifying one ID token (RS256 and ES256) against the bare
-    OpenSSL signature check of the same token, and of parsing the JWKS.
-BENCH_OIDC_RUNS (default 5) logins; each takes about 10 s."""
+"""make bench, the OpenID part: what a login costs against panva's
+oidc-provider on 127.0.0.1, side by side with curl making the same requests,
+and what verifying one ID token costs. Reports, asserting nothing.
+
+BENCH_OIDC_ROUNDS rounds (default 12; each takes about 21 s), each of:
+  - a warm login (discovery document and JWKS in the module's cache) and a
+    cold one (the cache emptied first), approved 0.3 s after the module's
+    first poll: device authorization and two token polls (the second
+    carries the ID token), plus discovery and JWKS when cold;
+  - curl making the same requests over one connection with the same CA
+    file: the device authorization, a poll of a pending device code and a
+    poll of an approved one (so the last answer carries an ID token too);
+    discovery and JWKS first for the cold baseline;
+  - the PAM host alone: pam_drive with pam_permit in place of the module.
+The module runs as in production (no debug); TCP connections and requests
+are counted at the server (its /_test/wire log). CPU is user + system time
+of the whole process (runstat), the ratios are per round, then summarised
+as min / median / max. BENCH_OIDC_WRAP="perf record -g -o FILE --" (or
+any prefix) runs the module's logins and curl under a profiler."""
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -21,35 +28,64 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "module"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "providers"))
+import benchlib  # noqa: E402
+from benchlib import ratios, spread  # noqa: E402
 import harness  # noqa: E402
 import oidcclient as oc  # noqa: E402
 import providers  # noqa: E402
 
-RUNS = int(os.environ.get("BENCH_OIDC_RUNS", "5"))
+ROUNDS = int(os.environ.get("BENCH_OIDC_ROUNDS", "12"))
+WRAP = shlex.split(os.environ.get("BENCH_OIDC_WRAP", ""))
 MODULE = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc.so")
-RUNSTAT = os.path.join(ROOT, "build", "tools", "runstat")
+RUNSTAT = benchlib.RUNSTAT
 PAM_DRIVE = os.path.join(ROOT, "build", "tools", "pam_drive")
 JOSE_BENCH = os.path.join(ROOT, "build", "tools", "jose_bench")
 CODE_LINE = re.compile(r"^    ([A-Za-z0-9-]{4,})$")
 INTERVAL = 5  # oidc-provider's device answer names none: RFC 8628's default
+SCOPE = "openid profile groups"
+
+
+class Wire:
+    """The provider's request log, read after each measured step: the
+    requests and TCP connections a client made to the endpoints a client
+    uses (the approval's browser pages are left out)."""
+
+    def __init__(self, p, disco):
+        self.p = p
+        self.paths = {urllib.parse.urlsplit(u).path for u in (
+            disco["device_authorization_endpoint"], disco["token_endpoint"],
+            disco["jwks_uri"])}
+        self.paths.add(urllib.parse.urlsplit(p.issuer).path.rstrip("/")
+                       + "/.well-known/openid-configuration")
+        self.mark()
+
+    def mark(self):
+        log = self.p.wire()
+        self.seq = log[-1]["seq"] if log else 0
+
+    def since_mark(self):
+        """(requests, connections) made to the client endpoints since mark()."""
+        new = [r for r in self.p.wire() if r["seq"] > self.seq and r["path"] in self.paths]
+        self.mark()
+        return len(new), len({r["conn"] for r in new})
 
 
 def measured_login(host, service, p, user):
-    """One login under runstat; approve just after the module's first poll.
-    Returns (cpu, approval->end, connections, code)."""
+    """One login under runstat; approve 0.3 s after the module's first poll.
+    Returns (cpu, peak rss KiB, approval->end seconds, succeeded)."""
     fd, stat_out = tempfile.mkstemp()
     os.close(fd)
-    proc = subprocess.Popen([RUNSTAT, "-o", stat_out, PAM_DRIVE, "-c", "enter", service, user],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=host.env(),
+    proc = subprocess.Popen([RUNSTAT, "-o", stat_out] + WRAP
+                            + [PAM_DRIVE, "-c", "enter", service, user],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=host.env(),
                             text=True)
-    err = []
-    drain = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
-    drain.start()
     code, seen = None, []
     for line in proc.stdout:
         seen.append(line)
@@ -62,41 +98,49 @@ def measured_login(host, service, p, user):
     # 0.3 s later makes the second poll the one that succeeds: the slowest
     # an approval can be noticed.
     time.sleep(max(0.0, shown + INTERVAL + 0.3 - time.monotonic()))
-    p.approve(code, user, p.users[user].password)
+    if code:
+        p.approve(code, user, p.users[user].password)
     approved = time.monotonic()
     rest = proc.stdout.read()
     proc.wait(120)
     end = time.monotonic()
-    drain.join(10)
-    cpu, _rss, _rc = open(stat_out).read().split()
+    cpu, rss, _rc = open(stat_out).read().split()
     os.unlink(stat_out)
-    m = re.search(r"(\d+) TCP connection\(s\) opened", "".join(err))
-    ok = "PAM_SUCCESS" in rest
-    return float(cpu), end - approved, int(m.group(1)) if m else -1, ok
+    return float(cpu), int(rss), end - approved, code is not None and "PAM_SUCCESS" in rest
 
 
-def curl_baseline(p, ca):
-    """curl: the device authorization and two (pending) token polls over
-    one connection, as the module makes them."""
+def curl_baseline(p, wire, ca, disco, client, cold):
+    """curl, one process and one connection: [discovery, JWKS,] the device
+    authorization, a poll of a pending device code, a poll of an approved
+    one. The device codes are made (and one approved) beforehand.
+    Returns (cpu, peak rss KiB)."""
     h = p.http()
-    disco = oc.discover(h, p.issuer)
-    client = p.client("none", "RS256")
-    dev = oc.device_authorize(h, disco, client)
-    fd, stat_out = tempfile.mkstemp()
-    os.close(fd)
+    pending = oc.device_authorize(h, disco, client)
+    ready = oc.device_authorize(h, disco, client)
+    p.approve(ready["user_code"], "alice", p.users["alice"].password)
+    wire.mark()
     common = ["-s", "-o", "/dev/null", "--cacert", ca]
-    cmd = [RUNSTAT, "-o", stat_out, "curl"] + common + [
-        "-d", "client_id=%s&scope=openid%%20profile%%20groups" % client.client_id,
+    cmd = []
+    if cold:
+        for url in (p.issuer.rstrip("/") + "/.well-known/openid-configuration",
+                    disco["jwks_uri"]):
+            cmd += ["--next"] + common + [url]
+    cmd += ["--next"] + common + [
+        "-d", "client_id=%s&scope=%s" % (client.client_id, urllib.parse.quote(SCOPE)),
         disco["device_authorization_endpoint"]]
-    tok = "grant_type=%s&device_code=%s&client_id=%s" % (
-        "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code", dev["device_code"],
-        client.client_id)
-    for _ in range(2):
-        cmd += ["--next"] + common + ["-d", tok, disco["token_endpoint"]]
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cpu = float(open(stat_out).read().split()[0])
-    os.unlink(stat_out)
-    return cpu
+    for dev in (pending, ready):
+        cmd += ["--next"] + common + ["-d", "grant_type=%s&device_code=%s&client_id=%s" % (
+            urllib.parse.quote(oc.DEVICE_GRANT, safe=""), dev["device_code"], client.client_id),
+            disco["token_endpoint"]]
+    _, cpu, rss, _ = benchlib.run_measured(WRAP + ["curl"] + cmd[1:])
+    return cpu, rss
+
+
+def empty_cache(cache):
+    """A cold start: the discovery document and JWKS the module keeps."""
+    if os.path.isdir(cache):
+        for name in os.listdir(cache):
+            os.unlink(os.path.join(cache, name))
 
 
 def token_and_jwks(p, alg, work):
@@ -131,31 +175,78 @@ def main():
         ca = os.path.join(work, "ca.pem")
         shutil.copy(p.ca, ca)
         os.chmod(ca, 0o644)
+        cache = os.path.join(work, "cache")
         host.service(["conf=" + conf, "issuer=" + p.issuer, "client_id=pam-public-rs256",
-                      "ca_file=" + ca, "cache_dir=" + os.path.join(work, "cache"),
-                      "scopes=openid,profile,groups", "required_groups=linux-users",
-                      "prompt=never", "debug"] + harness.unlimited_options(), "bench")
-        cpu, lat, conns = [], [], []
-        measured_login(host, "bench", p, "alice")  # warms the discovery and JWKS cache
-        for _ in range(RUNS):
-            c, l, n, ok = measured_login(host, "bench", p, "alice")
-            if not ok:
-                print("OpenID benchmark: a login failed; aborting")
-                return 1
-            cpu.append(c)
-            lat.append(l)
-            conns.append(n)
-        curl = [curl_baseline(p, ca) for _ in range(RUNS)]
-        cm = statistics.median(curl)
-        print("pam_ssooidc OpenID benchmark: %d warm logins against oidc-provider, approved just "
-              "after the first poll (interval %d s)" % (RUNS, INTERVAL))
-        print("  TCP connections per login: %s (target 1)"
-              % "/".join(map(str, sorted(set(conns)))))
-        print("  approval -> PAM_SUCCESS: median %.0f ms, max %.0f ms (target at most interval "
-              "+ 100 ms = %d ms)" % (statistics.median(lat) * 1000, max(lat) * 1000,
-                                    INTERVAL * 1000 + 100))
-        print("  CPU per login: median %.3f s, %.2fx curl making the same 3 requests "
-              "(%.3f s)" % (statistics.median(cpu), statistics.median(cpu) / cm, cm))
+                      "ca_file=" + ca, "cache_dir=" + cache, "scopes=" + SCOPE.replace(" ", ","),
+                      "required_groups=linux-users", "prompt=never"]
+                     + harness.unlimited_options(), "bench")
+        with open(os.path.join(host.svc, "permit"), "w") as f:
+            f.write("auth required pam_permit.so\n")
+        disco = oc.discover(p.http(), p.issuer)
+        client = p.client("none", "RS256")
+        wire = Wire(p, disco)
+        load_before = benchlib.load()
+        cols = ("warm", "cold", "curl3", "curl5", "host")
+        cpu = {k: [] for k in cols}
+        rss = {k: [] for k in cols}
+        reqs = {k: [] for k in cols}
+        conns = {k: [] for k in cols}
+        lat = []
+        if not measured_login(host, "bench", p, "alice")[3]:  # fills the cache
+            print("OpenID benchmark: the first login failed; aborting")
+            return 1
+        for rnd in range(ROUNDS):
+            # Alternate the order, so a drift over a round favours neither side.
+            steps = ["warm", "curl3", "cold", "curl5", "host"]
+            if rnd % 2:
+                steps = ["curl3", "warm", "curl5", "cold", "host"]
+            for step in steps:
+                wire.mark()
+                if step in ("warm", "cold"):
+                    if step == "cold":
+                        empty_cache(cache)
+                    c, m, l, ok = measured_login(host, "bench", p, "alice")
+                    if not ok:
+                        print("OpenID benchmark: a %s login failed; aborting" % step)
+                        return 1
+                    if step == "warm":
+                        lat.append(l)
+                elif step == "host":
+                    _, c, m, _ = benchlib.run_measured([PAM_DRIVE, "permit", "alice"],
+                                                       env=host.env())
+                else:
+                    c, m = curl_baseline(p, wire, ca, disco, client, step == "curl5")
+                n_req, n_conn = wire.since_mark()
+                cpu[step].append(c)
+                rss[step].append(m)
+                reqs[step].append(n_req)
+                conns[step].append(n_conn)
+        load_after = benchlib.load()
+        print("pam_ssooidc OpenID benchmark: %d rounds against oidc-provider, each a warm and "
+              "a cold login (approved 0.3 s after the first poll, interval %d s), curl making "
+              "the same requests, and the PAM host alone" % (ROUNDS, INTERVAL))
+        print("  " + benchlib.load_line(load_before, load_after))
+        names = {"warm": "module, warm login", "cold": "module, cold login",
+                 "curl3": "curl, the warm login's requests", "curl5": "curl, the cold login's",
+                 "host": "PAM host alone (pam_permit)"}
+        print("  %-32s %9s %9s %24s %12s" % ("", "requests", "TCP conn", "CPU ms min/med/max",
+                                              "peak RSS"))
+        for k in cols:
+            print("  %-32s %9s %9s %24s %9d KiB" % (
+                names[k], "/".join(map(str, sorted(set(reqs[k])))),
+                "/".join(map(str, sorted(set(conns[k])))), spread(cpu[k], 1000),
+                statistics.median(rss[k])))
+        warm_r = ratios(cpu["warm"], cpu["curl3"])
+        cold_r = ratios(cpu["cold"], cpu["curl5"])
+        print("  per-round CPU ratio, warm login / curl: %s (median %.2fx; target 1.30x)" % (
+            spread(warm_r, 1, "%.2fx"), statistics.median(warm_r)))
+        print("  per-round CPU ratio, cold login / curl: %s" % spread(cold_r, 1, "%.2fx"))
+        print("  per round, cold - warm login: %s ms CPU (target at most +3 ms)" % spread(
+            [a - b for a, b in zip(cpu["cold"], cpu["warm"])], 1000))
+        print("  per round, the PAM host alone / curl: %s" % spread(
+            ratios(cpu["host"], cpu["curl3"]), 1, "%.2fx"))
+        print("  approval -> PAM_SUCCESS (warm): %s ms (target at most interval + 100 ms = "
+              "%d ms)" % (spread(lat, 1000, "%.0f"), INTERVAL * 1000 + 100))
         for alg in ("RS256", "ES256"):
             tok, jwks, cid = token_and_jwks(p, alg, work)
             out = subprocess.run([JOSE_BENCH, tok, jwks, p.issuer, cid, "2000"],

@@ -429,6 +429,15 @@ class Panva(Provider):
             raise ProviderError("%s %s: HTTP %d %s" % (self.name, path, r.status, r.text[:200]))
         return r.json()
 
+    def wire(self):
+        """The server's last 2000 requests, oldest first: [{seq, conn, method,
+        path}], conn numbering TCP connections (test-only endpoint)."""
+        r = self.http().get(self.base_url + "/_test/wire",
+                            headers={"Authorization": "Bearer " + self.control_token})
+        if r.status != 200:
+            raise ProviderError("%s /_test/wire: HTTP %d" % (self.name, r.status))
+        return r.json()
+
     def rotate_keys(self, keep_old=False):
         """New RSA and EC signing keys with new kids; the old ones leave the
         JWKS (keep_old: they stay, after the new ones). Returns the JWKS."""

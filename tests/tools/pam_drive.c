@@ -6,6 +6,8 @@
  *
  *   pam_drive [-c enter|fail] [-d SECONDS] [-n N] [-s] SERVICE USER
  * -d waits that long before answering a prompt (a user slow to press Enter).
+ * One login (-n 1, the default) runs on the main thread, as in sshd, sudo and
+ * login: a second thread would give malloc an arena of its own to grow.
  * Prints one line per login: "login I NAME SECONDS", then a summary. */
 #include <pthread.h>
 #include <security/pam_appl.h>
@@ -90,12 +92,15 @@ int main(int argc, char **argv)
         return 2;
     for (int i = 0; i < n; i++) {
         jobs[i] = (struct job){argv[optind], argv[optind + 1], fail, silent, i, -1, delay, 0};
-        if (pthread_create(&threads[i], NULL, run, &jobs[i]) != 0)
+        if (n == 1)
+            run(&jobs[i]);
+        else if (pthread_create(&threads[i], NULL, run, &jobs[i]) != 0)
             return 2;
     }
     int ok = 0;
     for (int i = 0; i < n; i++) {
-        pthread_join(threads[i], NULL);
+        if (n > 1)
+            pthread_join(threads[i], NULL);
         printf("login %d %s %.3f\n", i, pam_code_name(jobs[i].rc), jobs[i].seconds);
         ok += jobs[i].rc == PAM_SUCCESS;
     }

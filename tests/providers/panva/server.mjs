@@ -31,6 +31,9 @@
 //   POST /_test/config?device_ttl=N  device codes made from now on live N s
 //        (the provider instance is rebuilt, as for a rotation).
 //   GET  /_test/jwks   the private-less current JWKS, the same as jwks_uri.
+//   GET  /_test/wire   the last 2000 requests: [{seq, conn, method, path}], conn a
+//        TCP connection's number (counts connections at the server: the
+//        benchmark measures the module without its debug line).
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -303,6 +306,10 @@ function control(req, res, path, query) {
     send(res, 200, 'application/json', JSON.stringify(publicJwks(signingKeys)));
     return;
   }
+  if (path === '/_test/wire' && req.method === 'GET') {
+    send(res, 200, 'application/json', JSON.stringify(wire));
+    return;
+  }
   if (path === '/_test/rotate' && req.method === 'POST') {
     const keepOld = query.keep_old === '1';
     const fresh = newKeys();
@@ -332,6 +339,23 @@ function control(req, res, path, query) {
 }
 
 // ---------------------------------------------------------------- server
+// Every request, by connection (GET /_test/wire); bounded.
+const connIds = new WeakMap();
+let connCount = 0;
+let wireSeq = 0;
+const wire = [];
+function noteRequest(req, path) {
+  let id = connIds.get(req.socket);
+  if (id === undefined) {
+    connCount += 1;
+    id = connCount;
+    connIds.set(req.socket, id);
+  }
+  wireSeq += 1;
+  wire.push({ seq: wireSeq, conn: id, method: req.method, path });
+  if (wire.length > 2000) wire.shift();
+}
+
 const server = https.createServer({
   cert: fs.readFileSync(config.cert),
   key: fs.readFileSync(config.key),
@@ -343,6 +367,7 @@ const server = https.createServer({
       control(req, res, path, Object.fromEntries(url.searchParams));
       return;
     }
+    noteRequest(req, path);
     if (issuerPath && !(path === issuerPath || path.startsWith(`${issuerPath}/`))) {
       send(res, 404, 'text/plain', 'not found\n');
       return;
