@@ -95,7 +95,12 @@ SSO_LDFLAGS  := -Wl,-z,relro,-z,now -Wl,--as-needed
 # Everything a compile or a link of the module's code gets, in that order.
 ALL_CFLAGS    = $(SSO_CPPFLAGS) $(CPPFLAGS) $(SSO_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS   = $(SSO_LDFLAGS) $(LDFLAGS)
-LDLIBS   := -lpam $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcurl -ljansson -lssl -lcrypto) $(QR_LIBS)
+# libcrypto and libssl first: the order of DT_NEEDED is the order in which
+# the dynamic linker searches the module's libraries for every symbol the
+# dlopen resolves (PAM loads modules RTLD_NOW); with the two most referenced
+# libraries first, loading the module costs about 5% fewer instructions
+# (tests/bench/README.md).
+LDLIBS   := $(shell $(PKG_CONFIG) --libs libcrypto libssl libcurl jansson 2>/dev/null || echo -lcrypto -lssl -lcurl -ljansson) -lpam $(QR_LIBS)
 
 # The release, in this one place. rpm/pam_ssooidc.spec (Version:) and
 # debian/changelog (the upstream part of the top entry) must say the same:

@@ -255,23 +255,40 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
     return 0;
 }
 
-/* How many certificates OpenSSL reads from a PEM bundle, read as libcurl
- * reads a CA blob (PEM_X509_INFO_read_bio); 0 when it is no PEM at all
- * (DER, a key, any other file). Decided here so that a wrong ca_file is
- * named when it is loaded, not as libcurl's "error importing CA
- * certificate blob" at the first request. */
+/* How many certificate blocks (CERTIFICATE, TRUSTED CERTIFICATE, X509
+ * CERTIFICATE) with valid base64 a PEM bundle holds; 0 when it is no PEM at
+ * all (DER, a key, any other file). Decided here so that a wrong ca_file is
+ * named when it is loaded, not as libcurl's "error importing CA certificate
+ * blob" at the first request. Only the PEM layer is read: libcurl decodes
+ * the certificates themselves when it sets up the connection, and decoding
+ * them here as well cost a warm login about 1.2 million instructions
+ * (tests/bench/README.md). A block whose certificate does not
+ * decode fails there, CURLE_SSL_CACERT_BADFILE, and transfer_error gives it
+ * the same words and the same PAM_SERVICE_ERR. */
 static int pem_certificates(const char *pem, size_t len)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL) : NULL;
     int n = 0;
-    for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++)
-        n += sk_X509_INFO_value(infos, i)->x509 != NULL;
-    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    char *name = NULL, *header = NULL;
+    unsigned char *data = NULL;
+    long data_len = 0;
+    while (bio && PEM_read_bio(bio, &name, &header, &data, &data_len) == 1) {
+        n += strcmp(name, PEM_STRING_X509) == 0 || strcmp(name, PEM_STRING_X509_TRUSTED) == 0 ||
+             strcmp(name, PEM_STRING_X509_OLD) == 0;
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(data);
+    }
     BIO_free(bio);
     ERR_clear_error(); /* no stale OpenSSL error for libcurl to report later */
     return n;
 }
+
+/* Said when ca_file holds no certificate OpenSSL can read, at load or at
+ * the first connection (see pem_certificates). */
+#define CA_FILE_NOT_PEM                                                              \
+    "ca_file %s is not a PEM certificate bundle (no -----BEGIN CERTIFICATE----- block " \
+    "OpenSSL can read): convert it with openssl x509 -inform der, or name the right file"
 
 /* Trust anchors: ca_file (read through the trusted-path walk and handed to
  * libcurl as a blob, so it is never reopened by name), or the system store
@@ -287,9 +304,7 @@ static CURLcode set_trust(CURL *curl, const struct cfg *c, int *pam_rc, struct s
     if (rc == PAM_NO_MODULE_DATA)
         rc = PAM_SERVICE_ERR; /* a configured ca_file must exist; err says so */
     if (rc == PAM_SUCCESS && pem_certificates(pem, len) == 0)
-        rc = sso_fail(err, PAM_SERVICE_ERR, "ca_file %s is not a PEM certificate bundle (no "
-                      "-----BEGIN CERTIFICATE----- block OpenSSL can read): convert it with "
-                      "openssl x509 -inform der, or name the right file", c->ca_file);
+        rc = sso_fail(err, PAM_SERVICE_ERR, CA_FILE_NOT_PEM, c->ca_file);
     if (rc != PAM_SUCCESS) {
         free(pem);
         *pam_rc = rc;
@@ -668,6 +683,8 @@ static int transfer_error(struct http_client *h, const char *what, const char *u
         return connect_error(h, what, shown, rc, err);
     if (rc == CURLE_PEER_FAILED_VERIFICATION)
         return certificate_error(h, what, shown, err);
+    if (rc == CURLE_SSL_CACERT_BADFILE && h->ca_file[0])
+        return sso_fail(err, PAM_SERVICE_ERR, CA_FILE_NOT_PEM, h->ca_file);
     return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: %s (%.160s)", what, shown,
                     curl_easy_strerror(rc), h->errbuf[0] ? h->errbuf : "no detail");
 }

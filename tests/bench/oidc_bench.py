@@ -17,7 +17,9 @@ The module runs as in production (no debug); TCP connections and requests
 are counted at the server (its /_test/wire log). CPU is user + system time
 of the whole process (runstat), the ratios are per round, then summarised
 as min / median / max. BENCH_OIDC_WRAP="perf record -g -o FILE --" (or
-any prefix) runs the module's logins and curl under a profiler."""
+any prefix) runs the module's logins and curl under a profiler.
+BENCH_BEFORE_MODULE=PATH adds, to every round, a warm login through that
+build of the module (an earlier commit's): before and after in one run."""
 import os
 import re
 import shlex
@@ -43,6 +45,7 @@ import providers  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_OIDC_ROUNDS", "12"))
 WRAP = shlex.split(os.environ.get("BENCH_OIDC_WRAP", ""))
+BEFORE = os.environ.get("BENCH_BEFORE_MODULE", "")
 MODULE = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc.so")
 RUNSTAT = benchlib.RUNSTAT
 PAM_DRIVE = os.path.join(ROOT, "build", "tools", "pam_drive")
@@ -77,14 +80,23 @@ class Wire:
         return len(new), len({r["conn"] for r in new})
 
 
-def measured_login(host, service, p, user):
+def pam_host(host, real):
+    """(command prefix, environment) of a login: pam_drive in the real host
+    (benchlib.enter_real_host) or under the tests' wrappers."""
+    if real:
+        return [PAM_DRIVE, "-C", host.svc], benchlib.host_env()
+    return [PAM_DRIVE], host.env()
+
+
+def measured_login(host, real, service, p, user):
     """One login under runstat; approve 0.3 s after the module's first poll.
     Returns (cpu, peak rss KiB, approval->end seconds, succeeded)."""
     fd, stat_out = tempfile.mkstemp()
     os.close(fd)
-    proc = subprocess.Popen([RUNSTAT, "-o", stat_out] + WRAP
-                            + [PAM_DRIVE, "-c", "enter", service, user],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=host.env(),
+    drive, env = pam_host(host, real)
+    proc = subprocess.Popen([RUNSTAT, "-o", stat_out] + WRAP + drive
+                            + ["-c", "enter", service, user],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                             text=True)
     code, seen = None, []
     for line in proc.stdout:
@@ -162,6 +174,7 @@ def token_and_jwks(p, alg, work):
 
 
 def main():
+    real = benchlib.enter_real_host(["alice"])
     work = harness.trusted_tempdir("ssooidc-oidc-bench-")
     os.chmod(work, 0o711)
     try:
@@ -176,23 +189,27 @@ def main():
         shutil.copy(p.ca, ca)
         os.chmod(ca, 0o644)
         cache = os.path.join(work, "cache")
-        host.service(["conf=" + conf, "issuer=" + p.issuer, "client_id=pam-public-rs256",
-                      "ca_file=" + ca, "cache_dir=" + cache, "scopes=" + SCOPE.replace(" ", ","),
-                      "required_groups=linux-users", "prompt=never"]
-                     + harness.unlimited_options(), "bench")
+        options = ["conf=" + conf, "issuer=" + p.issuer, "client_id=pam-public-rs256",
+                   "ca_file=" + ca, "cache_dir=" + cache, "scopes=" + SCOPE.replace(" ", ","),
+                   "required_groups=linux-users", "prompt=never"] + harness.unlimited_options()
+        host.service(options, "bench")
+        if BEFORE:
+            with open(os.path.join(host.svc, "before"), "w") as f:
+                f.write("auth required %s %s\naccount required pam_permit.so\n"
+                        % (BEFORE, " ".join(options)))
         with open(os.path.join(host.svc, "permit"), "w") as f:
             f.write("auth required pam_permit.so\n")
         disco = oc.discover(p.http(), p.issuer)
         client = p.client("none", "RS256")
         wire = Wire(p, disco)
         load_before = benchlib.load()
-        cols = ("warm", "cold", "curl3", "curl5", "host")
+        cols = ("warm", "cold", "curl3", "curl5", "host") + (("before",) if BEFORE else ())
         cpu = {k: [] for k in cols}
         rss = {k: [] for k in cols}
         reqs = {k: [] for k in cols}
         conns = {k: [] for k in cols}
         lat = []
-        if not measured_login(host, "bench", p, "alice")[3]:  # fills the cache
+        if not measured_login(host, real, "bench", p, "alice")[3]:  # fills the cache
             print("OpenID benchmark: the first login failed; aborting")
             return 1
         for rnd in range(ROUNDS):
@@ -200,20 +217,23 @@ def main():
             steps = ["warm", "curl3", "cold", "curl5", "host"]
             if rnd % 2:
                 steps = ["curl3", "warm", "curl5", "cold", "host"]
+            if BEFORE:
+                steps.insert(2 if rnd % 2 else 1, "before")
             for step in steps:
                 wire.mark()
-                if step in ("warm", "cold"):
+                if step in ("warm", "cold", "before"):
                     if step == "cold":
                         empty_cache(cache)
-                    c, m, l, ok = measured_login(host, "bench", p, "alice")
+                    c, m, l, ok = measured_login(host, real, "before" if step == "before"
+                                                 else "bench", p, "alice")
                     if not ok:
                         print("OpenID benchmark: a %s login failed; aborting" % step)
                         return 1
                     if step == "warm":
                         lat.append(l)
                 elif step == "host":
-                    _, c, m, _ = benchlib.run_measured([PAM_DRIVE, "permit", "alice"],
-                                                       env=host.env())
+                    drive, env = pam_host(host, real)
+                    _, c, m, _ = benchlib.run_measured(drive + ["permit", "alice"], env=env)
                 else:
                     c, m = curl_baseline(p, wire, ca, disco, client, step == "curl5")
                 n_req, n_conn = wire.since_mark()
@@ -226,9 +246,13 @@ def main():
               "a cold login (approved 0.3 s after the first poll, interval %d s), curl making "
               "the same requests, and the PAM host alone" % (ROUNDS, INTERVAL))
         print("  " + benchlib.load_line(load_before, load_after))
+        print("  PAM host: %s" % ("pam_drive, Linux-PAM's pam_start_confdir, no preload, the user "
+                                  "in /etc/passwd (a private mount namespace)" if real else
+                                  "pam_drive under pam_wrapper and nss_wrapper (not root: the "
+                                  "wrappers' own cost is in every login)"))
         names = {"warm": "module, warm login", "cold": "module, cold login",
                  "curl3": "curl, the warm login's requests", "curl5": "curl, the cold login's",
-                 "host": "PAM host alone (pam_permit)"}
+                 "host": "PAM host alone (pam_permit)", "before": "BENCH_BEFORE_MODULE, warm"}
         print("  %-32s %9s %9s %24s %12s" % ("", "requests", "TCP conn", "CPU ms min/med/max",
                                               "peak RSS"))
         for k in cols:
@@ -241,6 +265,12 @@ def main():
         print("  per-round CPU ratio, warm login / curl: %s (median %.2fx; target 1.30x)" % (
             spread(warm_r, 1, "%.2fx"), statistics.median(warm_r)))
         print("  per-round CPU ratio, cold login / curl: %s" % spread(cold_r, 1, "%.2fx"))
+        if BEFORE:
+            before_r = ratios(cpu["before"], cpu["curl3"])
+            print("  per-round CPU ratio, BENCH_BEFORE_MODULE warm login / curl: %s (median "
+                  "%.2fx); this build / that one: %s" % (
+                      spread(before_r, 1, "%.2fx"), statistics.median(before_r),
+                      spread(ratios(cpu["warm"], cpu["before"]), 1, "%.2fx")))
         print("  per round, cold - warm login: %s ms CPU (target at most +3 ms)" % spread(
             [a - b for a, b in zip(cpu["cold"], cpu["warm"])], 1000))
         print("  per round, the PAM host alone / curl: %s" % spread(

@@ -7,6 +7,7 @@ clock, --login approved and refused, --json, and a host with several
 mistakes planted at once (each must be found in one run).
 
 Usage: /usr/bin/python3 tests/check/test_check.py   (as root)"""
+import base64
 import json
 import os
 import re
@@ -221,6 +222,21 @@ def cases(sd, work):
                                     r"block OpenSSL can read\)" % re.escape(der), out, re.M)
               and "error importing CA certificate blob" not in out,
               "a DER ca_file: FAIL naming the option and path, not curl's words", out)
+    # A PEM certificate block whose contents are no certificate: only libcurl
+    # decodes the certificates (once, at the connection), and its failure
+    # gets the same words.
+    broken = os.path.join(work, "broken.pem")
+    with open(broken, "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n"
+                % base64.b64encode(b"not a certificate at all, just bytes").decode())
+    os.chmod(broken, 0o644)
+    rc, out, err = run("--conf", conf, "ca_file=" + broken)
+    tap.check(rc == 2 and re.search(r"^FAIL +oidc_endpoint: ca_file %s is not a PEM certificate "
+                                    r"bundle \(no -----BEGIN CERTIFICATE----- block OpenSSL can "
+                                    r"read\)" % re.escape(broken), out, re.M)
+              and "error importing CA certificate blob" not in out,
+              "a PEM block that holds no certificate: FAIL naming the option and path at the "
+              "first connection, not curl's words", out)
     # ---- a skewed clock
     sd.reset(clock_offset=1200)
     rc, out, err = run("--conf", conf)

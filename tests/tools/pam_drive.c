@@ -4,7 +4,9 @@
  * the login storm (pam_wrapper allows few processes at once, threads are
  * fine: the module keeps no global state).
  *
- *   pam_drive [-c enter|fail] [-d SECONDS] [-n N] [-s] SERVICE USER
+ *   pam_drive [-c enter|fail] [-C DIR] [-d SECONDS] [-n N] [-s] SERVICE USER
+ * -C reads the service's stack from DIR (pam_start_confdir) instead of
+ * /etc/pam.d: a host without pam_wrapper, as the benchmarks use.
  * -d waits that long before answering a prompt (a user slow to press Enter).
  * One login (-n 1, the default) runs on the main thread, as in sshd, sudo and
  * login: a second thread would give malloc an arena of its own to grow.
@@ -20,7 +22,7 @@
 #include "pam_code_name.h"
 
 struct job {
-    const char *service, *user;
+    const char *service, *user, *confdir;
     int fail, silent, index, rc, delay;
     double seconds;
 };
@@ -59,7 +61,8 @@ static void *run(void *arg)
     struct pam_conv pc = {conv, job};
     pam_handle_t *pamh = NULL;
     double t0 = now();
-    job->rc = pam_start(job->service, job->user, &pc, &pamh);
+    job->rc = job->confdir ? pam_start_confdir(job->service, job->user, &pc, job->confdir, &pamh)
+                           : pam_start(job->service, job->user, &pc, &pamh);
     if (job->rc == PAM_SUCCESS) {
         pam_set_item(pamh, PAM_RHOST, "127.0.0.1");
         job->rc = pam_authenticate(pamh, job->silent ? PAM_SILENT : 0);
@@ -72,9 +75,12 @@ static void *run(void *arg)
 int main(int argc, char **argv)
 {
     int n = 1, fail = 0, silent = 0, delay = 0, opt;
-    while ((opt = getopt(argc, argv, "c:d:n:s")) != -1) {
+    const char *confdir = NULL;
+    while ((opt = getopt(argc, argv, "c:C:d:n:s")) != -1) {
         if (opt == 'c')
             fail = strcmp(optarg, "fail") == 0;
+        else if (opt == 'C')
+            confdir = optarg;
         else if (opt == 'd')
             delay = atoi(optarg);
         else if (opt == 'n')
@@ -83,7 +89,8 @@ int main(int argc, char **argv)
             silent = 1;
     }
     if (argc - optind != 2 || n < 1 || n > 10000) {
-        fprintf(stderr, "usage: pam_drive [-c enter|fail] [-d SECONDS] [-n N] [-s] SERVICE USER\n");
+        fprintf(stderr, "usage: pam_drive [-c enter|fail] [-C DIR] [-d SECONDS] [-n N] [-s] "
+                        "SERVICE USER\n");
         return 2;
     }
     struct job *jobs = calloc((size_t)n, sizeof(*jobs));
@@ -91,7 +98,7 @@ int main(int argc, char **argv)
     if (!jobs || !threads)
         return 2;
     for (int i = 0; i < n; i++) {
-        jobs[i] = (struct job){argv[optind], argv[optind + 1], fail, silent, i, -1, delay, 0};
+        jobs[i] = (struct job){argv[optind], argv[optind + 1], confdir, fail, silent, i, -1, delay, 0};
         if (n == 1)
             run(&jobs[i]);
         else if (pthread_create(&threads[i], NULL, run, &jobs[i]) != 0)
