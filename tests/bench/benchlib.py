@@ -16,14 +16,15 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 RUNSTAT = os.path.join(ROOT, "build", "tools", "runstat")
 
 
-def run_measured(cmd, env=None, stdin=b"\n"):
+def run_measured(cmd, env=None, stdin=b"\n", prefix=()):
     """Run a command; return (elapsed, cpu seconds, peak RSS KiB, exit status).
     runstat (a small C parent) measures it: a child forked straight from this
-    Python process would count Python's own pages in its peak RSS."""
+    Python process would count Python's own pages in its peak RSS. prefix
+    (RealHost.prefix) goes before runstat, so its cost is not counted."""
     fd, out = tempfile.mkstemp()
     os.close(fd)
     t0 = time.monotonic()
-    subprocess.run([RUNSTAT, "-o", out] + cmd, env=env, input=stdin,
+    subprocess.run(list(prefix) + [RUNSTAT, "-o", out] + cmd, env=env, input=stdin,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.monotonic() - t0
     cpu, rss, code = open(out).read().split()
@@ -58,67 +59,48 @@ def load_line(before, after):
 # benchmarks measure the module as sshd, sudo and login run it instead:
 # pam_drive -C (Linux-PAM's pam_start_confdir) on the main thread, no
 # preload, the local user in /etc/passwd - a copy with the bench's users
-# added, bind-mounted in a private mount namespace, so the host's file is
-# never touched.
-REAL_HOST_ENV = "SSOOIDC_BENCH_REAL_HOST"
+# added, bind-mounted for that one command in a private mount namespace, so
+# the host's file is never touched and nothing else sees the users.
+class RealHost:
+    """host.prefix(): what to put before runstat to run a command in such
+    a namespace; None when it cannot be done (not root, no unshare): the
+    caller then uses the tests' wrapped host and says so."""
 
+    def __init__(self, workdir, users):
+        self.ok = os.geteuid() == 0 and shutil.which("unshare") is not None
+        if not self.ok:
+            return
+        import pwd
+        self.passwd = os.path.join(workdir, "bench-passwd")
+        self.group = os.path.join(workdir, "bench-group")
+        taken = {p.pw_uid for p in pwd.getpwall()}
+        uid = 61000
+        with open("/etc/passwd") as src, open(self.passwd, "w") as pw, \
+                open("/etc/group") as gsrc, open(self.group, "w") as gr:
+            pw.write(src.read())
+            gr.write(gsrc.read())
+            for u in users:
+                while uid in taken:
+                    uid += 1
+                pw.write("%s:x:%d:%d:bench:/nonexistent:/bin/sh\n" % (u, uid, uid))
+                gr.write("%s:x:%d:\n" % (u, uid))
+                uid += 1
+        os.chmod(self.passwd, 0o644)
+        os.chmod(self.group, 0o644)
 
-def _users_known(users):
-    import pwd
-    try:
-        return all(pwd.getpwnam(u) for u in users)
-    except KeyError:
-        return False
+    def prefix(self):
+        if not self.ok:
+            return None
+        return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                'mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/group && shift 2 '
+                '&& exec "$@"', "sh", self.passwd, self.group]
 
-
-def _free_uid(start=61000):
-    import pwd
-    uid = start
-    while True:
-        try:
-            pwd.getpwuid(uid)
-        except KeyError:
-            return uid
-        uid += 1
-
-
-def enter_real_host(users):
-    """Make the rest of this script run in a host without wrappers (see
-    above). As root: re-executes the script under unshare -m the first time
-    (it does not return then), and inside adds `users` to bind-mounted
-    copies of /etc/passwd and /etc/group. Returns True when the real host is
-    ready, False when it cannot be (not root, no unshare): the caller then
-    uses the tests' wrapped host and says so."""
-    if os.environ.get(REAL_HOST_ENV) == "1":
-        if _users_known(users):
-            return True
-        tmp = tempfile.mkdtemp(prefix="ssooidc-bench-host-")
-        passwd, group = os.path.join(tmp, "passwd"), os.path.join(tmp, "group")
-        ids, nxt = {}, 61000
-        for u in users:
-            ids[u] = nxt = _free_uid(nxt)
-            nxt += 1
-        with open("/etc/passwd") as src, open(passwd, "w") as dst:
-            dst.write(src.read())
-            for u, uid in ids.items():
-                dst.write("%s:x:%d:%d:bench:/nonexistent:/bin/sh\n" % (u, uid, uid))
-        with open("/etc/group") as src, open(group, "w") as dst:
-            dst.write(src.read())
-            for u, uid in ids.items():
-                dst.write("%s:x:%d:\n" % (u, uid))
-        os.chmod(passwd, 0o644)
-        os.chmod(group, 0o644)
-        for f in (passwd, group):
-            subprocess.run(["mount", "--bind", f, "/etc/" + os.path.basename(f)], check=True)
-        return _users_known(users)
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        return False
-    env = dict(os.environ)
-    env[REAL_HOST_ENV] = "1"
-    sys.stdout.flush()
-    os.execvpe("unshare", ["unshare", "-m", "--propagation", "private", sys.executable]
-               + sys.argv, env)
-    return False  # not reached
+    def describe(self):
+        if self.ok:
+            return ("pam_drive, Linux-PAM's pam_start_confdir, no preload, the user in "
+                    "/etc/passwd (a private mount namespace)")
+        return ("pam_drive under pam_wrapper and nss_wrapper (not root: the wrappers' own cost "
+                "is in every login)")
 
 
 def host_env():

@@ -81,11 +81,11 @@ class Wire:
 
 
 def pam_host(host, real):
-    """(command prefix, environment) of a login: pam_drive in the real host
-    (benchlib.enter_real_host) or under the tests' wrappers."""
-    if real:
-        return [PAM_DRIVE, "-C", host.svc], benchlib.host_env()
-    return [PAM_DRIVE], host.env()
+    """(namespace prefix, command, environment) of a login: pam_drive in
+    the real host (benchlib.RealHost) or under the tests' wrappers."""
+    if real.ok:
+        return real.prefix(), [PAM_DRIVE, "-C", host.svc], benchlib.host_env()
+    return [], [PAM_DRIVE], host.env()
 
 
 def measured_login(host, real, service, p, user):
@@ -93,8 +93,8 @@ def measured_login(host, real, service, p, user):
     Returns (cpu, peak rss KiB, approval->end seconds, succeeded)."""
     fd, stat_out = tempfile.mkstemp()
     os.close(fd)
-    drive, env = pam_host(host, real)
-    proc = subprocess.Popen([RUNSTAT, "-o", stat_out] + WRAP + drive
+    prefix, drive, env = pam_host(host, real)
+    proc = subprocess.Popen(prefix + [RUNSTAT, "-o", stat_out] + WRAP + drive
                             + ["-c", "enter", service, user],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                             text=True)
@@ -174,9 +174,9 @@ def token_and_jwks(p, alg, work):
 
 
 def main():
-    real = benchlib.enter_real_host(["alice"])
     work = harness.trusted_tempdir("ssooidc-oidc-bench-")
     os.chmod(work, 0o711)
+    real = benchlib.RealHost(work, ["alice"])
     try:
         p = providers.start_panva(work)
     except providers.ProviderUnavailable as e:
@@ -232,8 +232,9 @@ def main():
                     if step == "warm":
                         lat.append(l)
                 elif step == "host":
-                    drive, env = pam_host(host, real)
-                    _, c, m, _ = benchlib.run_measured(drive + ["permit", "alice"], env=env)
+                    prefix, drive, env = pam_host(host, real)
+                    _, c, m, _ = benchlib.run_measured(drive + ["permit", "alice"], env=env,
+                                                       prefix=prefix)
                 else:
                     c, m = curl_baseline(p, wire, ca, disco, client, step == "curl5")
                 n_req, n_conn = wire.since_mark()
@@ -246,10 +247,7 @@ def main():
               "a cold login (approved 0.3 s after the first poll, interval %d s), curl making "
               "the same requests, and the PAM host alone" % (ROUNDS, INTERVAL))
         print("  " + benchlib.load_line(load_before, load_after))
-        print("  PAM host: %s" % ("pam_drive, Linux-PAM's pam_start_confdir, no preload, the user "
-                                  "in /etc/passwd (a private mount namespace)" if real else
-                                  "pam_drive under pam_wrapper and nss_wrapper (not root: the "
-                                  "wrappers' own cost is in every login)"))
+        print("  PAM host: " + real.describe())
         names = {"warm": "module, warm login", "cold": "module, cold login",
                  "curl3": "curl, the warm login's requests", "curl5": "curl, the cold login's",
                  "host": "PAM host alone (pam_permit)", "before": "BENCH_BEFORE_MODULE, warm"}
