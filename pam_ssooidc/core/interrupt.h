@@ -3,7 +3,8 @@
  * The host owns signal handling, so the module installs no handler. While
  * it waits it keeps SIGINT and SIGQUIT blocked in its own thread (sudo
  * already blocks them during authentication; su and login do not) and
- * looks for them pending between polls and during requests. A signal it
+ * looks for them pending between polls (sleeping on a signalfd, which
+ * wakes it when one arrives) and during requests. A signal it
  * sees is left pending, not consumed: when the module returns and the mask
  * is restored, the host reacts to that Ctrl-C exactly as it would have -
  * sudo stops asking, su and login end. */
