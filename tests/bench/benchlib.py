@@ -16,20 +16,34 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 RUNSTAT = os.path.join(ROOT, "build", "tools", "runstat")
 
 
-def run_measured(cmd, env=None, stdin=b"\n", prefix=()):
-    """Run a command; return (elapsed, cpu seconds, peak RSS KiB, exit status).
-    runstat (a small C parent) measures it: a child forked straight from this
-    Python process would count Python's own pages in its peak RSS. prefix
-    (RealHost.prefix) goes before runstat, so its cost is not counted."""
+def run_measured_sys(cmd, env=None, stdin=b"\n", prefix=()):
+    """Run a command; return (elapsed, cpu seconds, of which system seconds,
+    peak RSS KiB, exit status). runstat (a small C parent) measures it: a
+    child forked straight from this Python process would count Python's own
+    pages in its peak RSS. prefix (RealHost.prefix) goes before runstat, so
+    its cost is not counted."""
     fd, out = tempfile.mkstemp()
     os.close(fd)
     t0 = time.monotonic()
     subprocess.run(list(prefix) + [RUNSTAT, "-o", out] + cmd, env=env, input=stdin,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.monotonic() - t0
-    cpu, rss, code = open(out).read().split()
-    os.unlink(out)
-    return elapsed, float(cpu), int(rss), int(code)
+    cpu, rss, code, system = read_runstat(out)
+    return elapsed, cpu, system, rss, code
+
+
+def read_runstat(path):
+    """runstat's line: (cpu seconds, peak RSS KiB, exit status, system
+    seconds); the file is removed."""
+    cpu, rss, code, system = open(path).read().split()[:4]
+    os.unlink(path)
+    return float(cpu), int(rss), int(code), float(system)
+
+
+def run_measured(cmd, env=None, stdin=b"\n", prefix=()):
+    """run_measured_sys without the system share: (elapsed, cpu, rss, exit)."""
+    elapsed, cpu, _system, rss, code = run_measured_sys(cmd, env, stdin, prefix)
+    return elapsed, cpu, rss, code
 
 
 def spread(xs, scale=1.0, fmt="%.1f"):

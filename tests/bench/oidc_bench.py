@@ -90,7 +90,8 @@ def pam_host(host, real):
 
 def measured_login(host, real, service, p, user):
     """One login under runstat; approve 0.3 s after the module's first poll.
-    Returns (cpu, peak rss KiB, approval->end seconds, succeeded)."""
+    Returns (cpu, peak rss KiB, approval->end seconds, succeeded, system
+    seconds)."""
     fd, stat_out = tempfile.mkstemp()
     os.close(fd)
     prefix, drive, env = pam_host(host, real)
@@ -116,16 +117,15 @@ def measured_login(host, real, service, p, user):
     rest = proc.stdout.read()
     proc.wait(120)
     end = time.monotonic()
-    cpu, rss, _rc = open(stat_out).read().split()
-    os.unlink(stat_out)
-    return float(cpu), int(rss), end - approved, code is not None and "PAM_SUCCESS" in rest
+    cpu, rss, _rc, system = benchlib.read_runstat(stat_out)
+    return cpu, rss, end - approved, code is not None and "PAM_SUCCESS" in rest, system
 
 
 def curl_baseline(p, wire, ca, disco, client, cold):
     """curl, one process and one connection: [discovery, JWKS,] the device
     authorization, a poll of a pending device code, a poll of an approved
     one. The device codes are made (and one approved) beforehand.
-    Returns (cpu, peak rss KiB)."""
+    Returns (cpu, peak rss KiB, system seconds)."""
     h = p.http()
     pending = oc.device_authorize(h, disco, client)
     ready = oc.device_authorize(h, disco, client)
@@ -144,8 +144,8 @@ def curl_baseline(p, wire, ca, disco, client, cold):
         cmd += ["--next"] + common + ["-d", "grant_type=%s&device_code=%s&client_id=%s" % (
             urllib.parse.quote(oc.DEVICE_GRANT, safe=""), dev["device_code"], client.client_id),
             disco["token_endpoint"]]
-    _, cpu, rss, _ = benchlib.run_measured(WRAP + ["curl"] + cmd[1:])
-    return cpu, rss
+    _, cpu, system, rss, _ = benchlib.run_measured_sys(WRAP + ["curl"] + cmd[1:])
+    return cpu, rss, system
 
 
 def empty_cache(cache):
@@ -206,6 +206,7 @@ def main():
         cols = ("warm", "cold", "curl3", "curl5", "host") + (("before",) if BEFORE else ())
         cpu = {k: [] for k in cols}
         rss = {k: [] for k in cols}
+        system = {k: [] for k in cols}
         reqs = {k: [] for k in cols}
         conns = {k: [] for k in cols}
         lat = []
@@ -224,8 +225,8 @@ def main():
                 if step in ("warm", "cold", "before"):
                     if step == "cold":
                         empty_cache(cache)
-                    c, m, l, ok = measured_login(host, real, "before" if step == "before"
-                                                 else "bench", p, "alice")
+                    c, m, l, ok, sy = measured_login(host, real, "before" if step == "before"
+                                                     else "bench", p, "alice")
                     if not ok:
                         print("OpenID benchmark: a %s login failed; aborting" % step)
                         return 1
@@ -233,12 +234,13 @@ def main():
                         lat.append(l)
                 elif step == "host":
                     prefix, drive, env = pam_host(host, real)
-                    _, c, m, _ = benchlib.run_measured(drive + ["permit", "alice"], env=env,
-                                                       prefix=prefix)
+                    _, c, sy, m, _ = benchlib.run_measured_sys(drive + ["permit", "alice"],
+                                                               env=env, prefix=prefix)
                 else:
-                    c, m = curl_baseline(p, wire, ca, disco, client, step == "curl5")
+                    c, m, sy = curl_baseline(p, wire, ca, disco, client, step == "curl5")
                 n_req, n_conn = wire.since_mark()
                 cpu[step].append(c)
+                system[step].append(sy)
                 rss[step].append(m)
                 reqs[step].append(n_req)
                 conns[step].append(n_conn)
@@ -251,12 +253,14 @@ def main():
         names = {"warm": "module, warm login", "cold": "module, cold login",
                  "curl3": "curl, the warm login's requests", "curl5": "curl, the cold login's",
                  "host": "PAM host alone (pam_permit)", "before": "BENCH_BEFORE_MODULE, warm"}
-        print("  %-32s %9s %9s %24s %12s" % ("", "requests", "TCP conn", "CPU ms min/med/max",
-                                              "peak RSS"))
+        print("  %-32s %9s %9s %24s %10s %12s" % ("", "requests", "TCP conn",
+                                                   "CPU ms min/med/max", "of it kernel",
+                                                   "peak RSS"))
         for k in cols:
-            print("  %-32s %9s %9s %24s %9d KiB" % (
+            print("  %-32s %9s %9s %24s %9.1f%% %9d KiB" % (
                 names[k], "/".join(map(str, sorted(set(reqs[k])))),
                 "/".join(map(str, sorted(set(conns[k])))), spread(cpu[k], 1000),
+                100.0 * statistics.median(ratios(system[k], cpu[k])),
                 statistics.median(rss[k])))
         warm_r = ratios(cpu["warm"], cpu["curl3"])
         cold_r = ratios(cpu["cold"], cpu["curl5"])

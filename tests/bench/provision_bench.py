@@ -23,7 +23,7 @@ import harness  # noqa: E402
 from harness import ROOT, Standin  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import RUNSTAT, run_measured  # noqa: E402
+from benchlib import RUNSTAT, run_measured  # noqa: E402
 
 DATA = "/var/lib/pam_ssooidc"
 LOGINS = int(os.environ.get("BENCH_RUNS", "10"))

@@ -1,7 +1,8 @@
 /* runstat - run a command and print its CPU time (µs resolution) and peak RSS
  * to the file named by -o. A small C parent keeps its own pages out of the
  * child's peak RSS (which survives exec), unlike a fork from Python.
- *   runstat -o FILE COMMAND [ARGS...]   ->  "cpu_seconds peak_rss_kib exit" */
+ *   runstat -o FILE COMMAND [ARGS...]
+ *       ->  "cpu_seconds peak_rss_kib exit system_seconds" (cpu = user + system) */
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -31,7 +32,8 @@ int main(int argc, char **argv)
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    fprintf(f, "%.6f %ld %d\n", cpu, ru.ru_maxrss, code);
+    double sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    fprintf(f, "%.6f %ld %d %.6f\n", cpu, ru.ru_maxrss, code, sys);
     fclose(f);
     return code;
 }
