@@ -759,6 +759,32 @@ def ca_file_without_certificates(c):
     c.check(not c.sd.api_log() and not c.sd.devices(), "nothing reached the service", r)
 
 
+@test.memcheck
+def ca_file_right_ca_and_broken_block(c):
+    """The stand-in's own CA beside a PEM certificate block that holds no
+    certificate (or whose base64 does not decode), before it or after it:
+    the PEM layer passes at load, and libcurl must refuse the whole bundle at the connection rather
+    than trust the one certificate it can read: PAM_SERVICE_ERR, the option
+    and path named, nothing sent."""
+    c.sd.reset(approve_after_polls=0)
+    with open(c.sd.ca) as f:
+        good = f.read()
+    broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+    bad64 = "-----BEGIN CERTIFICATE-----\n!!!!not base64!!!!\n-----END CERTIFICATE-----\n"
+    for name, text in (("broken-after.pem", good + broken), ("broken-before.pem", broken + good),
+                       ("bad-base64-after.pem", good + bad64)):
+        path = os.path.join(c.workdir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
+        r = c.login("alice", c.options(ca_file=path))
+        c.expect(r, "PAM_SERVICE_ERR", "%s: the right CA and a block that is no certificate" % name)
+        c.check("ca_file %s is not a PEM certificate bundle" % path in r.login_line,
+                "%s: the option and path named" % name, r)
+        c.check(not c.sd.api_log() and not c.sd.devices(), "%s: nothing reached the service" % name,
+                r)
+
+
 # ---------------------------------------------------------------- configuration
 
 @test.memcheck

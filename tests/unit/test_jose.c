@@ -1467,6 +1467,95 @@ static void test_jwks_material(void **state)
     REFUSED(parse_jwks(text, &keys, &err), PAM_AUTHINFO_UNAVAIL, err, "crv is missing");
 }
 
+/* Hostile EC points against the key check: for each curve, a point on it
+ * is accepted (also its negation and the point with x = 0), and the same
+ * residues written out of range (x + p, y + p where they fit the fixed
+ * length, all bits set) are refused, as are (0, 0) and a y changed by one.
+ * Holds with the quick public check as with the full one (every accepted
+ * curve has cofactor 1). */
+static void test_jwks_ec_points_hostile(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *crv;
+        int nid;
+        int len;
+    } curves[] = {{"P-256", NID_X9_62_prime256v1, 32},
+                  {"P-384", NID_secp384r1, 48},
+                  {"P-521", NID_secp521r1, 66}};
+    struct sso_error err;
+    struct jose_jwks *keys = NULL;
+    char text[1024], x64[128], y64[128];
+    for (size_t c = 0; c < sizeof(curves) / sizeof(curves[0]); c++) {
+        int len = curves[c].len;
+        EC_GROUP *g = EC_GROUP_new_by_curve_name(curves[c].nid);
+        BN_CTX *bc = BN_CTX_new();
+        BIGNUM *p = BN_new(), *a = BN_new(), *b = BN_new(), *x = BN_new(), *y = BN_new(),
+               *t = BN_new();
+        assert_non_null(g);
+        assert_non_null(t);
+        assert_int_equal(EC_GROUP_get_curve(g, p, a, b, bc), 1);
+        /* a point with x = 0: y = sqrt(b) (b is a square on all three) */
+        BN_zero(x);
+        assert_non_null(BN_mod_sqrt(y, b, p, bc));
+        unsigned char xb[66], yb[66];
+#define POINT(X, Y, accept, why)                                                                  \
+    do {                                                                                          \
+        assert_true(BN_bn2binpad((X), xb, len) == len);                                           \
+        assert_true(BN_bn2binpad((Y), yb, len) == len);                                           \
+        b64(xb, (size_t)len, x64, sizeof(x64));                                                   \
+        b64(yb, (size_t)len, y64, sizeof(y64));                                                   \
+        snprintf(text, sizeof(text),                                                              \
+                 "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"%s\",\"x\":\"%s\",\"y\":\"%s\"}]}",        \
+                 curves[c].crv, x64, y64);                                                        \
+        int rc__ = parse_jwks(text, &keys, &err);                                                 \
+        if (accept) {                                                                             \
+            ACCEPTED(rc__, err);                                                                  \
+            jose_jwks_free(keys);                                                                 \
+            keys = NULL;                                                                          \
+        } else {                                                                                  \
+            if (rc__ == PAM_SUCCESS)                                                              \
+                print_error("%s %s accepted\n", curves[c].crv, (why));                           \
+            REFUSED(rc__, PAM_AUTHINFO_UNAVAIL, err, "not a valid");                              \
+        }                                                                                         \
+    } while (0)
+        POINT(x, y, true, "(0, sqrt b)");
+        assert_int_equal(BN_sub(t, p, y), 1);
+        POINT(x, t, true, "(0, p - sqrt b)");
+        /* x = p: the residue 0, out of range */
+        POINT(p, y, false, "(p, sqrt b)");
+        /* y + p, where it fits (P-521: 66 octets hold 528 bits) */
+        assert_int_equal(BN_add(t, y, p), 1);
+        if (BN_num_bytes(t) <= len)
+            POINT(x, t, false, "(0, sqrt b + p)");
+        /* a generated key's point, then with x + p where it fits */
+        EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curves[c].crv);
+        BIGNUM *kx = NULL, *ky = NULL;
+        assert_non_null(k);
+        assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, &kx), 1);
+        assert_int_equal(EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, &ky), 1);
+        POINT(kx, ky, true, "a generated point");
+        assert_int_equal(BN_add(t, kx, p), 1);
+        if (BN_num_bytes(t) <= len)
+            POINT(t, ky, false, "(x + p, y)");
+        assert_int_equal(BN_add_word(ky, 1), 1);
+        POINT(kx, ky, false, "(x, y + 1)");
+        /* every bit set: both coordinates at or above p */
+        memset(xb, 0xff, sizeof(xb));
+        assert_non_null(BN_bin2bn(xb, len, t));
+        POINT(t, t, false, "all bits set");
+        BN_zero(t);
+        POINT(t, t, false, "(0, 0)");
+#undef POINT
+        BN_free(kx);
+        BN_free(ky);
+        EVP_PKEY_free(k);
+        BN_free(p), BN_free(a), BN_free(b), BN_free(x), BN_free(y), BN_free(t);
+        BN_CTX_free(bc);
+        EC_GROUP_free(g);
+    }
+}
+
 static void test_jwks_skip_rules(void **state)
 {
     const struct fx *f = *state;
@@ -1631,6 +1720,7 @@ int main(void)
         cmocka_unit_test(test_policy_checked),
         cmocka_unit_test(test_jwks_key_validation),
         cmocka_unit_test(test_jwks_material),
+        cmocka_unit_test(test_jwks_ec_points_hostile),
         cmocka_unit_test(test_jwks_skip_rules),
         cmocka_unit_test(test_jwks_duplicate_kid),
         cmocka_unit_test(test_jwks_structure),
