@@ -47,18 +47,9 @@ from harness import Host, ROOT, Standin, cleanup_pam_wrapper_dirs  # noqa: E402
 RUNS = int(os.environ.get("BENCH_RUNS", "12"))
 MODULE = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc.so")
 BEFORE = os.environ.get("BENCH_BEFORE_MODULE", "")
-PAM_DRIVE = os.path.join(ROOT, "build", "tools", "pam_drive")
 START_URL = "https://example.awsapps.com/start"
 ACCOUNT, ROLE = "111122223333", "LinuxLogin"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-def pam_host(host, real):
-    """(namespace prefix, command, environment) of a login: pam_drive in
-    the real host (benchlib.RealHost) or under the tests' wrappers."""
-    if real.ok:
-        return real.prefix(), [PAM_DRIVE, "-C", host.svc], benchlib.host_env()
-    return [], [PAM_DRIVE], host.env()
 
 
 def curl_json(sd, path, body):
@@ -144,7 +135,7 @@ def module_login(host, real, service, sd):
         sd.decide(code, "alice", "approve")
     t = threading.Thread(target=approve)
     t.start()
-    prefix, drive, env = pam_host(host, real)
+    prefix, drive, env = benchlib.pam_host(host, real)
     t0 = time.monotonic()
     elapsed, cpu, rss, rc = run_measured(drive + ["-c", "enter", service, "alice"], env=env,
                                          prefix=prefix)
@@ -188,7 +179,7 @@ def main():
     try:
         # Warm the registration cache so every measured login makes the same requests.
         sd.reset(approve_after_polls=0)
-        prefix, drive, env = pam_host(host, real)
+        prefix, drive, env = benchlib.pam_host(host, real)
         subprocess.run(prefix + drive + ["-c", "enter", services["allow_any_approver"], "alice"],
                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         reg = json.load(open([os.path.join(cache, f) for f in os.listdir(cache)
@@ -226,7 +217,7 @@ def main():
                     _, c, m, _ = run_measured(cmd)
                     api = sd.api_log()[skip:]
                 else:
-                    prefix, drive, env = pam_host(host, real)
+                    prefix, drive, env = benchlib.pam_host(host, real)
                     _, c, m, _ = run_measured(drive + ["permit", "alice"], env=env,
                                               prefix=prefix)
                     api = []

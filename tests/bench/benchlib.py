@@ -117,6 +117,17 @@ class RealHost:
                 "is in every login)")
 
 
+PAM_DRIVE = os.path.join(ROOT, "build", "tools", "pam_drive")
+
+
+def pam_host(host, real):
+    """(namespace prefix, command, environment) of a login: pam_drive in
+    the real host (RealHost) or under the tests' wrappers (harness.Host)."""
+    if real.ok:
+        return real.prefix(), [PAM_DRIVE, "-C", host.svc], host_env()
+    return [], [PAM_DRIVE], host.env()
+
+
 def host_env():
     """The environment of a login in the real host: no preloads."""
     env = dict(os.environ)

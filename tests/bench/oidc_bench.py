@@ -48,7 +48,6 @@ WRAP = shlex.split(os.environ.get("BENCH_OIDC_WRAP", ""))
 BEFORE = os.environ.get("BENCH_BEFORE_MODULE", "")
 MODULE = os.path.join(ROOT, "pam_ssooidc", "pam_ssooidc.so")
 RUNSTAT = benchlib.RUNSTAT
-PAM_DRIVE = os.path.join(ROOT, "build", "tools", "pam_drive")
 JOSE_BENCH = os.path.join(ROOT, "build", "tools", "jose_bench")
 CODE_LINE = re.compile(r"^    ([A-Za-z0-9-]{4,})$")
 INTERVAL = 5  # oidc-provider's device answer names none: RFC 8628's default
@@ -80,21 +79,13 @@ class Wire:
         return len(new), len({r["conn"] for r in new})
 
 
-def pam_host(host, real):
-    """(namespace prefix, command, environment) of a login: pam_drive in
-    the real host (benchlib.RealHost) or under the tests' wrappers."""
-    if real.ok:
-        return real.prefix(), [PAM_DRIVE, "-C", host.svc], benchlib.host_env()
-    return [], [PAM_DRIVE], host.env()
-
-
 def measured_login(host, real, service, p, user):
     """One login under runstat; approve 0.3 s after the module's first poll.
     Returns (cpu, peak rss KiB, approval->end seconds, succeeded, system
     seconds)."""
     fd, stat_out = tempfile.mkstemp()
     os.close(fd)
-    prefix, drive, env = pam_host(host, real)
+    prefix, drive, env = benchlib.pam_host(host, real)
     proc = subprocess.Popen(prefix + [RUNSTAT, "-o", stat_out] + WRAP + drive
                             + ["-c", "enter", service, user],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
@@ -233,7 +224,7 @@ def main():
                     if step == "warm":
                         lat.append(l)
                 elif step == "host":
-                    prefix, drive, env = pam_host(host, real)
+                    prefix, drive, env = benchlib.pam_host(host, real)
                     _, c, sy, m, _ = benchlib.run_measured_sys(drive + ["permit", "alice"],
                                                                env=env, prefix=prefix)
                 else:
