@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -150,6 +151,7 @@ struct reuse {
     pthread_t waiter;
     int reused; /* the host's file that took the signalfd's number */
     int closed;
+    int other; /* the pipe's other end */
 };
 
 /* A host thread closes the wait's descriptor, opens a file that gets the
@@ -195,6 +197,91 @@ static void test_descriptor_taken_by_the_host(void **state)
     close(r.reused);
 }
 
+/* A host thread closes the wait's descriptor and its next eventfd (or
+ * epoll, timerfd, signalfd) takes the number. Every such descriptor is on
+ * the kernel's one anonymous inode, so (st_dev, st_ino) cannot tell it from
+ * the wait's own: the host's file must still be open after the wait. */
+static void *close_and_reuse_anon(void *arg)
+{
+    struct reuse *r = arg;
+    sleep_ms(200);
+    r->closed = find_signalfd();
+    if (r->closed >= 0) {
+        close(r->closed);
+        r->reused = eventfd(0, EFD_CLOEXEC);
+    }
+    return NULL;
+}
+
+static void test_descriptor_taken_by_a_host_eventfd(void **state)
+{
+    (void)state;
+    struct reuse r = {.waiter = pthread_self(), .reused = -1, .closed = -1};
+    struct interrupt_guard g;
+    interrupt_guard_begin(&g);
+    pthread_t t;
+    pthread_create(&t, NULL, close_and_reuse_anon, &r);
+    assert_false(interrupt_sleep_until(&g, sso_monotonic() + 0.6));
+    pthread_join(t, NULL);
+    interrupt_guard_end(&g);
+    assert_true(r.closed >= 3);
+    assert_int_equal(r.reused, r.closed);
+    /* The host's eventfd is still open: the wait did not close it. */
+    assert_int_not_equal(fcntl(r.reused, F_GETFD), -1);
+    close(r.reused);
+}
+
+/* A host thread closes the wait's descriptor and a pipe that never becomes
+ * readable takes the number; then a Ctrl-C comes. The poll on the host's
+ * pipe never wakes, yet the Ctrl-C must end the wait promptly. */
+static void *close_reuse_then_sigint(void *arg)
+{
+    struct reuse *r = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* the Ctrl-C stays pending */
+    sleep_ms(200);
+    r->closed = find_signalfd();
+    if (r->closed >= 0) {
+        close(r->closed);
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) == 0) {
+            r->reused = p[0];
+            r->other = p[1];
+        }
+    }
+    sleep_ms(100);
+    kill(getpid(), SIGINT);
+    return NULL;
+}
+
+static void test_ctrl_c_after_descriptor_taken_by_a_quiet_pipe(void **state)
+{
+    (void)state;
+    struct sigaction sa = {.sa_handler = on_sigint}, old;
+    sigaction(SIGINT, &sa, &old);
+    interrupts_delivered = 0;
+    struct reuse r = {.waiter = pthread_self(), .reused = -1, .closed = -1, .other = -1};
+    struct interrupt_guard g;
+    interrupt_guard_begin(&g);
+    pthread_t t;
+    pthread_create(&t, NULL, close_reuse_then_sigint, &r);
+    double t0 = sso_monotonic();
+    bool interrupted = interrupt_sleep_until(&g, t0 + 5);
+    double waited = sso_monotonic() - t0;
+    pthread_join(t, NULL);
+    interrupt_guard_end(&g);
+    sigaction(SIGINT, &old, NULL);
+    assert_int_equal(r.reused, r.closed);
+    if (r.reused >= 0)
+        close(r.reused);
+    if (r.other >= 0)
+        close(r.other);
+    assert_true(interrupted);
+    assert_true(waited < 1.5); /* not the 5 s deadline */
+}
+
 static void *look_at_fd0(void *arg)
 {
     int *seen = arg;
@@ -232,6 +319,8 @@ int main(void)
         cmocka_unit_test(test_ctrl_c_ends_the_wait_and_stays_pending),
         cmocka_unit_test(test_descriptor_taken_by_the_host),
         cmocka_unit_test(test_stdin_closed),
+        cmocka_unit_test(test_descriptor_taken_by_a_host_eventfd),
+        cmocka_unit_test(test_ctrl_c_after_descriptor_taken_by_a_quiet_pipe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
