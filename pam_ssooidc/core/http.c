@@ -262,9 +262,10 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
  * blob" at the first request. Only the PEM layer is read: libcurl decodes
  * the certificates themselves when it sets up the connection, and decoding
  * them here as well cost a warm login about 1.2 million instructions
- * (tests/bench/README.md). A block whose certificate does not
- * decode fails there, CURLE_SSL_CACERT_BADFILE, and transfer_error gives it
- * the same words and the same PAM_SERVICE_ERR. */
+ * (tests/bench/README.md). libcurl decodes them for each connection it
+ * sets up (one per login, normally); a block whose certificate does not
+ * decode fails there, CURLE_SSL_CACERT_BADFILE, before any request is
+ * sent, and transfer_error names ca_file with PAM_SERVICE_ERR. */
 static int pem_certificates(const char *pem, size_t len)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
@@ -284,11 +285,14 @@ static int pem_certificates(const char *pem, size_t len)
     return n;
 }
 
-/* Said when ca_file holds no certificate OpenSSL can read, at load or at
- * the first connection (see pem_certificates). */
+/* Said when ca_file holds no PEM certificate block (at load), and when a
+ * block does not decode (at the connection; see pem_certificates). */
 #define CA_FILE_NOT_PEM                                                              \
     "ca_file %s is not a PEM certificate bundle (no -----BEGIN CERTIFICATE----- block " \
     "OpenSSL can read): convert it with openssl x509 -inform der, or name the right file"
+#define CA_FILE_UNDECODABLE                                                          \
+    "ca_file %s holds a certificate block that does not decode (corrupt or truncated?): " \
+    "replace it with an intact PEM bundle"
 
 /* Trust anchors: ca_file (read through the trusted-path walk and handed to
  * libcurl as a blob, so it is never reopened by name), or the system store
@@ -684,7 +688,7 @@ static int transfer_error(struct http_client *h, const char *what, const char *u
     if (rc == CURLE_PEER_FAILED_VERIFICATION)
         return certificate_error(h, what, shown, err);
     if (rc == CURLE_SSL_CACERT_BADFILE && h->ca_file[0])
-        return sso_fail(err, PAM_SERVICE_ERR, CA_FILE_NOT_PEM, h->ca_file);
+        return sso_fail(err, PAM_SERVICE_ERR, CA_FILE_UNDECODABLE, h->ca_file);
     return sso_fail(err, PAM_AUTHINFO_UNAVAIL, "%s: %s: %s (%.160s)", what, shown,
                     curl_easy_strerror(rc), h->errbuf[0] ? h->errbuf : "no detail");
 }

@@ -6,8 +6,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <linux/kcmp.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -64,15 +65,27 @@ static bool sleep_in_steps(const struct interrupt_guard *g, double until)
     return g->active && interrupt_pending();
 }
 
-/* The wait's own signalfd: a descriptor of 3 or above (a host started with
- * stdin closed must not find its fd 0 to be ours), and its identity, so
- * that a descriptor some other thread of the host closed, or closed and
- * reused, is recognised as no longer ours and never closed by us. */
+/* The wait's own signalfd, at 3 or above (a host started with stdin closed
+ * must not find its fd 0 to be ours), and a second descriptor of the same
+ * file to recognise it by. A buggy host thread may close a descriptor it
+ * does not own and reuse the number; the kernel's own comparison (kcmp)
+ * tells whether the two still name one file - the inode cannot: every
+ * signalfd, eventfd, epoll and timerfd shares one. When they no longer do,
+ * the wait takes the steps and closes neither, since one of the numbers is
+ * the host's now: leaking a descriptor in such a host beats closing its
+ * file. (A check and then a close can still race a thread that closes and
+ * reuses in between; nothing can prevent that one.) Without kcmp (a
+ * seccomp filter, an old kernel) there is no signalfd wait at all. */
 struct wait_fd {
     int fd;
-    dev_t dev;
-    ino_t ino;
+    int ref;
 };
+
+static bool same_file(int a, int b)
+{
+    pid_t pid = getpid();
+    return syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b) == 0;
+}
 
 static bool wait_fd_open(struct wait_fd *w, const sigset_t *set)
 {
@@ -82,36 +95,43 @@ static bool wait_fd_open(struct wait_fd *w, const sigset_t *set)
         close(fd);
         fd = high;
     }
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        if (fd >= 0)
-            close(fd);
+    if (fd < 0)
+        return false;
+    int ref = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (ref < 0 || !same_file(fd, ref)) {
+        if (ref >= 0)
+            close(ref);
+        close(fd);
         return false;
     }
-    *w = (struct wait_fd){.fd = fd, .dev = st.st_dev, .ino = st.st_ino};
+    *w = (struct wait_fd){.fd = fd, .ref = ref};
     return true;
 }
 
 static bool wait_fd_ours(const struct wait_fd *w)
 {
-    struct stat st;
-    return fstat(w->fd, &st) == 0 && st.st_dev == w->dev && st.st_ino == w->ino;
+    return same_file(w->fd, w->ref);
 }
 
 static void wait_fd_close(const struct wait_fd *w)
 {
-    if (wait_fd_ours(w))
+    if (wait_fd_ours(w)) {
         close(w->fd);
+        close(w->ref);
+    }
 }
 
 /* A wait that wakes only when the time comes or a Ctrl-C arrives: poll on
  * a signalfd for the two blocked signals. Polling a signalfd reads nothing,
  * so the signal stays pending, as above; no handler or disposition changes.
+ * Each poll lasts at most a second, and every wake-up checks that the
+ * descriptor is still ours (a quiet file put in its place would otherwise
+ * hide a Ctrl-C until the deadline): one wake-up a second instead of ten.
  * Without a signalfd (no descriptor left, a filter refusing it), or when
  * the descriptor stops being ours, the steps above do the same job; a
  * wake-up that finds nothing pending waits a step before polling again, so
  * nothing can make this loop spin faster than the steps. */
-#define POLL_MAX_MS (60 * 60 * 1000)
+#define POLL_MAX_MS 1000
 
 bool interrupt_sleep_until(const struct interrupt_guard *g, double until)
 {
@@ -126,7 +146,7 @@ bool interrupt_sleep_until(const struct interrupt_guard *g, double until)
             return true;
         }
         double left = until - sso_monotonic();
-        if (left <= 0)
+        if (!(left > 0)) /* also a NaN deadline: it has no future */
             break;
         /* Rounded up, so the wait never ends a little before `until`. */
         double ms = left * 1000.0 + 1.0;
@@ -136,8 +156,8 @@ bool interrupt_sleep_until(const struct interrupt_guard *g, double until)
             wait_fd_close(&w);
             return sleep_in_steps(g, until);
         }
-        if (n > 0 && ((p.revents & (POLLNVAL | POLLERR | POLLHUP)) || !wait_fd_ours(&w)))
-            return sleep_in_steps(g, until); /* not ours to close any more */
+        if (!wait_fd_ours(&w) || (n > 0 && (p.revents & (POLLNVAL | POLLERR | POLLHUP))))
+            return sleep_in_steps(g, until); /* closes neither: see wait_fd */
         if (n > 0 && !interrupt_pending())
             sso_sleep_until(sso_monotonic() + (left < INTERRUPT_CHECK_EVERY ? left
                                                : INTERRUPT_CHECK_EVERY));

@@ -4,10 +4,10 @@
  * it waits it keeps SIGINT and SIGQUIT blocked in its own thread (sudo
  * already blocks them during authentication; su and login do not) and
  * looks for them pending between polls (sleeping on a signalfd, which
- * wakes it when one arrives) and during requests. A signal it
- * sees is left pending, not consumed: when the module returns and the mask
- * is restored, the host reacts to that Ctrl-C exactly as it would have -
- * sudo stops asking, su and login end. */
+ * wakes it when one arrives, and once a second) and during requests. A
+ * signal it sees is left pending, not consumed: when the module returns
+ * and the mask is restored, the host reacts to that Ctrl-C exactly as it
+ * would have - sudo stops asking, su and login end. */
 #ifndef SSO_INTERRUPT_H
 #define SSO_INTERRUPT_H
 

@@ -223,17 +223,17 @@ def cases(sd, work):
               and "error importing CA certificate blob" not in out,
               "a DER ca_file: FAIL naming the option and path, not curl's words", out)
     # A PEM certificate block whose contents are no certificate: only libcurl
-    # decodes the certificates (once, at the connection), and its failure
-    # gets the same words.
+    # decodes the certificates (at the connection), and its failure is told
+    # in words naming ca_file, not curl's.
     broken = os.path.join(work, "broken.pem")
     with open(broken, "w") as f:
         f.write("-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n"
                 % base64.b64encode(b"not a certificate at all, just bytes").decode())
     os.chmod(broken, 0o644)
     rc, out, err = run("--conf", conf, "ca_file=" + broken)
-    tap.check(rc == 2 and re.search(r"^FAIL +oidc_endpoint: ca_file %s is not a PEM certificate "
-                                    r"bundle \(no -----BEGIN CERTIFICATE----- block OpenSSL can "
-                                    r"read\)" % re.escape(broken), out, re.M)
+    tap.check(rc == 2 and re.search(r"^FAIL +oidc_endpoint: ca_file %s holds a certificate "
+                                    r"block that does not decode \(corrupt or truncated\?\)"
+                                    % re.escape(broken), out, re.M)
               and "error importing CA certificate blob" not in out,
               "a PEM block that holds no certificate: FAIL naming the option and path at the "
               "first connection, not curl's words", out)

@@ -744,8 +744,8 @@ def untrusted_certificate(c):
 def ca_file_without_certificates(c):
     """A ca_file with a PEM certificate block that holds no certificate:
     the PEM layer passes at load, libcurl's decoding fails at the first
-    connection, and the login ends as for a DER file: PAM_SERVICE_ERR, the
-    option and path named, nothing sent, no code shown."""
+    connection, and the login ends as a DER file's does: PAM_SERVICE_ERR,
+    the option and path named, nothing sent, no code shown."""
     c.sd.reset(approve_after_polls=0)
     path = os.path.join(c.workdir, "no-certificate.pem")
     with open(path, "w") as f:
@@ -754,7 +754,7 @@ def ca_file_without_certificates(c):
     os.chmod(path, 0o644)
     r = c.login("alice", c.options(ca_file=path))
     c.expect(r, "PAM_SERVICE_ERR", "a ca_file whose PEM block is no certificate")
-    c.check("ca_file %s is not a PEM certificate bundle" % path in r.login_line
+    c.check("ca_file %s holds a certificate block that does not decode" % path in r.login_line
             and "error importing" not in r.everything(), "the option and path named", r)
     c.check(not c.sd.api_log() and not c.sd.devices(), "nothing reached the service", r)
 
@@ -779,8 +779,8 @@ def ca_file_right_ca_and_broken_block(c):
         os.chmod(path, 0o644)
         r = c.login("alice", c.options(ca_file=path))
         c.expect(r, "PAM_SERVICE_ERR", "%s: the right CA and a block that is no certificate" % name)
-        c.check("ca_file %s is not a PEM certificate bundle" % path in r.login_line,
-                "%s: the option and path named" % name, r)
+        c.check("ca_file %s holds a certificate block that does not decode" % path
+                in r.login_line, "%s: the option and path named" % name, r)
         c.check(not c.sd.api_log() and not c.sd.devices(), "%s: nothing reached the service" % name,
                 r)
 
