@@ -122,7 +122,12 @@ def module_login(host, real, service, sd):
 
     def approve():
         # Approve between the first and the second poll; give up when the
-        # login ended without polling (it failed).
+        # login ended without polling (it failed). The first poll comes an
+        # interval (1 s) after the start: looking at the stand-in's log
+        # before then would only make it and this process busy while the
+        # login loads its libraries and sets up TLS, and on a machine whose
+        # cores share their caches that costs the login CPU time.
+        login_over.wait(0.6)
         while not login_over.is_set():
             if [r for r in sd.api_log()[skip:] if r["op"] == "CreateToken"]:
                 break
