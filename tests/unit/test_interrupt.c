@@ -268,7 +268,7 @@ static void test_ctrl_c_after_descriptor_taken_by_a_quiet_pipe(void **state)
     pthread_t t;
     pthread_create(&t, NULL, close_reuse_then_sigint, &r);
     double t0 = sso_monotonic();
-    bool interrupted = interrupt_sleep_until(&g, t0 + 5);
+    bool interrupted = interrupt_sleep_until(&g, t0 + 10);
     double waited = sso_monotonic() - t0;
     pthread_join(t, NULL);
     interrupt_guard_end(&g);
@@ -279,7 +279,7 @@ static void test_ctrl_c_after_descriptor_taken_by_a_quiet_pipe(void **state)
     if (r.other >= 0)
         close(r.other);
     assert_true(interrupted);
-    assert_true(waited < 1.5); /* not the 5 s deadline */
+    assert_true(waited < 4); /* about a second; not the 10 s deadline (slack for a busy machine) */
 }
 
 static void *look_at_fd0(void *arg)
