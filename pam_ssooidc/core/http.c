@@ -260,12 +260,11 @@ static int on_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_o
  * all (DER, a key, any other file). Decided here so that a wrong ca_file is
  * named when it is loaded, not as libcurl's "error importing CA certificate
  * blob" at the first request. Only the PEM layer is read: libcurl decodes
- * the certificates themselves when it sets up the connection, and decoding
- * them here as well cost a warm login about 1.2 million instructions
- * (tests/bench/README.md). libcurl decodes them for each connection it
- * sets up (one per login, normally); a block whose certificate does not
- * decode fails there, CURLE_SSL_CACERT_BADFILE, before any request is
- * sent, and transfer_error names ca_file with PAM_SERVICE_ERR. */
+ * the certificates for each connection it sets up (one per login,
+ * normally), and decoding them here as well cost a warm login about 1.2
+ * million instructions (tests/bench/README.md). A block whose certificate
+ * does not decode fails there, CURLE_SSL_CACERT_BADFILE, before any
+ * request is sent, and transfer_error names ca_file with PAM_SERVICE_ERR. */
 static int pem_certificates(const char *pem, size_t len)
 {
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
