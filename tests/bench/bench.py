@@ -96,14 +96,13 @@ class CurlBaseline:
         if identity:
             third = self._device(True)
             tok = curl_json(sd, "/token", json.loads(self._token_body(third)))["accessToken"]
-            creds = subprocess.run(
-                ["curl", "-s", "--cacert", sd.ca, "-H", "x-amz-sso_bearer_token: " + tok,
-                 "%s/federation/credentials?role_name=%s&account_id=%s" % (sd.url, ROLE, ACCOUNT)],
-                capture_output=True, text=True).stdout
+            bearer = ["-H", "x-amz-sso_bearer_token: " + tok]
+            role_url = "%s/federation/credentials?role_name=%s&account_id=%s" % (
+                sd.url, ROLE, ACCOUNT)
+            creds = subprocess.run(["curl", "-s", "--cacert", sd.ca] + bearer + [role_url],
+                                   capture_output=True, text=True).stdout
             rc = json.loads(creds)["roleCredentials"]
-            cmd += ["--next"] + common + ["-H", "x-amz-sso_bearer_token: " + tok,
-                                          "%s/federation/credentials?role_name=%s&account_id=%s"
-                                          % (sd.url, ROLE, ACCOUNT)]
+            cmd += ["--next"] + common + bearer + [role_url]
             cmd += ["--next"] + common + [
                 "--aws-sigv4", "aws:amz:us-east-1:sts",
                 "--user", "%s:%s" % (rc["accessKeyId"], rc["secretAccessKey"]),
